@@ -1,0 +1,1 @@
+"""Moazara's domain: models, rules, reference data and the database."""

@@ -1,0 +1,199 @@
+"""Edition settings: every numeric rule of the programme is configuration with a documented default.
+
+The rulebook is not public; the defaults reproduce the public facts of the 4th and 5th
+editions (ceiling 49,000 MAD, partner Region Councils funding cooperatives in their own
+territory, the six earthquake-hit provinces as priority, tranches 60% / 40%).
+"""
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.money import MAD, Share
+from domain.reference import (
+    EARTHQUAKE_PROVINCES_2023,
+    DocumentKind,
+    LegalForm,
+    Sector,
+    province_region,
+    regions,
+)
+
+
+class Criterion(StrEnum):
+    """The review grid's criteria."""
+
+    INNOVATION = "innovation"
+    INCOME_GENERATION = "income_generation"
+    JOBS = "jobs"
+    INCLUSION = "inclusion"  # of women and youth
+    SUSTAINABILITY = "sustainability"
+    FEASIBILITY = "feasibility"  # feasibility and budget coherence
+
+
+DEFAULT_GRID: dict[Criterion, Decimal] = {
+    Criterion.INNOVATION: Decimal("0.20"),
+    Criterion.INCOME_GENERATION: Decimal("0.20"),
+    Criterion.JOBS: Decimal("0.20"),
+    Criterion.INCLUSION: Decimal("0.15"),
+    Criterion.SUSTAINABILITY: Decimal("0.10"),
+    Criterion.FEASIBILITY: Decimal("0.15"),
+}
+
+
+class CoFundingFallback(StrEnum):
+    """What happens when a partner Region declines or does not answer in time."""
+
+    MINISTRY_COVERS = "ministry_covers"  # the ministry pays the partner's share too
+    REDUCE_AWARD = "reduce_award"  # the award shrinks by the partner's share
+    WAITLIST = "waitlist"  # the project goes back to the waitlist
+
+
+class TrancheRelease(StrEnum):
+    SIGNATURE = "signature"  # when the funding agreement is signed
+    MIDTERM_REPORT = "midterm_report"  # when the mid-term progress report is approved
+
+
+class Tranche(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    share: Share
+    release: TrancheRelease
+
+
+class PartnerRegion(BaseModel):
+    """A Region Council co-funding projects in its own territory."""
+
+    model_config = ConfigDict(frozen=True)
+    region_code: str
+    envelope: MAD
+    legal_forms: tuple[LegalForm, ...] = (LegalForm.COOPERATIVE,)
+    # The part of an award the Region pays for a project it co-funds (1 = the whole award).
+    share: Share = Decimal("1")
+
+    @field_validator("region_code")
+    @classmethod
+    def _known_region(cls, v: str) -> str:
+        if v not in regions():
+            raise ValueError(f"unknown region code {v!r}")
+        return v
+
+
+Days = Annotated[int, Field(ge=0, le=3650)]
+
+
+class EditionSettings(BaseModel):
+    """One edition (yearly call for projects) and every rule it applies."""
+
+    model_config = ConfigDict(frozen=True)
+
+    edition: int = Field(ge=1, le=100)
+    year: int = Field(ge=2020, le=2100)
+    call_opens: date
+    call_closes: date
+    rule_set_version: str = "2024.1"
+
+    # Funding
+    ministry_envelope: MAD = Decimal("6000000.00")
+    ministry_legal_forms: tuple[LegalForm, ...] = (LegalForm.ASSOCIATION, LegalForm.NETWORK)
+    partners: tuple[PartnerRegion, ...] = ()
+    ceilings: dict[LegalForm, MAD] = Field(
+        default_factory=lambda: {f: Decimal("49000.00") for f in LegalForm}
+    )
+    max_requested_share: Share = Decimal("0.90")  # requested amount / total cost
+    min_own_contribution_share: Share = Decimal("0.10")
+    min_duration_months: int = Field(default=6, ge=1, le=120)
+    max_duration_months: int = Field(default=24, ge=1, le=120)
+    sectors: tuple[Sector, ...] = tuple(Sector)
+    required_documents: tuple[DocumentKind, ...] = (
+        DocumentKind.STATUTES,
+        DocumentKind.REGISTRATION_RECEIPT,
+        DocumentKind.PROJECT_PLAN,
+        DocumentKind.BUDGET,
+    )
+
+    # Deadlines (durable timers)
+    documents_deadline_days: Days = 15
+    reviewers_per_application: int = Field(default=2, ge=1, le=10)
+    review_deadline_days: Days = 21
+    review_reminder_days: Days = 7  # after a reminder, how long before escalation
+    review_grid: dict[Criterion, Decimal] = Field(default_factory=lambda: dict(DEFAULT_GRID))
+    committee_wait_days: Days = 120  # how long an application waits for the committee
+    waitlist_days: Days = 180  # how long a waitlisted project may still be promoted
+    cofunding_deadline_days: Days = 30
+    cofunding_fallback: CoFundingFallback = CoFundingFallback.MINISTRY_COVERS
+    agreement_deadline_days: Days = 60
+    tranches: tuple[Tranche, ...] = (
+        Tranche(share=Decimal("0.60"), release=TrancheRelease.SIGNATURE),
+        Tranche(share=Decimal("0.40"), release=TrancheRelease.MIDTERM_REPORT),
+    )
+    report_interval_months: int = Field(default=6, ge=1, le=24)
+    report_grace_days: Days = 15  # after the due date, a reminder
+    report_escalation_days: Days = 30  # after the due date, escalation; next tranche suspended
+
+    # Committee (used by the edition's selection)
+    priority_provinces: tuple[str, ...] = EARTHQUAKE_PROVINCES_2023
+    priority_bonus: Decimal = Field(default=Decimal("10"), ge=0, le=100)
+    honorary_awards: int = Field(default=3, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "EditionSettings":
+        if self.call_closes < self.call_opens:
+            raise ValueError("call_closes is before call_opens")
+        if self.min_duration_months > self.max_duration_months:
+            raise ValueError("min_duration_months exceeds max_duration_months")
+        if sum((t.share for t in self.tranches), Decimal(0)) != 1:
+            raise ValueError("tranches: shares must add up to 1")
+        if not self.tranches or self.tranches[0].release != TrancheRelease.SIGNATURE:
+            raise ValueError("tranches: the first tranche is released at signature")
+        if set(self.review_grid) != set(Criterion) or sum(self.review_grid.values()) != 1:
+            raise ValueError("review_grid: one weight per criterion, adding up to 1")
+        unknown = [p for p in self.priority_provinces if p not in province_region()]
+        if unknown:
+            raise ValueError(f"priority_provinces: unknown provinces {unknown}")
+        if len({p.region_code for p in self.partners}) != len(self.partners):
+            raise ValueError("partners: a region appears twice")
+        return self
+
+    def partner(self, region_code: str) -> PartnerRegion | None:
+        return next((p for p in self.partners if p.region_code == region_code), None)
+
+    def funds(self, legal_form: LegalForm, region_code: str) -> Literal["ministry", "partner"] | None:
+        """Who may fund an applicant of this legal form in this region (partner first)."""
+        partner = self.partner(region_code)
+        if partner and legal_form in partner.legal_forms:
+            return "partner"
+        if legal_form in self.ministry_legal_forms:
+            return "ministry"
+        return None
+
+
+def edition_4_settings() -> EditionSettings:
+    """The 4th edition (2023): call 15 Sep – 13 Oct 2023, partners l'Oriental and Fès-Meknès."""
+    return EditionSettings(
+        edition=4,
+        year=2023,
+        call_opens=date(2023, 9, 15),
+        call_closes=date(2023, 10, 13),
+        partners=(
+            PartnerRegion(region_code="02", envelope=Decimal("700000.00")),
+            PartnerRegion(region_code="03", envelope=Decimal("900000.00")),
+        ),
+    )
+
+
+def edition_5_settings() -> EditionSettings:
+    """The 5th edition (2024): ceiling 49,000 MAD; Tanger-Tétouan-Al Hoceïma joins as partner."""
+    return EditionSettings(
+        edition=5,
+        year=2024,
+        call_opens=date(2024, 9, 16),
+        call_closes=date(2024, 10, 31),
+        partners=(
+            PartnerRegion(region_code="01", envelope=Decimal("700000.00")),
+            PartnerRegion(region_code="02", envelope=Decimal("700000.00")),
+            PartnerRegion(region_code="03", envelope=Decimal("950000.00")),
+        ),
+    )

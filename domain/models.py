@@ -1,0 +1,344 @@
+"""Pydantic models at every boundary: the application, every ops / partner / payment input, the status.
+
+Workflows, activities, the CLI and (later) the gateway all speak these models; the Temporal
+client uses the pydantic data converter, so they cross the wire as they are.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from domain.edition import Criterion, EditionSettings
+from domain.money import MAD
+from domain.reference import DocumentKind, LegalForm, Sector, province_region
+from domain.rib import check_rib
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+RegistrationNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9/-]{2,39}$")
+]
+Rib = Annotated[str, AfterValidator(check_rib)]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class Input(BaseModel):
+    """Base of every boundary model: unknown fields are refused, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- The application -------------------------------------------------------------------------
+
+
+class Applicant(Input):
+    registration_number: RegistrationNumber
+    name: Name
+    legal_form: LegalForm
+    region_code: str
+    province: str
+    rural: bool
+    bank_account: Rib | None = None
+    email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    phone: Annotated[str, StringConstraints(max_length=20, pattern=r"^\+?[0-9 ]{6,20}$")] | None = None
+    # Registration numbers of organisations the applicant declares a link with (conflicts of interest).
+    declared_links: tuple[RegistrationNumber, ...] = ()
+    # Obligations from earlier editions still overdue (filled from the database at eligibility).
+    overdue_obligations: Count = 0
+
+    @model_validator(mode="after")
+    def _province_in_region(self) -> "Applicant":
+        region = province_region().get(self.province)
+        if region is None:
+            raise ValueError(f"province: unknown province {self.province!r}")
+        if region != self.region_code:
+            raise ValueError(f"province: {self.province!r} is not in region {self.region_code!r}")
+        return self
+
+
+class Project(Input):
+    title: Name
+    sector: Sector
+    summary: Text = ""
+    total_cost: MAD
+    requested_amount: MAD
+    own_contribution: MAD
+    duration_months: int = Field(ge=1, le=120)
+    jobs_created: Count = 0
+    jobs_kept: Count = 0
+    beneficiaries: Count = 0
+    women: Count = 0
+    youth: Count = 0
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "Project":
+        if self.requested_amount + self.own_contribution > self.total_cost:
+            raise ValueError("requested_amount: requested amount plus own contribution exceeds total_cost")
+        if self.women > self.beneficiaries or self.youth > self.beneficiaries:
+            raise ValueError("women: women and youth are counted among beneficiaries")
+        return self
+
+
+class Document(Input):
+    kind: DocumentKind
+    reference: Name  # the document store's reference
+    verified: bool = False
+
+
+class ApplicationSubmission(Input):
+    """What an applicant submits. The workflow id is derived from edition + registration number."""
+
+    edition: int = Field(ge=1, le=100)
+    applicant: Applicant
+    project: Project
+    documents: tuple[Document, ...] = ()
+
+    @property
+    def application_id(self) -> str:
+        return application_id(self.edition, self.applicant.registration_number)
+
+
+def application_id(edition: int, registration_number: str) -> str:
+    """One application per applicant per edition: this id is the workflow id too."""
+    return f"moazara-{edition}-{registration_number.strip().upper().replace('/', '-')}"
+
+
+class ApplicationInput(Input):
+    """The ApplicationWorkflow's single argument."""
+
+    settings: EditionSettings
+    submission: ApplicationSubmission
+    submitted_by: Actor = "portal"
+
+
+# --- Stages ---------------------------------------------------------------------------------
+
+
+class Stage(StrEnum):
+    SUBMITTED = "submitted"
+    ELIGIBILITY = "eligibility"
+    AWAITING_DOCUMENTS = "awaiting_documents"
+    REVIEW = "review"
+    COMMITTEE = "committee"
+    WAITLISTED = "waitlisted"
+    COFUNDING = "cofunding"
+    AGREEMENT = "agreement"
+    DISBURSEMENT = "disbursement"
+    MONITORING = "monitoring"
+    # Ends
+    INELIGIBLE = "ineligible"
+    REJECTED = "rejected"
+    NOT_SELECTED = "not_selected"  # waitlisted until the waitlist closed
+    LAPSED = "lapsed"  # agreement not signed in time
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+    TERMINATED = "terminated"
+
+
+FINAL_STAGES = frozenset(
+    {
+        Stage.INELIGIBLE,
+        Stage.REJECTED,
+        Stage.NOT_SELECTED,
+        Stage.LAPSED,
+        Stage.COMPLETED,
+        Stage.WITHDRAWN,
+        Stage.CANCELLED,
+        Stage.TERMINATED,
+    }
+)
+
+
+# --- Results of rules ------------------------------------------------------------------------
+
+
+class RuleFailure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    code: str  # stable reason code, e.g. "CEILING_EXCEEDED"
+    message: str  # for humans
+
+
+class EligibilityResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    rule_set_version: str
+    failures: tuple[RuleFailure, ...] = ()
+
+    @property
+    def eligible(self) -> bool:
+        return not self.failures
+
+    @property
+    def only_documents_missing(self) -> bool:
+        return bool(self.failures) and all(f.code == "DOCUMENTS_MISSING" for f in self.failures)
+
+
+# --- Inputs from ops, partners, payment system, portal ----------------------------------------
+
+
+class DocumentsCompleted(Input):
+    documents: tuple[Document, ...] = Field(min_length=1)
+    submitted_by: Actor = "portal"
+
+
+class Review(Input):
+    reviewer_id: Actor
+    reviewer_organisation: RegistrationNumber | None = None
+    declared_links: tuple[RegistrationNumber, ...] = ()
+    scores: dict[Criterion, Annotated[int, Field(ge=0, le=10)]]
+    comment: Text = ""
+
+
+class Decision(StrEnum):
+    SELECTED = "selected"
+    WAITLISTED = "waitlisted"
+    REJECTED = "rejected"
+
+
+class CommitteeDecision(Input):
+    decision: Decision
+    award: MAD = Decimal("0.00")
+    # funder -> amount ("ministry" or "region-NN"); must add up to the award when selected
+    funders: dict[Annotated[str, StringConstraints(pattern=r"^(ministry|region-\d{2})$")], MAD] = {}
+    rank: int | None = Field(default=None, ge=1)
+    honorary_award: bool = False
+    decided_by: Actor
+    reason: Text = ""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "CommitteeDecision":
+        if self.decision == Decision.SELECTED:
+            if self.award <= 0:
+                raise ValueError("award: a selected project has a positive award")
+            if sum(self.funders.values(), Decimal(0)) != self.award:
+                raise ValueError("funders: the funders' amounts must add up to the award")
+        elif self.award or self.funders:
+            raise ValueError("award: only a selected project has an award")
+        return self
+
+
+class CoFundingDecision(Input):
+    region_code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]  # the sender
+    approved: bool
+    amount: MAD | None = None  # when approved: the Region's amount (default: as requested)
+    decided_by: Actor
+    reason: Text = ""
+
+
+class AgreementSigned(Input):
+    signed_by: Actor
+    signed_on: date
+    bank_account: Rib
+
+
+class PaymentResult(Input):
+    order_key: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    attempt: int = Field(ge=1, le=1000)
+    executed: bool
+    reference: Annotated[str, StringConstraints(max_length=100)] = ""  # the payment system's
+    reason: Text = ""  # why it was rejected
+
+
+class BankDetailsFixed(Input):
+    bank_account: Rib
+    fixed_by: Actor
+
+
+class Indicators(Input):
+    jobs_created: Count = 0
+    jobs_kept: Count = 0
+    beneficiaries: Count = 0
+    women: Count = 0
+    youth: Count = 0
+    revenue: MAD = Decimal("0.00")
+    spend: MAD = Decimal("0.00")
+
+
+class ProgressReport(Input):
+    period: int = Field(ge=1, le=100)  # 1 = first report due
+    indicators: Indicators
+    narrative: Text = ""
+    submitted_by: Actor = "portal"
+
+
+class ReportReview(Input):
+    period: int = Field(ge=1, le=100)
+    approved: bool
+    decided_by: Actor
+    reason: Text = ""
+
+
+class SiteVisit(Input):
+    visited_on: date
+    visitor: Actor
+    findings: Text = ""
+
+
+class Withdrawal(Input):
+    requested_by: Actor
+    reason: Text = ""
+
+
+class Cancellation(Input):
+    cancelled_by: Actor
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class Termination(Input):
+    terminated_by: Actor
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    amount_to_recover: MAD | None = None  # default: everything paid so far
+
+
+# --- Answers and status --------------------------------------------------------------------
+
+
+class Answer(BaseModel):
+    """An update's answer. Refusals are raised as errors by validators instead."""
+
+    accepted: bool = True
+    message: str
+    stage: Stage
+
+
+class PaymentOrder(BaseModel):
+    key: str  # the idempotency key: application, tranche, funder
+    application_id: str
+    tranche: int
+    funder: str
+    amount: MAD
+    attempt: int = 1
+    status: str = "sent"  # sent, rejected, executed
+
+
+class StageChange(BaseModel):
+    stage: Stage
+    at: datetime
+    note: str = ""
+
+
+class ApplicationStatus(BaseModel):
+    """Where an application is, what it waits for, since when, until when, and its money."""
+
+    application_id: str
+    edition: int
+    stage: Stage
+    waiting_for: str | None = None
+    since: datetime
+    until: datetime | None = None
+    reasons: list[RuleFailure] = []
+    reviews: int = 0
+    score: Decimal | None = None
+    award: Decimal = Decimal("0.00")
+    funders: dict[str, Decimal] = {}
+    paid: dict[str, Decimal] = {}
+    paid_total: Decimal = Decimal("0.00")
+    orders: list[PaymentOrder] = []
+    reports_received: list[int] = []
+    escalations: list[str] = []
+    amount_to_recover: Decimal | None = None
+    history: list[StageChange] = []

@@ -1,0 +1,74 @@
+"""Reference data: Morocco's regions and provinces, the programme's sectors, legal forms.
+
+The regions file is the domain's own copy of shared/data/morocco-regions.json.
+"""
+
+import json
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+
+class LegalForm(StrEnum):
+    ASSOCIATION = "association"
+    NETWORK = "network"  # a network (réseau) of associations
+    COOPERATIVE = "cooperative"
+
+
+class Sector(StrEnum):
+    TOURISM = "tourism"
+    HANDICRAFTS = "handicrafts"
+    SOLIDARITY_AGRICULTURE = "solidarity_agriculture"
+    LOCAL_PRODUCTS = "local_products"  # produits du terroir
+    EDUCATION = "education"
+    CULTURAL_ENTREPRENEURSHIP = "cultural_entrepreneurship"
+    ENVIRONMENT = "environment"
+    RENEWABLE_ENERGY = "renewable_energy"
+    NATURAL_RESOURCES = "natural_resources"
+    HEALTH = "health"
+    DIGITAL_COMMERCE = "digital_commerce"
+    CAPACITY_BUILDING = "capacity_building"
+
+
+class DocumentKind(StrEnum):
+    STATUTES = "statutes"
+    REGISTRATION_RECEIPT = "registration_receipt"  # récépissé définitif
+    PROJECT_PLAN = "project_plan"
+    BUDGET = "budget"
+    BANK_CERTIFICATE = "bank_certificate"  # attestation de RIB
+    BOARD_LIST = "board_list"
+
+
+@cache
+def _regions_file() -> dict:
+    return json.loads(resources.files("domain").joinpath("data/morocco-regions.json").read_text("utf-8"))
+
+
+@cache
+def regions() -> dict[str, dict]:
+    """Region code -> {code, name_fr, name_ar, provinces}."""
+    return {r["code"]: r for r in _regions_file()["regions"]}
+
+
+@cache
+def province_region() -> dict[str, str]:
+    """Province or prefecture name -> region code."""
+    return {p: code for code, r in regions().items() for p in r["provinces"]}
+
+
+def region_name(code: str) -> str:
+    return regions()[code]["name_fr"]
+
+
+EARTHQUAKE_PROVINCES_2023: tuple[str, ...] = tuple(_regions_file()["earthquake_2023_provinces_in_seed"])
+EDITION_PARTNER_REGIONS: dict[int, tuple[str, ...]] = {
+    4: tuple(_regions_file()["edition_4_partner_regions"]),
+    5: tuple(_regions_file()["edition_5_partner_regions"]),
+}
+
+MINISTRY = "ministry"
+
+
+def region_funder(region_code: str) -> str:
+    """The funder key of a partner Region Council, as used in award splits and the ledger."""
+    return f"region-{region_code}"
