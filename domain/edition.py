@@ -150,6 +150,11 @@ class EditionSettings(BaseModel):
             raise ValueError("tranches: the first tranche is released at signature")
         if set(self.review_grid) != set(Criterion) or sum(self.review_grid.values()) != 1:
             raise ValueError("review_grid: one weight per criterion, adding up to 1")
+        if any(w < 0 for w in self.review_grid.values()):
+            raise ValueError("review_grid: weights are not negative")
+        funded = set(self.ministry_legal_forms) | {f for p in self.partners for f in p.legal_forms}
+        if funded - set(self.ceilings):
+            raise ValueError(f"ceilings: no ceiling for {sorted(funded - set(self.ceilings))}")
         unknown = [p for p in self.priority_provinces if p not in province_region()]
         if unknown:
             raise ValueError(f"priority_provinces: unknown provinces {unknown}")

@@ -2,7 +2,7 @@
 
 import re
 
-_RIB = re.compile(r"^\d{24}$")
+_RIB = re.compile(r"[0-9]{24}")  # ASCII only: \d would accept Arabic-Indic digits
 
 
 def rib_key(first_22_digits: str) -> str:
@@ -13,7 +13,7 @@ def rib_key(first_22_digits: str) -> str:
 def check_rib(value: str) -> str:
     """Return the RIB without spaces, or raise ValueError saying what is wrong."""
     rib = re.sub(r"[\s-]", "", value)
-    if not _RIB.match(rib):
+    if not _RIB.fullmatch(rib):
         raise ValueError("a RIB has exactly 24 digits")
     if int(rib) % 97 != 0:
         raise ValueError("RIB key does not match (the number is not divisible by 97)")

@@ -1,0 +1,61 @@
+"""Review scoring on the edition's weighted grid, conflicts of interest, the committee's priority."""
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from domain.edition import Criterion, EditionSettings
+from domain.models import Applicant, Review
+
+POINT = Decimal("0.01")
+
+
+def points(value: Decimal) -> Decimal:
+    """A score on the 0..100 scale, to two decimals half-even (a score is not money)."""
+    return value.quantize(POINT, rounding=ROUND_HALF_EVEN)
+
+
+def weighted_score(scores: dict[Criterion, int], grid: dict[Criterion, Decimal]) -> Decimal:
+    """Scores 0..10 per criterion, weighted by the grid, on a 0..100 scale."""
+    missing = [c for c in grid if c not in scores]
+    if missing:
+        raise ValueError(f"scores: missing criterion {', '.join(map(str, missing))}")
+    extra = [c for c in scores if c not in grid]
+    if extra:
+        raise ValueError(f"scores: criterion {', '.join(map(str, extra))} is not in the grid")
+    for c, s in scores.items():
+        if not 0 <= s <= 10:
+            raise ValueError(f"scores: {c} is scored {s}, outside 0..10")
+    return points(sum((Decimal(s) * grid[c] for c, s in scores.items()), Decimal(0)) * 10)
+
+
+def application_score(review_scores: list[Decimal]) -> Decimal | None:
+    """The mean of the reviewers' weighted scores, or None before any review."""
+    if not review_scores:
+        return None
+    return points(sum(review_scores, Decimal(0)) / len(review_scores))
+
+
+def _norm(registration_number: str) -> str:
+    return registration_number.strip().casefold()
+
+
+def conflict_of_interest(review: Review, applicant: Applicant) -> str | None:
+    """Why this reviewer may not review this applicant, or None."""
+    applicant_id = _norm(applicant.registration_number)
+    org = _norm(review.reviewer_organisation) if review.reviewer_organisation else None
+    if org == applicant_id:
+        return f"reviewer {review.reviewer_id} belongs to the applicant {applicant.registration_number}"
+    if applicant_id in {_norm(link) for link in review.declared_links}:
+        return f"reviewer {review.reviewer_id} declared a link with the applicant {applicant.registration_number}"
+    if org is not None and org in {_norm(link) for link in applicant.declared_links}:
+        return (
+            f"the applicant {applicant.registration_number} declared a link with the reviewer's "
+            f"organisation {review.reviewer_organisation}"
+        )
+    return None
+
+
+def priority_score(score: Decimal, province: str, settings: EditionSettings) -> Decimal:
+    """The score the committee ranks by: priority provinces (earthquake zone) get the edition's bonus."""
+    if province in settings.priority_provinces:
+        return points(score + settings.priority_bonus)
+    return points(score)

@@ -1,0 +1,95 @@
+"""Builders of valid test data. Other test modules import these: keep names and signatures."""
+
+import zlib
+from collections.abc import Iterable
+from decimal import Decimal
+
+from domain.edition import Criterion, EditionSettings, edition_4_settings
+from domain.models import Applicant, ApplicationSubmission, Document, Project, Review
+from domain.reference import DocumentKind, LegalForm, Sector
+from domain.rib import rib_key
+
+_NAMES = {
+    LegalForm.ASSOCIATION: "Association",
+    LegalForm.NETWORK: "Réseau d'associations",
+    LegalForm.COOPERATIVE: "Coopérative",
+}
+
+
+def valid_rib(seed: int) -> str:
+    """A 24-digit RIB with a correct key: bank 007, city 780, a 16-digit account from `seed`."""
+    first_22 = f"007780{seed % 10**16:016d}"
+    return first_22 + rib_key(first_22)
+
+
+def make_submission(
+    registration_number: str = "ASSO-0001",
+    *,
+    edition: int = 4,
+    legal_form: LegalForm = LegalForm.ASSOCIATION,
+    region_code: str = "07",
+    province: str = "Al Haouz",
+    requested: Decimal = Decimal("40000.00"),
+    total: Decimal = Decimal("50000.00"),
+    own: Decimal = Decimal("10000.00"),
+    duration_months: int = 24,
+    documents: Iterable[DocumentKind | Document] | None = None,
+    sector: Sector = Sector.HANDICRAFTS,
+    overdue_obligations: int = 0,
+    declared_links: tuple[str, ...] = (),
+) -> ApplicationSubmission:
+    """A valid edition-4 application; `documents=None` means every required document."""
+    kinds = edition_4_settings().required_documents if documents is None else documents
+    docs = tuple(
+        d if isinstance(d, Document) else Document(kind=d, reference=f"doc/{registration_number}/{d.value}")
+        for d in kinds
+    )
+    return ApplicationSubmission(
+        edition=edition,
+        applicant=Applicant(
+            registration_number=registration_number,
+            name=f"{_NAMES[legal_form]} {registration_number}",
+            legal_form=legal_form,
+            region_code=region_code,
+            province=province,
+            rural=True,
+            bank_account=valid_rib(zlib.crc32(registration_number.encode())),
+            declared_links=declared_links,
+            overdue_obligations=overdue_obligations,
+        ),
+        project=Project(
+            title="Atelier de tissage de tapis",
+            sector=sector,
+            total_cost=total,
+            requested_amount=requested,
+            own_contribution=own,
+            duration_months=duration_months,
+            jobs_created=6,
+            beneficiaries=40,
+            women=30,
+            youth=12,
+        ),
+        documents=docs,
+    )
+
+
+def make_review(
+    reviewer_id: str,
+    score: int = 7,
+    *,
+    scores: dict[Criterion, int] | None = None,
+    organisation: str | None = None,
+    declared_links: tuple[str, ...] = (),
+) -> Review:
+    """A review scoring every criterion `score` (or as in `scores`)."""
+    return Review(
+        reviewer_id=reviewer_id,
+        reviewer_organisation=organisation,
+        declared_links=declared_links,
+        scores=scores if scores is not None else {c: score for c in Criterion},
+    )
+
+
+def settings_with(**overrides) -> EditionSettings:
+    """Edition 4 with some rules changed, validated like any edition's configuration."""
+    return EditionSettings.model_validate({**edition_4_settings().model_dump(), **overrides})
