@@ -1,0 +1,1 @@
+"""Activities: every side effect of the lifecycle, backed by the domain database."""

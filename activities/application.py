@@ -1,0 +1,174 @@
+"""Every side effect of an application's lifecycle: one activity each, backed by the database.
+
+Each is idempotent under retry: writes go through the repository, which keys every row on a
+natural key (application, attempt, reviewer, order key, period …) so a retried activity
+writes nothing twice. Times come from the workflow (`at`), so the database and the history
+agree even when the test server skips time. Business refusals are non-retryable errors.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.db.repository import AwardExceeded, Repository
+from domain.edition import Criterion, EditionSettings
+from domain.eligibility import check_eligibility
+from domain.models import (
+    ApplicationInput,
+    ApplicationSubmission,
+    Document,
+    EligibilityResult,
+    PaymentOrder,
+    ProgressReport,
+    Review,
+)
+from domain.rib import mask_rib
+from domain.scoring import application_score, weighted_score
+
+log = structlog.get_logger("moazara.activities")
+
+
+def _log():
+    """A logger bound to the workflow, run and application this activity works for."""
+    info = activity.info()
+    return log.bind(
+        workflow_id=info.workflow_id,
+        run_id=info.workflow_run_id,
+        application_id=info.workflow_id,
+        activity=info.activity_type,
+        attempt=info.attempt,
+    )
+
+
+class ApplicationActivities:
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+
+    @activity.defn
+    def record_submission(self, inp: ApplicationInput, at: datetime) -> bool:
+        app_id = inp.submission.application_id
+        new = self.repo.record_submission(app_id, activity.info().workflow_id, inp.submission, inp.submitted_by, at)
+        _log().info("submission recorded", new=new, edition=inp.submission.edition)
+        return new
+
+    @activity.defn
+    def record_stage(self, application_id: str, seq: int, stage: str, at: datetime, note: str) -> None:
+        self.repo.set_stage(application_id, seq, stage, at, note)
+        _log().info("stage entered", stage=stage, note=note)
+
+    @activity.defn
+    def check_eligibility(
+        self, application_id: str, attempt: int, submission: ApplicationSubmission, settings: EditionSettings, at: datetime
+    ) -> EligibilityResult:
+        # Facts from the database (earlier editions) feed a pure rule set.
+        overdue = self.repo.overdue_obligations(submission.applicant.registration_number, submission.edition)
+        applicant = submission.applicant.model_copy(update={"overdue_obligations": overdue})
+        result = check_eligibility(submission.model_copy(update={"applicant": applicant}), settings)
+        self.repo.record_eligibility(application_id, attempt, result, at)
+        _log().info("eligibility checked", eligible=result.eligible, codes=[f.code for f in result.failures])
+        return result
+
+    @activity.defn
+    def add_documents(self, application_id: str, documents: list[Document], at: datetime) -> None:
+        self.repo.add_documents(application_id, documents, at)
+
+    @activity.defn
+    def record_review(self, application_id: str, review: Review, grid: dict[Criterion, Decimal], at: datetime) -> Decimal:
+        score = weighted_score(review.scores, grid)
+        self.repo.record_review(application_id, review, score, at)
+        _log().info("review recorded", reviewer=review.reviewer_id, score=str(score))
+        return score
+
+    @activity.defn
+    def set_score(self, application_id: str, review_scores: list[Decimal]) -> Decimal | None:
+        score = application_score(review_scores)
+        self.repo.set_score(application_id, score)
+        return score
+
+    @activity.defn
+    def record_decision(
+        self, application_id: str, kind: str, seq: int, outcome: str, payload: dict, decided_by: str, at: datetime
+    ) -> bool:
+        new = self.repo.record_decision(application_id, kind, seq, outcome, payload, decided_by, at)
+        _log().info("decision recorded", kind=kind, seq=seq, outcome=outcome, by=decided_by)
+        return new
+
+    @activity.defn
+    def set_award(self, application_id: str, funders: dict[str, Decimal], honorary_award: bool) -> None:
+        try:
+            self.repo.set_award(application_id, funders, honorary_award)
+        except ValueError as e:
+            raise ApplicationError(str(e), type="AwardBelowPaid", non_retryable=True) from e
+        _log().info("award set", funders={k: str(v) for k, v in funders.items()})
+
+    @activity.defn
+    def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
+        # The order key is the idempotency key the payment system sees too: a retried
+        # activity finds the stored order and sends nothing new.
+        stored = self.repo.create_payment_order(order, bank_account, at)
+        _log().info("payment order sent", key=stored.key, amount=str(stored.amount), account=mask_rib(bank_account))
+        return stored
+
+    @activity.defn
+    def retry_payment_order(self, key: str, attempt: int, bank_account: str, at: datetime) -> PaymentOrder:
+        stored = self.repo.retry_payment_order(key, attempt, bank_account, at)
+        _log().info("payment order re-sent", key=key, attempt=attempt, account=mask_rib(bank_account))
+        return stored
+
+    @activity.defn
+    def mark_payment_rejected(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder:
+        stored = self.repo.mark_payment_rejected(key, attempt, reason, at)
+        _log().warning("payment rejected", key=key, attempt=attempt, reason=reason)
+        return stored
+
+    @activity.defn
+    def record_payment(self, key: str, attempt: int, reference: str, at: datetime) -> bool:
+        try:
+            new = self.repo.record_payment(key, attempt, reference, at)
+        except AwardExceeded as e:
+            raise ApplicationError(str(e), type="AwardExceeded", non_retryable=True) from e
+        _log().info("payment recorded", key=key, new=new)
+        return new
+
+    @activity.defn
+    def record_report(self, application_id: str, report: ProgressReport, at: datetime) -> bool:
+        return self.repo.record_report(application_id, report.period, report, at)
+
+    @activity.defn
+    def review_report(self, application_id: str, period: int, approved: bool, at: datetime) -> None:
+        self.repo.review_report(application_id, period, approved, at)
+
+    @activity.defn
+    def send_notice(self, application_id: str, key: str, kind: str, message: str, at: datetime) -> bool:
+        # A reminder or escalation is written once; delivery (mail, SMS) would hang off this row.
+        new = self.repo.record_notice(application_id, key, kind, message, at)
+        _log().warning("notice", kind=kind, key=key, message=message, new=new)
+        return new
+
+    @activity.defn
+    def close_application(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
+        self.repo.close(application_id, stage, amount_to_recover, at)
+        _log().info("application closed", stage=stage, to_recover=str(amount_to_recover) if amount_to_recover else None)
+
+    def all(self) -> list:
+        return [
+            self.record_submission,
+            self.record_stage,
+            self.check_eligibility,
+            self.add_documents,
+            self.record_review,
+            self.set_score,
+            self.record_decision,
+            self.set_award,
+            self.create_payment_order,
+            self.retry_payment_order,
+            self.mark_payment_rejected,
+            self.record_payment,
+            self.record_report,
+            self.review_report,
+            self.send_notice,
+            self.close_application,
+        ]

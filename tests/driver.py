@@ -1,0 +1,102 @@
+"""Drives one application through its lifecycle the way ops, partners and the payment system would."""
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.edition import EditionSettings
+from domain.models import (
+    AgreementSigned,
+    ApplicationInput,
+    ApplicationStatus,
+    ApplicationSubmission,
+    CommitteeDecision,
+    FINAL_STAGES,
+    Decision,
+    Indicators,
+    PaymentResult,
+    ProgressReport,
+    ReportReview,
+    Stage,
+)
+from domain.reference import MINISTRY
+from tests.factories import make_review, valid_rib
+from workflows.application import ApplicationWorkflow
+
+
+class Driver:
+    def __init__(self, env: WorkflowEnvironment, task_queue: str, settings: EditionSettings) -> None:
+        self.env, self.client, self.task_queue, self.settings = env, env.client, task_queue, settings
+
+    async def start(self, submission: ApplicationSubmission) -> WorkflowHandle:
+        return await self.client.start_workflow(
+            ApplicationWorkflow.run,
+            ApplicationInput(settings=self.settings, submission=submission, submitted_by="officer-test"),
+            id=submission.application_id,
+            task_queue=self.task_queue,
+        )
+
+    @staticmethod
+    async def status(handle: WorkflowHandle) -> ApplicationStatus:
+        return await handle.query(ApplicationWorkflow.get_status)
+
+    async def reach(self, handle: WorkflowHandle, stage: Stage, waiting: str | None = None, tries: int = 400) -> ApplicationStatus:
+        """Poll (in real time; the test server skips no time for queries) until the stage is reached
+        and the workflow waits for something (optionally: something containing `waiting`)."""
+        for _ in range(tries):
+            s = await self.status(handle)
+            if s.stage == stage and (stage in FINAL_STAGES or (s.waiting_for and (waiting is None or waiting in s.waiting_for))):
+                return s
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"never reached {stage} waiting for {waiting!r}; last status: {s.stage} / {s.waiting_for}")
+
+    async def skip(self, days: float) -> None:
+        await self.env.sleep(timedelta(days=days))
+
+    async def review_all(self, handle: WorkflowHandle, score: int = 7) -> None:
+        await self.reach(handle, Stage.REVIEW)
+        for i in range(self.settings.reviewers_per_application):
+            await handle.execute_update(ApplicationWorkflow.submit_review, make_review(f"reviewer-{i}", score))
+
+    async def select(self, handle: WorkflowHandle, award: Decimal = Decimal("40000.00"), funders: dict | None = None) -> None:
+        await self.reach(handle, Stage.COMMITTEE)
+        await handle.execute_update(
+            ApplicationWorkflow.decide,
+            CommitteeDecision(decision=Decision.SELECTED, award=award, funders=funders or {MINISTRY: award}, decided_by="committee"),
+        )
+
+    async def sign(self, handle: WorkflowHandle, rib: str | None = None) -> None:
+        await self.reach(handle, Stage.AGREEMENT)
+        await handle.execute_update(
+            ApplicationWorkflow.sign_agreement,
+            AgreementSigned(signed_by="officer-test", signed_on=date(2024, 2, 1), bank_account=rib or valid_rib(42)),
+        )
+
+    async def pay_pending(self, handle: WorkflowHandle, executed: bool = True) -> list[str]:
+        """Answer every sent payment order as the payment system would."""
+        s = await self.reach(handle, Stage.DISBURSEMENT, "payment system")
+        keys = []
+        for o in s.orders:
+            if o.status == "sent":
+                await handle.execute_update(
+                    ApplicationWorkflow.payment_result,
+                    PaymentResult(order_key=o.key, attempt=o.attempt, executed=executed,
+                                  reference=f"PAY-{uuid.uuid4().hex[:6]}", reason="" if executed else "account closed"),
+                )
+                keys.append(o.key)
+        return keys
+
+    async def report(self, handle: WorkflowHandle, period: int, approve: bool | None = None) -> None:
+        await handle.execute_update(
+            ApplicationWorkflow.submit_report,
+            ProgressReport(period=period, indicators=Indicators(jobs_created=period, beneficiaries=10 * period, women=5, youth=3)),
+        )
+        if approve is not None:
+            await handle.execute_update(
+                ApplicationWorkflow.review_report, ReportReview(period=period, approved=approve, decided_by="officer-test")
+            )
+
