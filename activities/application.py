@@ -13,7 +13,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.db.repository import AwardExceeded, Repository
+from domain.db.repository import AwardExceeded, DuplicateApplication, Repository
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
 from domain.models import (
@@ -50,7 +50,10 @@ class ApplicationActivities:
     @activity.defn
     def record_submission(self, inp: ApplicationInput, at: datetime) -> bool:
         app_id = inp.submission.application_id
-        new = self.repo.record_submission(app_id, activity.info().workflow_id, inp.submission, inp.submitted_by, at)
+        try:
+            new = self.repo.record_submission(app_id, activity.info().workflow_id, inp.submission, inp.submitted_by, at)
+        except DuplicateApplication as e:
+            raise ApplicationError(str(e), type="DuplicateApplication", non_retryable=True) from e
         _log().info("submission recorded", new=new, edition=inp.submission.edition)
         return new
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-NON_RETRYABLE = ["AwardExceeded", "AwardBelowPaid", "ValidationError"]
+NON_RETRYABLE = ["AwardExceeded", "AwardBelowPaid", "DuplicateApplication", "ValidationError"]
 
 DB_WRITE = RetryPolicy(
     initial_interval=timedelta(seconds=1),

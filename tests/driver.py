@@ -31,14 +31,26 @@ from workflows.application import ApplicationWorkflow
 class Driver:
     def __init__(self, env: WorkflowEnvironment, task_queue: str, settings: EditionSettings) -> None:
         self.env, self.client, self.task_queue, self.settings = env, env.client, task_queue, settings
+        self.handles: list[WorkflowHandle] = []
+
+    async def cleanup(self) -> None:
+        """Terminate what a test left running: on the shared time-skipping server, a workflow whose
+        worker is gone would hold every later test's time skipping."""
+        for h in self.handles:
+            try:
+                await h.terminate("test finished")
+            except Exception:
+                pass  # already closed
 
     async def start(self, submission: ApplicationSubmission) -> WorkflowHandle:
-        return await self.client.start_workflow(
+        handle = await self.client.start_workflow(
             ApplicationWorkflow.run,
             ApplicationInput(settings=self.settings, submission=submission, submitted_by="officer-test"),
             id=submission.application_id,
             task_queue=self.task_queue,
         )
+        self.handles.append(handle)
+        return handle
 
     @staticmethod
     async def status(handle: WorkflowHandle) -> ApplicationStatus:

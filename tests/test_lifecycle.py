@@ -8,10 +8,22 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from activities.application import ApplicationActivities
-from domain.edition import edition_4_settings
-from domain.models import Stage
+from domain.edition import CoFundingFallback, edition_4_settings
+from domain.models import (
+    BankDetailsFixed,
+    CoFundingDecision,
+    CommitteeDecision,
+    Decision,
+    Document,
+    DocumentsCompleted,
+    PaymentResult,
+    Stage,
+    Termination,
+    Withdrawal,
+)
+from domain.reference import MINISTRY, DocumentKind, LegalForm
 from tests.driver import Driver
-from tests.factories import make_submission
+from tests.factories import make_review, make_submission, settings_with, valid_rib
 from workflows.application import ApplicationWorkflow
 
 
@@ -26,7 +38,9 @@ async def run(ts_env, sqlite_repo, executor):
         activities=ApplicationActivities(sqlite_repo).all(),
         activity_executor=executor,
     ):
-        yield Driver(ts_env, queue, edition_4_settings()), sqlite_repo
+        driver = Driver(ts_env, queue, edition_4_settings())
+        yield driver, sqlite_repo
+        await driver.cleanup()
 
 
 async def test_complete_24_month_lifecycle(run):
@@ -82,8 +96,6 @@ async def test_review_refuses_conflict_of_interest_and_duplicates(run):
     sub = make_submission("ASSO-COI")
     h = await d.start(sub)
     await d.reach(h, Stage.REVIEW)
-    from tests.factories import make_review
-
     with pytest.raises(WorkflowUpdateFailedError) as e:
         await h.execute_update(ApplicationWorkflow.submit_review, make_review("r1", organisation="ASSO-COI"))
     assert "conflict of interest" in str(e.value.cause)
@@ -93,3 +105,275 @@ async def test_review_refuses_conflict_of_interest_and_duplicates(run):
     assert "already reviewed" in str(e.value.cause)
     s = await d.status(h)
     assert s.reviews == 1 and s.stage == Stage.REVIEW
+
+
+async def test_missing_documents_completed_in_time_goes_on_to_review(run):
+    d, repo = run
+    sub = make_submission("ASSO-DOCS", documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN])
+    h = await d.start(sub)
+    s = await d.reach(h, Stage.AWAITING_DOCUMENTS)
+    assert s.until is not None and round((s.until - s.since).total_seconds() / 86400) == 15
+    assert "budget" in s.history[-1].note
+    await d.skip(10)
+    await h.execute_update(
+        ApplicationWorkflow.complete_documents, DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/budget"),))
+    )
+    s = await d.reach(h, Stage.REVIEW)
+    assert [c.stage for c in s.history].count(Stage.ELIGIBILITY) == 2
+    assert any(doc["kind"] == "budget" for doc in repo.get_application(h.id)["submission"]["documents"])
+
+
+async def test_missing_documents_past_the_deadline_is_ineligible(run):
+    d, _ = run
+    h = await d.start(make_submission("ASSO-LATE", documents=[DocumentKind.STATUTES]))
+    await d.reach(h, Stage.AWAITING_DOCUMENTS)
+    await d.skip(16)
+    final = await h.result()
+    assert final.stage == Stage.INELIGIBLE
+    assert {r.code for r in final.reasons} == {"DOCUMENTS_MISSING", "DOCUMENTS_DEADLINE_PASSED"}
+
+
+async def test_rejected_by_the_committee(run):
+    d, repo = run
+    h = await d.start(make_submission("ASSO-REJ"))
+    await d.review_all(h, score=3)
+    await d.reach(h, Stage.COMMITTEE)
+    await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line"))
+    final = await h.result()
+    assert final.stage == Stage.REJECTED and final.award == 0 and final.score == Decimal("30.00")
+    assert repo.get_application(h.id)["stage"] == "rejected"
+
+
+async def test_waitlisted_then_promoted(run):
+    d, _ = run
+    h = await d.start(make_submission("ASSO-WAIT"))
+    await d.review_all(h)
+    await d.reach(h, Stage.COMMITTEE)
+    await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, rank=130, decided_by="committee"))
+    s = await d.reach(h, Stage.WAITLISTED, "promotion")
+    assert (s.until - s.since).days == 180
+    await d.skip(60)
+    await h.execute_update(
+        ApplicationWorkflow.decide,
+        CommitteeDecision(decision=Decision.SELECTED, award=Decimal("35000.00"), funders={MINISTRY: Decimal("35000.00")}, decided_by="committee"),
+    )
+    s = await d.reach(h, Stage.AGREEMENT)
+    assert s.award == Decimal("35000.00")
+
+
+async def test_waitlist_closes_without_promotion(run):
+    d, _ = run
+    h = await d.start(make_submission("ASSO-WAITX"))
+    await d.review_all(h)
+    await d.reach(h, Stage.COMMITTEE)
+    await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
+    await d.reach(h, Stage.WAITLISTED, "promotion")
+    await d.skip(181)
+    assert (await h.result()).stage == Stage.NOT_SELECTED
+
+
+def _cooperative(reg: str):
+    # A cooperative in l'Oriental (region 02), a partner Region of the 4th edition.
+    return make_submission(reg, legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
+
+
+async def test_cofunding_approved_by_the_region(run):
+    d, repo = run
+    h = await d.start(_cooperative("COOP-OK"))
+    await d.review_all(h)
+    await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
+    s = await d.reach(h, Stage.COFUNDING, "region 02")
+    # Only that Region may answer.
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(ApplicationWorkflow.cofunding_decision, CoFundingDecision(region_code="03", approved=True, decided_by="fes-meknes"))
+    assert "not asked" in str(e.value.cause)
+    await h.execute_update(ApplicationWorkflow.cofunding_decision, CoFundingDecision(region_code="02", approved=True, decided_by="oriental"))
+    s = await d.reach(h, Stage.AGREEMENT)
+    assert s.funders == {"region-02": Decimal("40000.00")}
+    await d.sign(h)
+    assert await d.pay_pending(h) == [f"{h.id}:T1:region-02"]
+    await d.reach(h, Stage.MONITORING)
+    assert repo.paid_by_funder(h.id) == {"region-02": Decimal("24000.00")}
+
+
+async def test_cofunding_declined_ministry_covers(run):
+    d, _ = run
+    h = await d.start(_cooperative("COOP-NO"))
+    await d.review_all(h)
+    await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
+    await d.reach(h, Stage.COFUNDING)
+    await h.execute_update(ApplicationWorkflow.cofunding_decision, CoFundingDecision(region_code="02", approved=False, decided_by="oriental", reason="envelope spent"))
+    s = await d.reach(h, Stage.AGREEMENT)
+    assert s.funders == {MINISTRY: Decimal("40000.00")} and s.award == Decimal("40000.00")
+
+
+@pytest.mark.parametrize(
+    "policy, expected",
+    [(CoFundingFallback.REDUCE_AWARD, Stage.NOT_SELECTED), (CoFundingFallback.WAITLIST, Stage.WAITLISTED)],
+)
+async def test_cofunding_timeout_follows_the_edition_policy(ts_env, sqlite_repo, executor, policy, expected):
+    queue = f"policy-{uuid.uuid4().hex[:8]}"
+    settings = settings_with(cofunding_fallback=policy)
+    async with Worker(ts_env.client, task_queue=queue, workflows=[ApplicationWorkflow],
+                      activities=ApplicationActivities(sqlite_repo).all(), activity_executor=executor):
+        d = Driver(ts_env, queue, settings)
+        try:
+            await _timeout_under_policy(d, policy, expected)
+        finally:
+            await d.cleanup()
+
+
+async def _timeout_under_policy(d, policy, expected):
+    h = await d.start(_cooperative(f"COOP-T-{policy.value}".replace("_", "-")))
+    await d.review_all(h)
+    await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
+    await d.reach(h, Stage.COFUNDING)
+    await d.skip(31)
+    s = await d.reach(h, expected)
+    assert s.award == 0 and s.funders == {}
+    assert any("did not answer" in e for e in s.escalations)
+    if expected == Stage.WAITLISTED:  # handed back to the waitlist: the committee may promote it again
+        await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee"))
+        assert (await h.result()).stage == Stage.REJECTED
+
+
+async def test_payment_rejected_then_fixed_pays_once(run):
+    d, repo = run
+    h = await d.start(make_submission("ASSO-PAY"))
+    await d.review_all(h)
+    await d.select(h)
+    await d.sign(h)
+    [key] = await d.pay_pending(h, executed=False)
+    s = await d.status(h)
+    assert s.waiting_for.startswith("ops: fix the bank details") and s.orders[0].status == "rejected"
+    # The same rejection delivered twice: refused, nothing changes.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=1, executed=False, reason="again"))
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed.model_construct(bank_account="123", fixed_by="ops"))
+    await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="officer"))
+    s = await d.status(h)
+    assert s.orders[0].attempt == 2 and s.orders[0].status == "sent"
+    await d.pay_pending(h)
+    # An executed payment delivered again is refused: a tranche is never paid twice.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=2, executed=True))
+    await d.reach(h, Stage.MONITORING)
+    assert repo.paid_by_funder(h.id) == {MINISTRY: Decimal("24000.00")}
+    [order] = repo.payment_orders(h.id)
+    assert order.attempt == 2 and order.status == "executed"
+
+
+async def test_overdue_report_is_reminded_escalated_and_suspends_the_next_tranche(run):
+    d, repo = run
+    h = await d.start(make_submission("ASSO-LATE-REPORT", duration_months=12))
+    await d.review_all(h)
+    await d.select(h)
+    await d.sign(h)
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING, "progress report 1")
+    await d.skip(182 + 16)
+    s = await d.reach(h, Stage.MONITORING, "reminded")
+    await d.skip(20)
+    s = await d.reach(h, Stage.MONITORING, "next tranche suspended")
+    assert s.until is None and s.paid_total == Decimal("24000.00")
+    assert any("overdue" in e for e in s.escalations)
+    await d.report(h, 1, approve=True)  # mid-term of two: the suspended tranche goes out once it is in
+    await d.pay_pending(h)
+    s = await d.reach(h, Stage.MONITORING, "progress report 2")
+    assert s.paid_total == Decimal("40000.00")
+
+
+async def test_reviews_missing_are_reminded_then_escalated(run):
+    d, _ = run
+    h = await d.start(make_submission("ASSO-SLOW-REVIEW"))
+    await d.reach(h, Stage.REVIEW)
+    await h.execute_update(ApplicationWorkflow.submit_review, make_review("r1", 6))
+    await d.skip(22)
+    await d.reach(h, Stage.REVIEW, "reminded")
+    await d.skip(8)
+    s = await d.reach(h, Stage.COMMITTEE)  # escalated, goes on with the one review it has
+    assert s.score == Decimal("60.00")
+    assert s.escalations == ["reviews still missing after the reminder"]
+
+
+async def test_committee_award_over_the_ceiling_is_refused(run):
+    d, _ = run
+    h = await d.start(make_submission("ASSO-BIG"))
+    await d.review_all(h)
+    await d.reach(h, Stage.COMMITTEE)
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await d.select(h, Decimal("45000.00"))  # more than the 40,000 requested
+    assert "award" in str(e.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})  # region 07 is no partner
+    assert "funders" in str(e.value.cause)
+    s = await d.status(h)
+    assert s.stage == Stage.COMMITTEE and s.award == 0
+
+
+async def test_agreement_not_signed_in_time_lapses(run):
+    d, repo = run
+    h = await d.start(make_submission("ASSO-NOSIGN"))
+    await d.review_all(h)
+    await d.select(h)
+    await d.reach(h, Stage.AGREEMENT)
+    await d.skip(61)
+    final = await h.result()
+    assert final.stage == Stage.LAPSED and final.award == 0
+    assert repo.get_application(h.id)["award"] == 0
+
+
+STOP_AT = [Stage.AWAITING_DOCUMENTS, Stage.REVIEW, Stage.COMMITTEE, Stage.WAITLISTED, Stage.COFUNDING,
+           Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING]
+
+
+@pytest.mark.parametrize("stage", STOP_AT, ids=[s.value for s in STOP_AT])
+async def test_withdrawal_at_each_stage(run, stage):
+    d, repo = run
+    coop = stage == Stage.COFUNDING
+    reg = f"W-{stage.value}".replace("_", "-")
+    sub = _cooperative(reg) if coop else make_submission(
+        reg, documents=[DocumentKind.STATUTES] if stage == Stage.AWAITING_DOCUMENTS else None)
+    h = await d.start(sub)
+    if stage not in (Stage.AWAITING_DOCUMENTS, Stage.REVIEW):
+        await d.review_all(h)
+    if stage == Stage.WAITLISTED:
+        await d.reach(h, Stage.COMMITTEE)
+        await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
+    elif stage in (Stage.COFUNDING, Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING):
+        await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")} if coop else None)
+    if stage in (Stage.DISBURSEMENT, Stage.MONITORING):
+        await d.sign(h)
+    if stage == Stage.MONITORING:
+        await d.pay_pending(h)
+    await d.reach(h, stage)
+    answer = await h.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))
+    assert answer.stage == Stage.WITHDRAWN
+    final = await h.result()
+    assert final.stage == Stage.WITHDRAWN
+    assert final.history[-2].stage == stage
+    row = repo.get_application(h.id)
+    assert row["stage"] == "withdrawn"
+    # Money paid before a withdrawal is to be recovered.
+    expected = Decimal("24000.00") if stage == Stage.MONITORING else None
+    assert final.amount_to_recover == expected
+
+
+async def test_termination_for_cause_records_the_amount_to_recover(run):
+    d, repo = run
+    h = await d.start(make_submission("ASSO-TERM"))
+    await d.review_all(h)
+    with pytest.raises(WorkflowUpdateFailedError) as e:  # not funded yet: terminate is not the tool
+        await h.execute_update(ApplicationWorkflow.terminate, Termination(terminated_by="officer", reason="fraud"))
+    assert "only a funded grant" in str(e.value.cause)
+    await d.select(h)
+    await d.sign(h)
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await h.execute_update(ApplicationWorkflow.terminate, Termination(terminated_by="officer", reason="fraud", amount_to_recover=Decimal("30000.00")))
+    await h.execute_update(ApplicationWorkflow.terminate, Termination(terminated_by="officer", reason="funds diverted", amount_to_recover=Decimal("20000.00")))
+    final = await h.result()
+    assert final.stage == Stage.TERMINATED and final.amount_to_recover == Decimal("20000.00")
+    assert repo.get_application(h.id)["amount_to_recover"] == Decimal("20000.00")

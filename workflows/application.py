@@ -49,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.scoring import conflict_of_interest
 
+PAYMENTS_DUE = "payment system: tranche executed"
+
 # Stages in which the funding agreement is signed and money may be moving.
 FUNDED = frozenset({Stage.DISBURSEMENT, Stage.MONITORING})
 
@@ -240,7 +242,7 @@ class ApplicationWorkflow:
                 self._orders[order.key] = await self._act(A.create_payment_order, order, self._bank_account, self._now())
         self._refresh_orders()
         await self._wait(
-            lambda: all(o.status == "executed" for o in self._orders.values()), "payment system: tranche executed", None
+            lambda: all(o.status == "executed" for o in self._orders.values()), PAYMENTS_DUE, None
         )
         if previous == Stage.MONITORING:
             await self._enter(Stage.MONITORING, "tranche paid")
@@ -396,6 +398,7 @@ class ApplicationWorkflow:
         for o in rejected:  # marked as sent before the awaits: a result may come at once
             self._orders[o.key] = o.model_copy(update={"status": "sent", "attempt": o.attempt + 1})
         self._refresh_orders()
+        self.status.waiting_for = PAYMENTS_DUE
         for o in rejected:
             await self._act(A.retry_payment_order, o.key, o.attempt + 1, fix.bank_account, self._now())
         seq = self._next_seq("bank_details")

@@ -1,0 +1,550 @@
+"""The repository activities write through: short transactions, every write idempotent.
+
+Temporal retries activities, so each write is keyed on a natural key (application, attempt,
+reviewer, order key, period, notice key …) and a retried call writes nothing twice and
+answers the same. Inserts use ON CONFLICT DO NOTHING (SQLite and PostgreSQL); read-check-write
+sequences lock the application row first (SELECT … FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE
+on SQLite) so two concurrent calls cannot both pass a check, e.g. the award ceiling.
+
+Amounts go in and come out as Decimal with two decimals. Bank accounts are stored for the
+payment system but never returned by listings nor logged.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.db.session import IMMEDIATE
+from domain.db.tables import (
+    Application,
+    AwardRow,
+    Base,
+    DecisionRow,
+    EligibilityCheck,
+    LedgerRow,
+    NoticeRow,
+    PaymentOrderRow,
+    ProgressReportRow,
+    ReviewRow,
+    StageChange,
+)
+from domain.models import (
+    FINAL_STAGES,
+    ApplicationSubmission,
+    Document,
+    EligibilityResult,
+    PaymentOrder,
+    ProgressReport,
+    Review,
+    Stage,
+)
+from domain.money import mad
+
+PAYMENT, RECOVERY = "payment", "recovery"
+NOTICE_KINDS = ("request", "reminder", "escalation")
+RECOVERABLE = (Stage.TERMINATED, Stage.WITHDRAWN)
+
+
+class NotFound(LookupError):
+    """An unknown application, payment order or report."""
+
+
+class DuplicateApplication(ValueError):
+    """The applicant already has an application (under another id) in this edition."""
+
+
+class AwardExceeded(ValueError):
+    """A payment would take a funder's payments above its award: nothing was written."""
+
+
+def _amount(value: Decimal | int | str, what: str = "amount") -> Decimal:
+    amount = mad(value)
+    if amount < 0:
+        raise ValueError(f"{what}: must not be negative ({amount})")
+    return amount
+
+
+def _opt(value: Decimal | None) -> Decimal | None:
+    return None if value is None else mad(value)
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Writers take SQLite's write lock at BEGIN (see session.make_engine); ignored elsewhere.
+        self._writer = engine.execution_options(**{IMMEDIATE: True})
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[Session]:
+        with Session(self._writer if write else self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    @staticmethod
+    def _insert_ignore(s: Session, model: type[Base], keys: list[str], **values: Any) -> bool:
+        """INSERT … ON CONFLICT (keys) DO NOTHING; True if the row is new."""
+        table = model.__table__
+        dialect = s.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            ins = pg_insert if dialect == "postgresql" else sqlite_insert
+            stmt = ins(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+            # RETURNING rather than rowcount: psycopg reports -1 for these; a skipped row returns none.
+            return s.execute(stmt.returning(table.c[keys[0]])).first() is not None
+        # Other databases: check then insert (a concurrent duplicate raises IntegrityError).
+        cols = [getattr(model, k) == values[k] for k in keys]
+        if s.scalar(select(func.count()).select_from(model).where(*cols)):
+            return False
+        s.execute(insert(table).values(**values))
+        return True
+
+    @staticmethod
+    def _app(s: Session, application_id: str, lock: bool = False) -> Application:
+        q = select(Application).where(Application.application_id == application_id)
+        # Locking reads refresh what the session may already hold: the row may have changed.
+        app = s.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
+        if app is None:
+            raise NotFound(f"unknown application {application_id!r}")
+        return app
+
+    @staticmethod
+    def _order(s: Session, key: str, lock: bool = False) -> PaymentOrderRow:
+        q = select(PaymentOrderRow).where(PaymentOrderRow.key == key)
+        order = s.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
+        if order is None:
+            raise NotFound(f"unknown payment order {key!r}")
+        return order
+
+    @staticmethod
+    def _paid(s: Session, application_id: str) -> dict[str, Decimal]:
+        rows = s.execute(
+            select(LedgerRow.funder, func.sum(LedgerRow.amount))
+            .where(LedgerRow.application_id == application_id, LedgerRow.kind == PAYMENT)
+            .group_by(LedgerRow.funder)
+        )
+        return {funder: mad(total) for funder, total in rows}
+
+    @staticmethod
+    def _to_order(row: PaymentOrderRow) -> PaymentOrder:
+        return PaymentOrder(
+            key=row.key,
+            application_id=row.application_id,
+            tranche=row.tranche,
+            funder=row.funder,
+            amount=mad(row.amount),
+            attempt=row.attempt,
+            status=row.status,
+        )
+
+    # --- submission and stages ---------------------------------------------------------------
+
+    def record_submission(
+        self, application_id: str, workflow_id: str, submission: ApplicationSubmission, submitted_by: str, at: datetime
+    ) -> bool:
+        """Record the application (stage 'submitted'); False if it already was."""
+        a, p = submission.applicant, submission.project
+        try:
+            with self._tx(write=True) as s:
+                new = self._insert_ignore(
+                    s,
+                    Application,
+                    ["application_id"],
+                    application_id=application_id,
+                    edition=submission.edition,
+                    registration_number=a.registration_number,
+                    legal_form=a.legal_form.value,
+                    region_code=a.region_code,
+                    province=a.province,
+                    rural=a.rural,
+                    sector=p.sector.value,
+                    title=p.title,
+                    total_cost=_amount(p.total_cost),
+                    requested_amount=_amount(p.requested_amount),
+                    own_contribution=_amount(p.own_contribution),
+                    workflow_id=workflow_id,
+                    stage=Stage.SUBMITTED.value,
+                    stage_since=at,
+                    award=Decimal("0.00"),
+                    honorary_award=False,
+                    submission=submission.model_dump(mode="json"),
+                    submitted_by=submitted_by,
+                    submitted_at=at,
+                )
+                if new:  # seq 0: the workflow numbers its own stage changes from 1
+                    self._insert_ignore(
+                        s, StageChange, ["application_id", "seq"],
+                        application_id=application_id, seq=0, stage=Stage.SUBMITTED.value, at=at, note="",
+                    )
+                return new
+        except IntegrityError:
+            # (edition, registration_number) is taken. By this very application (a concurrent
+            # retry that won the race on the other unique index)? Then it is a repeat.
+            with self._tx() as s:
+                same = s.scalar(
+                    select(Application.application_id).where(
+                        Application.edition == submission.edition,
+                        Application.registration_number == a.registration_number,
+                    )
+                )
+            if same == application_id:
+                return False
+            raise DuplicateApplication(
+                f"applicant {a.registration_number} already applied to edition {submission.edition} ({same})"
+            ) from None
+
+    def set_stage(self, application_id: str, seq: int, stage: str, at: datetime, note: str = "") -> None:
+        stage = Stage(stage).value  # an unknown stage is a ValueError, not a row
+        with self._tx(write=True) as s:
+            app = self._app(s, application_id, lock=True)
+            new = self._insert_ignore(
+                s, StageChange, ["application_id", "seq"],
+                application_id=application_id, seq=seq, stage=stage, at=at, note=note,
+            )
+            # A retry (row already there) already applied its change; an older seq arriving
+            # late must not move the application back.
+            newest = s.scalar(select(func.max(StageChange.seq)).where(StageChange.application_id == application_id))
+            if new and seq == newest:
+                app.stage, app.stage_since = stage, at
+
+    def close(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
+        """Put the application in its final stage; a termination or withdrawal with money to
+        recover adds one 'recovery' movement to the ledger."""
+        final = Stage(stage)
+        if final not in FINAL_STAGES:
+            raise ValueError(f"stage: {stage!r} is not a final stage")
+        recover = None if amount_to_recover is None else _amount(amount_to_recover, "amount_to_recover")
+        with self._tx(write=True) as s:
+            app = self._app(s, application_id, lock=True)
+            if app.stage != final.value:
+                app.stage, app.stage_since = final.value, at
+            app.amount_to_recover = recover
+            if final in RECOVERABLE and recover:
+                funders = sorted(self._paid(s, application_id)) or ["ministry"]
+                self._insert_ignore(
+                    s, LedgerRow, ["order_key"],
+                    application_id=application_id, funder=",".join(funders), kind=RECOVERY, amount=recover,
+                    order_key=f"recovery-{application_id}", reference="", at=at,
+                )
+
+    # --- eligibility, documents, reviews, decisions --------------------------------------
+
+    def overdue_obligations(self, registration_number: str, before_edition: int) -> int:
+        """Earlier-edition debts of an applicant: terminated grants with money to recover, and
+        escalated (overdue) progress reports of grants still in monitoring."""
+        prior = (
+            func.upper(Application.registration_number) == registration_number.strip().upper(),
+            Application.edition < before_edition,
+        )
+        with self._tx() as s:
+            terminated = s.scalar(
+                select(func.count())
+                .select_from(Application)
+                .where(*prior, Application.stage == Stage.TERMINATED.value, Application.amount_to_recover > 0)
+            )
+            escalated = s.scalar(
+                select(func.count())
+                .select_from(NoticeRow)
+                .join(Application, Application.application_id == NoticeRow.application_id)
+                .where(
+                    *prior,
+                    Application.stage == Stage.MONITORING.value,
+                    NoticeRow.kind == "escalation",
+                    NoticeRow.key.startswith("report-", autoescape=True),
+                )
+            )
+        return int(terminated or 0) + int(escalated or 0)
+
+    def record_eligibility(self, application_id: str, attempt: int, result: EligibilityResult, at: datetime) -> None:
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            self._insert_ignore(
+                s, EligibilityCheck, ["application_id", "attempt"],
+                application_id=application_id, attempt=attempt, eligible=result.eligible,
+                rule_set_version=result.rule_set_version,
+                failures=[f.model_dump(mode="json") for f in result.failures], at=at,
+            )
+
+    def add_documents(self, application_id: str, documents: list[Document], at: datetime) -> None:
+        """Merge documents into the stored submission, one per kind (a newer one replaces)."""
+        with self._tx(write=True) as s:
+            app = self._app(s, application_id, lock=True)
+            submission = dict(app.submission)
+            by_kind = {d["kind"]: d for d in submission.get("documents", [])}
+            for d in documents:
+                by_kind[d.kind.value] = d.model_dump(mode="json")
+            submission["documents"] = list(by_kind.values())
+            if submission != app.submission:
+                app.submission = submission  # a new object, so the JSON column is written
+
+    def record_review(self, application_id: str, review: Review, weighted_score: Decimal, at: datetime) -> bool:
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            return self._insert_ignore(
+                s, ReviewRow, ["application_id", "reviewer_id"],
+                application_id=application_id, reviewer_id=review.reviewer_id,
+                scores=review.model_dump(mode="json")["scores"], weighted_score=mad(weighted_score),
+                comment=review.comment, at=at,
+            )
+
+    def set_score(self, application_id: str, score: Decimal | None) -> None:
+        with self._tx(write=True) as s:
+            self._app(s, application_id, lock=True).score = _opt(score)
+
+    def record_decision(
+        self, application_id: str, kind: str, seq: int, outcome: str, payload: dict, decided_by: str, at: datetime
+    ) -> bool:
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            return self._insert_ignore(
+                s, DecisionRow, ["application_id", "kind", "seq"],
+                application_id=application_id, kind=kind, seq=seq, outcome=outcome,
+                payload=to_jsonable_python(payload), decided_by=decided_by, at=at,
+            )
+
+    # --- money -------------------------------------------------------------------------------
+
+    def set_award(self, application_id: str, funders: dict[str, Decimal], honorary_award: bool = False) -> None:
+        """Replace the award split. Refused if it would leave a funder below what it already paid."""
+        amounts = {f: _amount(v, f"funders.{f}") for f, v in funders.items()}
+        with self._tx(write=True) as s:
+            app = self._app(s, application_id, lock=True)
+            for funder, paid in self._paid(s, application_id).items():
+                if amounts.get(funder, Decimal("0.00")) < paid:
+                    raise ValueError(
+                        f"award: {funder} already paid {paid} MAD, more than its new amount "
+                        f"{amounts.get(funder, Decimal('0.00'))} MAD"
+                    )
+            rows = {r.funder: r for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))}
+            for funder, row in rows.items():
+                if funder not in amounts:
+                    s.delete(row)
+            for funder, amount in amounts.items():
+                if funder in rows:
+                    rows[funder].amount = amount
+                else:
+                    s.add(AwardRow(application_id=application_id, funder=funder, amount=amount))
+            app.award = sum(amounts.values(), Decimal("0.00"))
+            app.honorary_award = honorary_award
+
+    def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
+        """Store the order under its idempotency key; an existing key returns the stored order."""
+        with self._tx(write=True) as s:
+            self._app(s, order.application_id)
+            self._insert_ignore(
+                s, PaymentOrderRow, ["key"],
+                key=order.key, application_id=order.application_id, tranche=order.tranche, funder=order.funder,
+                amount=_amount(order.amount), bank_account=bank_account, attempt=order.attempt,
+                status="sent", reason="", created_at=at, updated_at=at,
+            )
+            return self._to_order(self._order(s, order.key))
+
+    def retry_payment_order(self, key: str, attempt: int, bank_account: str, at: datetime) -> PaymentOrder:
+        """Re-send a rejected order with fixed bank details, once per (newer) attempt."""
+        with self._tx(write=True) as s:
+            order = self._order(s, key, lock=True)
+            if attempt > order.attempt and order.status != "executed":
+                order.attempt, order.bank_account, order.status, order.reason = attempt, bank_account, "sent", ""
+                order.updated_at = at
+            return self._to_order(order)
+
+    def mark_payment_rejected(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder:
+        with self._tx(write=True) as s:
+            order = self._order(s, key, lock=True)
+            # A late rejection of an older attempt, or of an executed order, changes nothing.
+            if attempt >= order.attempt and order.status != "executed":
+                if (order.status, order.reason, order.attempt) != ("rejected", reason, attempt):
+                    order.status, order.reason, order.attempt, order.updated_at = "rejected", reason, attempt, at
+            return self._to_order(order)
+
+    def record_payment(self, key: str, attempt: int, reference: str, at: datetime) -> bool:
+        """The payment system executed the order: one ledger row per order, never above the award."""
+        with self._tx(write=True) as s:
+            app_id = self._order(s, key).application_id
+            self._app(s, app_id, lock=True)  # serialises payments of this application
+            order = self._order(s, key, lock=True)
+            if s.scalar(select(LedgerRow.id).where(LedgerRow.order_key == key)) is not None:
+                return False
+            award = s.scalar(
+                select(AwardRow.amount).where(AwardRow.application_id == app_id, AwardRow.funder == order.funder)
+            )
+            award = mad(award or 0)
+            paid = self._paid(s, app_id).get(order.funder, Decimal("0.00"))
+            if paid + order.amount > award:
+                raise AwardExceeded(
+                    f"{key}: paying {mad(order.amount)} MAD would take {order.funder}'s payments to "
+                    f"{paid + order.amount} MAD, above its award of {award} MAD"
+                )
+            new = self._insert_ignore(
+                s, LedgerRow, ["order_key"],
+                application_id=app_id, funder=order.funder, kind=PAYMENT, amount=mad(order.amount),
+                order_key=key, reference=reference, at=at,
+            )
+            order.status, order.reason, order.updated_at = "executed", "", at
+            return new
+
+    # --- monitoring ----------------------------------------------------------------------------
+
+    def record_report(self, application_id: str, period: int, report: ProgressReport, at: datetime) -> bool:
+        if report.period != period:
+            raise ValueError(f"period: {period} does not match the report's period {report.period}")
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            stored = s.scalar(
+                select(ProgressReportRow)
+                .where(ProgressReportRow.application_id == application_id, ProgressReportRow.period == period)
+                .with_for_update()
+            )
+            if stored is not None and stored.status == "rejected":
+                # A rejected report is replaced by the applicant's corrected one.
+                stored.indicators = report.indicators.model_dump(mode="json")
+                stored.narrative, stored.submitted_by = report.narrative, report.submitted_by
+                stored.status, stored.at, stored.reviewed_at = "received", at, None
+                return True
+            return self._insert_ignore(
+                s, ProgressReportRow, ["application_id", "period"],
+                application_id=application_id, period=period, indicators=report.indicators.model_dump(mode="json"),
+                narrative=report.narrative, submitted_by=report.submitted_by, status="received", at=at,
+            )
+
+    def review_report(self, application_id: str, period: int, approved: bool, at: datetime) -> None:
+        status = "approved" if approved else "rejected"
+        with self._tx(write=True) as s:
+            report = s.scalar(
+                select(ProgressReportRow)
+                .where(ProgressReportRow.application_id == application_id, ProgressReportRow.period == period)
+                .with_for_update()
+            )
+            if report is None:
+                raise NotFound(f"no progress report {period} for application {application_id!r}")
+            if report.status != status:
+                report.status, report.reviewed_at = status, at
+
+    def record_notice(self, application_id: str, key: str, kind: str, message: str, at: datetime) -> bool:
+        if kind not in NOTICE_KINDS:
+            raise ValueError(f"kind: {kind!r} is not one of {NOTICE_KINDS}")
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            return self._insert_ignore(
+                s, NoticeRow, ["application_id", "key"],
+                application_id=application_id, key=key, kind=kind, message=message, at=at,
+            )
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def get_application(self, application_id: str) -> dict | None:
+        """Everything recorded about one application (bank accounts of orders left out)."""
+        def rows(s: Session, model: type[Base], *order_by: Any, exclude: tuple[str, ...] = ()) -> list[dict]:
+            q = select(model).where(model.application_id == application_id).order_by(*order_by)
+            return [_as_dict(r, exclude) for r in s.scalars(q)]
+
+        with self._tx() as s:
+            app = s.get(Application, application_id)
+            if app is None:
+                return None
+            out = _as_dict(app)
+            out["id"] = app.application_id
+            out["funders"] = {
+                r.funder: mad(r.amount)
+                for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))
+            }
+            out["paid"] = self._paid(s, application_id)
+            out["paid_total"] = sum(out["paid"].values(), Decimal("0.00"))
+            out["history"] = rows(s, StageChange, StageChange.seq, exclude=("id", "application_id"))
+            out["eligibility"] = rows(s, EligibilityCheck, EligibilityCheck.attempt, exclude=("id", "application_id"))
+            out["reviews"] = rows(s, ReviewRow, ReviewRow.at, ReviewRow.id, exclude=("id", "application_id"))
+            out["decisions"] = rows(s, DecisionRow, DecisionRow.at, DecisionRow.id, exclude=("id", "application_id"))
+            out["orders"] = rows(
+                s, PaymentOrderRow, PaymentOrderRow.tranche, PaymentOrderRow.funder, exclude=("bank_account",)
+            )
+            out["ledger"] = rows(s, LedgerRow, LedgerRow.at, LedgerRow.id, exclude=("application_id",))
+            out["reports"] = rows(s, ProgressReportRow, ProgressReportRow.period, exclude=("id", "application_id"))
+            out["notices"] = rows(s, NoticeRow, NoticeRow.at, NoticeRow.id, exclude=("id", "application_id"))
+            return out
+
+    def list_applications(
+        self, edition: int | None = None, stage: str | None = None, region_code: str | None = None, limit: int = 1000
+    ) -> list[dict]:
+        paid = (
+            select(LedgerRow.application_id, func.sum(LedgerRow.amount).label("paid"))
+            .where(LedgerRow.kind == PAYMENT)
+            .group_by(LedgerRow.application_id)
+            .subquery()
+        )
+        q = select(Application, paid.c.paid).outerjoin(paid, paid.c.application_id == Application.application_id)
+        if edition is not None:
+            q = q.where(Application.edition == edition)
+        if stage is not None:
+            q = q.where(Application.stage == stage)
+        if region_code is not None:
+            q = q.where(Application.region_code == region_code)
+        q = q.order_by(Application.edition, Application.application_id).limit(limit)
+        with self._tx() as s:
+            return [
+                {
+                    "id": a.application_id,
+                    "edition": a.edition,
+                    "registration_number": a.registration_number,
+                    "legal_form": a.legal_form,
+                    "region_code": a.region_code,
+                    "province": a.province,
+                    "rural": a.rural,
+                    "sector": a.sector,
+                    "title": a.title,
+                    "stage": a.stage,
+                    "stage_since": a.stage_since,
+                    "score": _opt(a.score),
+                    "award": mad(a.award),
+                    "honorary_award": a.honorary_award,
+                    "paid": mad(p or 0),
+                }
+                for a, p in s.execute(q)
+            ]
+
+    def paid_by_funder(self, application_id: str) -> dict[str, Decimal]:
+        with self._tx() as s:
+            return self._paid(s, application_id)
+
+    def payment_orders(self, application_id: str) -> list[PaymentOrder]:
+        with self._tx() as s:
+            q = (
+                select(PaymentOrderRow)
+                .where(PaymentOrderRow.application_id == application_id)
+                .order_by(PaymentOrderRow.tranche, PaymentOrderRow.funder)
+            )
+            return [self._to_order(r) for r in s.scalars(q)]
+
+    def stage_counts(self, edition: int) -> dict[str, int]:
+        with self._tx() as s:
+            q = select(Application.stage, func.count()).where(Application.edition == edition).group_by(Application.stage)
+            return {stage: int(n) for stage, n in s.execute(q)}
+
+    def ledger_total(self, edition: int) -> dict[str, Decimal]:
+        """Paid per funder over the edition (payments only; recoveries are receivables)."""
+        with self._tx() as s:
+            q = (
+                select(LedgerRow.funder, func.sum(LedgerRow.amount))
+                .join(Application, Application.application_id == LedgerRow.application_id)
+                .where(Application.edition == edition, LedgerRow.kind == PAYMENT)
+                .group_by(LedgerRow.funder)
+            )
+            return {funder: mad(total) for funder, total in s.execute(q)}
+
+
+def _as_dict(row: Base, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A row as a plain dict; money columns quantized to centimes."""
+    out: dict[str, Any] = {}
+    for col in row.__table__.columns:
+        if col.key in exclude:
+            continue
+        value = getattr(row, col.key)
+        out[col.key] = mad(value) if isinstance(value, Decimal) else value
+    return out

@@ -1,0 +1,105 @@
+"""Engines, sessions and migrations for the domain database (SQLite embedded, PostgreSQL in production).
+
+Sessions are synchronous: activities that use them run in the worker's thread pool.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_URL = "sqlite:///var/moazara.db"
+
+# Execution option a writer sets so that SQLite takes the write lock at BEGIN (see below).
+IMMEDIATE = "moazara_sqlite_immediate"
+MIGRATION_LOCK = 0x6D6F617A  # "moaz": PostgreSQL advisory lock id held while migrating
+
+
+def normalize_url(url: str | URL) -> URL:
+    """`postgresql://` / `postgres://` mean psycopg 3 here (the only PostgreSQL driver installed)."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    u = normalize_url(url)
+    if u.get_backend_name() == "sqlite":
+        return _sqlite_engine(u, **kwargs)
+    # pre_ping: a briefly unreachable database costs a reconnect, not a failed activity.
+    return create_engine(u, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_engine(u: URL, **kwargs: Any) -> Engine:
+    if u.database in (None, "", ":memory:"):
+        # One in-memory database shared by every thread: a single pooled connection, so
+        # activity threads take turns instead of each opening its own empty database.
+        # Migrate it with migrate(engine), not migrate(url) (that would be another database).
+        kwargs = {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 0, **kwargs}
+    elif not u.query.get("uri"):
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)  # e.g. var/ on a fresh checkout
+    connect_args = {"check_same_thread": False, "timeout": 30, **kwargs.pop("connect_args", {})}
+    engine = create_engine(u, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 driver (it would not BEGIN before SELECTs,
+        # so a read-then-write would not be atomic); we emit BEGIN ourselves below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers lock the database at BEGIN so two concurrent read-check-write transactions
+        # serialise instead of both passing the check (SQLite has no SELECT ... FOR UPDATE).
+        immediate = conn.get_execution_options().get(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | URL | None = None) -> Any:
+    """An Alembic Config built in code, so migrations run from an installed package and any cwd."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        # `%` is interpolation syntax in Alembic's config parser.
+        cfg.set_main_option("sqlalchemy.url", normalize_url(url).render_as_string(False).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (Alembic upgrade). The only way production creates tables."""
+    from alembic import command
+
+    if isinstance(url_or_engine, Engine):
+        engine, owned = url_or_engine, False
+    else:
+        engine, owned = make_engine(url_or_engine), True
+    try:
+        # Several workers may start at once: take the write lock (SQLite) or an advisory lock
+        # (PostgreSQL) first, so one migrates and the others then find the schema at head.
+        with engine.execution_options(**{IMMEDIATE: True}).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            cfg = alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    finally:
+        if owned:
+            engine.dispose()

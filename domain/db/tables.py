@@ -1,0 +1,233 @@
+"""Tables of the domain database (SQLAlchemy 2.0 declarative).
+
+The schema is created only by the Alembic migrations in `domain/db/migrations`; this module is
+the model they are checked against (tests compare the migrated schema with this metadata).
+Money is NUMERIC(14,2) (Decimal MAD, never float); structured payloads are JSON written as
+pydantic `model_dump(mode="json")`; timestamps are timezone-aware and stored in UTC.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """A timezone-aware timestamp: naive values are refused, values come back in UTC.
+
+    SQLite keeps no offset, so without this a value would come back naive there and aware on
+    PostgreSQL; normalising to UTC on the way in makes both backends answer the same.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Money = Numeric(14, 2)  # up to 999,999,999,999.99 MAD; Decimal in and out
+Score = Numeric(6, 2)
+
+# Stable constraint names so later migrations (and SQLite batch mode) can refer to them.
+NAMING = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime(), Decimal: Money, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _app_fk() -> Any:
+    # No ON DELETE CASCADE: decisions and money movements must never vanish with an application.
+    return ForeignKey("applications.application_id")
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        # One application per applicant per edition, whatever id a caller makes up.
+        UniqueConstraint("edition", "registration_number"),
+        Index("ix_applications_edition_stage", "edition", "stage"),
+        Index("ix_applications_edition_region_code", "edition", "region_code"),
+    )
+
+    application_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    edition: Mapped[int] = mapped_column(Integer)
+    registration_number: Mapped[str] = mapped_column(String(40))
+    legal_form: Mapped[str] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(String(2))
+    province: Mapped[str] = mapped_column(String(100))
+    rural: Mapped[bool] = mapped_column(Boolean)
+    sector: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    total_cost: Mapped[Decimal]
+    requested_amount: Mapped[Decimal]
+    own_contribution: Mapped[Decimal]
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(30))
+    stage_since: Mapped[datetime]
+    score: Mapped[Decimal | None] = mapped_column(Score)
+    award: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default=text("0"))
+    honorary_award: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    amount_to_recover: Mapped[Decimal | None]
+    submission: Mapped[dict[str, Any]]
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[datetime]
+
+
+class StageChange(Base):
+    __tablename__ = "stage_changes"
+    # The workflow numbers its stage changes: a retried write hits this constraint and is a no-op.
+    __table_args__ = (UniqueConstraint("application_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    seq: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class EligibilityCheck(Base):
+    __tablename__ = "eligibility_results"
+    __table_args__ = (UniqueConstraint("application_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    attempt: Mapped[int] = mapped_column(Integer)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    rule_set_version: Mapped[str] = mapped_column(String(40))
+    failures: Mapped[list[Any]]
+    at: Mapped[datetime]
+
+
+class ReviewRow(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    reviewer_id: Mapped[str] = mapped_column(String(100))
+    scores: Mapped[dict[str, Any]]
+    weighted_score: Mapped[Decimal] = mapped_column(Score)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class DecisionRow(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("application_id", "kind", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    kind: Mapped[str] = mapped_column(String(30))  # committee, cofunding, agreement, withdrawal…
+    seq: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+    decided_by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+
+
+class AwardRow(Base):
+    __tablename__ = "awards"
+    __table_args__ = (UniqueConstraint("application_id", "funder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    funder: Mapped[str] = mapped_column(String(20))  # "ministry" or "region-NN"
+    amount: Mapped[Decimal]
+
+
+class PaymentOrderRow(Base):
+    __tablename__ = "payment_orders"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # the idempotency key
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk(), index=True)
+    tranche: Mapped[int] = mapped_column(Integer)
+    funder: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal]
+    bank_account: Mapped[str] = mapped_column(String(34))  # sensitive: never logged or listed
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))  # sent, rejected, executed
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LedgerRow(Base):
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_application_id_funder", "application_id", "funder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    funder: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(10))  # payment or recovery
+    amount: Mapped[Decimal]
+    # At most one movement per payment order (and one recovery per application): the last
+    # line of defence against paying a tranche twice.
+    order_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[datetime]
+
+
+class ProgressReportRow(Base):
+    __tablename__ = "progress_reports"
+    __table_args__ = (UniqueConstraint("application_id", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    period: Mapped[int] = mapped_column(Integer)
+    indicators: Mapped[dict[str, Any]]
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    submitted_by: Mapped[str] = mapped_column(String(100), default="portal")
+    status: Mapped[str] = mapped_column(String(10))  # received, approved, rejected
+    at: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None]
+
+
+class NoticeRow(Base):
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("application_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    key: Mapped[str] = mapped_column(String(120))  # e.g. "report-2-escalation"
+    kind: Mapped[str] = mapped_column(String(20))  # reminder or escalation
+    message: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+metadata = Base.metadata
