@@ -24,8 +24,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(True, description="worker runs Alembic migrations at start (embedded default)")
     log_format: str = Field("console", description="'console' or 'json'")
     log_level: str = Field("INFO", description="log level")
-    max_concurrent_activities: int = Field(50, ge=1, description="activity slots per worker")
-    activity_threads: int = Field(16, ge=1, description="threads running the (synchronous) activities")
+    max_concurrent_activities: int = Field(32, ge=1, description="activity slots per worker")
+    activity_threads: int = Field(32, ge=1, description="threads running the (synchronous) activities")
 
 
 @cache

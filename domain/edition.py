@@ -5,13 +5,14 @@ editions (ceiling 49,000 MAD, partner Region Councils funding cooperatives in th
 territory, the six earthquake-hit provinces as priority, tranches 60% / 40%).
 """
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.calendar import report_schedule
 from domain.money import MAD, Share
 from domain.reference import (
     EARTHQUAKE_PROVINCES_2023,
@@ -133,6 +134,10 @@ class EditionSettings(BaseModel):
     report_grace_days: Days = 15  # after the due date, a reminder
     report_escalation_days: Days = 30  # after the due date, escalation; next tranche suspended
 
+    # A compressed calendar for demonstrations: how long one programme day lasts. Months are
+    # then 30 such days. The default is the real calendar.
+    day_length: timedelta = Field(default=timedelta(days=1), gt=timedelta(0), le=timedelta(days=1))
+
     # Committee (used by the edition's selection)
     priority_provinces: tuple[str, ...] = EARTHQUAKE_PROVINCES_2023
     priority_bonus: Decimal = Field(default=Decimal("10"), ge=0, le=100)
@@ -161,6 +166,17 @@ class EditionSettings(BaseModel):
         if len({p.region_code for p in self.partners}) != len(self.partners):
             raise ValueError("partners: a region appears twice")
         return self
+
+    def after_days(self, start: datetime, days: int) -> datetime:
+        """A deadline `days` programme days after `start`."""
+        return start + days * self.day_length
+
+    def report_due_dates(self, start: datetime, duration_months: int) -> list[datetime]:
+        """When progress reports are due: every interval, the last one at the project's end."""
+        if self.day_length == timedelta(days=1):
+            return report_schedule(start, duration_months, self.report_interval_months)
+        return [start + (due - start).days * self.day_length
+                for due in report_schedule(start, duration_months, self.report_interval_months)]
 
     def partner(self, region_code: str) -> PartnerRegion | None:
         return next((p for p in self.partners if p.region_code == region_code), None)

@@ -3,20 +3,23 @@
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 CENT = Decimal("0.01")
-
-# A non-negative amount of dirhams with at most two decimals. Pydantic refuses floats
-# that do not fit, more decimals, and absurd magnitudes (max 12 integer digits).
-MAD = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
-# A fraction between 0 and 1 (shares of an award, of a cost).
-Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4, allow_inf_nan=False)]
 
 
 def mad(value: Decimal | int | str) -> Decimal:
     """Round an amount to centimes, half-even. Call it where an amount leaves a computation."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+# A non-negative amount of dirhams with at most two decimals. Pydantic refuses floats
+# that do not fit, more decimals, and absurd magnitudes (max 12 integer digits).
+MAD = Annotated[
+    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), AfterValidator(mad)
+]
+# A fraction between 0 and 1 (shares of an award, of a cost).
+Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4, allow_inf_nan=False)]
 
 
 def split(total: Decimal, shares: list[Decimal]) -> list[Decimal]:

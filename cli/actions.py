@@ -1,0 +1,205 @@
+"""The CLI's calls to Temporal: small async functions taking a `Client`.
+
+They address the workflow by name ("ApplicationWorkflow", its update and query names) so the
+CLI does not import the worker's code; tests/test_starter.py checks that every name and input
+model matches ApplicationWorkflow. Business refusals come back as `Outcome(accepted=False)`;
+errors that are not the workflow's answer (unknown id, Temporal unreachable, no worker) raise
+`CliError`.
+"""
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.models import Answer, ApplicationInput, ApplicationStatus
+from settings import Settings
+
+WORKFLOW = "ApplicationWorkflow"
+STATUS_QUERY = "get_status"
+
+
+class CliError(Exception):
+    """Something other than the workflow's answer went wrong; nothing was changed."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.exit_code = message, exit_code
+
+
+class NotFound(CliError):
+    pass
+
+
+@dataclass
+class Outcome:
+    """The workflow's answer to one input (or the refusal, with its reason)."""
+
+    accepted: bool
+    application_id: str
+    message: str = ""
+    stage: str | None = None
+    reason: str = ""
+    duplicate: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        if not self.accepted:
+            return {"accepted": False, "application_id": self.application_id, "reason": self.reason}
+        return {"accepted": True, "application_id": self.application_id, "message": self.message, "stage": self.stage}
+
+
+async def connect_client(settings: Settings) -> Client:
+    from temporal_connection import connect  # the one way to connect: sets the pydantic data converter
+
+    try:
+        return await connect(settings)
+    except Exception as e:  # noqa: BLE001 - any failure here means "cannot reach Temporal"
+        raise CliError(
+            f"cannot connect to Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}): {e}"
+        ) from None
+
+
+# --- Submission ------------------------------------------------------------------------------------
+
+
+async def start_application(client: Client, inp: ApplicationInput, task_queue: str) -> Outcome:
+    """Start the application's workflow; a second application of the same applicant in the same
+    edition (same workflow id, running or closed) is refused."""
+    app_id = inp.submission.application_id
+    try:
+        await client.start_workflow(
+            WORKFLOW,
+            inp,
+            id=app_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            result_type=ApplicationStatus,
+        )
+    except WorkflowAlreadyStartedError:
+        return Outcome(
+            False,
+            app_id,
+            reason=f"application {app_id} was already submitted: one application per applicant per edition",
+            duplicate=True,
+        )
+    except RPCError as e:
+        raise CliError(f"Temporal refused to start {app_id}: {e.message}") from None
+    return Outcome(True, app_id, message=f"application {app_id} submitted by {inp.submitted_by}", stage="submitted")
+
+
+@dataclass
+class ImportResult:
+    started: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (application id, why)
+
+
+async def start_many(
+    client: Client,
+    inputs: Iterable[ApplicationInput],
+    task_queue: str,
+    concurrency: int = 32,
+    on_done: Callable[[Outcome | None], None] | None = None,
+) -> ImportResult:
+    """Start every application, at most `concurrency` at a time. Duplicates are counted, not fatal."""
+    result = ImportResult()
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(inp: ApplicationInput) -> None:
+        outcome: Outcome | None = None
+        async with gate:
+            try:
+                outcome = await start_application(client, inp, task_queue)
+            except CliError as e:
+                result.failed.append((inp.submission.application_id, e.message))
+        if outcome is not None:
+            if outcome.accepted:
+                result.started.append(outcome.application_id)
+            else:
+                result.duplicates.append(outcome.application_id)
+        if on_done:
+            on_done(outcome)
+
+    await asyncio.gather(*(one(i) for i in inputs))
+    result.started.sort()
+    result.duplicates.sort()
+    result.failed.sort()
+    return result
+
+
+# --- Status ------------------------------------------------------------------------------------------
+
+
+async def get_status(client: Client, workflow_id: str, timeout: float = 30) -> ApplicationStatus:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await handle.query(STATUS_QUERY, result_type=ApplicationStatus, rpc_timeout=timedelta(seconds=timeout))
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"no application with id {workflow_id}") from None
+        if e.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            raise CliError(f"no answer from {workflow_id} in {timeout:g}s: is a worker running?") from None
+        raise CliError(f"cannot read the status of {workflow_id}: {e.message}") from None
+    except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as e:
+        raise CliError(f"cannot read the status of {workflow_id}: {e}") from None
+
+
+# --- Updates -------------------------------------------------------------------------------------------
+
+
+def refusal_reason(err: WorkflowUpdateFailedError) -> str:
+    cause = err.cause
+    while cause is not None:
+        message = getattr(cause, "message", None) or str(cause)
+        if message:
+            return message
+        cause = cause.__cause__
+    return str(err)
+
+
+async def send_update(client: Client, workflow_id: str, update: str, payload: BaseModel, timeout: float = 60) -> Outcome:
+    """Send one validated input to the application's workflow and return its answer or its refusal."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        answer: Answer = await asyncio.wait_for(handle.execute_update(update, payload, result_type=Answer), timeout)
+    except WorkflowUpdateFailedError as e:
+        return Outcome(False, workflow_id, reason=refusal_reason(e))
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(await _not_found_message(client, workflow_id, e)) from None
+        raise CliError(f"Temporal refused the input for {workflow_id}: {e.message}") from None
+    except asyncio.TimeoutError:
+        raise CliError(
+            f"no answer from {workflow_id} in {timeout:g}s: is a worker running on its task queue? "
+            "(the input may still be applied when a worker picks it up; check `status`)"
+        ) from None
+    return Outcome(answer.accepted, workflow_id, message=answer.message, stage=answer.stage.value)
+
+
+async def _not_found_message(client: Client, workflow_id: str, err: RPCError) -> str:
+    """NOT_FOUND is said of unknown ids and of closed workflows: tell them apart."""
+    try:
+        desc = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError:
+        return f"no application with id {workflow_id}"
+    if desc.status is not None and desc.status != WorkflowExecutionStatus.RUNNING:
+        closed = desc.status.name.lower()
+        try:
+            closed = f"stage {(await get_status(client, workflow_id, timeout=10)).stage.value}"
+        except CliError:
+            pass  # no worker to answer the query: the execution status says enough
+        return f"application {workflow_id} is closed ({closed}); it takes no more input"
+    return f"application {workflow_id}: {err.message}"
