@@ -88,7 +88,7 @@ def generate(settings: EditionSettings, n: int = 300, seed: int = 2023) -> list[
                     total_cost=Decimal(total).quantize(Decimal("0.01")),
                     requested_amount=Decimal(requested).quantize(Decimal("0.01")),
                     own_contribution=Decimal(own).quantize(Decimal("0.01")),
-                    duration_months=rng.choice([6, 12, 12, 18]),
+                    duration_months=rng.choice([settings.min_duration_months, settings.max_duration_months]),
                     jobs_created=rng.randint(1, 12),
                     jobs_kept=rng.randint(0, 10),
                     beneficiaries=beneficiaries,
