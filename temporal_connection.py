@@ -6,9 +6,15 @@ Always with the pydantic data converter, so domain models cross the wire as they
 from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
+from temporalio.converter import DataConverter
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from settings import Settings, get_settings
+
+
+def data_converter(settings: Settings | None = None) -> DataConverter:
+    """The data converter of every client (worker, CLI, tests, auditor tools): pydantic models."""
+    return pydantic_data_converter
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -28,5 +34,5 @@ async def connect(settings: Settings | None = None) -> Client:
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key,
         tls=tls_config(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )

