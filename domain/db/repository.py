@@ -12,7 +12,7 @@ payment system but never returned by listings nor logged.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from audit import chain
 from domain.db.session import IMMEDIATE
 from domain.db.tables import (
     Application,
@@ -30,6 +31,7 @@ from domain.db.tables import (
     Base,
     DecisionRow,
     EligibilityCheck,
+    GatewayInboxRow,
     LedgerRow,
     NoticeRow,
     PaymentOrderRow,
@@ -125,6 +127,12 @@ class Repository:
         return order
 
     @staticmethod
+    def _row(s: Session, model: type[Base], **keys: Any) -> Any:
+        """The row just written under its natural key (for its audit entry)."""
+        s.flush()
+        return s.scalars(select(model).filter_by(**keys)).one()
+
+    @staticmethod
     def _paid(s: Session, application_id: str) -> dict[str, Decimal]:
         rows = s.execute(
             select(LedgerRow.funder, func.sum(LedgerRow.amount))
@@ -184,6 +192,8 @@ class Repository:
                         s, StageChange, ["application_id", "seq"],
                         application_id=application_id, seq=0, stage=Stage.SUBMITTED.value, at=at, note="",
                     )
+                    # The first link of the application's audit chain (same transaction).
+                    chain.append(s, chain.of_submission(self._row(s, Application, application_id=application_id)), at)
                 return new
         except IntegrityError:
             # (edition, registration_number) is taken. By this very application (a concurrent
@@ -214,6 +224,8 @@ class Repository:
             newest = s.scalar(select(func.max(StageChange.seq)).where(StageChange.application_id == application_id))
             if new and seq == newest:
                 app.stage, app.stage_since = stage, at
+            if new:
+                chain.append(s, chain.of_stage(self._row(s, StageChange, application_id=application_id, seq=seq)), at)
 
     def close(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
         """Put the application in its final stage; a termination or withdrawal with money to
@@ -224,16 +236,21 @@ class Repository:
         recover = None if amount_to_recover is None else _amount(amount_to_recover, "amount_to_recover")
         with self._tx(write=True) as s:
             app = self._app(s, application_id, lock=True)
+            before = (app.stage, app.amount_to_recover)
             if app.stage != final.value:
                 app.stage, app.stage_since = final.value, at
             app.amount_to_recover = recover
+            if (app.stage, app.amount_to_recover) != before:  # a retry changes nothing, logs nothing
+                chain.append(s, chain.of_close(app), at)
             if final in RECOVERABLE and recover:
                 funders = sorted(self._paid(s, application_id)) or ["ministry"]
-                self._insert_ignore(
+                if self._insert_ignore(
                     s, LedgerRow, ["order_key"],
                     application_id=application_id, funder=",".join(funders), kind=RECOVERY, amount=recover,
                     order_key=f"recovery-{application_id}", reference="", at=at,
-                )
+                ):
+                    ledger = self._row(s, LedgerRow, order_key=f"recovery-{application_id}")
+                    chain.append(s, chain.of_recovery(ledger), at)
 
     # --- eligibility, documents, reviews, decisions --------------------------------------
 
@@ -266,12 +283,14 @@ class Repository:
     def record_eligibility(self, application_id: str, attempt: int, result: EligibilityResult, at: datetime) -> None:
         with self._tx(write=True) as s:
             self._app(s, application_id)
-            self._insert_ignore(
+            if self._insert_ignore(
                 s, EligibilityCheck, ["application_id", "attempt"],
                 application_id=application_id, attempt=attempt, eligible=result.eligible,
                 rule_set_version=result.rule_set_version,
                 failures=[f.model_dump(mode="json") for f in result.failures], at=at,
-            )
+            ):
+                row = self._row(s, EligibilityCheck, application_id=application_id, attempt=attempt)
+                chain.append(s, chain.of_eligibility(row), at)
 
     def add_documents(self, application_id: str, documents: list[Document], at: datetime) -> None:
         """Merge documents into the stored submission, one per kind (a newer one replaces)."""
@@ -288,12 +307,16 @@ class Repository:
     def record_review(self, application_id: str, review: Review, weighted_score: Decimal, at: datetime) -> bool:
         with self._tx(write=True) as s:
             self._app(s, application_id)
-            return self._insert_ignore(
+            new = self._insert_ignore(
                 s, ReviewRow, ["application_id", "reviewer_id"],
                 application_id=application_id, reviewer_id=review.reviewer_id,
                 scores=review.model_dump(mode="json")["scores"], weighted_score=mad(weighted_score),
                 comment=review.comment, at=at,
             )
+            if new:
+                row = self._row(s, ReviewRow, application_id=application_id, reviewer_id=review.reviewer_id)
+                chain.append(s, chain.of_review(row), at)
+            return new
 
     def set_score(self, application_id: str, score: Decimal | None) -> None:
         with self._tx(write=True) as s:
@@ -304,11 +327,15 @@ class Repository:
     ) -> bool:
         with self._tx(write=True) as s:
             self._app(s, application_id)
-            return self._insert_ignore(
+            new = self._insert_ignore(
                 s, DecisionRow, ["application_id", "kind", "seq"],
                 application_id=application_id, kind=kind, seq=seq, outcome=outcome,
                 payload=to_jsonable_python(payload), decided_by=decided_by, at=at,
             )
+            if new:
+                row = self._row(s, DecisionRow, application_id=application_id, kind=kind, seq=seq)
+                chain.append(s, chain.of_decision(row), at)
+            return new
 
     # --- money -------------------------------------------------------------------------------
 
@@ -324,6 +351,7 @@ class Repository:
                         f"{amounts.get(funder, Decimal('0.00'))} MAD"
                     )
             rows = {r.funder: r for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))}
+            before = ({f: mad(r.amount) for f, r in rows.items()}, app.honorary_award)
             for funder, row in rows.items():
                 if funder not in amounts:
                     s.delete(row)
@@ -334,17 +362,22 @@ class Repository:
                     s.add(AwardRow(application_id=application_id, funder=funder, amount=amount))
             app.award = sum(amounts.values(), Decimal("0.00"))
             app.honorary_award = honorary_award
+            if (amounts, honorary_award) != before:  # no time argument: the entry is stamped now
+                s.flush()
+                awards = list(s.scalars(select(AwardRow).where(AwardRow.application_id == application_id)))
+                chain.append(s, chain.of_award(app, awards), datetime.now(UTC))
 
     def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
         """Store the order under its idempotency key; an existing key returns the stored order."""
         with self._tx(write=True) as s:
             self._app(s, order.application_id)
-            self._insert_ignore(
+            if self._insert_ignore(
                 s, PaymentOrderRow, ["key"],
                 key=order.key, application_id=order.application_id, tranche=order.tranche, funder=order.funder,
                 amount=_amount(order.amount), bank_account=bank_account, attempt=order.attempt,
                 status="sent", reason="", created_at=at, updated_at=at,
-            )
+            ):
+                chain.append(s, chain.of_order("created", self._row(s, PaymentOrderRow, key=order.key)), at)
             return self._to_order(self._order(s, order.key))
 
     def retry_payment_order(self, key: str, attempt: int, bank_account: str, at: datetime) -> PaymentOrder:
@@ -354,6 +387,7 @@ class Repository:
             if attempt > order.attempt and order.status != "executed":
                 order.attempt, order.bank_account, order.status, order.reason = attempt, bank_account, "sent", ""
                 order.updated_at = at
+                chain.append(s, chain.of_order("retried", order), at)
             return self._to_order(order)
 
     def mark_payment_rejected(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder:
@@ -363,6 +397,7 @@ class Repository:
             if attempt >= order.attempt and order.status != "executed":
                 if (order.status, order.reason, order.attempt) != ("rejected", reason, attempt):
                     order.status, order.reason, order.attempt, order.updated_at = "rejected", reason, attempt, at
+                    chain.append(s, chain.of_order("rejected", order), at)
             return self._to_order(order)
 
     def record_payment(self, key: str, attempt: int, reference: str, at: datetime) -> bool:
@@ -389,6 +424,8 @@ class Repository:
                 order_key=key, reference=reference, at=at,
             )
             order.status, order.reason, order.updated_at = "executed", "", at
+            if new:
+                chain.append(s, chain.of_payment(self._row(s, LedgerRow, order_key=key), order), at)
             return new
 
     # --- monitoring ----------------------------------------------------------------------------
@@ -537,6 +574,45 @@ class Repository:
                 .group_by(LedgerRow.funder)
             )
             return {funder: mad(total) for funder, total in s.execute(q)}
+
+
+    # --- gateway inbox: each integration event once ------------------------------------------
+
+    def inbox_claim(
+        self, source: str, event_id: str, kind: str, application_id: str, fingerprint: str, at: datetime
+    ) -> tuple[bool, dict]:
+        """Record an event as pending unless (source, event_id) is already there.
+        Returns (new, the row): an existing row carries the first fingerprint and answer."""
+        with self._tx(write=True) as s:
+            new = self._insert_ignore(
+                s, GatewayInboxRow, ["source", "event_id"], source=source, event_id=event_id, kind=kind,
+                application_id=application_id, fingerprint=fingerprint, status="pending", received_at=at,
+            )
+            row = s.scalar(select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id))
+            return new, _as_dict(row)
+
+    def inbox_answer(self, source: str, event_id: str, http_status: int, answer: dict, at: datetime) -> dict:
+        """Store the answer of a pending event; the first stored answer wins. Returns the row."""
+        with self._tx(write=True) as s:
+            q = select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
+            row = s.scalar(q.with_for_update().execution_options(populate_existing=True))
+            if row is None:
+                raise NotFound(f"no inbox event {event_id!r} from {source!r}")
+            if row.status == "pending":
+                row.status, row.http_status, row.answered_at = "answered", http_status, at
+                row.answer = to_jsonable_python(answer)
+            return _as_dict(row)
+
+    def inbox_event(self, source: str, event_id: str) -> dict | None:
+        with self._tx() as s:
+            q = select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
+            row = s.scalar(q)
+            return None if row is None else _as_dict(row)
+
+    def inbox_count(self, application_id: str) -> int:
+        with self._tx() as s:
+            q = select(func.count()).select_from(GatewayInboxRow).where(GatewayInboxRow.application_id == application_id)
+            return int(s.scalar(q) or 0)
 
 
 def _as_dict(row: Base, exclude: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -230,4 +230,95 @@ class NoticeRow(Base):
     at: Mapped[datetime]
 
 
+class AuditEntry(Base):
+    """One link of an application's hash chain over its decisions and money movements.
+
+    Appended by the repository in the same transaction as the row it records; `hash` covers
+    this row's content and `prev_hash`, so an edited or deleted row breaks the chain there
+    (see audit/chain.py and `audit.py verify`). Never updated, never deleted.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("application_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 … per application
+    kind: Mapped[str] = mapped_column(String(30))  # decision, award, payment_order, payment …
+    ref: Mapped[str] = mapped_column(String(160))  # natural key of the recorded row
+    payload: Mapped[dict[str, Any]]
+    at: Mapped[datetime]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 metadata = Base.metadata
+
+
+# --- Editions and the committee (domain/committee.py) -------------------------------------------
+
+
+class EditionRow(Base):
+    __tablename__ = "editions"
+
+    edition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    year: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]]
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime]
+    call_closed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    confirmed_at: Mapped[datetime | None]
+
+
+class CommitteeDecisionRow(Base):
+    """The committee's proposal (round 0) and each waitlist promotion round, one row per application."""
+
+    __tablename__ = "committee_decisions"
+    __table_args__ = (
+        UniqueConstraint("application_id", "round"),
+        Index("ix_committee_decisions_edition_round", "edition", "round"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    edition: Mapped[int] = mapped_column(Integer, ForeignKey("editions.edition"))
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    round: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(20))
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[Decimal] = mapped_column(Score)
+    award: Mapped[Decimal]
+    funders: Mapped[dict[str, Any]]
+    draws: Mapped[dict[str, Any]]
+    honorary_award: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reason: Mapped[str] = mapped_column(String(300))
+    proposed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    sent_note: Mapped[str | None] = mapped_column(String(300))
+
+
+class GatewayInboxRow(Base):
+    """Every event the integration gateway accepted for processing, and the answer it gave.
+
+    (source, event_id) is unique: a repeated event finds its row and gets the stored answer,
+    without a second update. `fingerprint` (a hash of the kind, target and body) tells a repeat
+    from a different event reusing an id. `pending` rows are events whose answer is not yet
+    known (Temporal unreachable, gateway stopped): a retry sends the update again under the
+    same Temporal update id, which Temporal itself deduplicates.
+    """
+
+    __tablename__ = "gateway_inbox"
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(100))  # the gateway client id
+    event_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    application_id: Mapped[str] = mapped_column(String(80), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))  # pending, answered
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[dict[str, Any] | None]
+    received_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]

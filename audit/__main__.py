@@ -1,0 +1,5 @@
+"""`python -m audit …`: the auditor CLI."""
+
+from audit.cli import main
+
+main()

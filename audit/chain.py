@@ -1,0 +1,164 @@
+"""The audit log's hash chain: what an entry says about a recorded row, its hash, and the append.
+
+Each application has its own chain (seq 1, 2, 3 …). An entry's hash is SHA-256 over the canonical
+JSON of (application, seq, kind, ref, payload, at, prev_hash), so changing any entry, or removing
+one, no longer adds up from that point on. The repository appends in the same transaction as the
+row it records; `audit.verify` walks the chains and compares them with the rows.
+
+The `of_*` functions describe a row as an entry; they are used when writing and again when
+verifying (the entry must still describe the row it recorded). Bank accounts appear masked.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.db.tables import (
+    Application,
+    AuditEntry,
+    AwardRow,
+    DecisionRow,
+    EligibilityCheck,
+    LedgerRow,
+    PaymentOrderRow,
+    ReviewRow,
+    StageChange,
+)
+from domain.money import mad
+from domain.rib import mask_rib
+
+GENESIS = "0" * 64  # prev_hash of an application's first entry
+
+
+@dataclass(frozen=True)
+class Entry:
+    application_id: str
+    kind: str  # submission, stage, eligibility, review, decision, award, payment_order, payment, recovery, close
+    ref: str  # natural key of the recorded row, e.g. "decision:committee:1", "order:<key>"
+    payload: dict[str, Any]
+
+
+def canonical(value: Any) -> str:
+    """One JSON spelling per value: sorted keys, no spaces, Decimals and datetimes as strings."""
+    return json.dumps(to_jsonable_python(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def utc_iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def entry_hash(application_id: str, seq: int, kind: str, ref: str, payload: Any, at: datetime, prev_hash: str) -> str:
+    body = canonical(
+        {"application_id": application_id, "seq": seq, "kind": kind, "ref": ref,
+         "payload": payload, "at": utc_iso(at), "prev_hash": prev_hash}
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def row_hash(row: AuditEntry) -> str:
+    """The hash a stored entry should carry, recomputed from its columns."""
+    return entry_hash(row.application_id, row.seq, row.kind, row.ref, row.payload, row.at, row.prev_hash)
+
+
+def append(s: Session, entry: Entry, at: datetime) -> AuditEntry:
+    """Add `entry` at the end of its application's chain, inside the caller's transaction."""
+    # Next seq and prev_hash are read-then-write: lock the application row (PostgreSQL; SQLite
+    # writers already hold the database lock) so two concurrent appends cannot fork the chain.
+    s.execute(select(Application.application_id).where(Application.application_id == entry.application_id).with_for_update())
+    last = s.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .where(AuditEntry.application_id == entry.application_id)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    payload = to_jsonable_python(entry.payload)
+    row = AuditEntry(
+        application_id=entry.application_id, seq=seq, kind=entry.kind, ref=entry.ref, payload=payload, at=at,
+        prev_hash=prev, hash=entry_hash(entry.application_id, seq, entry.kind, entry.ref, payload, at, prev),
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+# --- what an entry says about each recorded row -------------------------------------------------
+
+
+def _money(value: Decimal | int | str | None) -> str | None:
+    return None if value is None else str(mad(value))
+
+
+def of_submission(app: Application) -> Entry:
+    return Entry(app.application_id, "submission", "submission", {
+        "edition": app.edition, "registration_number": app.registration_number,
+        "requested_amount": _money(app.requested_amount), "submitted_by": app.submitted_by,
+    })
+
+
+def of_stage(row: StageChange) -> Entry:
+    return Entry(row.application_id, "stage", f"stage:{row.seq}", {"stage": row.stage, "note": row.note})
+
+
+def of_eligibility(row: EligibilityCheck) -> Entry:
+    return Entry(row.application_id, "eligibility", f"eligibility:{row.attempt}", {
+        "eligible": row.eligible, "rule_set_version": row.rule_set_version,
+        "failures": [f.get("code") for f in row.failures],
+    })
+
+
+def of_review(row: ReviewRow) -> Entry:
+    return Entry(row.application_id, "review", f"review:{row.reviewer_id}", {
+        "reviewer_id": row.reviewer_id, "weighted_score": _money(row.weighted_score),
+    })
+
+
+def of_decision(row: DecisionRow) -> Entry:
+    return Entry(row.application_id, "decision", f"decision:{row.kind}:{row.seq}", {
+        "kind": row.kind, "seq": row.seq, "outcome": row.outcome, "decided_by": row.decided_by, "payload": row.payload,
+    })
+
+
+def of_award(app: Application, rows: list[AwardRow]) -> Entry:
+    return Entry(app.application_id, "award", "award", {
+        "funders": {r.funder: _money(r.amount) for r in sorted(rows, key=lambda r: r.funder)},
+        "total": _money(app.award), "honorary_award": app.honorary_award,
+    })
+
+
+def order_state(row: PaymentOrderRow) -> dict[str, Any]:
+    return {
+        "key": row.key, "tranche": row.tranche, "funder": row.funder, "amount": _money(row.amount),
+        "attempt": row.attempt, "status": row.status, "reason": row.reason, "bank_account": mask_rib(row.bank_account),
+    }
+
+
+def ledger_state(row: LedgerRow) -> dict[str, Any]:
+    return {"kind": row.kind, "funder": row.funder, "amount": _money(row.amount),
+            "order_key": row.order_key, "reference": row.reference}
+
+
+def of_order(event: str, row: PaymentOrderRow) -> Entry:
+    """event: created, retried (fixed bank details) or rejected (by the payment system)."""
+    return Entry(row.application_id, "payment_order", f"order:{row.key}", {"event": event, "order": order_state(row)})
+
+
+def of_payment(ledger: LedgerRow, order: PaymentOrderRow) -> Entry:
+    return Entry(ledger.application_id, "payment", f"ledger:{ledger.order_key}",
+                 {"ledger": ledger_state(ledger), "order": order_state(order)})
+
+
+def of_recovery(ledger: LedgerRow) -> Entry:
+    return Entry(ledger.application_id, "recovery", f"ledger:{ledger.order_key}", {"ledger": ledger_state(ledger)})
+
+
+def of_close(app: Application) -> Entry:
+    return Entry(app.application_id, "close", f"close:{app.stage}",
+                 {"stage": app.stage, "amount_to_recover": _money(app.amount_to_recover)})

@@ -1,0 +1,452 @@
+"""Golden histories: every lifecycle path run for real, exported to tests/golden/*.json.
+
+    .venv/bin/python -m audit.golden            # or: make golden
+    .venv/bin/python -m audit.golden --only full --out /tmp/golden
+
+Each scenario drives one application (tests/driver.py) on the time-skipping test server with the
+production worker (`worker.build_worker`: every workflow and activity, a SQLite database), checks
+that it ended where the path ends, and writes its history as `temporal workflow show --output json`
+does. The test suite replays them (tests/test_audit_replay.py): a change to workflow code that
+would break these in-flight shapes fails CI. Refreshing is legitimate only for a change that is
+safe for workflows in flight (patched, or no running workflow can have the old shape): see README,
+"Auditing".
+
+This is a development tool: it imports the test helpers (run it from the repository root).
+"""
+
+import asyncio
+import concurrent.futures
+import json
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from audit import histories
+from codec.keys import new_key
+from domain.db.repository import Repository
+from domain.db.session import make_engine, migrate
+from domain.edition import CoFundingFallback, EditionSettings, edition_4_settings
+from domain.edition_messages import (
+    CloseCall,
+    EditionInput,
+    SelectionConfirmed,
+    edition_workflow_id,
+)
+from domain.models import (
+    BankDetailsFixed,
+    Cancellation,
+    CoFundingDecision,
+    CommitteeDecision,
+    Decision,
+    Document,
+    DocumentsCompleted,
+    ReportReview,
+    SiteVisit,
+    Stage,
+    Termination,
+    Withdrawal,
+)
+from domain.reference import MINISTRY, DocumentKind, LegalForm
+from log_config import configure_logging
+from settings import Settings
+from temporal_connection import data_converter
+from tests.conftest import TEST_SERVER
+from tests.driver import Driver
+from tests.factories import make_review, make_submission, settings_with, valid_rib
+from worker import build_worker
+from workflows.application import ApplicationWorkflow
+from workflows.edition import EditionWorkflow
+
+GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden"
+# The golden histories are encrypted like any other, with a test-only key kept beside them, so
+# that they replay on any machine (and a codec change that cannot read them fails the suite).
+GOLDEN_SECRETS = GOLDEN / "codec-key.secrets"  # a secrets file (JSON); not *.json, which are histories
+W = ApplicationWorkflow
+EDITION = 40  # the edition scenario's own number: its workflows never meet the edition-4 paths
+REGION = {"region-02": Decimal("40000.00")}
+
+
+def cooperative(reg: str):
+    """A cooperative in l'Oriental (region 02), a partner Region of the 4th edition."""
+    return make_submission(reg, legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    ends: Stage | None  # where the application's path ends, checked before its history is kept
+    play: Callable[[Driver], Awaitable[WorkflowHandle | list[WorkflowHandle]]]  # several: an edition and its applications
+    settings: Callable[[], EditionSettings] = field(default=edition_4_settings)
+
+
+# --- the paths -------------------------------------------------------------------------------------
+
+
+async def _funded(d: Driver, sub, funders: dict | None = None) -> WorkflowHandle:
+    """Reviewed, selected, signed, first tranche paid: in monitoring."""
+    h = await d.start(sub)
+    await d.review_all(h)
+    await d.select(h, Decimal("40000.00"), funders)
+    if funders and set(funders) != {MINISTRY}:
+        await d.reach(h, Stage.COFUNDING)
+        await h.execute_update(W.cofunding_decision, CoFundingDecision(region_code="02", approved=True, decided_by="oriental"))
+    await d.sign(h)
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING, "progress report 1")
+    return h
+
+
+async def full(d: Driver) -> WorkflowHandle:
+    """Submission to completion in 24 months: 4 reports, 2 tranches."""
+    h = await _funded(d, make_submission("GOLD-FULL"))
+    await d.skip(180)
+    await d.report(h, 1)
+    await d.reach(h, Stage.MONITORING, "progress report 2")
+    await d.skip(180)
+    await d.report(h, 2, approve=True)
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING, "progress report 3")
+    await d.skip(180)
+    await d.report(h, 3)
+    await d.skip(185)
+    await d.report(h, 4, approve=True)
+    return h
+
+
+async def ineligible(d: Driver) -> WorkflowHandle:
+    return await d.start(make_submission("GOLD-CEIL", requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00")))
+
+
+async def documents_in_time_then_cancelled(d: Driver) -> WorkflowHandle:
+    h = await d.start(make_submission("GOLD-DOCS", documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN]))
+    await d.reach(h, Stage.AWAITING_DOCUMENTS)
+    await d.skip(10)
+    await h.execute_update(W.complete_documents, DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/budget"),)))
+    await d.reach(h, Stage.REVIEW)
+    await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="duplicate project"))
+    return h
+
+
+async def documents_late(d: Driver) -> WorkflowHandle:
+    h = await d.start(make_submission("GOLD-DOCS-LATE", documents=[DocumentKind.STATUTES]))
+    await d.reach(h, Stage.AWAITING_DOCUMENTS)
+    await d.skip(16)
+    return h
+
+
+async def rejected(d: Driver) -> WorkflowHandle:
+    h = await d.start(make_submission("GOLD-REJ"))
+    await d.review_all(h, score=3)
+    await d.reach(h, Stage.COMMITTEE)
+    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line"))
+    return h
+
+
+async def slow_reviews_and_committee(d: Driver) -> WorkflowHandle:
+    """Reviews reminded then escalated; the committee late, escalated; then rejected."""
+    h = await d.start(make_submission("GOLD-SLOW"))
+    await d.reach(h, Stage.REVIEW)
+    await h.execute_update(W.submit_review, make_review("r1", 6))
+    await d.skip(22)
+    await d.reach(h, Stage.REVIEW, "reminded")
+    await d.skip(8)
+    await d.reach(h, Stage.COMMITTEE)
+    await d.skip(121)
+    await d.reach(h, Stage.COMMITTEE, "escalated")
+    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="late and weak"))
+    return h
+
+
+async def waitlisted_promoted_then_lapsed(d: Driver) -> WorkflowHandle:
+    h = await d.start(make_submission("GOLD-WAIT"))
+    await d.review_all(h)
+    await d.reach(h, Stage.COMMITTEE)
+    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.WAITLISTED, rank=130, decided_by="committee"))
+    await d.reach(h, Stage.WAITLISTED, "promotion")
+    await d.skip(60)
+    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.SELECTED, award=Decimal("35000.00"),
+                                                       funders={MINISTRY: Decimal("35000.00")}, decided_by="committee"))
+    await d.reach(h, Stage.AGREEMENT)
+    await d.skip(61)
+    return h
+
+
+async def waitlist_closed(d: Driver) -> WorkflowHandle:
+    h = await d.start(make_submission("GOLD-WAITX"))
+    await d.review_all(h)
+    await d.reach(h, Stage.COMMITTEE)
+    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
+    await d.reach(h, Stage.WAITLISTED, "promotion")
+    await d.skip(181)
+    return h
+
+
+async def cofunding_approved_then_withdrawn(d: Driver) -> WorkflowHandle:
+    """Region approves, first tranche paid by the Region, then the applicant withdraws: money to recover."""
+    h = await _funded(d, cooperative("GOLD-COOP-OK"), REGION)
+    await h.execute_update(W.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))
+    return h
+
+
+async def cofunding_declined_ministry_covers_then_terminated(d: Driver) -> WorkflowHandle:
+    """Region declines, ministry covers; site visit, a report rejected then corrected; terminated for cause."""
+    h = await d.start(cooperative("GOLD-COOP-NO"))
+    await d.review_all(h)
+    await d.select(h, Decimal("40000.00"), REGION)
+    await d.reach(h, Stage.COFUNDING)
+    await h.execute_update(W.cofunding_decision, CoFundingDecision(region_code="02", approved=False, decided_by="oriental", reason="envelope spent"))
+    await d.sign(h)
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING, "progress report 1")
+    await h.execute_update(W.record_site_visit, SiteVisit(visited_on=date(2024, 6, 1), visitor="inspector", findings="workshop idle"))
+    await d.skip(180)
+    await d.report(h, 1)
+    await d.skip(180)
+    await d.report(h, 2)
+    await h.execute_update(W.review_report, ReportReview(period=2, approved=False, decided_by="officer", reason="figures missing"))
+    await d.report(h, 2)
+    await h.execute_update(W.terminate, Termination(terminated_by="officer", reason="funds diverted", amount_to_recover=Decimal("20000.00")))
+    return h
+
+
+def _timeout_play(reg: str, waitlist: bool) -> Callable[[Driver], Awaitable[WorkflowHandle]]:
+    async def play(d: Driver) -> WorkflowHandle:
+        h = await d.start(cooperative(reg))
+        await d.review_all(h)
+        await d.select(h, Decimal("40000.00"), REGION)
+        await d.reach(h, Stage.COFUNDING)
+        await d.skip(31)
+        if waitlist:  # back on the waitlist: the committee may decide again
+            await d.reach(h, Stage.WAITLISTED)
+            await h.execute_update(W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee"))
+        return h
+    return play
+
+
+async def payment_rejected_fixed_then_cancelled(d: Driver) -> WorkflowHandle:
+    h = await d.start(make_submission("GOLD-PAY"))
+    await d.review_all(h)
+    await d.select(h)
+    await d.sign(h)
+    await d.pay_pending(h, executed=False)
+    await h.execute_update(W.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="officer"))
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING)
+    await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="programme audit"))
+    return h
+
+
+async def overdue_report(d: Driver) -> WorkflowHandle:
+    """12 months: report 1 reminded, escalated, next tranche suspended until it arrives; completed."""
+    h = await _funded(d, make_submission("GOLD-LATE-REPORT", duration_months=12))
+    await d.skip(180)  # six calendar months are 181 to 184 days: step to the reminder
+    await _skip_until(d, h, "reminded")
+    await _skip_until(d, h, "next tranche suspended")
+    await d.report(h, 1, approve=True)
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING, "progress report 2")
+    await d.skip(150)
+    await d.report(h, 2, approve=True)
+    return h
+
+
+async def _skip_until(d: Driver, h: WorkflowHandle, waiting: str, days: int = 40) -> None:
+    """Skip a day at a time until the application waits for `waiting` (calendar-proof deadlines)."""
+    for _ in range(days):
+        s = await d.status(h)
+        if s.waiting_for and waiting in s.waiting_for:
+            return
+        await d.skip(1)
+    await d.reach(h, Stage.MONITORING, waiting)
+
+
+async def edition(d: Driver) -> list[WorkflowHandle]:
+    """An edition (EditionWorkflow) with three applications: call, reviews, committee proposal
+    confirmed by ops, decisions sent; the selected second withdraws and the waitlisted third is
+    promoted. The edition is then terminated (it would wait for its waitlist to close)."""
+    now = (await d.env.get_current_time()).date()
+    settings = settings_with(edition=EDITION, call_opens=now, call_closes=now + timedelta(days=20),
+                             ministry_envelope=Decimal("80000.00"), priority_envelope=Decimal(0),
+                             priority_envelope_exclusive=False, priority_bonus=Decimal(0))
+    ed = await d.client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer-test"),
+                                       id=edition_workflow_id(EDITION), task_queue=d.task_queue)
+    d.handles.append(ed)
+    d.settings = settings  # reviewers per application, as the edition says
+    apps = []
+    for reg, score in (("GOLD-ED-A", 9), ("GOLD-ED-B", 8), ("GOLD-ED-C", 7)):
+        answer = await ed.execute_update(EditionWorkflow.submit, make_submission(reg, edition=EDITION))
+        h = d.client.get_workflow_handle_for(ApplicationWorkflow.run, answer.application_id)
+        d.handles.append(h)
+        apps.append(h)
+        await d.review_all(h, score)
+    await ed.execute_update(EditionWorkflow.close_call, CloseCall(closed_by="officer-test"))
+    await d.skip(1)  # the edition looks again each programme day
+    for _ in range(400):
+        if (await ed.query(EditionWorkflow.get_status)).proposal is not None:
+            break
+        await asyncio.sleep(0.05)
+    await ed.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
+    a, b, c = apps
+    await d.reach(a, Stage.AGREEMENT)
+    await d.reach(b, Stage.AGREEMENT)
+    await d.reach(c, Stage.WAITLISTED)
+    await b.execute_update(W.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))
+    await d.reach(c, Stage.AGREEMENT)  # promoted with the freed money
+    return [ed, *apps]
+
+
+STOP_AT = [Stage.AWAITING_DOCUMENTS, Stage.REVIEW, Stage.COMMITTEE, Stage.WAITLISTED, Stage.COFUNDING,
+           Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING]
+
+
+def _withdraw_at(stage: Stage) -> Callable[[Driver], Awaitable[WorkflowHandle]]:
+    async def play(d: Driver) -> WorkflowHandle:
+        coop = stage == Stage.COFUNDING
+        reg = f"GOLD-W-{stage.value}".replace("_", "-")
+        sub = cooperative(reg) if coop else make_submission(
+            reg, documents=[DocumentKind.STATUTES] if stage == Stage.AWAITING_DOCUMENTS else None)
+        h = await d.start(sub)
+        if stage not in (Stage.AWAITING_DOCUMENTS, Stage.REVIEW):
+            await d.review_all(h)
+        if stage == Stage.WAITLISTED:
+            await d.reach(h, Stage.COMMITTEE)
+            await h.execute_update(W.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
+        elif stage in (Stage.COFUNDING, Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING):
+            await d.select(h, Decimal("40000.00"), REGION if coop else None)
+        if stage in (Stage.DISBURSEMENT, Stage.MONITORING):
+            await d.sign(h)
+        if stage == Stage.MONITORING:
+            await d.pay_pending(h)
+        await d.reach(h, stage)
+        await h.execute_update(W.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))
+        return h
+    return play
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("full", Stage.COMPLETED, full),
+    Scenario("ineligible", Stage.INELIGIBLE, ineligible),
+    Scenario("documents-in-time-then-cancelled", Stage.CANCELLED, documents_in_time_then_cancelled),
+    Scenario("documents-late", Stage.INELIGIBLE, documents_late),
+    Scenario("rejected", Stage.REJECTED, rejected),
+    Scenario("slow-reviews-and-committee", Stage.REJECTED, slow_reviews_and_committee),
+    Scenario("waitlisted-promoted-then-lapsed", Stage.LAPSED, waitlisted_promoted_then_lapsed),
+    Scenario("waitlist-closed", Stage.NOT_SELECTED, waitlist_closed),
+    Scenario("cofunding-approved-then-withdrawn", Stage.WITHDRAWN, cofunding_approved_then_withdrawn),
+    Scenario("cofunding-declined-then-terminated", Stage.TERMINATED, cofunding_declined_ministry_covers_then_terminated),
+    Scenario("cofunding-timeout-reduce-award", Stage.NOT_SELECTED, _timeout_play("GOLD-COOP-T-REDUCE", False),
+             lambda: settings_with(cofunding_fallback=CoFundingFallback.REDUCE_AWARD)),
+    Scenario("cofunding-timeout-waitlist", Stage.REJECTED, _timeout_play("GOLD-COOP-T-WAIT", True),
+             lambda: settings_with(cofunding_fallback=CoFundingFallback.WAITLIST)),
+    Scenario("payment-rejected-fixed-then-cancelled", Stage.CANCELLED, payment_rejected_fixed_then_cancelled),
+    Scenario("overdue-report", Stage.COMPLETED, overdue_report),
+    *[Scenario(f"withdrawn-at-{s.value}", Stage.WITHDRAWN, _withdraw_at(s)) for s in STOP_AT],
+    Scenario("edition", None, edition),
+]
+
+
+def golden_settings() -> Settings:
+    """Settings whose payload key is the golden histories' test-only key (created on first use)."""
+    if not GOLDEN_SECRETS.exists():
+        GOLDEN_SECRETS.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN_SECRETS.write_text(json.dumps({"codec_keys": {"golden-test-only": new_key()},
+                                              "codec_encrypt_key": "golden-test-only"}, indent=2) + "\n")
+    return Settings(secrets_file=str(GOLDEN_SECRETS), codec_keys={}, codec_encrypt_key=None)
+
+
+def golden_files() -> list[Path]:
+    """Every golden history: this release's (tests/golden/*.json) and the older shapes kept in
+    subdirectories until their patch is deprecated (audit/VERSIONING.md)."""
+    return sorted(GOLDEN.rglob(f"*{histories.SUFFIX}"), key=lambda p: (len(p.parts), str(p)))
+
+
+# --- running them ----------------------------------------------------------------------------------
+
+
+async def run_scenarios(
+    env: WorkflowEnvironment, repo: Repository, scenarios: list[Scenario], executor: concurrent.futures.Executor,
+    on_done: Callable[[Scenario, list[WorkflowHandle]], Awaitable[None]] | None = None,
+) -> dict[str, WorkflowHandle]:
+    """Play each scenario (one after the other: time skipping is shared) on a production worker;
+    check where it ended; terminate what is still running. Returns the main handle by scenario."""
+    settings = Settings(task_queue=f"golden-{uuid.uuid4().hex[:8]}", database_url=str(repo.engine.url),
+                        max_concurrent_activities=8)
+    handles: dict[str, WorkflowHandle] = {}
+    async with build_worker(env.client, repo, settings, executor):
+        for sc in scenarios:
+            d = Driver(env, settings.task_queue, sc.settings())
+            try:
+                played = await sc.play(d)
+                mine = played if isinstance(played, list) else [played]
+                if sc.ends is not None:
+                    final = await mine[0].result()
+                    if final.stage != sc.ends:
+                        raise AssertionError(f"scenario {sc.name}: ended {final.stage.value}, expected {sc.ends.value}")
+                handles[sc.name] = mine[0]
+            finally:
+                await d.cleanup()  # nothing left running to hold later time skipping
+            if on_done:
+                await on_done(sc, mine)
+    return handles
+
+
+async def main(out: Path, only: list[str]) -> int:
+    unknown = set(only) - {s.name for s in SCENARIOS}
+    if unknown:
+        print(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: {', '.join(s.name for s in SCENARIOS)}")
+        return 2
+    chosen = [s for s in SCENARIOS if not only or s.name in only]
+    configure_logging("console", "WARNING")  # the scenarios' activity logs are not the point here
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter(golden_settings())
+    )
+    try:
+        with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(8) as executor:
+            staged = Path(tmp) / "golden"  # written here first: a failed run leaves tests/golden as it was
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'golden.db'}")
+            migrate(engine)
+
+            async def keep(sc: Scenario, handles: list[WorkflowHandle]) -> None:
+                for h in handles:
+                    path = histories.save(await histories.fetch(env.client, h.id), staged)
+                    print(f"{sc.name:45} {sc.ends.value if sc.ends else '':13} {path.name}", flush=True)
+
+            try:
+                await run_scenarios(env, Repository(engine), chosen, executor, keep)
+            finally:
+                engine.dispose()
+            out.mkdir(parents=True, exist_ok=True)
+            if not only:  # a full refresh: histories of paths that no longer exist go too
+                for old in out.glob(f"*{histories.SUFFIX}"):
+                    old.unlink()
+            for new in sorted(staged.glob(f"*{histories.SUFFIX}")):
+                new.replace(out / new.name)
+    finally:
+        await env.shutdown()
+    print(f"{len(list(out.glob('*' + histories.SUFFIX)))} golden histories in {out}")
+    return 0
+
+
+cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@cli.command()
+def regenerate(
+    out: Annotated[Path, typer.Option(help="directory to write")] = GOLDEN,
+    only: Annotated[list[str] | None, typer.Option(help="a scenario name (repeatable); default: all")] = None,
+) -> None:
+    """Run every lifecycle path on the time-skipping server and write each history to tests/golden/."""
+    raise typer.Exit(asyncio.run(main(out, only or [])))
+
+
+if __name__ == "__main__":
+    cli()
