@@ -1,38 +1,107 @@
-"""The one way every process (worker, CLI, tests' tools) connects to Temporal.
+"""The one way every process (worker, CLI, gateway, tests' and auditors' tools) connects to Temporal.
 
-Always with the pydantic data converter, so domain models cross the wire as they are.
+Always with the pydantic data converter, so domain models cross the wire as they are, and with
+the AES-256-GCM payload codec, so personal and banking data is encrypted before it reaches the
+Temporal server (codec/). Connection security (TLS, mTLS, API key) comes from settings.
 """
 
+import dataclasses
+import logging
+from functools import cache
 from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
-from temporalio.converter import DataConverter
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
+from codec.aes_gcm import AesGcmCodec
+from codec.keys import KeyRing, ensure_dev_key, key_ring
+from live_settings import LiveSettings
 from settings import Settings, get_settings
 
 
+def live_key_ring(live: LiveSettings):
+    """A callable answering the current key ring; rebuilt only when the settings object changed."""
+    cached: list = [None, None]  # settings object, its key ring
+
+    def current() -> KeyRing:
+        s = live.current()
+        if cached[0] is not s:
+            cached[1], cached[0] = key_ring(s), s
+        return cached[1]
+
+    return current
+
+
 def data_converter(settings: Settings | None = None) -> DataConverter:
-    """The data converter of every client (worker, CLI, tests, auditor tools): pydantic models."""
-    return pydantic_data_converter
+    """The data converter of every client: pydantic models, encrypted with the configured keys.
+
+    Raises codec.keys.CodecKeyError when no usable key is configured (outside the embedded
+    default, which generates one into the secrets file on first use)."""
+    settings = settings or get_settings()
+    ensure_dev_key(settings)
+    ring = live_key_ring(LiveSettings(settings))
+    ring()  # fail now, at start, rather than at the first payload
+    return dataclasses.replace(pydantic_data_converter, payload_codec=AesGcmCodec(ring))
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
-    if settings.temporal_tls_cert and settings.temporal_tls_key:
+    """TLS options: False (plain, the dev server), True (system CAs) or a TLSConfig with a custom
+    CA, a client certificate (mTLS) and/or a server name."""
+    if bool(settings.temporal_tls_cert) != bool(settings.temporal_tls_key):
+        raise ValueError("temporal_tls_cert and temporal_tls_key: mTLS needs both the certificate and its key")
+    custom = settings.temporal_tls_cert or settings.temporal_tls_ca or settings.temporal_tls_server_name
+    if custom:
+        read = lambda p: Path(p).read_bytes() if p else None
         return TLSConfig(
-            client_cert=Path(settings.temporal_tls_cert).read_bytes(),
-            client_private_key=Path(settings.temporal_tls_key).read_bytes(),
+            server_root_ca_cert=read(settings.temporal_tls_ca),
+            domain=settings.temporal_tls_server_name,
+            client_cert=read(settings.temporal_tls_cert),
+            client_private_key=read(settings.temporal_tls_key),
         )
     # An API key implies TLS (Temporal Cloud).
     return settings.temporal_tls or bool(settings.temporal_api_key)
 
 
-async def connect(settings: Settings | None = None) -> Client:
+def rpc_metadata(settings: Settings) -> dict[str, str]:
+    # Temporal Cloud routes API-key calls on regional endpoints by this header.
+    return {"temporal-namespace": settings.temporal_namespace} if settings.temporal_api_key else {}
+
+
+def core_logging() -> LoggingConfig:
+    """Temporal's core (Rust) logs forwarded to Python logging, hence through the log masking:
+    left to itself the core prints, e.g., a workflow task failure quoting the value that failed to
+    decode, bank account included. Whoever builds a Runtime (observability/metrics.py) passes
+    this as its TelemetryConfig's `logging`."""
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+
+
+@cache
+def logging_runtime() -> Runtime:
+    """A runtime with only the core's logs forwarded (processes without a metrics runtime: the gateway)."""
+    return Runtime(telemetry=TelemetryConfig(logging=core_logging()))
+
+
+async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
+    """A client of the configured cluster, encrypting; on `runtime`, else the process's default
+    Temporal runtime (the worker installs one serving metrics before connecting)."""
     settings = settings or get_settings()
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=settings.temporal_api_key,
         tls=tls_config(settings),
+        rpc_metadata=rpc_metadata(settings),
         data_converter=data_converter(settings),
+        runtime=runtime,
     )

@@ -1,0 +1,143 @@
+"""The codec server: the Temporal Web UI's "codec endpoint", so staff read decrypted payloads.
+
+The UI posts `{"payloads": [...]}` (Temporal's proto JSON, bytes in base64) to `<endpoint>/decode`
+and `<endpoint>/encode`, with an `X-Namespace` header. Only staff may: a bearer token from
+`codec_server_tokens` (the UI's "pass the user access token") or the same token in a cookie set
+by `/login` (the UI's "include cross-origin credentials", for a UI without its own login, like
+the dev server's). CORS admits the configured Web UI origins only. Every decode is logged with
+the staff member's name: who read which payloads is part of the audit trail.
+
+Mounted at /codec by the gateway (`make gateway`); `python -m codec.server` runs it alone.
+"""
+
+import hmac
+import html
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import parse_qs
+
+import structlog
+from cryptography.exceptions import InvalidTag
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from temporalio.api.common.v1 import Payloads
+
+from codec.aes_gcm import AesGcmCodec
+from codec.keys import CodecKeyError
+from settings import Settings
+
+COOKIE = "moazara_codec"
+log = structlog.get_logger("moazara.codec_server")
+
+_LOGIN_FORM = """<!doctype html><title>Moazara codec server</title>
+<form method="post" action="login"><label>Staff token <input name="token" type="password" autofocus></label>
+<button>Sign in</button></form><p>Then, in the Temporal Web UI's codec settings, tick
+"Include cross-origin credentials".</p>"""
+
+
+def staff_member(settings: Settings, token: str | None) -> str | None:
+    """The staff member this token belongs to, or None. Constant-time comparisons."""
+    if not token:
+        return None
+    found = None
+    for name, secret in settings.codec_server_tokens.items():
+        if hmac.compare_digest(token.encode(), secret.get_secret_value().encode()):
+            found = name
+    return found
+
+
+def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCodec, origins: list[str]) -> FastAPI:
+    app = FastAPI(title="Moazara codec server", openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials=True,
+        allow_methods=["POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+    )
+
+    def authorised(request: Request) -> str:
+        settings = current_settings()
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else request.cookies.get(COOKIE)
+        name = staff_member(settings, token)
+        if name is None:
+            log.warning("codec request refused", reason="no valid staff token", origin=request.headers.get("origin"))
+            raise HTTPException(401, "a staff token is required (Authorization: Bearer, or sign in at /login)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        namespace = request.headers.get("x-namespace")
+        if namespace is not None and namespace != settings.temporal_namespace:
+            log.warning("codec request refused", staff=name, reason="namespace", namespace=namespace)
+            raise HTTPException(403, f"this codec server serves namespace {settings.temporal_namespace!r} only")
+        return name
+
+    async def payloads_of(request: Request) -> Payloads:
+        try:
+            return json_format.ParseDict(await request.json(), Payloads())
+        except (ValueError, json_format.ParseError) as e:
+            raise HTTPException(400, f'expected {{"payloads": [...]}} in Temporal\'s JSON: {type(e).__name__}') from None
+
+    def answer(payloads: list) -> JSONResponse:
+        return JSONResponse(json_format.MessageToDict(Payloads(payloads=payloads)))
+
+    @app.post("/decode")
+    async def decode(request: Request, staff: Annotated[str, Depends(authorised)]) -> JSONResponse:
+        incoming = await payloads_of(request)
+        try:
+            decoded = await codec.decode(incoming.payloads)
+        except (CodecKeyError, ValueError) as e:
+            raise HTTPException(422, str(e)) from None
+        except (InvalidTag, DecodeError):  # tampered with, or another key under the same id
+            raise HTTPException(422, "a payload failed authentication: tampered with or not ours") from None
+        log.info("payloads decoded", staff=staff, count=len(decoded), namespace=request.headers.get("x-namespace"))
+        return answer(decoded)
+
+    @app.post("/encode")
+    async def encode(request: Request, staff: Annotated[str, Depends(authorised)]) -> JSONResponse:
+        incoming = await payloads_of(request)
+        log.info("payloads encoded", staff=staff, count=len(incoming.payloads))
+        return answer(await codec.encode(incoming.payloads))
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_form(request: Request) -> str:
+        name = staff_member(current_settings(), request.cookies.get(COOKIE))
+        return f"<!doctype html><p>Signed in as {html.escape(name)}.</p>" if name else _LOGIN_FORM
+
+    @app.post("/login")
+    async def login(request: Request) -> RedirectResponse:
+        token = parse_qs((await request.body()).decode(errors="replace")).get("token", [""])[0]
+        name = staff_member(current_settings(), token)
+        if name is None:
+            log.warning("codec sign-in refused")
+            raise HTTPException(401, "unknown staff token")
+        log.info("codec sign-in", staff=name)
+        response = RedirectResponse("login", status_code=303)
+        # HttpOnly: scripts cannot read it; Lax: sent by the Web UI on the same site (any port).
+        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
+                            max_age=12 * 3600)
+        return response
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    from live_settings import LiveSettings
+    from log_config import configure_logging
+    from settings import get_settings
+    from temporal_connection import data_converter
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    codec = data_converter(settings).payload_codec
+    live = LiveSettings(settings)
+    app = create_codec_app(live.current, codec, settings.codec_server_origins)
+    uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port + 1, log_config=None)
+
+
+if __name__ == "__main__":
+    main()
