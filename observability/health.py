@@ -1,0 +1,149 @@
+"""Liveness and readiness of the worker: a tiny HTTP/1.1 server on the worker's own event loop.
+
+    GET /healthz  200 while the process serves requests and its worker has not died; 503 otherwise
+    GET /readyz   200 when every check passes: Temporal answers, the database answers, the worker
+                  polls its task queue; 503 otherwise, naming what is not ready
+
+Both answer JSON, e.g. {"ready": false, "checks": {"temporal": "connecting to temporal:7233: …",
+"database": "ok", "worker": "not started"}}. Because the server runs on the worker's event loop,
+a loop that is blocked stops answering /healthz, which is what a liveness probe must notice.
+The gateway exposes the same two paths on its own port (deploy/README.md, "Health endpoints").
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import Engine, text
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+log = structlog.get_logger("moazara.health")
+
+CHECK_TIMEOUT = 3.0  # seconds per check: a probe must answer within its own timeout
+Check = Callable[[], Awaitable[None]]  # raises (with a reason) when not ready
+
+
+class Health:
+    """What the endpoints answer. Each readiness check is a pending note until its check is set."""
+
+    def __init__(self, *names: str) -> None:
+        self._checks: dict[str, Check | str] = {name: "not started" for name in names}
+        self._dead: str | None = None
+
+    def note(self, name: str, reason: str) -> None:
+        """Not ready yet, and why (e.g. 'connecting to temporal:7233: connection refused')."""
+        self._checks[name] = reason
+
+    def set_check(self, name: str, check: Check) -> None:
+        self._checks[name] = check
+
+    def died(self, reason: str) -> None:
+        """The process can no longer do its work: liveness fails from now on."""
+        self._dead = reason
+
+    def liveness(self) -> tuple[bool, dict]:
+        if self._dead is not None:
+            return False, {"alive": False, "reason": self._dead}
+        return True, {"alive": True}
+
+    async def readiness(self) -> tuple[bool, dict]:
+        names = list(self._checks)
+        results = await asyncio.gather(*(self._run(self._checks[n]) for n in names))
+        checks = dict(zip(names, results))
+        ready = all(r == "ok" for r in results)
+        return ready, {"ready": ready, "checks": checks}
+
+    @staticmethod
+    async def _run(check: Check | str) -> str:
+        if isinstance(check, str):
+            return check
+        try:
+            await asyncio.wait_for(check(), CHECK_TIMEOUT)
+        except asyncio.TimeoutError:
+            return f"no answer within {CHECK_TIMEOUT:g}s"
+        except Exception as e:  # noqa: BLE001 - any failure is "not ready", with its reason
+            return f"{type(e).__name__}: {e}"[:300]
+        return "ok"
+
+
+def temporal_check(client: Client) -> Check:
+    async def check() -> None:
+        await client.workflow_service.get_system_info(
+            GetSystemInfoRequest(), timeout=timedelta(seconds=CHECK_TIMEOUT)
+        )
+    return check
+
+
+def database_check(engine: Engine) -> Check:
+    def select_one() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    async def check() -> None:
+        await asyncio.to_thread(select_one)
+    return check
+
+
+def worker_check(worker: Worker) -> Check:
+    async def check() -> None:
+        if not worker.is_running:
+            raise RuntimeError("the worker is not polling its task queue")
+    return check
+
+
+# --- The HTTP server ------------------------------------------------------------------------------------
+
+_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+
+
+async def _answer(health: Health, method: str, path: str) -> tuple[int, dict]:
+    if method not in ("GET", "HEAD"):
+        return 405, {"error": f"{method} not allowed"}
+    path = path.split("?", 1)[0]
+    if path == "/healthz":
+        ok, body = health.liveness()
+    elif path == "/readyz":
+        ok, body = await health.readiness()
+    else:
+        return 404, {"error": f"no {path}: try /healthz or /readyz"}
+    return (200 if ok else 503), body
+
+
+async def _serve(health: Health, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        request = await asyncio.wait_for(reader.readline(), 5)
+        while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
+            pass  # headers: nothing in them matters here
+        parts = request.decode("latin-1").split()
+        if len(parts) < 2:
+            return
+        status, body = await _answer(health, parts[0], parts[1])
+        payload = json.dumps(body).encode()
+        head = (
+            f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        writer.write(head + (b"" if parts[0] == "HEAD" else payload))
+        await writer.drain()
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def start_health_server(health: Health, host: str, port: int) -> asyncio.Server | None:
+    """Serve /healthz and /readyz on host:port; None when port is 0 (off) or already taken."""
+    if port == 0:
+        log.info("health endpoints off (HEALTH_PORT=0)")
+        return None
+    try:
+        server = await asyncio.start_server(lambda r, w: _serve(health, r, w), host, port)
+    except OSError as e:
+        log.warning("health endpoints not started: this worker runs without them", host=host, port=port, error=str(e))
+        return None
+    log.info("health endpoints started", liveness=f"http://{host}:{port}/healthz", readiness=f"http://{host}:{port}/readyz")
+    return server
