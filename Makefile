@@ -4,15 +4,21 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test demo up down clean
+.PHONY: install test demo up down clean gateway lock bench
 
-$(STAMP): pyproject.toml
+# Runtime dependencies at the versions of deploy/requirements.lock (what the image ships).
+$(STAMP): pyproject.toml deploy/requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c deploy/requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing a dependency in pyproject.toml: install it, then pin the runtime closure again.
+lock:
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) deploy/lock.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -rs
@@ -26,5 +32,19 @@ demo: up
 down:
 	$(PY) -m demo.services down
 
+# Benchmarks: figures written under bench/results/ (never asserted in tests).
+bench: $(STAMP)
+	$(PY) -m bench.committee -n 10000
+	$(PY) -m audit.bench_replay
+
+gateway: $(STAMP)
+	$(PY) -m gateway
+
 clean: down
 	rm -rf var
+
+# Golden histories (tests/golden/*.json): every lifecycle path run on the time-skipping server and
+# exported. Refresh only for a workflow change that is safe for workflows in flight (README, "Auditing").
+.PHONY: golden
+golden: $(STAMP)
+	$(PY) -m audit.golden

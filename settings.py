@@ -4,10 +4,38 @@ Every setting has the embedded default: the Temporal dev server on this machine 
 file under var/. Production points the same code elsewhere with environment variables.
 """
 
+from enum import StrEnum
 from functools import cache
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewayRole(StrEnum):
+    """What an integration may send to the gateway (see gateway/authorisation.py)."""
+
+    REGION_COUNCIL = "region_council"  # co-funding decisions, for its own region only
+    PAYMENT_SYSTEM = "payment_system"  # payment executed / rejected
+    DOCUMENT_VERIFICATION = "document_verification"  # documents verified
+    PORTAL = "portal"  # progress reports, each for the applicant it names
+
+
+class GatewayClient(BaseModel):
+    """One integration's credentials: several keys at once, so a key is rotated with an overlap."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    role: GatewayRole
+    region_code: str | None = Field(None, pattern=r"^\d{2}$", description="a Region Council's region")
+    api_keys: tuple[SecretStr, ...] = ()
+    hmac_secrets: tuple[SecretStr, ...] = ()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "GatewayClient":
+        if (self.role == GatewayRole.REGION_COUNCIL) != (self.region_code is not None):
+            raise ValueError("region_code: required for a region_council, and only for it")
+        if not self.api_keys and not self.hmac_secrets:
+            raise ValueError("api_keys: a client needs at least one API key or HMAC secret")
+        return self
 
 
 class Settings(BaseSettings):
@@ -26,6 +54,29 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="log level")
     max_concurrent_activities: int = Field(32, ge=1, description="activity slots per worker")
     activity_threads: int = Field(32, ge=1, description="threads running the (synchronous) activities")
+    # --- Client security (issue 5): a secured cluster or Temporal Cloud ---
+    temporal_tls_ca: str | None = Field(None, description="server CA (PEM file) when it is not in the system's store")
+    temporal_tls_server_name: str | None = Field(None, description="TLS server name when it differs from the address")
+    # --- Secrets: payload codec keys, gateway credentials, codec server tokens ---
+    # Any of the secret fields below may also be in this JSON file; it is re-read when it changes,
+    # so keys rotate without a restart (live_settings.py). Embedded default only: when no codec key
+    # is configured anywhere, a random one is generated into this file (mode 0600) on first use.
+    secrets_file: str | None = Field("var/secrets.json", description="JSON file of secret settings, re-read on change")
+    codec_keys: dict[str, SecretStr] = Field({}, description="payload keys: key id -> base64 of 32 bytes (AES-256-GCM)")
+    codec_encrypt_key: str | None = Field(None, description="id of the key new payloads are encrypted with")
+    codec_server_tokens: dict[str, SecretStr] = Field({}, description="codec server: staff member -> bearer token")
+    codec_server_origins: list[str] = Field(["http://localhost:8233"], description="Web UI origins allowed (CORS)")
+    gateway_clients: dict[str, GatewayClient] = Field({}, description="gateway: client id -> role and credentials")
+    gateway_host: str = Field("127.0.0.1", description="gateway listen address")
+    gateway_port: int = Field(8081, ge=1, le=65535, description="gateway listen port")
+    gateway_signature_tolerance_seconds: int = Field(300, ge=1, description="HMAC timestamp: max clock skew")
+    gateway_update_timeout_seconds: float = Field(30, gt=0, description="gateway: wait this long for a workflow's answer")
+
+    # --- Operations (issue 7): metrics, health, shutdown; see README "Metrics and health" ---
+    observability_host: str = Field("127.0.0.1", description="interface the worker's metrics and health endpoints listen on; 0.0.0.0 in containers")
+    metrics_port: int = Field(9464, ge=0, le=65535, description="worker's Prometheus metrics (SDK and service counters) at /metrics; 0 turns them off")
+    health_port: int = Field(9465, ge=0, le=65535, description="worker's liveness /healthz and readiness /readyz; 0 turns them off")
+    worker_shutdown_grace_seconds: float = Field(20, ge=0, description="on SIGTERM, activities in flight get this long to finish before they are cancelled")
 
 
 @cache

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cli import actions, inputs, render
+from cli import edition as edition_cli
 from cli.actions import CliError
 from cli.inputs import InputError
 from settings import get_settings
@@ -36,6 +37,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(edition_cli.app, name="edition")
 
 # --- Common options --------------------------------------------------------------------------------
 

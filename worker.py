@@ -1,26 +1,42 @@
-"""The worker: runs ApplicationWorkflow and its activities against the configured Temporal and database.
+"""The worker: runs ApplicationWorkflow, EditionWorkflow and their activities against the configured Temporal and database.
 
     python worker.py            # embedded default: dev server on localhost:7233, SQLite under var/
+    # metrics on 127.0.0.1:9464/metrics, /healthz and /readyz on 127.0.0.1:9465 (observability/)
     TEMPORAL_ADDRESS=… DATABASE_URL=postgresql+psycopg://… python worker.py
 """
 
 import asyncio
 import concurrent.futures
 import signal
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
 
 import structlog
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.application import ApplicationActivities
+from activities.edition import EditionActivities
+from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from log_config import configure_logging
+from observability.counters import ServiceCounters
+from observability.health import Health, database_check, start_health_server, temporal_check, worker_check
+from observability.metrics import install_metrics_runtime
 from settings import Settings, get_settings
 from temporal_connection import connect
 from workflows.application import ApplicationWorkflow
+from workflows.edition import EditionWorkflow
 
-WORKFLOWS = [ApplicationWorkflow]
+WORKFLOWS = [ApplicationWorkflow, EditionWorkflow]
+
+
+def activities_for(client: Client, repo: Repository) -> list:
+    """Every activity the worker runs: the application's and the edition's."""
+    return ApplicationActivities(repo).all() + EditionActivities(EditionRepository(repo.engine), client).all()
 
 
 def build_worker(client: Client, repo: Repository, settings: Settings, executor: concurrent.futures.Executor) -> Worker:
@@ -28,30 +44,83 @@ def build_worker(client: Client, repo: Repository, settings: Settings, executor:
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=ApplicationActivities(repo).all(),
+        activities=activities_for(client, repo),
         activity_executor=executor,
         max_concurrent_activities=settings.max_concurrent_activities,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        interceptors=[ServiceCounters()],  # the service's own counters (observability/counters.py)
     )
+
+
+T = TypeVar("T")
+
+
+async def until_ok(step: Callable[[], Awaitable[T]], name: str, transient: tuple[type[BaseException], ...],
+                   health: Health, stop: asyncio.Event, log) -> T | None:
+    """Run a start-up step until it succeeds (a database or Temporal still starting is not fatal);
+    readiness names what it waits for meanwhile. None when asked to stop first."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            return await step()
+        except transient as e:
+            reason = f"waiting: {type(e).__name__}: {e}"[:300]
+            health.note(name, reason)
+            log.warning("not ready, retrying", waiting_for=name, error=reason, retry_in=delay)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
+        delay = min(delay * 2, 10.0)
+    return None
 
 
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     log = structlog.get_logger("moazara.worker")
-    engine = make_engine(settings.database_url)
-    if settings.migrate_on_start:
-        migrate(engine)
-    client = await connect(settings)
+    install_metrics_runtime(settings)  # before the first client: SDK metrics and the service's counters
+    health = Health("database", "temporal", "worker")
+    health_server = await start_health_server(health, settings.observability_host, settings.health_port)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    engine = make_engine(settings.database_url)
+    database = engine.url.render_as_string(hide_password=True)
+    if settings.migrate_on_start:
+        async def migrated() -> bool:
+            await asyncio.to_thread(migrate, engine)
+            return True
+        if not await until_ok(migrated, "database", (OperationalError, InterfaceError), health, stop, log):
+            return
+    health.set_check("database", database_check(engine))
+    health.note("temporal", f"connecting to {settings.temporal_address}")
+    client = await until_ok(lambda: connect(settings), "temporal", (RuntimeError, OSError), health, stop, log)
+    if client is None:
+        return
+    health.set_check("temporal", temporal_check(client))
     with concurrent.futures.ThreadPoolExecutor(settings.activity_threads) as executor:
         worker = build_worker(client, Repository(engine), settings, executor)
+        health.set_check("worker", worker_check(worker))
+        run = asyncio.create_task(worker.run())
         log.info("worker started", address=settings.temporal_address, namespace=settings.temporal_namespace,
-                 task_queue=settings.task_queue, database=engine.url.render_as_string(hide_password=True))
-        async with worker:
-            await stop.wait()
-        log.info("worker stopped")
+                 task_queue=settings.task_queue, database=database)
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if run.done():  # the worker failed on its own: liveness says so, and the process exits non-zero
+            stopping.cancel()
+            error = run.exception()
+            health.died(f"worker stopped: {error!r}")
+            log.error("worker failed", error=repr(error))
+            raise SystemExit(1)
+        log.info("stopping: activities in flight get their grace period",
+                 grace_seconds=settings.worker_shutdown_grace_seconds)
+        await worker.shutdown()
+        await run
+    if health_server is not None:
+        health_server.close()
+    engine.dispose()
+    log.info("worker stopped")
 
 
 if __name__ == "__main__":

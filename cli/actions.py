@@ -25,7 +25,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.models import Answer, ApplicationInput, ApplicationStatus
+from domain.edition_messages import SubmissionAnswer, edition_workflow_id
+from domain.models import Answer, ApplicationInput, ApplicationStatus, ApplicationSubmission
 from settings import Settings
 
 WORKFLOW = "ApplicationWorkflow"
@@ -75,9 +76,54 @@ async def connect_client(settings: Settings) -> Client:
 # --- Submission ------------------------------------------------------------------------------------
 
 
-async def start_application(client: Client, inp: ApplicationInput, task_queue: str) -> Outcome:
-    """Start the application's workflow; a second application of the same applicant in the same
-    edition (same workflow id, running or closed) is refused."""
+async def edition_running(client: Client, edition: int) -> bool:
+    """Whether the edition's workflow is open: then it is the gate of every submission."""
+    try:
+        desc = await client.get_workflow_handle(edition_workflow_id(edition)).describe()
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise CliError(f"cannot reach the edition {edition}: {e.message}") from None
+    return desc.status == WorkflowExecutionStatus.RUNNING
+
+
+async def submit_to_edition(client: Client, submission: ApplicationSubmission) -> Outcome:
+    """Submit through the edition's workflow: it refuses submissions outside the call window."""
+    handle = client.get_workflow_handle(edition_workflow_id(submission.edition))
+    try:
+        answer = await edition_update(handle, "submit", submission, SubmissionAnswer)
+    except WorkflowUpdateFailedError as e:
+        return Outcome(False, submission.application_id, reason=refusal_reason(e))
+    except RPCError as e:
+        raise CliError(f"edition {submission.edition} did not take {submission.application_id}: {e.message}") from None
+    if not answer.accepted:
+        return Outcome(False, answer.application_id, reason=answer.message, duplicate=True)
+    return Outcome(True, answer.application_id, message=f"{answer.message} to edition {submission.edition}", stage="submitted")
+
+
+# Temporal bounds the updates in flight per workflow (10 on the dev server): one edition takes
+# submissions this many at a time, and a caller told to wait tries again with backoff.
+EDITION_CONCURRENCY = 8
+
+
+async def edition_update(handle, name: str, arg, result_type, attempts: int = 8):
+    for attempt in range(attempts):
+        try:
+            return await handle.execute_update(name, arg, result_type=result_type)
+        except RPCError as e:
+            if e.status != RPCStatusCode.RESOURCE_EXHAUSTED or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2 * 2**attempt)
+
+
+async def start_application(client: Client, inp: ApplicationInput, task_queue: str, via_edition: bool | None = None) -> Outcome:
+    """Submit an application: through its edition's workflow when one is open, else by starting the
+    application's workflow directly. A second application of the same applicant in the same edition
+    (same workflow id, running or closed) is refused."""
+    if via_edition is None:
+        via_edition = await edition_running(client, inp.submission.edition)
+    if via_edition:
+        return await submit_to_edition(client, inp.submission)
     app_id = inp.submission.application_id
     try:
         await client.start_workflow(
@@ -116,20 +162,26 @@ async def start_many(
 ) -> ImportResult:
     """Start every application, at most `concurrency` at a time. Duplicates are counted, not fatal."""
     result = ImportResult()
+    inputs = list(inputs)
+    via = {e: await edition_running(client, e) for e in {i.submission.edition for i in inputs}}
+    if any(via.values()):
+        concurrency = min(concurrency, EDITION_CONCURRENCY)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(inp: ApplicationInput) -> None:
         outcome: Outcome | None = None
         async with gate:
             try:
-                outcome = await start_application(client, inp, task_queue)
+                outcome = await start_application(client, inp, task_queue, via[inp.submission.edition])
             except CliError as e:
                 result.failed.append((inp.submission.application_id, e.message))
         if outcome is not None:
             if outcome.accepted:
                 result.started.append(outcome.application_id)
-            else:
+            elif outcome.duplicate:
                 result.duplicates.append(outcome.application_id)
+            else:
+                result.failed.append((outcome.application_id, outcome.reason))
         if on_done:
             on_done(outcome)
 

@@ -14,15 +14,11 @@ import asyncio
 import random
 import time
 import zlib
-from collections import Counter
 from datetime import date, timedelta
-from decimal import Decimal
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from demo.generate import generate
 from domain.db.repository import Repository
@@ -31,13 +27,10 @@ from domain.edition import EditionSettings, edition_4_settings
 from domain.models import (
     FINAL_STAGES,
     AgreementSigned,
-    ApplicationInput,
     ApplicationStatus,
     ApplicationSubmission,
     BankDetailsFixed,
     CoFundingDecision,
-    CommitteeDecision,
-    Decision,
     DocumentsCompleted,
     Document,
     Indicators,
@@ -50,22 +43,27 @@ from domain.models import (
 from domain.edition import Criterion
 from domain.models import Review
 from domain.money import mad
-from domain.reference import MINISTRY, region_funder
-from domain.scoring import priority_score
 from settings import get_settings
 from temporal_connection import connect
 from workflows.application import ApplicationWorkflow
+from workflows.edition import EditionWorkflow
+from cli.actions import EDITION_CONCURRENCY, edition_update
+from cli.edition import edition_report, print_report, write_report
+from domain.edition_messages import SubmissionAnswer
+from domain.edition_messages import CloseCall, EditionInput, SelectionConfirmed, edition_workflow_id
+from domain.report import EditionReport
+from pathlib import Path
 
 console = Console()
 
 
 def demo_edition(day_seconds: float) -> EditionSettings:
+    """The 4th edition's rules and envelopes (121 seats), a call open from today, a compressed calendar."""
     today = date.today()
     return edition_4_settings().model_copy(
         update={
-            "call_opens": today,
+            "call_opens": today - timedelta(days=1),
             "call_closes": today + timedelta(days=28),
-            "ministry_envelope": Decimal("3500000.00"),
             "day_length": timedelta(seconds=day_seconds),
             "max_duration_months": 12,
         }
@@ -81,24 +79,25 @@ class Simulation:
         self.done: set[str] = set()  # one-shot actions already taken: (app, action)
         self.committee_met = False
 
+    async def open_edition(self) -> None:
+        self.edition_handle = await self.client.start_workflow(
+            EditionWorkflow.run, EditionInput(settings=self.edition, opened_by="demo-officer"),
+            id=edition_workflow_id(self.edition.edition), task_queue=self.queue,
+        )
+
     async def submit_all(self) -> None:
-        sem = asyncio.Semaphore(32)
+        """Every application goes through the edition's workflow, which checks the call window."""
+        sem = asyncio.Semaphore(EDITION_CONCURRENCY)
 
         async def one(app: ApplicationSubmission, progress, task) -> None:
             async with sem:
-                try:
-                    self.handles[app.application_id] = await self.client.start_workflow(
-                        ApplicationWorkflow.run,
-                        ApplicationInput(settings=self.edition, submission=app, submitted_by="demo-import"),
-                        id=app.application_id,
-                        task_queue=self.queue,
-                    )
-                except WorkflowAlreadyStartedError:
+                answer = await edition_update(self.edition_handle, "submit", app, SubmissionAnswer)
+                if answer.accepted:
                     self.handles[app.application_id] = self.client.get_workflow_handle(app.application_id)
                 progress.advance(task)
 
         with Progress(console=console) as progress:
-            task = progress.add_task("submitting applications", total=len(self.apps))
+            task = progress.add_task("submitting applications to the edition", total=len(self.apps))
             await asyncio.gather(*(one(a, progress, task) for a in self.apps))
 
     def once(self, app_id: str, action: str) -> bool:
@@ -161,32 +160,20 @@ class Simulation:
             await h.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by=app.applicant.name, reason="project abandoned"))
 
     async def committee(self) -> None:
-        """Rank the reviewed applications and fill each envelope; the rest are waitlisted or rejected."""
+        """Ops close the call once every application is past review; the edition's committee ranks and
+        fills the envelopes; ops look at the proposal and confirm it; the edition sends the decisions."""
         self.committee_met = True
-        by_id = {a.application_id: a for a in self.apps}
-        waiting = [i for i, s in self.status.items() if s.stage == Stage.COMMITTEE]
-        ranked = sorted(
-            waiting,
-            key=lambda i: (-priority_score(self.status[i].score or Decimal(0), by_id[i].applicant.province, self.edition), i),
-        )
-        left = {MINISTRY: self.edition.ministry_envelope} | {region_funder(p.region_code): p.envelope for p in self.edition.partners}
-        waitlist = 0
-        for rank, i in enumerate(ranked, start=1):
-            app = by_id[i]
-            funder = MINISTRY
-            if self.edition.funds(app.applicant.legal_form, app.applicant.region_code) == "partner":
-                funder = region_funder(app.applicant.region_code)
-            award = app.project.requested_amount
-            if left[funder] >= award:
-                left[funder] -= award
-                d = CommitteeDecision(decision=Decision.SELECTED, award=award, funders={funder: award}, rank=rank,
-                                      honorary_award=rank <= self.edition.honorary_awards, decided_by="demo-committee")
-            elif waitlist < 15:
-                waitlist += 1
-                d = CommitteeDecision(decision=Decision.WAITLISTED, rank=rank, decided_by="demo-committee")
-            else:
-                d = CommitteeDecision(decision=Decision.REJECTED, rank=rank, decided_by="demo-committee", reason="below the line")
-            await self.handles[i].execute_update(ApplicationWorkflow.decide, d)
+        await self.edition_handle.execute_update(EditionWorkflow.close_call, CloseCall(closed_by="demo-officer"))
+        for _ in range(600):
+            s = await self.edition_handle.query(EditionWorkflow.get_status)
+            if s.proposal is not None:
+                break
+            await asyncio.sleep(0.5)
+        p = s.proposal
+        console.print(f"committee proposal: {p.selected} selected, {p.waitlisted} waitlisted, {p.rejected} rejected; "
+                      f"by funder {p.by_funder}")
+        await self.edition_handle.execute_update(EditionWorkflow.confirm_selection,
+                                                 SelectionConfirmed(confirmed_by="demo-director"))
 
     async def run(self, timeout: float) -> None:
         by_id = {a.application_id: a for a in self.apps}
@@ -215,36 +202,16 @@ class Simulation:
                 progress.update(task, completed=sum(1 for s in self.status.values() if s.stage in FINAL_STAGES))
                 pending_review = any(s.stage in {Stage.SUBMITTED, Stage.ELIGIBILITY, Stage.AWAITING_DOCUMENTS, Stage.REVIEW}
                                      for s in self.status.values())
-                if not self.committee_met and len(self.status) == len(self.apps) and not pending_review:
+                if not self.committee_met and len(self.status) == len(self.handles) and not pending_review:
                     await self.committee()
                 await asyncio.sleep(0.5)
 
 
-def summary(repo: Repository, edition: EditionSettings, n: int) -> bool:
-    counts = repo.stage_counts(edition.edition)
-    table = Table(title=f"Edition {edition.edition}: where every application ended")
-    table.add_column("stage")
-    table.add_column("applications", justify="right")
-    for stage, c in sorted(counts.items(), key=lambda kv: -kv[1]):
-        table.add_row(stage, str(c))
-    table.add_row("[b]total[/]", f"[b]{sum(counts.values())}[/]")
-    console.print(table)
-    rows = repo.list_applications(edition=edition.edition, limit=100_000)
-    money = Table(title="Money per funder (MAD)")
-    for col in ("funder", "awarded", "paid"):
-        money.add_column(col, justify="right" if col != "funder" else "left")
-    paid = repo.ledger_total(edition.edition)
-    awarded: Counter = Counter()
-    for r in rows:
-        for funder, amount in repo.get_application(r["id"])["funders"].items():
-            awarded[funder] += amount
-    for funder in sorted(set(awarded) | set(paid)):
-        money.add_row(funder, f"{awarded.get(funder, 0):,.2f}", f"{paid.get(funder, Decimal(0)):,.2f}")
-    console.print(money)
-    quake = [r for r in rows if r["province"] in edition.priority_provinces and r["stage"] == "completed"]
-    console.print(f"Completed grants in the earthquake-hit provinces: {len(quake)}")
-    ok = sum(counts.values()) == n
-    console.print(("[green]counts add up[/]" if ok else "[red]counts do not add up[/]") + f": {sum(counts.values())} of {n} applications")
+def summary(report: EditionReport, n: int) -> bool:
+    print_report(report)
+    total = sum(report.by_stage.values())
+    ok = total == n == report.applications
+    console.print(("[green]counts add up[/]" if ok else "[red]counts do not add up[/]") + f": {total} of {n} applications")
     return ok
 
 
@@ -266,9 +233,14 @@ async def main() -> None:
     apps = generate(edition, args.n, args.seed)
     console.print(f"Edition {number}: {len(apps)} applications, one programme day = {args.day}s")
     sim = Simulation(client, settings.task_queue, edition, apps, args.seed)
+    await sim.open_edition()
     await sim.submit_all()
     await sim.run(args.timeout)
-    ok = summary(repo, edition, len(apps))
+    console.print("waiting for the edition to close its waitlist …")
+    await asyncio.wait_for(sim.edition_handle.result(), timeout=max(60.0, args.day * edition.waitlist_days * 3))
+    report = edition_report(edition.edition)  # now, from the database: every application has closed
+    write_report(report, Path("var/reports"))
+    ok = summary(report, len(apps))
     console.print("Temporal Web UI: http://localhost:8233   (stop the services with `make down`)")
     return 0 if ok else 1
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 VAR = Path("var")
 BIN = Path(sys.executable).parent
-SERVER_PID, WORKER_PID = VAR / "temporal.pid", VAR / "worker.pid"
-PORT, UI_PORT = 7233, 8233
+SERVER_PID, WORKER_PID, GATEWAY_PID = VAR / "temporal.pid", VAR / "worker.pid", VAR / "gateway.pid"
+PORT, UI_PORT, GATEWAY_PORT = 7233, 8233, 8081
 
 
 def _alive(pidfile: Path) -> bool:
@@ -42,7 +42,8 @@ def up() -> None:
     if not _alive(SERVER_PID) and not _port_open(PORT):
         _spawn(
             [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(VAR / "temporal.db"),
-             "--port", str(PORT), "--ui-port", str(UI_PORT), "--log-level", "warn"],
+             "--port", str(PORT), "--ui-port", str(UI_PORT), "--log-level", "warn",
+             "--ui-codec-endpoint", f"http://localhost:{GATEWAY_PORT}/codec"],  # the UI decrypts through the gateway
             VAR / "temporal.log", SERVER_PID,
         )
     for _ in range(120):
@@ -53,11 +54,14 @@ def up() -> None:
         sys.exit(f"the Temporal dev server did not start; see {VAR / 'temporal.log'}")
     if not _alive(WORKER_PID):
         _spawn([sys.executable, "worker.py"], VAR / "worker.log", WORKER_PID)
+    if not _alive(GATEWAY_PID):
+        _spawn([sys.executable, "-m", "gateway"], VAR / "gateway.log", GATEWAY_PID)
     print(f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT}, worker log {VAR / 'worker.log'}")
+    print(f"Gateway on http://localhost:{GATEWAY_PORT}/docs, codec server http://localhost:{GATEWAY_PORT}/codec, log {VAR / 'gateway.log'}")
 
 
 def down() -> None:
-    for pidfile in (WORKER_PID, SERVER_PID):
+    for pidfile in (GATEWAY_PID, WORKER_PID, SERVER_PID):
         if _alive(pidfile):
             os.killpg(int(pidfile.read_text()), signal.SIGTERM)
         pidfile.unlink(missing_ok=True)

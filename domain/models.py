@@ -113,6 +113,8 @@ class ApplicationInput(Input):
     settings: EditionSettings
     submission: ApplicationSubmission
     submitted_by: Actor = "portal"
+    # The edition's workflow, told when a selected project lets its award go (waitlist promotion).
+    edition_workflow_id: str | None = None
 
 
 # --- Stages ---------------------------------------------------------------------------------

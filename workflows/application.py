@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         Termination,
         Withdrawal,
     )
+    from domain.edition_messages import SeatFreed
     from domain.scoring import conflict_of_interest
 
 PAYMENTS_DUE = "payment system: tranche executed"
@@ -70,6 +71,8 @@ class ApplicationWorkflow:
         self.settings = inp.settings
         self.submission = inp.submission
         self.app_id = inp.submission.application_id
+        self.edition_workflow_id = inp.edition_workflow_id
+        self._selected = False  # a selection decision holds money in the edition's envelopes
         now = workflow.now()
         self.status = ApplicationStatus(
             application_id=self.app_id, edition=inp.submission.edition, stage=Stage.SUBMITTED, since=now
@@ -175,6 +178,7 @@ class ApplicationWorkflow:
                 self._decision = decision.model_copy(update={"decision": Decision.WAITLISTED, "award": Decimal(0), "funders": {}})
 
     async def _fund(self, decision: CommitteeDecision) -> bool:
+        self._selected = True
         funders = dict(decision.funders)
         self._set_award(funders)
         await self._act(A.set_award, self.app_id, funders, decision.honorary_award)
@@ -193,10 +197,13 @@ class ApplicationWorkflow:
             elif policy == CoFundingFallback.WAITLIST:
                 self._set_award({})
                 await self._act(A.set_award, self.app_id, {}, False)
+                self._selected = False
+                await self._free_seat(f"co-funding of region {region} not obtained; back to the waitlist")
                 raise _BackToWaitlist()
             funders = {f: a for f, a in funders.items() if a > 0}
             self._set_award(funders)
             await self._act(A.set_award, self.app_id, funders, decision.honorary_award)
+            await self._free_seat(f"co-funding of region {region} not obtained ({policy.value})")
             if not funders:
                 await self._close(Stage.NOT_SELECTED, f"co-funding of region {region} not obtained")
                 return False
@@ -585,3 +592,16 @@ class ApplicationWorkflow:
         await self._act(A.close_application, self.app_id, stage.value, recover, self._now())
         self.status.amount_to_recover = recover
         await self._enter(stage, note)
+        if self._selected and stage != Stage.COMPLETED:
+            await self._free_seat(f"{stage.value}: {note}")
+
+    async def _free_seat(self, reason: str) -> None:
+        """Tell the edition that money it gave this project may go to the waitlist."""
+        if self.edition_workflow_id is None:
+            return
+        try:
+            await workflow.get_external_workflow_handle(self.edition_workflow_id).signal(
+                "seat_freed", SeatFreed(application_id=self.app_id, reason=reason[:2000])
+            )
+        except Exception as e:  # the edition has closed: nothing is waiting for the money any more
+            workflow.logger.warning("edition %s not told of a freed seat: %s", self.edition_workflow_id, e)

@@ -1,0 +1,170 @@
+"""The edition's side effects: the call, starting applications, the committee over the database,
+sending its decisions to the applications, the waitlist, the report.
+
+Every write is keyed (edition, application + round), so a retried activity changes nothing
+twice; sending decisions marks each one sent, and a retry sends only the rest.
+"""
+
+import asyncio
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from domain.committee import Candidate, Placement, envelopes, promote, select
+from domain.db.edition_repository import EditionRepository
+from domain.db.tables import CommitteeDecisionRow
+from domain.edition import EditionSettings
+from domain.edition_messages import ProposalSummary, SubmissionAnswer
+from domain.models import ApplicationInput, CommitteeDecision, Decision, Stage
+from domain.report import EditionReport, build_report
+
+log = structlog.get_logger("moazara.edition")
+
+SEND_CONCURRENCY = 16
+
+
+def summarize(round_: int, rows: list[CommitteeDecisionRow], settings: EditionSettings) -> ProposalSummary:
+    selected = [r for r in rows if r.decision == Decision.SELECTED.value]
+    amounts: Counter = Counter()
+    for r in selected:
+        for k, v in r.draws.items():
+            amounts[k] += Decimal(v)
+    return ProposalSummary(
+        round=round_,
+        selected=len(selected),
+        waitlisted=sum(r.decision == Decision.WAITLISTED.value for r in rows),
+        rejected=sum(r.decision == Decision.REJECTED.value for r in rows),
+        by_funder=dict(Counter(f for r in selected for f in r.funders)),
+        amounts=dict(amounts),
+        envelopes=envelopes(settings),
+        honorary_awards=[r.application_id for r in selected if r.honorary_award],
+        top=[r.application_id for r in selected[:5]],
+    )
+
+
+def _decision(row: CommitteeDecisionRow, confirmed_by: str) -> CommitteeDecision:
+    by = f"committee, confirmed by {confirmed_by}"
+    if row.decision == Decision.SELECTED.value:
+        return CommitteeDecision(decision=Decision.SELECTED, award=row.award,
+                                 funders={k: Decimal(v) for k, v in row.funders.items()}, rank=row.rank or None,
+                                 honorary_award=row.honorary_award, decided_by=by, reason=row.reason)
+    return CommitteeDecision(decision=Decision(row.decision), rank=row.rank or None, decided_by=by, reason=row.reason)
+
+
+class EditionActivities:
+    def __init__(self, repo: EditionRepository, client: Client) -> None:
+        self.repo, self.client = repo, client
+
+    @activity.defn
+    def open_edition(self, settings: EditionSettings, opened_by: str, at: datetime) -> bool:
+        return self.repo.open_edition(settings, activity.info().workflow_id, opened_by, at)
+
+    @activity.defn
+    def close_call(self, edition: int, at: datetime) -> None:
+        self.repo.close_call(edition, at)
+
+    @activity.defn
+    async def start_application(self, inp: ApplicationInput) -> SubmissionAnswer:
+        """Start the application's workflow; its id (edition + registration number) makes a second
+        application of the same applicant a duplicate, also when this activity is retried."""
+        app_id = inp.submission.application_id
+        try:
+            await self.client.start_workflow(
+                "ApplicationWorkflow", inp, id=app_id, task_queue=activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            if activity.info().attempt > 1:  # our own earlier attempt started it
+                return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
+            return SubmissionAnswer(application_id=app_id, accepted=False,
+                                    message=f"the applicant already has an application in edition {inp.submission.edition}")
+        return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
+
+    @activity.defn
+    def pending_before_committee(self, edition: int) -> int:
+        return self.repo.pending_before_committee(edition)
+
+    @activity.defn
+    def propose_selection(self, settings: EditionSettings, at: datetime) -> ProposalSummary:
+        """Round 0: rank every application waiting for the committee and fill the envelopes."""
+        if not self.repo.round_rows(settings.edition, 0):
+            placements = select(self.repo.candidates(settings.edition, Stage.COMMITTEE), settings)
+            self.repo.store_placements(settings.edition, 0, placements, at)
+        summary = summarize(0, self.repo.round_rows(settings.edition, 0), settings)
+        log.info("committee proposal", edition=settings.edition, selected=summary.selected, waitlisted=summary.waitlisted)
+        return summary
+
+    @activity.defn
+    def confirm_selection(self, edition: int, confirmed_by: str, at: datetime) -> None:
+        self.repo.confirm(edition, confirmed_by, at)
+
+    @activity.defn
+    async def send_decisions(self, edition: int, round_: int, confirmed_by: str, at: datetime) -> int:
+        """Send each unsent decision of the round to its application, a few at a time."""
+        rows = await asyncio.to_thread(self.repo.round_rows, edition, round_, True)
+        sem = asyncio.Semaphore(SEND_CONCURRENCY)
+        done = 0
+
+        async def send(row: CommitteeDecisionRow) -> None:
+            nonlocal done
+            async with sem:
+                handle = self.client.get_workflow_handle(row.application_id)
+                try:
+                    answer = await handle.execute_update("decide", _decision(row, confirmed_by))
+                    note = answer.get("message", "accepted") if isinstance(answer, dict) else "accepted"
+                except WorkflowUpdateFailedError as e:
+                    note = f"refused: {e.cause.message if e.cause else e}"  # e.g. withdrawn meanwhile
+                except RPCError as e:
+                    note = f"not delivered: {e.message}"  # the application's workflow is closed
+                await asyncio.to_thread(self.repo.mark_sent, row.application_id, round_, at, note)
+                done += 1
+                activity.heartbeat(done)
+
+        await asyncio.gather(*(send(r) for r in rows))
+        log.info("decisions sent", edition=edition, round=round_, sent=done)
+        return done
+
+    @activity.defn
+    def promote_waitlist(self, settings: EditionSettings, round_: int, at: datetime) -> ProposalSummary:
+        """Give the money freed since the last round to the waitlist, in rank order. Applications that
+        reached the committee late (after round 0) join the waitlist here."""
+        if not self.repo.round_rows(settings.edition, round_):
+            latest = self.repo.latest_decisions(settings.edition)
+            waitlist = [c for c in self.repo.candidates(settings.edition, Stage.WAITLISTED)
+                        if c.application_id in latest and latest[c.application_id].decision == Decision.WAITLISTED.value]
+            late = [c for c in self.repo.candidates(settings.edition, Stage.COMMITTEE) if c.application_id not in latest]
+            remaining = {k: v - self.repo.committed(settings.edition).get(k, Decimal(0)) for k, v in envelopes(settings).items()}
+            placements = promote(waitlist + late, settings, remaining)
+            promoted = {p.application_id for p in placements}
+            placements += _waitlist(late, promoted, settings)
+            self.repo.store_placements(settings.edition, round_, placements, at)
+        return summarize(round_, self.repo.round_rows(settings.edition, round_), settings)
+
+    @activity.defn
+    def edition_report(self, settings: EditionSettings) -> EditionReport:
+        return build_report(settings, self.repo.report_rows(settings.edition)["applications"])
+
+    def all(self) -> list:
+        return [self.open_edition, self.close_call, self.start_application, self.pending_before_committee,
+                self.propose_selection, self.confirm_selection, self.send_decisions, self.promote_waitlist,
+                self.edition_report]
+
+
+def _waitlist(late: list[Candidate], promoted: set[str], settings: EditionSettings) -> list[Placement]:
+    """Late applications that were not promoted: waitlisted above the minimum score, else rejected."""
+    out = []
+    for c in late:
+        if c.application_id in promoted:
+            continue
+        ok = c.score >= settings.min_score
+        out.append(Placement(application_id=c.application_id, decision=Decision.WAITLISTED if ok else Decision.REJECTED,
+                             rank=0, score=c.score, reason="reached the committee after its proposal"
+                             if ok else f"score {c.score} below the minimum of {settings.min_score}"))
+    return out

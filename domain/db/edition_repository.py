@@ -1,0 +1,199 @@
+"""What the edition workflow's activities read and write: the call, the committee's rounds, commitments.
+
+The committee runs over the database, never by querying thousands of workflows: candidates,
+commitments and the report are a few queries over `applications`, `reviews`, `awards`,
+`ledger` and `committee_decisions`.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+
+from domain.committee import MINISTRY, PRIORITY, Candidate, Placement
+from domain.db.repository import PAYMENT, Repository
+from domain.db.tables import (
+    Application,
+    AwardRow,
+    CommitteeDecisionRow,
+    EditionRow,
+    LedgerRow,
+    ProgressReportRow,
+    ReviewRow,
+)
+from domain.edition import Criterion, EditionSettings
+from domain.models import Stage
+from domain.money import mad
+from domain.reference import LegalForm
+
+BEFORE_COMMITTEE = (Stage.SUBMITTED, Stage.ELIGIBILITY, Stage.AWAITING_DOCUMENTS, Stage.REVIEW)
+# Stages whose award no longer holds: only what was already paid stays committed.
+RELEASED = (Stage.WITHDRAWN, Stage.CANCELLED, Stage.TERMINATED, Stage.LAPSED, Stage.NOT_SELECTED,
+            Stage.REJECTED, Stage.WAITLISTED)
+SIGNED = (Stage.DISBURSEMENT, Stage.MONITORING, Stage.COMPLETED, Stage.TERMINATED)
+
+
+def envelope_of(funder: str, draws: dict) -> str:
+    """The envelope a funder's money comes from (the ministry's may be the ring-fenced one)."""
+    if funder == MINISTRY and PRIORITY in draws:
+        return PRIORITY
+    return funder
+
+
+class EditionRepository(Repository):
+    # --- the call ------------------------------------------------------------------------
+
+    def open_edition(self, settings: EditionSettings, workflow_id: str, opened_by: str, at: datetime) -> bool:
+        with self._tx(write=True) as s:
+            return self._insert_ignore(
+                s, EditionRow, ["edition"], edition=settings.edition, year=settings.year,
+                settings=settings.model_dump(mode="json"), workflow_id=workflow_id, opened_by=opened_by, opened_at=at,
+            )
+
+    def close_call(self, edition: int, at: datetime) -> None:
+        with self._tx(write=True) as s:
+            s.execute(update(EditionRow).where(EditionRow.edition == edition, EditionRow.call_closed_at.is_(None))
+                      .values(call_closed_at=at))
+
+    def confirm(self, edition: int, confirmed_by: str, at: datetime) -> None:
+        with self._tx(write=True) as s:
+            s.execute(update(EditionRow).where(EditionRow.edition == edition, EditionRow.confirmed_at.is_(None))
+                      .values(confirmed_by=confirmed_by, confirmed_at=at))
+
+    def get_edition(self, edition: int) -> dict | None:
+        with self._tx() as s:
+            row = s.get(EditionRow, edition)
+            return None if row is None else {c.name: getattr(row, c.name) for c in EditionRow.__table__.columns}
+
+    def pending_before_committee(self, edition: int) -> int:
+        with self._tx() as s:
+            return s.scalar(select(func.count()).select_from(Application).where(
+                Application.edition == edition, Application.stage.in_([x.value for x in BEFORE_COMMITTEE])))
+
+    # --- candidates --------------------------------------------------------------------------
+
+    def candidates(self, edition: int, stage: Stage) -> list[Candidate]:
+        """Applications of the edition in `stage`, as the committee sees them."""
+        with self._tx() as s:
+            apps = s.scalars(select(Application).where(Application.edition == edition, Application.stage == stage.value)).all()
+            innovation: dict[str, list[int]] = defaultdict(list)
+            ids = [a.application_id for a in apps]
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                for app_id, scores in s.execute(select(ReviewRow.application_id, ReviewRow.scores)
+                                                .where(ReviewRow.application_id.in_(chunk))):
+                    innovation[app_id].append(int(scores.get(Criterion.INNOVATION.value, 0)))
+        return [
+            Candidate(
+                application_id=a.application_id, registration_number=a.registration_number,
+                legal_form=LegalForm(a.legal_form), region_code=a.region_code, province=a.province,
+                score=a.score if a.score is not None else Decimal(0),
+                innovation=(Decimal(sum(innovation[a.application_id])) / len(innovation[a.application_id])
+                            if innovation[a.application_id] else Decimal(0)),
+                jobs=int(a.submission["project"].get("jobs_created", 0)),
+                requested=mad(a.requested_amount),
+            )
+            for a in apps
+        ]
+
+    def latest_decisions(self, edition: int) -> dict[str, CommitteeDecisionRow]:
+        """Each application's latest committee round."""
+        with self._tx() as s:
+            rows = s.scalars(select(CommitteeDecisionRow).where(CommitteeDecisionRow.edition == edition)
+                             .order_by(CommitteeDecisionRow.round)).all()
+        return {r.application_id: r for r in rows}
+
+    # --- the committee's rounds ------------------------------------------------------------
+
+    def store_placements(self, edition: int, round_: int, placements: list[Placement], at: datetime) -> int:
+        """Record a round's decisions once; a retried call writes nothing new."""
+        new = 0
+        with self._tx(write=True) as s:
+            for p in placements:
+                new += self._insert_ignore(
+                    s, CommitteeDecisionRow, ["application_id", "round"], edition=edition,
+                    application_id=p.application_id, round=round_, decision=p.decision.value, rank=p.rank,
+                    score=p.score, award=mad(p.award), funders={k: str(v) for k, v in p.funders.items()},
+                    draws={k: str(v) for k, v in p.draws.items()}, honorary_award=p.honorary_award,
+                    reason=p.reason[:300], proposed_at=at,
+                )
+        return new
+
+    def round_rows(self, edition: int, round_: int, unsent_only: bool = False) -> list[CommitteeDecisionRow]:
+        q = select(CommitteeDecisionRow).where(CommitteeDecisionRow.edition == edition, CommitteeDecisionRow.round == round_)
+        if unsent_only:
+            q = q.where(CommitteeDecisionRow.sent_at.is_(None))
+        with self._tx() as s:
+            return list(s.scalars(q.order_by(CommitteeDecisionRow.rank)).all())
+
+    def mark_sent(self, application_id: str, round_: int, at: datetime, note: str) -> None:
+        with self._tx(write=True) as s:
+            s.execute(update(CommitteeDecisionRow)
+                      .where(CommitteeDecisionRow.application_id == application_id, CommitteeDecisionRow.round == round_,
+                             CommitteeDecisionRow.sent_at.is_(None))
+                      .values(sent_at=at, sent_note=note[:300]))
+
+    def last_round(self, edition: int) -> int:
+        with self._tx() as s:
+            return s.scalar(select(func.max(CommitteeDecisionRow.round)).where(CommitteeDecisionRow.edition == edition)) or 0
+
+    def committed(self, edition: int) -> dict[str, Decimal]:
+        """What each envelope has given: live awards (or the decision not yet applied), and
+        what was paid to projects that have since let their award go."""
+        latest = self.latest_decisions(edition)
+        selected = {a: r for a, r in latest.items() if r.decision == "selected"}
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        with self._tx() as s:
+            ids = list(selected)
+            stages, awards, paid = {}, defaultdict(dict), defaultdict(dict)
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                stages.update(s.execute(select(Application.application_id, Application.stage)
+                                        .where(Application.application_id.in_(chunk))).all())
+                for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
+                                              .where(AwardRow.application_id.in_(chunk))):
+                    awards[a][f] = mad(amount)
+                for a, f, amount in s.execute(select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
+                                              .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
+                                              .group_by(LedgerRow.application_id, LedgerRow.funder)):
+                    paid[a][f] = mad(amount)
+        for app_id, row in selected.items():
+            stage = stages.get(app_id)
+            if stage in [x.value for x in RELEASED]:
+                amounts = paid[app_id]
+            elif stage == Stage.COMMITTEE.value or not awards[app_id]:
+                amounts = {f: Decimal(v) for f, v in row.funders.items()}
+            else:
+                amounts = awards[app_id]
+            for funder, amount in amounts.items():
+                out[envelope_of(funder, row.draws)] += amount
+        return dict(out)
+
+    # --- the programme report ------------------------------------------------------------
+
+    def report_rows(self, edition: int) -> dict:
+        """Everything the programme report is computed from (domain/report.py)."""
+        with self._tx() as s:
+            apps = s.scalars(select(Application).where(Application.edition == edition)).all()
+            ids = [a.application_id for a in apps]
+            awards, paid, reports = defaultdict(dict), defaultdict(dict), {}
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
+                                              .where(AwardRow.application_id.in_(chunk))):
+                    awards[a][f] = mad(amount)
+                for a, f, amount in s.execute(select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
+                                              .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
+                                              .group_by(LedgerRow.application_id, LedgerRow.funder)):
+                    paid[a][f] = mad(amount)
+                for a, period, indicators in s.execute(
+                        select(ProgressReportRow.application_id, ProgressReportRow.period, ProgressReportRow.indicators)
+                        .where(ProgressReportRow.application_id.in_(chunk), ProgressReportRow.status != "rejected")
+                        .order_by(ProgressReportRow.period)):
+                    reports[a] = indicators  # the latest report's indicators are cumulative
+            rows = [
+                {"id": a.application_id, "stage": a.stage, "region_code": a.region_code, "province": a.province,
+                 "sector": a.sector, "legal_form": a.legal_form, "rural": a.rural, "honorary_award": a.honorary_award,
+                 "title": a.title, "awards": awards[a.application_id], "paid": paid[a.application_id],
+                 "indicators": reports.get(a.application_id)}
+                for a in apps
+            ]
+        return {"applications": rows, "decisions": {a: r.decision for a, r in self.latest_decisions(edition).items()}}

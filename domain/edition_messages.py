@@ -1,0 +1,99 @@
+"""What the EditionWorkflow takes, answers and reports: its input, updates, signal and status."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.edition import EditionSettings
+from domain.models import Actor, Input, Text
+
+
+class Phase(StrEnum):
+    OPEN = "open"  # the call accepts submissions
+    REVIEWING = "reviewing"  # call closed; waiting for eligibility and reviews to finish
+    PROPOSED = "proposed"  # the committee's selection waits for ops to confirm it
+    DECIDING = "deciding"  # decisions are being sent to the applications
+    PROMOTING = "promoting"  # freed money goes to the waitlist until the waitlist closes
+    CLOSED = "closed"
+
+
+def edition_workflow_id(edition: int) -> str:
+    return f"moazara-edition-{edition}"
+
+
+class EditionState(BaseModel):
+    """What a run hands to the next when it continues as new (the history stays bounded)."""
+
+    phase: Phase = Phase.OPEN
+    opened: bool = False
+    submissions: int = 0
+    duplicates: int = 0
+    late_refused: int = 0
+    call_closed_by: str | None = None
+    confirmed_by: str | None = None
+    rounds: int = 0  # promotion rounds after the committee's proposal (round 0)
+    decisions_sent_at: datetime | None = None
+    runs: int = 1
+
+
+class EditionInput(Input):
+    settings: EditionSettings
+    opened_by: Actor = "ops"
+    state: EditionState = EditionState()
+    # Continue as new past this many history events (kept small in tests to exercise it).
+    max_history_events: int = Field(default=10_000, ge=20)
+
+
+class SubmissionAnswer(BaseModel):
+    application_id: str
+    accepted: bool
+    message: str
+
+
+class CloseCall(Input):
+    closed_by: Actor
+    reason: Text = ""
+
+
+class SelectionConfirmed(Input):
+    confirmed_by: Actor
+    note: Text = ""
+
+
+class SeatFreed(Input):
+    """Sent by an application whose award no longer holds (withdrawn, lapsed, co-funding lost …)."""
+
+    application_id: str
+    reason: Text = ""
+
+
+class ProposalSummary(BaseModel):
+    round: int
+    selected: int
+    waitlisted: int
+    rejected: int
+    by_funder: dict[str, int] = {}  # selected projects per funder
+    amounts: dict[str, Decimal] = {}  # awarded per envelope
+    envelopes: dict[str, Decimal] = {}  # what each envelope holds
+    honorary_awards: list[str] = []
+    top: list[str] = []  # the first selected, for a glance
+
+
+class EditionStatus(BaseModel):
+    edition: int
+    phase: Phase
+    waiting_for: str | None = None
+    since: datetime
+    until: datetime | None = None
+    submissions: int = 0
+    duplicates: int = 0
+    late_refused: int = 0
+    pending_before_committee: int | None = None
+    proposal: ProposalSummary | None = None
+    confirmed_by: str | None = None
+    call_closed_by: str | None = None
+    promotions: list[str] = []
+    rounds: int = 0
+    runs: int = 1

@@ -1,0 +1,203 @@
+"""The EditionWorkflow on the time-skipping server: the call window, the committee, decisions, the waitlist."""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.worker import Worker
+
+from domain.db.edition_repository import EditionRepository
+from domain.edition import CoFundingFallback, EditionSettings
+from domain.edition_messages import CloseCall, EditionInput, Phase, SelectionConfirmed, edition_workflow_id
+from domain.models import CoFundingDecision, Stage, Withdrawal
+from domain.reference import MINISTRY, LegalForm
+from tests.driver import Driver
+from tests.factories import make_review, make_submission, settings_with
+from worker import WORKFLOWS, activities_for
+from workflows.application import ApplicationWorkflow
+from workflows.edition import EditionWorkflow
+
+
+class EditionDriver(Driver):
+    """Drives an edition and its applications as ops, reviewers and Region Councils would."""
+
+    async def open(self, settings: EditionSettings, **kw) -> WorkflowHandle:
+        handle = await self.client.start_workflow(
+            EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer-test", **kw),
+            id=edition_workflow_id(settings.edition), task_queue=self.task_queue,
+        )
+        self.handles.append(handle)
+        return handle
+
+    async def edition_status(self, h: WorkflowHandle):
+        return await h.query(EditionWorkflow.get_status)
+
+    async def phase(self, h: WorkflowHandle, phase: Phase, tries: int = 400):
+        import asyncio
+        for _ in range(tries):
+            s = await self.edition_status(h)
+            if s.phase == phase:
+                return s
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"edition never reached {phase}; it is {s.phase} waiting for {s.waiting_for}")
+
+    async def submit_and_review(self, edition: WorkflowHandle, subs, scores: dict[str, int]) -> list[WorkflowHandle]:
+        handles = []
+        for sub in subs:
+            answer = await edition.execute_update(EditionWorkflow.submit, sub)
+            assert answer.accepted, answer.message
+            h = self.client.get_workflow_handle_for(ApplicationWorkflow.run, sub.application_id)
+            self.handles.append(h)
+            handles.append(h)
+        for sub, h in zip(subs, handles):
+            await self.reach(h, Stage.REVIEW)
+            for i in range(self.settings.reviewers_per_application):
+                await h.execute_update(ApplicationWorkflow.submit_review,
+                                       make_review(f"rev-{i}", scores[sub.applicant.registration_number]))
+        return handles
+
+    async def run_committee(self, edition: WorkflowHandle):
+        await edition.execute_update(EditionWorkflow.close_call, CloseCall(closed_by="officer-test"))
+        await self.skip(1)  # the edition looks again each programme day
+        s = await self.phase(edition, Phase.PROPOSED)
+        for _ in range(400):
+            if s.proposal is not None:
+                return s
+            s = await self.edition_status(edition)
+        raise AssertionError("no proposal")
+
+
+def edition_settings(now, number: int, **overrides) -> EditionSettings:
+    return settings_with(**{
+        "edition": number, "call_opens": now.date(), "call_closes": now.date() + timedelta(days=20),
+        "ministry_envelope": Decimal("80000.00"), "priority_envelope": Decimal(0), "priority_envelope_exclusive": False,
+        "priority_bonus": Decimal(0), **overrides})
+
+
+@pytest.fixture
+async def edition_run(ts_env, sqlite_repo, executor):
+    queue = f"edition-{uuid.uuid4().hex[:8]}"
+    repo = EditionRepository(sqlite_repo.engine)
+    async with Worker(ts_env.client, task_queue=queue, workflows=WORKFLOWS,
+                      activities=activities_for(ts_env.client, repo), activity_executor=executor):
+        drivers = []
+
+        def make(settings: EditionSettings) -> EditionDriver:
+            d = EditionDriver(ts_env, queue, settings)
+            drivers.append(d)
+            return d
+
+        yield make, repo, await ts_env.get_current_time()
+        for d in drivers:
+            await d.cleanup()
+
+
+def _number() -> int:
+    return 10 + uuid.uuid4().int % 90
+
+
+def _subs(edition: int, regs: list[str], **kw):
+    return [make_submission(r, edition=edition, **kw) for r in regs]
+
+
+async def test_late_submission_is_refused_with_the_reason(edition_run):
+    make, _, now = edition_run
+    settings = edition_settings(now, _number())
+    d = make(settings)
+    h = await d.open(settings)
+    await d.skip(21)
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(EditionWorkflow.submit, make_submission("LATE-1", edition=settings.edition))
+    assert "late submissions are refused" in str(e.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(EditionWorkflow.submit, make_submission("WRONG-ED", edition=settings.edition - 1))
+    assert "edition" in str(e.value.cause)
+
+
+async def test_committee_selects_within_the_envelope_sends_decisions_and_promotes_after_a_withdrawal(edition_run):
+    make, repo, now = edition_run
+    settings = edition_settings(now, _number())
+    d = make(settings)
+    h = await d.open(settings)
+    regs = ["ED-A", "ED-B", "ED-C", "ED-D"]
+    subs = _subs(settings.edition, regs)
+    apps = await d.submit_and_review(h, subs, {"ED-A": 9, "ED-B": 8, "ED-C": 7, "ED-D": 4})
+    # A second application by the same applicant in the same edition is refused.
+    again = await h.execute_update(EditionWorkflow.submit, subs[0])
+    assert not again.accepted and "already has an application" in again.message
+    s = await d.run_committee(h)
+    assert (s.proposal.selected, s.proposal.waitlisted, s.proposal.rejected) == (2, 1, 1)
+    assert s.proposal.amounts == {MINISTRY: Decimal("80000.00")}
+    # Ops see the proposal before it is sent; nothing is decided until they confirm.
+    assert (await d.status(apps[0])).stage == Stage.COMMITTEE
+    answer = await h.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
+    assert "confirmed by director" in answer
+    a, b, c, dd = apps
+    await d.reach(a, Stage.AGREEMENT)
+    await d.reach(b, Stage.AGREEMENT)
+    await d.reach(c, Stage.WAITLISTED)
+    assert (await dd.result()).stage == Stage.REJECTED
+    assert repo.get_edition(settings.edition)["confirmed_by"] == "director"
+    decisions = repo.get_application(a.id)["decisions"]
+    assert any("confirmed by director" in x["decided_by"] for x in decisions)
+    # B withdraws before any payment: its money goes to C, next on the waitlist.
+    await b.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved"))
+    s = await d.reach(c, Stage.AGREEMENT)
+    assert s.award == Decimal("40000.00")
+    assert sum(repo.committed(settings.edition).values()) <= settings.ministry_envelope
+
+
+async def test_same_selection_whatever_the_order_of_arrival(edition_run):
+    make, repo, now = edition_run
+    regs = ["ORD-A", "ORD-B", "ORD-C", "ORD-D", "ORD-E"]
+    scores = {"ORD-A": 7, "ORD-B": 9, "ORD-C": 7, "ORD-D": 8, "ORD-E": 6}
+    selections = []
+    for order in (regs, list(reversed(regs))):
+        settings = edition_settings(now, _number())
+        d = make(settings)
+        h = await d.open(settings)
+        await d.submit_and_review(h, _subs(settings.edition, order), scores)
+        await d.run_committee(h)
+        rows = repo.round_rows(settings.edition, 0)
+        selections.append([(r.application_id.split("-", 2)[2], r.decision, r.rank) for r in rows])
+    assert selections[0] == selections[1]
+    assert [x[:2] for x in selections[0][:2]] == [("ORD-B", "selected"), ("ORD-D", "selected")]
+
+
+async def test_a_declined_cofunding_hands_the_money_to_the_next_cooperative(edition_run):
+    make, repo, now = edition_run
+    from domain.edition import PartnerRegion
+
+    settings = edition_settings(now, _number(), cofunding_fallback=CoFundingFallback.REDUCE_AWARD,
+                                partners=(PartnerRegion(region_code="02", envelope=Decimal("40000.00")),))
+    d = make(settings)
+    h = await d.open(settings)
+    coop = dict(legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
+    subs = _subs(settings.edition, ["COOP-1", "COOP-2"], **coop)
+    first, second = await d.submit_and_review(h, subs, {"COOP-1": 9, "COOP-2": 8})
+    s = await d.run_committee(h)
+    assert s.proposal.by_funder == {"region-02": 1}
+    await h.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
+    await d.reach(first, Stage.COFUNDING, "region 02")
+    await d.reach(second, Stage.WAITLISTED)
+    await first.execute_update(ApplicationWorkflow.cofunding_decision,
+                               CoFundingDecision(region_code="02", approved=False, decided_by="oriental"))
+    assert (await first.result()).stage == Stage.NOT_SELECTED
+    await d.reach(second, Stage.COFUNDING, "region 02")  # promoted, and its Region is asked in turn
+
+
+async def test_the_edition_history_stays_bounded_by_continuing_as_new(edition_run):
+    make, _, now = edition_run
+    settings = edition_settings(now, _number())
+    d = make(settings)
+    h = await d.open(settings, max_history_events=60)
+    for i in range(12):
+        answer = await h.execute_update(EditionWorkflow.submit, make_submission(f"CAN-{i:02d}", edition=settings.edition))
+        assert answer.accepted
+        d.handles.append(d.client.get_workflow_handle(answer.application_id))
+    s = await d.edition_status(h)
+    assert s.runs > 1 and s.submissions == 12
+    desc = await h.describe()
+    assert desc.raw_description.workflow_execution_info.history_length < 60
