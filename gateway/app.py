@@ -75,6 +75,30 @@ def create_app(
         except Exception:  # noqa: BLE001 - health answers, it does not fail
             return JSONResponse({"status": "degraded", "temporal": "unreachable"}, status_code=503)
 
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process serves requests",
+             include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"alive": True})
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: Temporal and the database answer",
+             include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = {}
+        try:
+            client = await app.state.gateway.temporal.client()
+            await client.service_client.check_health()
+            checks["temporal"] = "ok"
+        except Exception as e:  # noqa: BLE001 - readiness answers, it does not fail
+            checks["temporal"] = f"unreachable: {type(e).__name__}"
+        try:
+            with app.state.gateway.repo.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as e:  # noqa: BLE001
+            checks["database"] = f"unreachable: {type(e).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
     if codec is not None:
         app.mount("/codec", create_codec_app(settings, codec, settings().codec_server_origins))
     return app

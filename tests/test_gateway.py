@@ -342,3 +342,15 @@ def test_inbox_keeps_each_event_once_with_its_first_answer(repo):
     assert second["answer"] == {"accepted": True, "amount": "1.50"}
     assert repo.inbox_event("oriental", "evt-1")["status"] == "answered"
     assert repo.inbox_count("moazara-4-X") == 2
+
+
+async def test_liveness_and_readiness_probes(gw):
+    """What the compose health check and the Kubernetes probes call (deploy/README.md, "Health endpoints")."""
+    assert (await gw.http.get("/healthz")).json() == {"alive": True}
+    ready = await gw.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"ready": True, "checks": {"temporal": "ok", "database": "ok"}}
+    down = gateway_app(Settings(secrets_file=str(gw.secrets)), gw.repo)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=down), base_url="http://gateway") as http:
+        assert (await http.get("/healthz")).status_code == 200  # alive, but not ready: Temporal does not answer
+        r = await http.get("/readyz")
+    assert r.status_code == 503 and r.json()["checks"]["temporal"].startswith("unreachable")
