@@ -145,7 +145,7 @@ class Simulation:
         elif s.stage == Stage.MONITORING and w.startswith("progress report"):
             period = int(w.split()[2])
             # A few reports come late: only once the applicant has been reminded.
-            late = zlib.crc32(f"{a}:{period}".encode()) % 25 == 0 and "reminded" not in w
+            late = zlib.crc32(f"{a}:{period}".encode()) % 25 == 0 and "(" not in w  # sent once reminded or escalated
             if not late and self.once(a, f"report-{period}"):
                 ind = Indicators(jobs_created=rng.randint(0, app.project.jobs_created), jobs_kept=app.project.jobs_kept,
                                  beneficiaries=app.project.beneficiaries, women=app.project.women, youth=app.project.youth,
