@@ -41,6 +41,26 @@ def envelope_of(funder: str, draws: dict) -> str:
     return funder
 
 
+def _chunks(ids: list[str], size: int = 500):
+    """IN (…) lists of a bounded size: databases cap the number of bound parameters."""
+    return (ids[i:i + size] for i in range(0, len(ids), size))
+
+
+def _awards_and_payments(s, ids: list[str]) -> tuple[dict, dict]:
+    """application -> funder -> award, and application -> funder -> paid (the ledger's payments)."""
+    awards: dict = defaultdict(dict)
+    paid: dict = defaultdict(dict)
+    for chunk in _chunks(ids):
+        for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
+                                      .where(AwardRow.application_id.in_(chunk))):
+            awards[a][f] = mad(amount)
+        for a, f, amount in s.execute(select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
+                                      .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
+                                      .group_by(LedgerRow.application_id, LedgerRow.funder)):
+            paid[a][f] = mad(amount)
+    return awards, paid
+
+
 class EditionRepository(Repository):
     # --- the call ------------------------------------------------------------------------
 
@@ -79,7 +99,7 @@ class EditionRepository(Repository):
             apps = s.scalars(select(Application).where(Application.edition == edition, Application.stage == stage.value)).all()
             innovation: dict[str, list[int]] = defaultdict(list)
             ids = [a.application_id for a in apps]
-            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            for chunk in _chunks(ids):
                 for app_id, scores in s.execute(select(ReviewRow.application_id, ReviewRow.scores)
                                                 .where(ReviewRow.application_id.in_(chunk))):
                     innovation[app_id].append(int(scores.get(Criterion.INNOVATION.value, 0)))
@@ -145,17 +165,11 @@ class EditionRepository(Repository):
         out: dict[str, Decimal] = defaultdict(Decimal)
         with self._tx() as s:
             ids = list(selected)
-            stages, awards, paid = {}, defaultdict(dict), defaultdict(dict)
-            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            stages = {}
+            for chunk in _chunks(ids):
                 stages.update(s.execute(select(Application.application_id, Application.stage)
                                         .where(Application.application_id.in_(chunk))).all())
-                for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
-                                              .where(AwardRow.application_id.in_(chunk))):
-                    awards[a][f] = mad(amount)
-                for a, f, amount in s.execute(select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
-                                              .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
-                                              .group_by(LedgerRow.application_id, LedgerRow.funder)):
-                    paid[a][f] = mad(amount)
+            awards, paid = _awards_and_payments(s, ids)
         for app_id, row in selected.items():
             stage = stages.get(app_id)
             if stage in [x.value for x in RELEASED]:
@@ -175,15 +189,9 @@ class EditionRepository(Repository):
         with self._tx() as s:
             apps = s.scalars(select(Application).where(Application.edition == edition)).all()
             ids = [a.application_id for a in apps]
-            awards, paid, reports = defaultdict(dict), defaultdict(dict), {}
-            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-                for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
-                                              .where(AwardRow.application_id.in_(chunk))):
-                    awards[a][f] = mad(amount)
-                for a, f, amount in s.execute(select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
-                                              .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
-                                              .group_by(LedgerRow.application_id, LedgerRow.funder)):
-                    paid[a][f] = mad(amount)
+            awards, paid = _awards_and_payments(s, ids)
+            reports = {}
+            for chunk in _chunks(ids):
                 for a, period, indicators in s.execute(
                         select(ProgressReportRow.application_id, ProgressReportRow.period, ProgressReportRow.indicators)
                         .where(ProgressReportRow.application_id.in_(chunk), ProgressReportRow.status != "rejected")
