@@ -348,6 +348,19 @@ def fix_bank(
     _update("fix-bank", app_id, file, as_json, timeout, lambda: {"bank_account": rib, "fixed_by": by})
 
 
+@app.command("retry-payments")
+def retry_payments(
+    app_id: AppId,
+    by: By = None,
+    reason: Reason = None,
+    file: File = None,
+    as_json: Json = False,
+    timeout: Timeout = 300,
+) -> None:
+    """Send again the payment orders the payment system did not take (escalated after its retries)."""
+    _update("retry-payments", app_id, file, as_json, timeout, lambda: {"requested_by": by, "reason": reason})
+
+
 @app.command()
 def report(
     app_id: AppId,

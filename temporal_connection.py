@@ -22,6 +22,7 @@ from temporalio.runtime import (
 )
 
 from codec.aes_gcm import AesGcmCodec
+from failure_converter import InputFailureConverter
 from codec.keys import KeyRing, ensure_dev_key, key_ring
 from live_settings import LiveSettings
 from settings import Settings, get_settings
@@ -49,7 +50,8 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     ensure_dev_key(settings)
     ring = live_key_ring(LiveSettings(settings))
     ring()  # fail now, at start, rather than at the first payload
-    return dataclasses.replace(pydantic_data_converter, payload_codec=AesGcmCodec(ring))
+    return dataclasses.replace(pydantic_data_converter, payload_codec=AesGcmCodec(ring),
+                               failure_converter_class=InputFailureConverter)
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

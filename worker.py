@@ -8,17 +8,19 @@
 import asyncio
 import concurrent.futures
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
 import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.application import ApplicationActivities
+from activities.database_errors import DatabaseErrors
 from activities.edition import EditionActivities
+from activities.payment_system import PaymentSystem
 from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
@@ -30,25 +32,33 @@ from settings import Settings, get_settings
 from temporal_connection import connect
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
+from workflows.missing_inputs import RefuseMissingInputs
 
 WORKFLOWS = [ApplicationWorkflow, EditionWorkflow]
 
 
-def activities_for(client: Client, repo: Repository) -> list:
+def activities_for(client: Client, repo: Repository, payment_system: PaymentSystem | None = None) -> list:
     """Every activity the worker runs: the application's and the edition's."""
-    return ApplicationActivities(repo).all() + EditionActivities(EditionRepository(repo.engine), client).all()
+    return (ApplicationActivities(repo, payment_system).all()
+            + EditionActivities(EditionRepository(repo.engine), client).all())
 
 
-def build_worker(client: Client, repo: Repository, settings: Settings, executor: concurrent.futures.Executor) -> Worker:
+def build_worker(client: Client, repo: Repository, settings: Settings, executor: concurrent.futures.Executor,
+                 interceptors: Sequence[Interceptor] = ()) -> Worker:
+    """`interceptors` run after the service's counters (tests add fault injection there, never production)."""
+    payment_system = PaymentSystem(settings.payment_system_url, settings.payment_system_timeout_seconds)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(client, repo),
+        activities=activities_for(client, repo, payment_system),
         activity_executor=executor,
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
-        interceptors=[ServiceCounters()],  # the service's own counters (observability/counters.py)
+        # The service's own counters (observability/counters.py) see the activity's own outcome;
+        # database errors are then made short and free of SQL parameters (activities/database_errors.py).
+        # An update with no input is refused with that reason (workflows/missing_inputs.py).
+        interceptors=[ServiceCounters(), DatabaseErrors(), RefuseMissingInputs(), *interceptors],
     )
 
 
@@ -85,7 +95,9 @@ async def main() -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    engine = make_engine(settings.database_url)
+    # One pooled connection per activity thread (the default pool, 5 + 10 overflow, made threads
+    # wait for a connection under load, and time out after 30 s on PostgreSQL).
+    engine = make_engine(settings.database_url, pool_size=settings.activity_threads, max_overflow=4)
     database = engine.url.render_as_string(hide_password=True)
     if settings.migrate_on_start:
         async def migrated() -> bool:

@@ -13,6 +13,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.payment_system import PaymentSystem
 from domain.db.repository import AwardExceeded, DuplicateApplication, Repository
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
@@ -44,8 +45,10 @@ def _log():
 
 
 class ApplicationActivities:
-    def __init__(self, repo: Repository) -> None:
+    def __init__(self, repo: Repository, payment_system: PaymentSystem | None = None) -> None:
         self.repo = repo
+        # None: the embedded default, no payment system to call (orders are taken at once).
+        self.payment_system = payment_system or PaymentSystem()
 
     @activity.defn
     def record_submission(self, inp: ApplicationInput, at: datetime) -> bool:
@@ -109,17 +112,25 @@ class ApplicationActivities:
 
     @activity.defn
     def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
-        # The order key is the idempotency key the payment system sees too: a retried
-        # activity finds the stored order and sends nothing new.
+        # Stored first, under its idempotency key, then handed to the payment system under the same
+        # key: a retried activity (worker killed, payment system down) finds the stored order and
+        # sends the same key again, which the payment system takes once.
         stored = self.repo.create_payment_order(order, bank_account, at)
+        self._send(stored, bank_account)
         _log().info("payment order sent", key=stored.key, amount=str(stored.amount), account=mask_rib(bank_account))
         return stored
 
     @activity.defn
     def retry_payment_order(self, key: str, attempt: int, bank_account: str, at: datetime) -> PaymentOrder:
         stored = self.repo.retry_payment_order(key, attempt, bank_account, at)
+        self._send(stored, bank_account)
         _log().info("payment order re-sent", key=key, attempt=attempt, account=mask_rib(bank_account))
         return stored
+
+    def _send(self, stored: PaymentOrder, bank_account: str) -> None:
+        # An order already answered (executed, or rejected for this attempt) is not sent again.
+        if stored.status == "sent":
+            self.payment_system.send(stored, bank_account)
 
     @activity.defn
     def mark_payment_rejected(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder:

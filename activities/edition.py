@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.committee import Candidate, Placement, envelopes, promote, select
 from domain.db.edition_repository import EditionRepository
@@ -117,17 +117,26 @@ class EditionActivities:
             async with sem:
                 handle = self.client.get_workflow_handle(row.application_id)
                 try:
-                    answer = await handle.execute_update("decide", _decision(row, confirmed_by))
+                    # One update id per decision: a retry after a decision was applied but before it
+                    # was marked sent gets Temporal's first answer instead of a second decision.
+                    answer = await handle.execute_update("decide", _decision(row, confirmed_by),
+                                                         id=f"decision-{edition}-{round_}-{row.application_id}")
                     note = answer.get("message", "accepted") if isinstance(answer, dict) else "accepted"
                 except WorkflowUpdateFailedError as e:
                     note = f"refused: {e.cause.message if e.cause else e}"  # e.g. withdrawn meanwhile
                 except RPCError as e:
+                    if e.status != RPCStatusCode.NOT_FOUND:
+                        # Temporal unavailable (a restart) or busy: not an answer. The activity fails
+                        # and is retried; what was already marked sent is not sent again.
+                        raise
                     note = f"not delivered: {e.message}"  # the application's workflow is closed
                 await asyncio.to_thread(self.repo.mark_sent, row.application_id, round_, at, note)
                 done += 1
                 activity.heartbeat(done)
 
-        await asyncio.gather(*(send(r) for r in rows))
+        async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
+            for r in rows:
+                group.create_task(send(r))
         log.info("decisions sent", edition=edition, round=round_, sent=done)
         return done
 

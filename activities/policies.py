@@ -1,8 +1,57 @@
-"""Timeouts and retry policies of every activity, in one place.
+"""Timeouts, retry policies, heartbeats and non-retryable errors of every activity, in one place.
 
-Database writes are short and idempotent, so they retry with backoff for a long time (a
-database that is briefly unreachable must not lose a decision); business refusals are raised
-as non-retryable ApplicationErrors of the types below and never retried.
+Both workflows schedule every activity through `policy_for(name)`; tests/test_policies.py checks
+that this table says what the code does, for every activity the worker registers.
+
+| activity | policy | start-to-close | schedule-to-close | heartbeat | retries (first wait, ×, longest wait, attempts) | refusals it raises (never retried) |
+|---|---|---|---|---|---|---|
+| `record_submission` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | DuplicateApplication |
+| `record_stage` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `check_eligibility` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `add_documents` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `record_review` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `set_score` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `record_decision` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `set_award` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardBelowPaid |
+| `create_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
+| `retry_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
+| `mark_payment_rejected` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `record_payment` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardExceeded |
+| `record_report` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `review_report` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `send_notice` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `close_application` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `open_edition` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `close_call` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `start_application` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `pending_before_committee` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `propose_selection` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `confirm_selection` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `send_decisions` | SEND_DECISIONS | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `promote_waitlist` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `edition_report` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+
+Why these:
+
+* **STORE** — a database write or read, idempotent under retry (every row keyed on a natural key,
+  domain/db/repository.py). Seconds to run; a database that is unreachable for a while (restart,
+  failover, network) must delay a decision, never lose it, so it retries with backoff for up to a
+  day before the workflow hears of it. A worker killed mid-activity is noticed at start-to-close.
+* **PAYMENT** — the order is stored under its key, then POSTed to the payment system with that key
+  (activities/payment_system.py). The payment system answers in seconds or is unavailable: six
+  attempts over about two minutes (2+4+8+16+32 s of waits, each call at most
+  `PAYMENT_SYSTEM_TIMEOUT_SECONDS`), then the workflow records an escalation, shows it in
+  `get_status` (`escalations`, `waiting_for`) and waits for ops (`retry_payment_orders`). A
+  payment system that refuses the order as such (a 4xx) is escalated at once.
+* **COMMITTEE** — ranks an edition (10,000 applications) over the database: minutes.
+* **SEND_DECISIONS** — one update per application, for hours on a large edition; it heartbeats
+  after each decision, so an attempt that died (its worker killed, or its failure lost while the
+  Temporal server was down) is retried within 30 s; a retry sends only the decisions not yet
+  marked sent, each under its own update id (applied once). A decision is marked sent only on the
+  application's answer: Temporal unavailable fails the attempt instead.
+
+Non-retryable errors are business refusals, raised as ApplicationErrors of these types (a
+ValidationError is a pydantic model refusing its data): retrying cannot change the answer.
 """
 
 from dataclasses import dataclass
@@ -10,13 +59,22 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-NON_RETRYABLE = ["AwardExceeded", "AwardBelowPaid", "DuplicateApplication", "ValidationError"]
+NON_RETRYABLE = ["AwardExceeded", "AwardBelowPaid", "DuplicateApplication", "ValidationError", "PaymentOrderRefused"]
 
 DB_WRITE = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
     maximum_attempts=0,  # unlimited, bounded by schedule_to_close below
+    non_retryable_error_types=NON_RETRYABLE,
+)
+
+# The payment system: bounded, then ops decide (escalation in the workflow).
+PAYMENT_SYSTEM = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=6,
     non_retryable_error_types=NON_RETRYABLE,
 )
 
@@ -31,14 +89,14 @@ class ActivityPolicy:
 
 # A database write: seconds to run, retried for up to a day before the workflow hears of it.
 STORE = ActivityPolicy(timedelta(seconds=30), timedelta(days=1), DB_WRITE)
-# Talking to the payment system: the same, with its own name so it can diverge.
-PAYMENT = ActivityPolicy(timedelta(seconds=60), timedelta(days=1), DB_WRITE)
+# Storing a payment order and handing it to the payment system: a few attempts, then ops.
+PAYMENT = ActivityPolicy(timedelta(seconds=30), timedelta(minutes=15), PAYMENT_SYSTEM)
 
 # The committee over an edition's database (10,000 applications): minutes, not seconds.
 COMMITTEE = ActivityPolicy(timedelta(minutes=10), timedelta(days=1), DB_WRITE)
 # Sending an edition's decisions to its applications: long, with progress heartbeats; a retry
 # sends only the decisions not yet marked sent.
-SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(minutes=2))
+SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
 POLICIES: dict[str, ActivityPolicy] = {
     "create_payment_order": PAYMENT,

@@ -49,6 +49,7 @@ from domain.models import (
     Decision,
     Document,
     DocumentsCompleted,
+    PaymentRetry,
     ReportReview,
     SiteVisit,
     Stage,
@@ -62,8 +63,9 @@ from temporal_connection import data_converter
 from tests.conftest import TEST_SERVER
 from tests.driver import Driver
 from tests.factories import make_review, make_submission, settings_with, valid_rib
+from tests.payment_system_fake import DOWN, TAKE, FakePaymentSystem
 from worker import build_worker
-from workflows.application import ApplicationWorkflow
+from workflows.application import RESEND_DUE, ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden"
@@ -245,6 +247,30 @@ async def payment_rejected_fixed_then_cancelled(d: Driver) -> WorkflowHandle:
     return h
 
 
+async def payment_system_down_then_retried(d: Driver) -> WorkflowHandle:
+    """The payment system is down when the first tranche is ordered: bounded retries, escalated to
+    ops; ops retry once it is back; paid; then cancelled."""
+    fake: FakePaymentSystem = d.payment_system  # type: ignore[attr-defined]
+    h = await d.start(make_submission("GOLD-PAYSYS"))
+    await d.review_all(h)
+    await d.select(h)
+    fake.mode = DOWN
+    try:
+        await d.sign(h)
+        for _ in range(40):  # the retry waits pass in simulated time
+            if (await d.status(h)).waiting_for == RESEND_DUE:
+                break
+            await d.skip(1 / 48 / 60)
+        await d.reach(h, Stage.DISBURSEMENT, RESEND_DUE)
+    finally:
+        fake.mode = TAKE
+    await h.execute_update(W.retry_payment_orders, PaymentRetry(requested_by="officer", reason="payment system back"))
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING)
+    await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="programme audit"))
+    return h
+
+
 async def overdue_report(d: Driver) -> WorkflowHandle:
     """12 months: report 1 reminded, escalated, next tranche suspended until it arrives; completed."""
     h = await _funded(d, make_submission("GOLD-LATE-REPORT", duration_months=12))
@@ -348,6 +374,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("cofunding-timeout-waitlist", Stage.REJECTED, _timeout_play("GOLD-COOP-T-WAIT", True),
              lambda: settings_with(cofunding_fallback=CoFundingFallback.WAITLIST)),
     Scenario("payment-rejected-fixed-then-cancelled", Stage.CANCELLED, payment_rejected_fixed_then_cancelled),
+    Scenario("payment-system-down-then-retried", Stage.CANCELLED, payment_system_down_then_retried),
     Scenario("overdue-report", Stage.COMPLETED, overdue_report),
     *[Scenario(f"withdrawn-at-{s.value}", Stage.WITHDRAWN, _withdraw_at(s)) for s in STOP_AT],
     Scenario("edition", None, edition),
@@ -378,25 +405,34 @@ async def run_scenarios(
 ) -> dict[str, WorkflowHandle]:
     """Play each scenario (one after the other: time skipping is shared) on a production worker;
     check where it ended; terminate what is still running. Returns the main handle by scenario."""
-    settings = Settings(task_queue=f"golden-{uuid.uuid4().hex[:8]}", database_url=str(repo.engine.url),
-                        max_concurrent_activities=8)
     handles: dict[str, WorkflowHandle] = {}
-    async with build_worker(env.client, repo, settings, executor):
-        for sc in scenarios:
-            d = Driver(env, settings.task_queue, sc.settings())
-            try:
-                played = await sc.play(d)
-                mine = played if isinstance(played, list) else [played]
-                if sc.ends is not None:
-                    final = await mine[0].result()
-                    if final.stage != sc.ends:
-                        raise AssertionError(f"scenario {sc.name}: ended {final.stage.value}, expected {sc.ends.value}")
-                handles[sc.name] = mine[0]
-            finally:
-                await d.cleanup()  # nothing left running to hold later time skipping
-            if on_done:
-                await on_done(sc, mine)
+    # A real payment system on loopback that takes every order, unless a scenario says otherwise.
+    with FakePaymentSystem() as payment_system:
+        settings = Settings(task_queue=f"golden-{uuid.uuid4().hex[:8]}", database_url=str(repo.engine.url),
+                            max_concurrent_activities=8, payment_system_url=payment_system.url,
+                            payment_system_timeout_seconds=1)
+        async with build_worker(env.client, repo, settings, executor):
+            await _play(env, settings, scenarios, payment_system, handles, on_done)
     return handles
+
+
+async def _play(env: WorkflowEnvironment, settings: Settings, scenarios: list[Scenario], payment_system: FakePaymentSystem,
+                handles: dict[str, WorkflowHandle], on_done) -> None:
+    for sc in scenarios:
+        d = Driver(env, settings.task_queue, sc.settings())
+        d.payment_system = payment_system  # type: ignore[attr-defined]
+        try:
+            played = await sc.play(d)
+            mine = played if isinstance(played, list) else [played]
+            if sc.ends is not None:
+                final = await mine[0].result()
+                if final.stage != sc.ends:
+                    raise AssertionError(f"scenario {sc.name}: ended {final.stage.value}, expected {sc.ends.value}")
+            handles[sc.name] = mine[0]
+        finally:
+            await d.cleanup()  # nothing left running to hold later time skipping
+        if on_done:
+            await on_done(sc, mine)
 
 
 async def main(out: Path, only: list[str]) -> int:

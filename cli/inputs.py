@@ -29,6 +29,7 @@ from domain.models import (
     CommitteeDecision,
     DocumentsCompleted,
     PaymentResult,
+    PaymentRetry,
     ProgressReport,
     ReportReview,
     Review,
@@ -294,6 +295,7 @@ ACTIONS: dict[str, Action] = {
          "reason": "--reason"},
     ),
     "fix-bank": Action("fix_bank_details", BankDetailsFixed, {"bank_account": "--rib", "fixed_by": "--by"}),
+    "retry-payments": Action("retry_payment_orders", PaymentRetry, {"requested_by": "--by", "reason": "--reason"}),
     "report": Action(
         "submit_report",
         ProgressReport,
@@ -410,7 +412,9 @@ def detect_format(path: Path, fmt: str | None) -> str:
 
 
 def _rows_jsonl(text: str) -> Iterable[tuple[int, dict[str, Any] | None, list[FieldError]]]:
-    for n, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() would also split inside a JSON string holding
+    # U+2028, U+0085 or a form feed, which JSON leaves unescaped, and misnumber every later line.
+    for n, raw in enumerate(text.split("\n"), start=1):
         s = raw.strip()
         if not s or s.startswith("#"):
             continue
@@ -452,8 +456,14 @@ def _csv_row(row: dict[str, str], default_edition: int | None) -> dict[str, Any]
 
 
 def _rows_csv(text: str, default_edition: int | None) -> Iterable[tuple[int, dict[str, Any] | None, list[FieldError]]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # newline="": the csv module splits lines itself ("\r\n", "\n" or "\r"), quoted line breaks included.
+    physical = io.StringIO(text, newline="").readlines()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as e:
+        yield 1, None, [FieldError("header", f"not a readable CSV header: {e}", 1)]
+        return
     problems = []
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
@@ -466,8 +476,22 @@ def _rows_csv(text: str, default_edition: int | None) -> Iterable[tuple[int, dic
     if problems:
         yield 1, None, problems
         return
-    for row in reader:
-        n = reader.line_num  # the (last) physical line of this row; the header is line 1
+    end = reader.line_num  # the header's last physical line
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as e:  # e.g. a stray quote or line break: the rest of the file cannot be read
+            yield reader.line_num, None, [FieldError("", f"malformed CSV: {e}", reader.line_num)]
+            return
+        # The row's first physical line, where ops look for it: past the blank lines the reader
+        # skipped, and not its last one (a quoted cell may hold line breaks).
+        n = end + 1
+        while n < reader.line_num and not physical[n - 1].strip():
+            n += 1
+        end = reader.line_num
         if None in row:  # more cells than header columns
             yield n, None, [FieldError("", f"{len(header) + len(row[None])} cells for {len(header)} columns", n)]
             continue
@@ -482,7 +506,9 @@ def read_import(
     """Validate every line of the file; nothing is started here."""
     kind = detect_format(path, fmt)
     try:
-        text = Path(path).read_text("utf-8-sig")
+        # Bytes decoded as they are: no newline translation, which would rewrite a "\r" inside a
+        # quoted CSV cell (the csv module handles line ends itself).
+        text = Path(path).read_bytes().decode("utf-8-sig")
     except OSError as e:
         raise InputError.one("FILE", f"cannot read {path}: {e.strerror or e}") from None
     except UnicodeDecodeError:

@@ -16,6 +16,10 @@ VAR = Path("var")
 BIN = Path(sys.executable).parent
 SERVER_PID, WORKER_PID, GATEWAY_PID = VAR / "temporal.pid", VAR / "worker.pid", VAR / "gateway.pid"
 PORT, UI_PORT, GATEWAY_PORT = 7233, 8233, 8081
+# The server's SQLite file in write-ahead-log mode: one sync per commit instead of a rollback
+# journal's several, same durability (synchronous stays FULL); 1.6x the workflows per second on
+# the build machine (README, "Performance").
+SERVER_PERSISTENCE = ("--sqlite-pragma", "journal_mode=wal")
 
 
 def _alive(pidfile: Path) -> bool:
@@ -42,7 +46,7 @@ def up() -> None:
     if not _alive(SERVER_PID) and not _port_open(PORT):
         _spawn(
             [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(VAR / "temporal.db"),
-             "--port", str(PORT), "--ui-port", str(UI_PORT), "--log-level", "warn",
+             "--port", str(PORT), "--ui-port", str(UI_PORT), "--log-level", "warn", *SERVER_PERSISTENCE,
              "--ui-codec-endpoint", f"http://localhost:{GATEWAY_PORT}/codec"],  # the UI decrypts through the gateway
             VAR / "temporal.log", SERVER_PID,
         )

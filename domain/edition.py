@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from domain.calendar import report_schedule
 from domain.money import MAD, Share
@@ -59,7 +59,7 @@ class TrancheRelease(StrEnum):
 
 
 class Tranche(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a misspelt rule is refused, never ignored
     share: Share
     release: TrancheRelease
 
@@ -67,8 +67,8 @@ class Tranche(BaseModel):
 class PartnerRegion(BaseModel):
     """A Region Council co-funding projects in its own territory."""
 
-    model_config = ConfigDict(frozen=True)
-    region_code: str
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a misspelt rule is refused, never ignored
+    region_code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
     envelope: MAD
     legal_forms: tuple[LegalForm, ...] = (LegalForm.COOPERATIVE,)
     # The part of an award the Region pays for a project it co-funds (1 = the whole award).
@@ -88,13 +88,13 @@ Days = Annotated[int, Field(ge=0, le=3650)]
 class EditionSettings(BaseModel):
     """One edition (yearly call for projects) and every rule it applies."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a misspelt rule is refused, never ignored
 
     edition: int = Field(ge=1, le=100)
     year: int = Field(ge=2020, le=2100)
     call_opens: date
     call_closes: date
-    rule_set_version: str = "2024.1"
+    rule_set_version: Annotated[str, StringConstraints(min_length=1, max_length=50)] = "2024.1"
 
     # Funding
     ministry_envelope: MAD = Decimal("6000000.00")
@@ -139,7 +139,7 @@ class EditionSettings(BaseModel):
     day_length: timedelta = Field(default=timedelta(days=1), gt=timedelta(0), le=timedelta(days=1))
 
     # Committee (the edition's selection, domain/committee.py)
-    priority_provinces: tuple[str, ...] = EARTHQUAKE_PROVINCES_2023
+    priority_provinces: tuple[Annotated[str, StringConstraints(max_length=100)], ...] = EARTHQUAKE_PROVINCES_2023
     # How the priority provinces are favoured: a score bonus on the 0-100 scale, and/or a part of
     # the ministry's envelope ring-fenced for them (projects there funded by the ministry draw
     # on it first; what they leave unused goes back to the national envelope).

@@ -39,8 +39,8 @@ class Applicant(Input):
     registration_number: RegistrationNumber
     name: Name
     legal_form: LegalForm
-    region_code: str
-    province: str
+    region_code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]  # e.g. "07"
+    province: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     rural: bool
     bank_account: Rib | None = None
     email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
@@ -250,6 +250,13 @@ class BankDetailsFixed(Input):
     fixed_by: Actor
 
 
+class PaymentRetry(Input):
+    """Ops send again the payment orders the payment system did not take (it was unavailable)."""
+
+    requested_by: Actor
+    reason: Text = ""
+
+
 class Indicators(Input):
     jobs_created: Count = 0
     jobs_kept: Count = 0
@@ -314,7 +321,7 @@ class PaymentOrder(BaseModel):
     funder: str
     amount: MAD
     attempt: int = 1
-    status: str = "sent"  # sent, rejected, executed
+    status: str = "sent"  # sent, rejected, executed; unsent: the payment system did not take it (ops retry)
 
 
 class StageChange(BaseModel):

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every input the application workflow accepts: the golden set must have received each.
 UPDATES = {"submit_review", "decide", "cofunding_decision", "sign_agreement", "payment_result", "fix_bank_details",
-           "submit_report", "review_report", "complete_documents", "record_site_visit", "withdraw", "cancel", "terminate"}
+           "submit_report", "review_report", "complete_documents", "record_site_visit", "withdraw", "cancel", "terminate",
+           "retry_payment_orders"}
 
 
 @pytest.fixture(scope="module")

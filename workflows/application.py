@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         EligibilityResult,
         PaymentOrder,
         PaymentResult,
+        PaymentRetry,
         ProgressReport,
         ReportReview,
         Review,
@@ -51,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.scoring import conflict_of_interest
 
 PAYMENTS_DUE = "payment system: tranche executed"
+RESEND_DUE = "ops: retry the payment orders the payment system did not take"
+UNSENT = "unsent"  # an order the payment system did not take within its retry policy
 
 # Stages in which the funding agreement is signed and money may be moving.
 FUNDED = frozenset({Stage.DISBURSEMENT, Stage.MONITORING})
@@ -246,10 +249,12 @@ class ApplicationWorkflow:
                     key=f"{self.app_id}:T{n}:{funder}", application_id=self.app_id, tranche=n, funder=funder, amount=part
                 )
                 self._orders[order.key] = order  # known before the await: a result may come at once
-                self._orders[order.key] = await self._act(A.create_payment_order, order, self._bank_account, self._now())
+                await self._send_order(order, A.create_payment_order, order, self._bank_account, self._now())
         self._refresh_orders()
         await self._wait(
-            lambda: all(o.status == "executed" for o in self._orders.values()), PAYMENTS_DUE, None
+            lambda: all(o.status == "executed" for o in self._orders.values()),
+            RESEND_DUE if any(o.status == UNSENT for o in self._orders.values()) else PAYMENTS_DUE,
+            None,
         )
         if previous == Stage.MONITORING:
             await self._enter(Stage.MONITORING, "tranche paid")
@@ -349,7 +354,9 @@ class ApplicationWorkflow:
     def _check_cofunding(self, answer: CoFundingDecision) -> None:
         self._expect(Stage.COFUNDING)
         asked = self.status.funders.get(region_funder(answer.region_code))
-        if asked is None or answer.region_code in self._cofunding:
+        if answer.region_code in self._cofunding:
+            raise ValueError(f"region_code: region {answer.region_code} has already answered")
+        if asked is None:
             raise ValueError(f"region_code: region {answer.region_code} is not asked to co-fund this application")
         if answer.approved and answer.amount is not None and answer.amount > asked:
             raise ValueError(f"amount: {answer.amount} MAD exceeds the {asked} MAD asked of the region")
@@ -407,15 +414,49 @@ class ApplicationWorkflow:
         self._refresh_orders()
         self.status.waiting_for = PAYMENTS_DUE
         for o in rejected:
-            await self._act(A.retry_payment_order, o.key, o.attempt + 1, fix.bank_account, self._now())
+            await self._send_order(self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, fix.bank_account, self._now())
         seq = self._next_seq("bank_details")
         await self._record("bank_details", seq, "fixed", {"orders": [o.key for o in rejected]}, fix.fixed_by)
+        unsent = [o.key for o in rejected if self._orders[o.key].status == UNSENT]
+        if unsent:
+            return self._answer(f"bank details fixed; payment order(s) {', '.join(unsent)} not taken by the payment "
+                                "system: escalated, retry them with retry_payment_orders")
         return self._answer(f"bank details fixed; {len(rejected)} payment order(s) sent again")
 
     @fix_bank_details.validator
     def _check_fix(self, fix: BankDetailsFixed) -> None:
         if not any(o.status == "rejected" for o in self._orders.values()):
             raise ValueError("bank_account: no rejected payment order is waiting for new bank details")
+
+    @workflow.update
+    async def retry_payment_orders(self, retry: PaymentRetry) -> Answer:
+        """Ops send again the orders the payment system did not take (after its outage)."""
+        self._guard(self._check_retry_payments, retry)
+        unsent = [o for o in self._orders.values() if o.status == UNSENT]
+        for o in unsent:  # marked as sent before the awaits: a result may come at once
+            self._orders[o.key] = o.model_copy(update={"status": "sent"})
+        self._refresh_orders()
+        self.status.waiting_for = PAYMENTS_DUE
+        for o in unsent:
+            order = self._orders[o.key]
+            if order.attempt == 1:
+                await self._send_order(order, A.create_payment_order, order, self._bank_account, self._now())
+            else:  # a re-sent order after fixed bank details: the same attempt, sent again
+                await self._send_order(order, A.retry_payment_order, order.key, order.attempt, self._bank_account, self._now())
+        await self._record("payment_retry", self._next_seq("payment_retry"), "retried",
+                           {"orders": [o.key for o in unsent], "reason": retry.reason}, retry.requested_by)
+        still = [o.key for o in unsent if self._orders[o.key].status == UNSENT]
+        if still:
+            raise ApplicationError(
+                f"orders: the payment system still did not take {', '.join(still)}; escalated again, "
+                "waiting for ops to retry", type="PaymentSystemUnavailable", non_retryable=True)
+        return self._answer(f"{len(unsent)} payment order(s) sent again to the payment system")
+
+    @retry_payment_orders.validator
+    def _check_retry_payments(self, retry: PaymentRetry) -> None:
+        self._expect_open()
+        if not any(o.status == UNSENT for o in self._orders.values()):
+            raise ValueError("orders: no payment order is waiting to be sent again to the payment system")
 
     @workflow.update
     async def submit_report(self, report: ProgressReport) -> Answer:
@@ -553,7 +594,23 @@ class ApplicationWorkflow:
             start_to_close_timeout=p.start_to_close,
             schedule_to_close_timeout=p.schedule_to_close,
             retry_policy=p.retry,
+            heartbeat_timeout=p.heartbeat,
         )
+
+    async def _send_order(self, order: PaymentOrder, fn, *args) -> None:
+        """Run a payment order's activity: stored, then handed to the payment system. When the payment
+        system stays unavailable past that activity's bounded retries (activities/policies.py), the
+        order waits for ops (`retry_payment_orders`) with an escalation, rather than failing the grant."""
+        try:
+            self._orders[order.key] = await self._act(fn, *args)
+        except ActivityError as e:
+            reason = str(e.cause or e)[:300]
+            self._orders[order.key] = order.model_copy(update={"status": UNSENT})
+            self._refresh_orders()
+            await self._notice(f"payment-unsent-{self._next_seq('payment_unsent')}", "escalation",
+                               f"payment order {order.key} (attempt {order.attempt}) not taken by the payment system: {reason}")
+            self.status.waiting_for = RESEND_DUE
+        self._refresh_orders()
 
     async def _record(self, kind: str, seq: int, outcome: str, payload, by: str) -> None:
         data = payload.model_dump(mode="json") if hasattr(payload, "model_dump") else payload

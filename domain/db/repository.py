@@ -11,7 +11,7 @@ payment system but never returned by listings nor logged.
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import chain
-from domain.db.session import IMMEDIATE
+from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import (
     Application,
     AwardRow,
@@ -89,8 +89,9 @@ class Repository:
 
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[Session]:
-        with Session(self._writer if write else self.engine, expire_on_commit=False) as s, s.begin():
-            yield s
+        with writer_lock(self.engine) if write else nullcontext():
+            with Session(self._writer if write else self.engine, expire_on_commit=False) as s, s.begin():
+                yield s
 
     @staticmethod
     def _insert_ignore(s: Session, model: type[Base], keys: list[str], **values: Any) -> bool:

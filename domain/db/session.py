@@ -3,6 +3,9 @@
 Sessions are synchronous: activities that use them run in the worker's thread pool.
 """
 
+import threading
+import weakref
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,9 @@ def normalize_url(url: str | URL) -> URL:
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     u = normalize_url(url)
+    # SQL parameters (bank accounts among them) stay out of exception messages, hence out of logs
+    # and of Temporal failures.
+    kwargs.setdefault("hide_parameters", True)
     if u.get_backend_name() == "sqlite":
         return _sqlite_engine(u, **kwargs)
     # pre_ping: a briefly unreachable database costs a reconnect, not a failed activity.
@@ -40,7 +46,7 @@ def _sqlite_engine(u: URL, **kwargs: Any) -> Engine:
         # One in-memory database shared by every thread: a single pooled connection, so
         # activity threads take turns instead of each opening its own empty database.
         # Migrate it with migrate(engine), not migrate(url) (that would be another database).
-        kwargs = {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 0, **kwargs}
+        kwargs = {**kwargs, "poolclass": QueuePool, "pool_size": 1, "max_overflow": 0}
     elif not u.query.get("uri"):
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)  # e.g. var/ on a fresh checkout
     connect_args = {"check_same_thread": False, "timeout": 30, **kwargs.pop("connect_args", {})}
@@ -65,6 +71,27 @@ def _sqlite_engine(u: URL, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+_WRITERS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(engine: Engine) -> AbstractContextManager:
+    """What a write transaction holds in this process: for SQLite, one lock per database.
+
+    SQLite has one writer at a time. Left to themselves, the worker's activity threads all BEGIN
+    IMMEDIATE and the losers wait in SQLite's busy handler, which sleeps in steps of up to 100 ms
+    whatever happens meanwhile: under load most of a write's time is that sleep. Queued on a
+    Python lock, the next writer starts the moment the previous one commits. Other processes on
+    the same file still meet BEGIN IMMEDIATE and the busy timeout. Other databases: no lock."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITERS_GUARD:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.RLock()
+    return lock
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

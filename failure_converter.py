@@ -1,0 +1,50 @@
+"""How refused inputs are described to Temporal: the fields and what is wrong, never the values.
+
+An update whose input does not even decode into its model (a wrong type, a missing field, a string
+of 10,000 characters, sent by a client that skipped the CLI's and the gateway's validation) is
+refused by the SDK with "Failed decoding arguments" and, underneath, pydantic's own message, which
+quotes the input values — a bank account among them — and reaches the caller through the Temporal
+server in clear (failures are not encrypted payloads). This failure converter (part of every
+client's data converter, temporal_connection.data_converter) turns any pydantic ValidationError,
+there or raised by an activity, into `ValidationError: invalid input: field: message; …` with
+the field paths and pydantic's messages only. Its type stays "ValidationError", which the retry
+policies list as non-retryable (activities/policies.py).
+"""
+
+
+from pydantic import ValidationError
+from temporalio.api.failure.v1 import Failure
+from temporalio.converter import DefaultFailureConverter, PayloadConverter
+from temporalio.exceptions import ApplicationError
+
+MAX_MESSAGE = 1000
+
+
+def describe(err: ValidationError) -> str:
+    """`invalid input: applicant.province: unknown province; scores: Field required` (no input values)."""
+    parts = []
+    for e in err.errors(include_url=False, include_input=False, include_context=False):
+        path = ".".join(str(p) for p in e["loc"] if p != "[key]")
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"{path}: {msg}" if path else msg)
+    return f"invalid input: {'; '.join(parts)}"[:MAX_MESSAGE]
+
+
+def _validation_error(exc: BaseException) -> ValidationError | None:
+    """The ValidationError this exception is, or was raised from (the SDK's decoding wraps it)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, ValidationError):
+            return exc
+        exc, seen = exc.__cause__, seen + 1  # type: ignore[assignment]
+    return None
+
+
+class InputFailureConverter(DefaultFailureConverter):
+    def to_failure(self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure) -> None:
+        invalid = None if isinstance(exception, ApplicationError) else _validation_error(exception)
+        if invalid is not None:
+            exception = ApplicationError(describe(invalid), type="ValidationError", non_retryable=True)
+        super().to_failure(exception, payload_converter, failure)
+
+

@@ -1,0 +1,140 @@
+"""The worker is killed (SIGKILL) while a payment activity is in flight; a new worker finishes.
+
+Real parts: a Temporal dev server, `python worker.py` processes (the first with a test-only hold
+injected into `create_payment_order`, tests/fault_injection.py, so that the kill lands after the
+order was stored and sent to the payment system but before Temporal heard of it), a SQLite domain
+database, and an HTTP payment system on loopback. What an operator and an auditor check:
+- the application reaches monitoring with the first tranche paid, on the new worker;
+- the history shows the payment activity's first attempt lost with the dead worker and retried
+  on the new one;
+- one payment order in the database, one distinct order key taken by the payment system (the
+  retry's second request under the same idempotency key was answered as a repeat);
+- the payment system's confirmation delivered twice (same update id, then a new one) pays once;
+- the database reconciles with the history.
+"""
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from audit import histories, reconcile
+from domain.db.repository import Repository
+from domain.db.session import make_engine
+from domain.edition import edition_4_settings
+from domain.models import AgreementSigned, ApplicationInput, CommitteeDecision, Decision, PaymentResult, Stage
+from domain.reference import MINISTRY
+from temporal_connection import data_converter
+from tests.conftest import DEV_SERVER
+from tests.factories import make_review, make_submission, valid_rib
+from tests.payment_system_fake import FakePaymentSystem
+from tests.test_workers import reach, status_of, update
+from tests.worker_processes import client_settings, codec_settings, start_worker
+from workflows.application import ApplicationWorkflow
+
+AWARD, FIRST_TRANCHE = Decimal("40000.00"), Decimal("24000.00")
+
+
+@pytest_asyncio.fixture
+async def stack(tmp_path):
+    with FakePaymentSystem() as payment_system:
+        env = {**codec_settings(), "TASK_QUEUE": f"kill-{uuid.uuid4().hex[:8]}",
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'moazara.db'}", "PAYMENT_SYSTEM_URL": payment_system.url}
+        server = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(client_settings(env)))
+        env["TEMPORAL_ADDRESS"] = server.client.service_client.config.target_host
+        workers = []
+        try:
+            yield server.client, env, payment_system, workers
+        finally:
+            for w in workers:
+                w.stop()
+            await server.shutdown()
+
+
+async def test_worker_killed_inside_the_payment_activity_pays_the_tranche_once(stack, tmp_path):
+    async with asyncio.timeout(180):  # a guard against a hang, not a measure
+        await kill_inside_the_payment_activity(stack, tmp_path)
+
+
+async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
+    client, env, payment_system, workers = stack
+    marker = tmp_path / "held"
+    a = start_worker("worker-a", {**env, "FAULT_HOLD_ACTIVITY": "create_payment_order", "FAULT_HOLD_SECONDS": "300",
+                                  "FAULT_MARKER": str(marker)}, tmp_path, ("-m", "tests.fault_injection"))
+    workers.append(a)
+    await a.wait_ready()
+    sub = make_submission(f"KILL-{uuid.uuid4().hex[:6].upper()}")
+    h: WorkflowHandle = await client.start_workflow(
+        ApplicationWorkflow.run, ApplicationInput(settings=edition_4_settings(), submission=sub, submitted_by="ops"),
+        id=sub.application_id, task_queue=env["TASK_QUEUE"])
+    key = f"{h.id}:T1:{MINISTRY}"
+    await reach(h, Stage.REVIEW)
+    for r in ("r1", "r2"):
+        await update(h, f"review-{r}", ApplicationWorkflow.submit_review, make_review(r, 8))
+    await reach(h, Stage.COMMITTEE)
+    await update(h, "decide", ApplicationWorkflow.decide, CommitteeDecision(
+        decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"))
+    await reach(h, Stage.AGREEMENT)
+    await update(h, "sign", ApplicationWorkflow.sign_agreement, AgreementSigned(
+        signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(5)))
+
+    # The payment activity has run its body (order stored, payment system called) and is held.
+    for _ in range(300):
+        if marker.exists():
+            break
+        await asyncio.sleep(0.1)
+    assert marker.read_text().startswith(f"{h.id} attempt 1"), a.log_tail()
+    assert payment_system.taken() == [f"{key}#1"]
+    a.kill()
+    assert a.proc.returncode == -9
+
+    b = start_worker("worker-b", env, tmp_path)
+    workers.append(b)
+    await b.wait_ready()
+    # B takes over once the lost attempt's start-to-close (30 s) has passed.
+    s = await reach(h, Stage.DISBURSEMENT, tries=400)
+    assert s.waiting_for.startswith("payment system") and [o.key for o in s.orders] == [key]
+
+    # The payment system saw the order twice under one idempotency key, and took it once.
+    assert [(r.key, r.answered) for r in payment_system.received] == [(f"{key}#1", 201), (f"{key}#1", 409)]
+    assert payment_system.taken() == [f"{key}#1"]
+
+    # Its confirmation arrives twice under the same update id (a retried request), then again
+    # under another: one payment, the same answer, then a clear refusal.
+    result = PaymentResult(order_key=key, attempt=1, executed=True, reference="VIR-1")
+    first = await h.execute_update(ApplicationWorkflow.payment_result, result, id=f"{h.id}-pay")
+    again = await h.execute_update(ApplicationWorkflow.payment_result, result, id=f"{h.id}-pay")
+    assert first == again and "24000.00 MAD" in first.message
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(ApplicationWorkflow.payment_result, result, id=f"{h.id}-pay-again")
+    assert "not awaiting a result" in str(e.value.cause)
+    s = await reach(h, Stage.MONITORING)
+    assert s.paid_total == FIRST_TRANCHE and s.paid == {MINISTRY: FIRST_TRANCHE}
+
+    # The history: attempt 1 lost with worker A, attempt 2 completed by worker B.
+    started = [e.activity_task_started_event_attributes async for e in h.fetch_history_events()
+               if e.HasField("activity_task_started_event_attributes")]
+    payment = [st for st in started if st.attempt == 2]
+    assert len(payment) == 1 and payment[0].identity == b.identity
+
+    # The database: one order, one payment, reconciled with the history.
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            count = lambda sql: conn.execute(text(sql), {"id": h.id}).scalar()  # noqa: E731
+            assert count("SELECT count(*) FROM payment_orders WHERE application_id = :id") == 1
+            assert count("SELECT count(*) FROM ledger WHERE application_id = :id AND kind = 'payment'") == 1
+        repo = Repository(engine)
+        checked = await reconcile.reconcile(repo, 4, {h.id: await histories.fetch(client, h.id)}, client.data_converter)
+        assert checked.mismatches == [] and checked.paid_db == {MINISTRY: FIRST_TRANCHE}
+    finally:
+        engine.dispose()
+    assert (await status_of(h)).stage == Stage.MONITORING
+    assert b.stop() == 0, b.log_tail()
