@@ -36,6 +36,7 @@ down:
 bench: $(STAMP)
 	$(PY) -m bench.committee -n 10000
 	$(PY) -m audit.bench_replay
+	$(PY) -m bench.lifecycle -n 200 --import-n 300
 
 gateway: $(STAMP)
 	$(PY) -m gateway

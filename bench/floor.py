@@ -47,7 +47,7 @@ class FloorWorkflow:
             for _ in range(per_step):
                 done += await self._step(done)
             self.expected = k
-            await workflow.wait_condition(lambda: self.received >= k, timeout=timedelta(days=30))
+            await workflow.wait_condition(lambda k=k: self.received >= k, timeout=timedelta(days=30))
             self.expected = 0
         while done < in_run:
             done += await self._step(done)

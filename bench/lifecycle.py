@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -227,12 +226,13 @@ def percentile(xs: list[float], p: float) -> float:
 
 
 class Profiler:
-    """py-spy sampling the worker process (its threads too) while a phase runs."""
+    """py-spy sampling the worker process while a phase runs: the thread holding the GIL (--gil),
+    i.e. where the worker's Python CPU goes; waits on the database or the network are not in it."""
 
     def __init__(self, pid: int, out: Path) -> None:
         self.out = out
         self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-                                      "--rate", "50", "--format", "raw", "--output", str(out), "--nonblocking"],
+                                      "--rate", "50", "--gil", "--format", "raw", "--output", str(out), "--nonblocking"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def stop(self) -> str:
@@ -305,7 +305,7 @@ async def main(args) -> dict:
         # One lifecycle first, alone: its history is the shape the floor copies.
         ops: list[float] = []
         await one_lifecycle(ph.client, ph.env["TASK_QUEUE"], 0, "SHAPE", ops)
-        shape = await shape_of(ph.client.get_workflow_handle(f"moazara-4-BENCH-SHAPE-00000"))
+        shape = await shape_of(ph.client.get_workflow_handle("moazara-4-BENCH-SHAPE-00000"))
         out["shape"] = shape
         ops.clear()
         profiler = Profiler(ph.worker.proc.pid, work / "profile.raw") if args.profile else None
@@ -321,7 +321,8 @@ async def main(args) -> dict:
               f"ops update p50 {out['lifecycle']['ops_update_p50_ms']} ms, p95 {out['lifecycle']['ops_update_p95_ms']} ms; "
               f"CPU s {used}", flush=True)
         if args.only_lifecycle:
-            print(json.dumps(out["lifecycle"]), flush=True)
+            if profile:
+                (RESULTS / "lifecycle-profile.txt").write_text(profile + "\n")
             return out
         out["import"] = {"direct_per_second": round(await import_rate(ph, args.import_n, False), 2),
                          "through_edition_per_second": round(await import_rate(ph, args.import_n, True), 2),

@@ -114,7 +114,7 @@ class ApplicationInput(Input):
     submission: ApplicationSubmission
     submitted_by: Actor = "portal"
     # The edition's workflow, told when a selected project lets its award go (waitlist promotion).
-    edition_workflow_id: str | None = None
+    edition_workflow_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
 
 
 # --- Stages ---------------------------------------------------------------------------------

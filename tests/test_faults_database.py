@@ -13,9 +13,8 @@ are recorded. What an operator and an auditor check:
 """
 
 import asyncio
-import subprocess
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest

@@ -15,7 +15,7 @@ database, and an HTTP payment system on loopback. What an operator and an audito
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
