@@ -5,7 +5,9 @@ The histories are the record of what the workflows did: a payment order exists b
 selection and a signature because `record_decision` recorded them, an award because `set_award`
 set it. Checked, per application:
 - every payment order in the database matches a completed create_payment_order (key, funder,
-  tranche, amount), and the reverse;
+  tranche, amount), and the reverse; an order the payment system never took (its
+  create_payment_order failed after the bounded retries, escalated to ops) matches the failed
+  one and must be unpaid;
 - every payment in the ledger matches a completed record_payment (order key, amount), and the
   reverse;
 - paid per funder: ledger and history agree;
@@ -47,6 +49,9 @@ class HistoryMoney:
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> order (as created)
     order_events: dict[str, int] = field(default_factory=dict)
+    # Orders stored but never taken by the payment system: their create_payment_order failed after
+    # its bounded retries (escalated to ops, activities/policies.py) and no retry completed yet.
+    not_taken: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> order (as asked)
     payments: dict[str, int] = field(default_factory=dict)  # order key -> event id of the completed record_payment
     decisions: set[tuple[str, str]] = field(default_factory=set)  # (kind, outcome)
     award: dict[str, Decimal] | None = None  # the last award set (None: never set)
@@ -65,6 +70,11 @@ def money_of(p: Parsed) -> HistoryMoney:
     for a in p.completed("create_payment_order"):
         m.orders[a.result["key"]] = a.result
         m.order_events[a.result["key"]] = a.closed_event_id or a.scheduled_event_id
+    for a in p.activities:
+        if a.name == "create_payment_order" and a.status in ("failed", "timed_out") and a.args:
+            order = a.args[0]
+            if isinstance(order, dict) and order.get("key") not in m.orders:
+                m.not_taken[order["key"]] = order
     for a in p.completed("record_payment"):
         m.payments[a.args[0]] = a.closed_event_id or a.scheduled_event_id
     for a in p.completed("record_decision"):
@@ -105,6 +115,8 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
     db_orders = {o["key"]: o for o in app["orders"]}
     for key, o in sorted(db_orders.items()):
         h = m.orders.get(key)
+        if h is None and key in m.not_taken:
+            h = m.not_taken[key]  # stored, never taken (escalated): it must still match what was asked, and be unpaid
         if h is None:
             miss("orders", f"payment order {key} ({mad(o['amount'])} MAD) is in the database; no completed create_payment_order in the history")
             continue

@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -295,6 +296,13 @@ async def import_rate(phase: Phase, m: int, through_edition: bool) -> float:
 
 async def main(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="moazara-bench-"))
+    try:
+        return await measure(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the servers' and workers' files: nothing to keep
+
+
+async def measure(args, work: Path) -> dict:
     out: dict = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "n": args.n,
                  "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                  "worker": {"max_concurrent_activities": int(os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32")),

@@ -87,6 +87,9 @@ async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_esc
     # The escalation is in the database too (the notice ops are alerted from).
     notices = repo.get_application(h.id)["notices"]
     assert [n["kind"] for n in notices if n["key"].startswith("payment-unsent")] == ["escalation"]
+    # Auditors reconciling meanwhile: the stored order matches the order asked, and nothing is paid.
+    result = await reconcile.reconcile(repo, 4, {h.id: await histories.fetch(d.client, h.id)}, d.client.data_converter)
+    assert result.mismatches == [] and result.paid_db == {}
 
     # No result can be recorded for an order the payment system never took.
     with pytest.raises(WorkflowUpdateFailedError) as e:
