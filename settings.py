@@ -7,7 +7,7 @@ file under var/. Production points the same code elsewhere with environment vari
 from enum import StrEnum
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     payment_system_url: str | None = Field(None, description="payment system endpoint payment orders are POSTed to; unset: orders are taken at once (embedded default)")
     payment_system_timeout_seconds: float = Field(10, gt=0, le=25, description="how long one call to the payment system may take before it counts as unavailable (below the activity's 30 s start-to-close)")
     worker_shutdown_grace_seconds: float = Field(20, ge=0, description="on SIGTERM, activities in flight get this long to finish before they are cancelled")
+
+    @field_validator("payment_system_url")
+    @classmethod
+    def _payment_system_url(cls, v: str | None) -> str | None:
+        # Blank is "none" (compose passes an unset variable as an empty string).
+        if v is None or not v.strip():
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (or empty for none)")
+        return v.strip()
 
 
 @cache

@@ -22,12 +22,14 @@ from domain.db.edition_repository import EditionRepository
 from domain.db.tables import CommitteeDecisionRow
 from domain.edition import EditionSettings
 from domain.edition_messages import ProposalSummary, SubmissionAnswer
-from domain.models import ApplicationInput, CommitteeDecision, Decision, Stage
+from domain.models import ApplicationInput, ApplicationSubmission, CommitteeDecision, Decision, Stage
 from domain.report import EditionReport, build_report
 
 log = structlog.get_logger("moazara.edition")
 
 SEND_CONCURRENCY = 16
+START_CONCURRENCY = 16
+STARTED_BY = "started_by"  # memo of an application workflow the edition started: "<run id>/<activity id>"
 
 
 def summarize(round_: int, rows: list[CommitteeDecisionRow], settings: EditionSettings) -> ProposalSummary:
@@ -74,18 +76,48 @@ class EditionActivities:
     async def start_application(self, inp: ApplicationInput) -> SubmissionAnswer:
         """Start the application's workflow; its id (edition + registration number) makes a second
         application of the same applicant a duplicate, also when this activity is retried."""
+        return await self._start(inp)
+
+    @activity.defn
+    async def start_applications(self, settings: EditionSettings, edition_workflow_id: str,
+                                 submissions: list[ApplicationSubmission]) -> list[SubmissionAnswer]:
+        """Start the workflows of a batch of submissions (an import), a few at a time, one answer per
+        submission in their order. A retry answers what an earlier attempt started as accepted."""
+        sem = asyncio.Semaphore(START_CONCURRENCY)
+
+        async def one(sub: ApplicationSubmission) -> SubmissionAnswer:
+            async with sem:
+                answer = await self._start(ApplicationInput(settings=settings, submission=sub, submitted_by="edition",
+                                                            edition_workflow_id=edition_workflow_id))
+                activity.heartbeat()
+                return answer
+
+        return list(await asyncio.gather(*(one(s) for s in submissions)))
+
+    async def _start(self, inp: ApplicationInput) -> SubmissionAnswer:
         app_id = inp.submission.application_id
+        info = activity.info()
+        # Which activity started the workflow: a retry (a worker killed after the start, a timeout)
+        # finds its own mark and answers as the first attempt would have; anyone else's is a duplicate.
+        started_by = f"{info.workflow_run_id}/{info.activity_id}"
         try:
             await self.client.start_workflow(
-                "ApplicationWorkflow", inp, id=app_id, task_queue=activity.info().task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                "ApplicationWorkflow", inp, id=app_id, task_queue=info.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, memo={STARTED_BY: started_by},
             )
         except WorkflowAlreadyStartedError:
-            if activity.info().attempt > 1:  # our own earlier attempt started it
+            if info.attempt > 1 and await self._started_by(app_id) == started_by:
                 return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
             return SubmissionAnswer(application_id=app_id, accepted=False,
                                     message=f"the applicant already has an application in edition {inp.submission.edition}")
         return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
+
+    async def _started_by(self, app_id: str) -> str | None:
+        desc = await self.client.get_workflow_handle(app_id).describe()
+        try:
+            return await desc.memo_value(STARTED_BY, None, type_hint=str)
+        except (KeyError, TypeError, ValueError):
+            return None
 
     @activity.defn
     def pending_before_committee(self, edition: int) -> int:
@@ -161,7 +193,8 @@ class EditionActivities:
         return build_report(settings, self.repo.report_rows(settings.edition)["applications"])
 
     def all(self) -> list:
-        return [self.open_edition, self.close_call, self.start_application, self.pending_before_committee,
+        return [self.open_edition, self.close_call, self.start_application, self.start_applications,
+                self.pending_before_committee,
                 self.propose_selection, self.confirm_selection, self.send_decisions, self.promote_waitlist,
                 self.edition_report]
 

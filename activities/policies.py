@@ -24,6 +24,7 @@ that this table says what the code does, for every activity the worker registers
 | `open_edition` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `close_call` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `start_application` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `start_applications` | START_BATCH | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `pending_before_committee` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `propose_selection` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `confirm_selection` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
@@ -43,6 +44,10 @@ Why these:
   `PAYMENT_SYSTEM_TIMEOUT_SECONDS`), then the workflow records an escalation, shows it in
   `get_status` (`escalations`, `waiting_for`) and waits for ops (`retry_payment_orders`). A
   payment system that refuses the order as such (a 4xx) is escalated at once.
+* **START_BATCH** — starts up to 100 application workflows of an import (through the edition),
+  a heartbeat after each start, so an attempt that died is retried within 30 s. Each workflow is
+  started with a memo naming the activity that started it: a retry answers those as accepted and
+  anyone else's as duplicates, so a retried batch never turns its own starts into duplicates.
 * **COMMITTEE** — ranks an edition (10,000 applications) over the database: minutes.
 * **SEND_DECISIONS** — one update per application, for hours on a large edition; it heartbeats
   after each decision, so an attempt that died (its worker killed, or its failure lost while the
@@ -98,7 +103,12 @@ COMMITTEE = ActivityPolicy(timedelta(minutes=10), timedelta(days=1), DB_WRITE)
 # sends only the decisions not yet marked sent.
 SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
+# Starting a batch of application workflows (an import through the edition): up to 100 starts, a
+# heartbeat after each; a retry answers what it had started as accepted (their memo says who).
+START_BATCH = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
+
 POLICIES: dict[str, ActivityPolicy] = {
+    "start_applications": START_BATCH,
     "create_payment_order": PAYMENT,
     "retry_payment_order": PAYMENT,
     "propose_selection": COMMITTEE,

@@ -25,7 +25,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.edition_messages import SubmissionAnswer, edition_workflow_id
+from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
 from domain.models import Answer, ApplicationInput, ApplicationStatus, ApplicationSubmission
 from settings import Settings
 
@@ -104,6 +104,8 @@ async def submit_to_edition(client: Client, submission: ApplicationSubmission) -
 # Temporal bounds the updates in flight per workflow (10 on the dev server): one edition takes
 # submissions this many at a time, and a caller told to wait tries again with backoff.
 EDITION_CONCURRENCY = 8
+# An import sends an open edition this many submissions per update (at most MAX_BATCH).
+IMPORT_BATCH = 50
 
 
 async def edition_update(handle, name: str, arg, result_type, attempts: int = 8):
@@ -159,37 +161,69 @@ async def start_many(
     task_queue: str,
     concurrency: int = 32,
     on_done: Callable[[Outcome | None], None] | None = None,
+    batch_size: int = IMPORT_BATCH,
 ) -> ImportResult:
-    """Start every application, at most `concurrency` at a time. Duplicates are counted, not fatal."""
+    """Start every application, at most `concurrency` at a time. Duplicates are counted, not fatal.
+    Applications of an open edition go to its workflow in batches (`submit_batch`)."""
     result = ImportResult()
     inputs = list(inputs)
     via = {e: await edition_running(client, e) for e in {i.submission.edition for i in inputs}}
-    if any(via.values()):
-        concurrency = min(concurrency, EDITION_CONCURRENCY)
-    gate = asyncio.Semaphore(max(1, concurrency))
+    direct = [i for i in inputs if not via[i.submission.edition]]
 
-    async def one(inp: ApplicationInput) -> None:
-        outcome: Outcome | None = None
-        async with gate:
-            try:
-                outcome = await start_application(client, inp, task_queue, via[inp.submission.edition])
-            except CliError as e:
-                result.failed.append((inp.submission.application_id, e.message))
-        if outcome is not None:
-            if outcome.accepted:
-                result.started.append(outcome.application_id)
-            elif outcome.duplicate:
-                result.duplicates.append(outcome.application_id)
-            else:
-                result.failed.append((outcome.application_id, outcome.reason))
+    def count(outcome: Outcome) -> None:
+        if outcome.accepted:
+            result.started.append(outcome.application_id)
+        elif outcome.duplicate:
+            result.duplicates.append(outcome.application_id)
+        else:
+            result.failed.append((outcome.application_id, outcome.reason))
         if on_done:
             on_done(outcome)
 
-    await asyncio.gather(*(one(i) for i in inputs))
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(inp: ApplicationInput) -> None:
+        async with gate:
+            try:
+                outcome = await start_application(client, inp, task_queue, via_edition=False)
+            except CliError as e:
+                outcome = Outcome(False, inp.submission.application_id, reason=e.message)
+        count(outcome)
+
+    edition_gate = asyncio.Semaphore(min(max(1, concurrency), EDITION_CONCURRENCY))
+
+    async def batch(edition: int, subs: list[ApplicationSubmission]) -> None:
+        async with edition_gate:
+            for outcome in await submit_batch_to_edition(client, edition, subs):
+                count(outcome)
+
+    batches = []
+    for edition in sorted(e for e, open_ in via.items() if open_):
+        subs = [i.submission for i in inputs if i.submission.edition == edition]
+        size = max(1, min(batch_size, MAX_BATCH))
+        batches += [batch(edition, subs[k:k + size]) for k in range(0, len(subs), size)]
+    await asyncio.gather(*(one(i) for i in direct), *batches)
     result.started.sort()
     result.duplicates.sort()
     result.failed.sort()
     return result
+
+
+async def submit_batch_to_edition(client: Client, edition: int, subs: list[ApplicationSubmission]) -> list[Outcome]:
+    """One `submit_batch` update: an outcome per submission. A refused batch (the call closed, say)
+    or an unreachable edition fails each of its submissions with the reason; nothing was started."""
+    handle = client.get_workflow_handle(edition_workflow_id(edition))
+    try:
+        answer = await edition_update(handle, "submit_batch", SubmissionBatch(submissions=subs), BatchAnswer)
+    except WorkflowUpdateFailedError as e:
+        reason = refusal_reason(e)
+        return [Outcome(False, s.application_id, reason=reason) for s in subs]
+    except RPCError as e:
+        return [Outcome(False, s.application_id, reason=f"edition {edition} did not take the batch: {e.message}")
+                for s in subs]
+    return [Outcome(True, a.application_id, message=f"{a.message} to edition {edition}", stage="submitted")
+            if a.accepted else Outcome(False, a.application_id, reason=a.message, duplicate=True)
+            for a in answer.answers]
 
 
 # --- Status ------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from domain.edition import EditionSettings
-from domain.models import Actor, Input, Text
+from domain.models import Actor, ApplicationSubmission, Input, Text
 
 
 class Phase(StrEnum):
@@ -50,6 +50,21 @@ class SubmissionAnswer(BaseModel):
     application_id: str
     accepted: bool
     message: str
+
+
+# Submissions per batch update (an import): each is about a kilobyte in the history, and the batch
+# is one update and one activity instead of one each per application.
+MAX_BATCH = 100
+
+
+class SubmissionBatch(Input):
+    """Several submissions in one update (bulk import): each gets its own answer, in order."""
+
+    submissions: list[ApplicationSubmission] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchAnswer(BaseModel):
+    answers: list[SubmissionAnswer]
 
 
 class CloseCall(Input):

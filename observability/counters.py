@@ -9,6 +9,7 @@ metrics (observability.metrics), with the namespace and task queue as attributes
 | `moazara_payment_orders` | `funder`, `tranche` | a payment order is sent (`create_payment_order` completed) |
 | `moazara_payments` | `funder` | a payment is recorded in the ledger for the first time (`record_payment` answered new) |
 | `moazara_payments_rejected` | `funder` | the payment system rejected an order (`mark_payment_rejected` completed) |
+| `moazara_escalations` | `about` | an escalation to ops is written (`send_notice` of kind escalation, new): `payment` (an order the payment system did not take), `review`, `committee`, `cofunding`, `report` |
 | `moazara_refusals` | `where`, `what` | an input is refused: by an update's validator or handler (`what` = the update), or a business rule in an activity (`what` = the error type) |
 
 Counts are per worker process: sum them over workers. An activity that completed on a worker that
@@ -37,12 +38,14 @@ PAYMENT_ORDERS = "moazara_payment_orders"
 PAYMENTS = "moazara_payments"
 PAYMENTS_REJECTED = "moazara_payments_rejected"
 REFUSALS = "moazara_refusals"
+ESCALATIONS = "moazara_escalations"
 
 DESCRIPTIONS = {
     STAGE_ENTERED: "applications that entered a stage",
     PAYMENT_ORDERS: "payment orders sent to the payment system",
     PAYMENTS: "payments recorded in the ledger",
     PAYMENTS_REJECTED: "payment orders rejected by the payment system",
+    ESCALATIONS: "escalations to ops (what waits for a person: an unsent payment order, late reviews, …)",
     REFUSALS: "inputs refused (update validators and handlers, business rules in activities)",
 }
 
@@ -66,6 +69,12 @@ def _funder_of(order_key: str) -> str:
     return parts[2] if len(parts) == 3 and parts[1].startswith("T") else "unknown"
 
 
+def _escalation_about(notice_key: str) -> str:
+    """What an escalation is about, from its notice key (`payment-unsent-2`, `review-escalation`,
+    `cofunding-timeout-02`, `report-3-escalation`, …): its first word."""
+    return notice_key.split("-", 1)[0] or "unknown"
+
+
 def _count(meter, name: str, attributes: dict[str, str]) -> None:
     meter.create_counter(name, DESCRIPTIONS[name]).add(1, attributes)
 
@@ -82,6 +91,8 @@ def _activity_counts(activity_type: str, args: dict[str, Any], result: Any) -> l
         return [(PAYMENTS, {"funder": _funder_of(args.get("key", ""))})]
     if activity_type == "mark_payment_rejected":
         return [(PAYMENTS_REJECTED, {"funder": _funder_of(args.get("key", ""))})]
+    if activity_type == "send_notice" and args.get("kind") == "escalation" and result is True:
+        return [(ESCALATIONS, {"about": _escalation_about(str(args.get("key", "")))})]
     return []
 
 

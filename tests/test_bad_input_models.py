@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from cli.inputs import field_errors
+from domain.edition_messages import CloseCall, SelectionConfirmed, SubmissionBatch
 from domain.edition import PartnerRegion, Tranche, TrancheRelease, edition_4_settings
 from domain.models import (
     AgreementSigned,
@@ -74,6 +75,9 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
         edition_4_settings(),
         PartnerRegion(region_code="02", envelope=Decimal("49000.00")),
         Tranche(share=Decimal("0.60"), release=TrancheRelease.SIGNATURE),
+        SubmissionBatch(submissions=[SUBMISSION, make_submission("ASSO-PROP-2")]),
+        CloseCall(closed_by="officer", reason="envelope spent"),
+        SelectionConfirmed(confirmed_by="director"),
     ]
 }
 MODELS = list(VALID)

@@ -26,6 +26,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from pydantic import ValidationError
+
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +129,9 @@ def k8s_env(container: dict) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def compose_env(service: dict) -> dict[str, str]:
-    return {**dockerfile_env(), **{k: str(v) for k, v in (service.get("environment") or {}).items()}}
+    """What the container gets, with `${VAR:-default}` as compose gives it when VAR is not set."""
+    unset = lambda v: re.sub(r"\$\{\w+:-([^}]*)\}", lambda m: m[1], str(v))  # noqa: E731
+    return {**dockerfile_env(), **{k: unset(v) for k, v in (service.get("environment") or {}).items()}}
 
 
 def settings_from(env: dict[str, str], monkeypatch) -> Settings:
@@ -215,6 +219,9 @@ def test_required_settings_are_set_and_the_processes_agree(monkeypatch):
             assert len(values) == 1, (where, field, values)
         migrate = [s for n, s in processes.items() if "migrate" in n]
         assert migrate and all(m.database_url == next(iter(running.values())).database_url for m in migrate), where
+    # In a cluster the workers send payment orders to the payment system, over TLS.
+    k8s_workers = [s for n, s in seen["k8s"].items() if "worker" in n]
+    assert k8s_workers and all((s.payment_system_url or "").startswith("https://") for s in k8s_workers)
 
 
 # --- Compose ----------------------------------------------------------------------------------------------
@@ -476,3 +483,38 @@ def test_every_setting_is_documented_in_the_readme_with_its_default(monkeypatch)
             assert value == {}, name
         else:
             assert value == expected, f"{name}: README says {default!r}, settings.py has {expected!r}"
+
+
+def test_the_payment_system_url_must_be_http_and_blank_means_none(monkeypatch):
+    assert settings_from({"PAYMENT_SYSTEM_URL": ""}, monkeypatch).payment_system_url is None
+    assert settings_from({"PAYMENT_SYSTEM_URL": "https://pay.example.org/o"}, monkeypatch).payment_system_url == "https://pay.example.org/o"
+    with pytest.raises(ValidationError) as e:
+        settings_from({"PAYMENT_SYSTEM_URL": "pay.example.org/o"}, monkeypatch)
+    assert "payment_system_url" in str(e.value) and "http" in str(e.value)
+
+
+def test_alert_rules_name_metrics_the_workers_export_and_say_what_to_do():
+    from observability.counters import DESCRIPTIONS
+    import temporalio.bridge
+
+    rules = [r for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text("utf-8"))["groups"]
+             for r in g["rules"]]
+    assert {"MoazaraPaymentOrderNotTaken", "MoazaraActivitiesFailing"} <= {r["alert"] for r in rules}
+    # The SDK's metric names are in its core library, without the `temporal_` prefix the runtime adds.
+    [bridge] = Path(temporalio.bridge.__file__).parent.glob("temporal_sdk_bridge*")
+    sdk = bridge.read_bytes()
+    for r in rules:
+        assert r["labels"]["severity"] in ("page", "ticket"), r["alert"]
+        assert r["annotations"]["summary"] and "deploy/README.md#" in r["annotations"]["runbook"], r["alert"]
+        names = re.findall(r"\b((?:moazara|temporal)_\w+)", r["expr"])
+        assert names, r["alert"]
+        for name in names:
+            if name.startswith("moazara_"):
+                assert name in DESCRIPTIONS, (r["alert"], name)
+            else:
+                base = re.sub(r"_(bucket|count|sum)$", "", name.removeprefix("temporal_"))
+                assert base.encode() in sdk, (r["alert"], name)
+        anchor = r["annotations"]["runbook"].split("#", 1)[1].split(":", 1)[0]
+        headings = [re.sub(r"[^\w -]", "", h.lstrip("#").strip()).lower().replace(" ", "-")
+                    for h in RUNBOOK.splitlines() if h.startswith("#")]
+        assert anchor in headings, (r["alert"], anchor)

@@ -5,12 +5,23 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
+from activities.edition import STARTED_BY
+
 from domain.db.edition_repository import EditionRepository
 from domain.edition import CoFundingFallback, EditionSettings
-from domain.edition_messages import CloseCall, EditionInput, Phase, SelectionConfirmed, edition_workflow_id
+from domain.edition_messages import (
+    MAX_BATCH,
+    CloseCall,
+    EditionInput,
+    Phase,
+    SelectionConfirmed,
+    SubmissionBatch,
+    edition_workflow_id,
+)
 from domain.models import CoFundingDecision, Stage, Withdrawal
 from domain.reference import MINISTRY, LegalForm
 from tests.driver import Driver
@@ -114,6 +125,49 @@ async def test_late_submission_is_refused_with_the_reason(edition_run):
     with pytest.raises(WorkflowUpdateFailedError) as e:
         await h.execute_update(EditionWorkflow.submit, make_submission("WRONG-ED", edition=settings.edition - 1))
     assert "edition" in str(e.value.cause)
+
+
+async def test_a_batch_of_submissions_answers_each_and_counts_each_once(edition_run):
+    make, repo, now = edition_run
+    settings = edition_settings(now, _number())
+    d = make(settings)
+    h = await d.open(settings)
+    first = make_submission("BAT-0", edition=settings.edition)
+    assert (await h.execute_update(EditionWorkflow.submit, first)).accepted
+    subs = _subs(settings.edition, ["BAT-1", "BAT-2", "BAT-3"])
+    batch = SubmissionBatch(submissions=[subs[0], first, subs[1], subs[0], subs[2]])
+    answer = await h.execute_update(EditionWorkflow.submit_batch, batch)
+    got = [(a.application_id.rsplit("-", 2)[-2:], a.accepted) for a in answer.answers]
+    assert got == [(["BAT", "1"], True), (["BAT", "0"], False), (["BAT", "2"], True), (["BAT", "1"], False),
+                   (["BAT", "3"], True)]
+    assert "already has an application" in answer.answers[1].message
+    assert "twice in this batch" in answer.answers[3].message
+    for sub in subs:
+        app = d.client.get_workflow_handle_for(ApplicationWorkflow.run, sub.application_id)
+        d.handles.append(app)
+        await d.reach(app, Stage.REVIEW)
+        memo = await (await app.describe()).memo_value(STARTED_BY, type_hint=str)
+        assert memo.startswith((await h.describe()).run_id + "/")
+    s = await d.edition_status(h)
+    assert (s.submissions, s.duplicates) == (4, 2)
+    assert {r["id"] for r in repo.list_applications(edition=settings.edition)} >= {x.application_id for x in subs}
+
+    # An empty batch, or one above MAX_BATCH, is refused by the model before it reaches Temporal.
+    for size in (0, MAX_BATCH + 1):
+        with pytest.raises(ValidationError) as e:
+            SubmissionBatch(submissions=[first] * size)
+        assert "submissions" in str(e.value)
+    # A batch with one submission of another edition is refused as a whole, naming it; nothing starts.
+    stray = [make_submission("BAT-4", edition=settings.edition), make_submission("BAT-5", edition=settings.edition + 1)]
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=stray))
+    assert "submissions.1.edition" in str(e.value.cause)
+    assert (await d.edition_status(h)).submissions == 4
+    # After the call closes, a batch is refused like a single submission.
+    await d.skip(21)
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await h.execute_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=stray[:1]))
+    assert "late submissions are refused" in str(e.value.cause)
 
 
 async def test_committee_selects_within_the_envelope_sends_decisions_and_promotes_after_a_withdrawal(edition_run):

@@ -216,3 +216,21 @@ async def test_a_second_worker_on_taken_ports_works_without_its_endpoints(observ
         assert "temporal_" in await first.metrics()
     finally:
         assert twin.stop() == 0, twin.log_tail()
+
+
+def test_escalations_are_counted_once_by_what_they_are_about():
+    from observability.counters import ESCALATIONS, _activity_counts
+
+    def counted(key: str, kind: str = "escalation", new: bool = True):
+        args = {"application_id": "moazara-4-A", "key": key, "kind": kind, "message": "…"}
+        return _activity_counts("send_notice", args, new)
+
+    # The notice keys the application workflow writes for each escalation.
+    assert counted("payment-unsent-1") == [(ESCALATIONS, {"about": "payment"})]
+    assert counted("review-escalation") == [(ESCALATIONS, {"about": "review"})]
+    assert counted("committee-escalation") == [(ESCALATIONS, {"about": "committee"})]
+    assert counted("cofunding-timeout-02") == [(ESCALATIONS, {"about": "cofunding"})]
+    assert counted("report-2-escalation") == [(ESCALATIONS, {"about": "report"})]
+    # A reminder is not an escalation; the same escalation written again (a retry) is not new.
+    assert counted("review-reminder", kind="reminder") == []
+    assert counted("payment-unsent-1", new=False) == []

@@ -8,11 +8,13 @@ port: had the CLI tried to connect, it would have failed differently (exit 1, "c
 
 import asyncio
 import csv
+import dataclasses
 import json
 import os
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,16 +24,18 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporal_connection import data_converter
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from activities.edition import EditionActivities
 from cli import actions, inputs
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from domain.edition import Criterion, edition_4_settings
+from domain.edition_messages import EditionInput, EditionStatus, edition_workflow_id
 from domain.models import ApplicationInput, ApplicationStatus, Stage
 from settings import Settings
 from tests.conftest import DEV_SERVER
-from tests.factories import make_submission, valid_rib
+from tests.factories import make_submission, settings_with, valid_rib
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
 
@@ -451,6 +455,65 @@ async def test_start_many_counts_duplicates(stack):
     second = await actions.start_many(stack.client, inps, stack.settings.task_queue, concurrency=2)
     assert sorted(second.duplicates) == sorted(s.application_id for s in subs[:3])
     assert sorted(second.started) == sorted(s.application_id for s in subs[3:])
+
+
+async def test_start_many_through_an_open_edition_sends_batches_and_counts_each_once(stack):
+    today = datetime.now(timezone.utc).date()
+    number = 60 + uuid.uuid4().int % 30
+    settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
+    edition = await stack.client.start_workflow("EditionWorkflow", EditionInput(settings=settings, opened_by="officer"),
+                                                id=edition_workflow_id(number), task_queue=stack.settings.task_queue)
+    try:
+        subs = [make_submission(regno("BATCH"), edition=number) for _ in range(7)]
+        inps = [ApplicationInput(settings=settings, submission=s, submitted_by="test") for s in subs]
+        first = await actions.start_many(stack.client, inps[:2], stack.settings.task_queue, batch_size=3)
+        assert sorted(first.started) == sorted(s.application_id for s in subs[:2])
+        seen: list = []
+        # Seven, two of them already in, the last one twice: three batches of three.
+        again = await actions.start_many(stack.client, inps + inps[-1:], stack.settings.task_queue, batch_size=3,
+                                         on_done=seen.append)
+        assert sorted(again.started) == sorted(s.application_id for s in subs[2:])
+        assert sorted(again.duplicates) == sorted([s.application_id for s in subs[:2]] + [subs[-1].application_id])
+        assert not again.failed and len(seen) == 8
+        status = await edition.query("get_status", result_type=EditionStatus)
+        assert (status.submissions, status.duplicates) == (7, 3)
+        for s in subs:
+            assert (await status_of(stack, s.application_id)).application_id == s.application_id
+    finally:
+        await edition.terminate("test over")
+        for s in subs:
+            try:
+                await stack.client.get_workflow_handle(s.application_id).terminate("test over")
+            except Exception:  # noqa: BLE001 - already closed
+                pass
+
+
+async def test_a_retried_batch_answers_its_own_starts_as_accepted_and_others_as_duplicates(stack):
+    """The activity's second attempt (its worker died after starting) must not call its own starts
+    duplicates; another activity's starts stay duplicates. (On the dev server: on the time-skipping
+    server, workflows started on a queue without a worker held later tests' time skipping, even
+    once terminated.)"""
+    settings = edition_4_settings().model_copy(update={"edition": 90 + uuid.uuid4().int % 9})
+    subs = [make_submission(regno("RETRY"), edition=settings.edition) for _ in range(2)]
+    acts = EditionActivities(None, stack.client)  # type: ignore[arg-type] - starting needs no database
+    base = ActivityEnvironment().info
+    queue = f"nowhere-{uuid.uuid4().hex[:6]}"  # no worker: the started workflows just wait
+
+    def attempt(n: int, activity_id: str) -> ActivityEnvironment:
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(base, attempt=n, activity_id=activity_id, workflow_run_id="run-1",
+                                       task_queue=queue)
+        return env
+
+    first = await attempt(1, "7").run(acts.start_applications, settings, "edition-wf", subs[:1])
+    assert [a.accepted for a in first] == [True]
+    again = await attempt(2, "7").run(acts.start_applications, settings, "edition-wf", subs)
+    assert [a.accepted for a in again] == [True, True]
+    other = await attempt(2, "9").run(acts.start_applications, settings, "edition-wf", subs)
+    assert [a.accepted for a in other] == [False, False]
+    assert all("already has an application" in a.message for a in other)
+    for sub in subs:
+        await stack.client.get_workflow_handle(sub.application_id).terminate("test over")
 
 
 async def test_send_update_answers_refuses_and_knows_unknown_ids(stack):

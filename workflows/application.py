@@ -637,6 +637,7 @@ class ApplicationWorkflow:
         except asyncio.TimeoutError:
             if self._stop is not None:
                 raise _Stopped()
+            self.status.waiting_for, self.status.until = None, None  # past its deadline: no longer awaited
             return False
         if self._stop is not None:
             raise _Stopped()

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.edition import EditionActivities as E
     from activities.policies import policy_for
     from domain.edition_messages import (
+        BatchAnswer,
         CloseCall,
         EditionInput,
         EditionState,
@@ -26,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SeatFreed,
         SelectionConfirmed,
         SubmissionAnswer,
+        SubmissionBatch,
     )
     from domain.models import ApplicationInput, ApplicationSubmission
     from domain.report import EditionReport
@@ -142,8 +144,45 @@ class EditionWorkflow:
 
     @submit.validator
     def _check_submission(self, submission: ApplicationSubmission) -> None:
+        self._check_edition(submission, "edition")
+        self._check_call_open()
+
+    @workflow.update
+    async def submit_batch(self, batch: SubmissionBatch) -> BatchAnswer:
+        """A bulk import's submissions in one update and one activity; a registration number twice in
+        the batch is answered as a duplicate without a second start."""
+        self._check_batch(batch)
+        first: dict[str, ApplicationSubmission] = {}
+        for sub in batch.submissions:
+            first.setdefault(sub.application_id, sub)
+        started: list[SubmissionAnswer] = await self._act(
+            E.start_applications, self.settings, workflow.info().workflow_id, list(first.values()))
+        by_id = {a.application_id: a for a in started}
+        answers, seen = [], set()
+        for sub in batch.submissions:
+            app_id = sub.application_id
+            if app_id in seen:
+                answers.append(SubmissionAnswer(application_id=app_id, accepted=False,
+                                                message=f"{app_id} is twice in this batch: submitted once"))
+            else:
+                answers.append(by_id[app_id])
+            seen.add(app_id)
+        self.state.submissions += sum(a.accepted for a in answers)
+        self.state.duplicates += sum(not a.accepted for a in answers)
+        self._sync_counts()
+        return BatchAnswer(answers=answers)
+
+    @submit_batch.validator
+    def _check_batch(self, batch: SubmissionBatch) -> None:
+        for i, sub in enumerate(batch.submissions):
+            self._check_edition(sub, f"submissions.{i}.edition")
+        self._check_call_open()
+
+    def _check_edition(self, submission: ApplicationSubmission, field: str) -> None:
         if submission.edition != self.settings.edition:
-            raise ValueError(f"edition: this is edition {self.settings.edition}, not {submission.edition}")
+            raise ValueError(f"{field}: this is edition {self.settings.edition}, not {submission.edition}")
+
+    def _check_call_open(self) -> None:
         now = workflow.now()
         opens = datetime.combine(self.settings.call_opens, time(0), timezone.utc)
         if now < opens:
