@@ -15,7 +15,6 @@ DATABASE_URL …, see settings.py). The commands stay thin: parsing is in cli/in
 Temporal in cli/actions.py, output in cli/render.py.
 """
 
-import asyncio
 import os
 import sys
 import traceback
@@ -28,6 +27,7 @@ import typer
 from cli import actions, inputs, render
 from cli import edition as edition_cli
 from cli.actions import CliError
+from cli.command import run_command
 from cli.inputs import InputError
 from settings import get_settings
 
@@ -53,21 +53,6 @@ Reason = Annotated[Optional[str], typer.Option("--reason", help="why")]
 Multi = Optional[list[str]]
 
 
-def _run(as_json: bool, work: Callable[[], Any]) -> None:
-    """Run a command's work: bad input -> exit 2; refusal, unknown id, Temporal problems -> exit 1."""
-    try:
-        result = work()
-        code = asyncio.run(result) if asyncio.iscoroutine(result) else result
-    except InputError as e:
-        render.input_errors(e.errors, as_json)
-        raise typer.Exit(2) from None
-    except CliError as e:
-        render.failure(e.message, as_json)
-        raise typer.Exit(e.exit_code) from None
-    if code:
-        raise typer.Exit(code)
-
-
 async def _with_client(fn: Callable[[Any], Any]) -> Any:
     client = await actions.connect_client(get_settings())
     return await fn(client)
@@ -86,7 +71,7 @@ def _update(action: str, app_id: str, file: Optional[Path], as_json: bool, timeo
 
         return _with_client(send)
 
-    _run(as_json, work)
+    run_command(as_json, work)
 
 
 # --- Applications --------------------------------------------------------------------------------
@@ -117,7 +102,7 @@ def submit(
 
         return _with_client(start)
 
-    _run(as_json, work)
+    run_command(as_json, work)
 
 
 @app.command("import", help=(
@@ -169,7 +154,7 @@ def import_(
 
         return _with_client(start)
 
-    _run(as_json, work)
+    run_command(as_json, work)
 
 
 @app.command()
@@ -184,7 +169,7 @@ def status(
         render.status(await actions.get_status(client, app_id), as_json, history)
         return 0
 
-    _run(as_json, lambda: _with_client(show))
+    run_command(as_json, lambda: _with_client(show))
 
 
 @app.command("list")
@@ -212,7 +197,7 @@ def list_(
         render.applications(rows, as_json)
         return 0
 
-    _run(as_json, work)
+    run_command(as_json, work)
 
 
 # --- Ops actions: one update each ------------------------------------------------------------------------

@@ -9,7 +9,6 @@ selection, and print the programme report.
     python starter.py edition report 6 --out var/reports           # prints it, writes JSON and CSV
 """
 
-import asyncio
 import csv
 import json
 from datetime import date
@@ -24,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from cli import inputs, render
 from cli.actions import CliError, connect_client, refusal_reason
+from cli.command import run_command
 from domain.db.edition_repository import EditionRepository
 from domain.db.session import make_engine
 from domain.edition import EditionSettings
@@ -36,19 +36,6 @@ app = typer.Typer(help="Editions: the call for projects, the committee's selecti
 
 Number = Annotated[int, typer.Argument(metavar="EDITION", help="edition number", min=1, max=100)]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output (JSON on stdout)")]
-
-
-def _run(as_json: bool, coro) -> None:
-    try:
-        code = asyncio.run(coro) if asyncio.iscoroutine(coro) else coro
-    except inputs.InputError as e:
-        render.input_errors(e.errors, as_json)
-        raise typer.Exit(2) from None
-    except CliError as e:
-        render.failure(e.message, as_json)
-        raise typer.Exit(e.exit_code) from None
-    if code:
-        raise typer.Exit(code)
 
 
 def _refused(reason: str, as_json: bool) -> int:
@@ -88,7 +75,7 @@ def open_(
         render.emit_json({"accepted": True, "message": message}) if as_json else render.out.print(message)
         return 0
 
-    _run(as_json, start())
+    run_command(as_json, start())
 
 
 async def _status(edition: int) -> EditionStatus:
@@ -121,7 +108,7 @@ def status(edition: Number, as_json: Json = False) -> None:
         render.out.print(t)
         return 0
 
-    _run(as_json, show())
+    run_command(as_json, show())
 
 
 async def _update(edition: int, name: str, payload, as_json: bool) -> int:
@@ -139,13 +126,13 @@ async def _update(edition: int, name: str, payload, as_json: bool) -> int:
 @app.command(help="Close the call before its last day (ops).")
 def close(edition: Number, by: Annotated[str, typer.Option("--by")], reason: Annotated[str, typer.Option("--reason")] = "",
           as_json: Json = False) -> None:
-    _run(as_json, _update(edition, "close_call", CloseCall(closed_by=by, reason=reason), as_json))
+    run_command(as_json, _update(edition, "close_call", CloseCall(closed_by=by, reason=reason), as_json))
 
 
 @app.command(help="Confirm the committee's proposed selection: the decisions are then sent (recorded with who confirmed).")
 def confirm(edition: Number, by: Annotated[str, typer.Option("--by")], note: Annotated[str, typer.Option("--note")] = "",
             as_json: Json = False) -> None:
-    _run(as_json, _update(edition, "confirm_selection", SelectionConfirmed(confirmed_by=by, note=note), as_json))
+    run_command(as_json, _update(edition, "confirm_selection", SelectionConfirmed(confirmed_by=by, note=note), as_json))
 
 
 @app.command(help="The committee's ranked proposal (or a promotion round), from the database.")

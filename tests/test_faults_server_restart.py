@@ -66,7 +66,10 @@ async def robust(call, what: str, seconds: float = 120):
     while True:
         try:
             return await call()
-        except RPCError as e:
+        except (RPCError, RuntimeError) as e:
+            # A connect refused while the server starts is a RuntimeError ("Frontend is not healthy yet").
+            if isinstance(e, RuntimeError) and "Failed client connect" not in str(e):
+                raise
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{what}: still failing after {seconds}s: {e}") from e
             await asyncio.sleep(0.5)
@@ -119,15 +122,17 @@ async def bounded(n: int, coros) -> list:
 async def stack(tmp_path):
     server = DevServer(tmp_path / "temporal.db", tmp_path / "temporal.log")
     server.start()
-    env = {**codec_settings(), "TASK_QUEUE": f"restart-{uuid.uuid4().hex[:8]}", "TEMPORAL_ADDRESS": server.address,
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'moazara.db'}"}
-    client: Client = await robust(lambda: connect(client_settings(env)), "connect", 30)
-    worker = start_worker("worker", env, tmp_path)
-    try:
+    worker = None
+    try:  # a setup that fails stops the server too
+        env = {**codec_settings(), "TASK_QUEUE": f"restart-{uuid.uuid4().hex[:8]}", "TEMPORAL_ADDRESS": server.address,
+               "DATABASE_URL": f"sqlite:///{tmp_path / 'moazara.db'}"}
+        client: Client = await robust(lambda: connect(client_settings(env)), "connect", 30)
+        worker = start_worker("worker", env, tmp_path)
         await worker.wait_ready()
         yield server, client, env, worker
     finally:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         server.stop()
 
 
