@@ -56,13 +56,13 @@ from domain.models import (
     Termination,
     Withdrawal,
 )
-from domain.reference import MINISTRY, DocumentKind, LegalForm
+from domain.reference import MINISTRY, DocumentKind
 from log_config import configure_logging
 from settings import Settings
 from temporal_connection import data_converter
 from tests.conftest import TEST_SERVER
 from tests.driver import Driver
-from tests.factories import make_review, make_submission, settings_with, valid_rib
+from tests.factories import REGION_02_SHARE, cooperative, make_review, make_submission, settings_with, valid_rib
 from tests.payment_system_fake import DOWN, TAKE, FakePaymentSystem
 from worker import build_worker
 from workflows.application import RESEND_DUE, ApplicationWorkflow
@@ -74,12 +74,7 @@ GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden"
 GOLDEN_SECRETS = GOLDEN / "codec-key.secrets"  # a secrets file (JSON); not *.json, which are histories
 W = ApplicationWorkflow
 EDITION = 40  # the edition scenario's own number: its workflows never meet the edition-4 paths
-REGION = {"region-02": Decimal("40000.00")}
-
-
-def cooperative(reg: str):
-    """A cooperative in l'Oriental (region 02), a partner Region of the 4th edition."""
-    return make_submission(reg, legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
+REGION = REGION_02_SHARE
 
 
 @dataclass(frozen=True)
@@ -336,24 +331,8 @@ STOP_AT = [Stage.AWAITING_DOCUMENTS, Stage.REVIEW, Stage.COMMITTEE, Stage.WAITLI
 
 def _withdraw_at(stage: Stage) -> Callable[[Driver], Awaitable[WorkflowHandle]]:
     async def play(d: Driver) -> WorkflowHandle:
-        coop = stage == Stage.COFUNDING
-        reg = f"GOLD-W-{stage.value}".replace("_", "-")
-        sub = cooperative(reg) if coop else make_submission(
-            reg, documents=[DocumentKind.STATUTES] if stage == Stage.AWAITING_DOCUMENTS else None)
-        h = await d.start(sub)
-        if stage not in (Stage.AWAITING_DOCUMENTS, Stage.REVIEW):
-            await d.review_all(h)
-        if stage == Stage.WAITLISTED:
-            await d.reach(h, Stage.COMMITTEE)
-            await h.execute_update(W.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
-        elif stage in (Stage.COFUNDING, Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING):
-            await d.select(h, Decimal("40000.00"), REGION if coop else None)
-        if stage in (Stage.DISBURSEMENT, Stage.MONITORING):
-            await d.sign(h)
-        if stage == Stage.MONITORING:
-            await d.pay_pending(h)
-        await d.reach(h, stage)
-        await h.execute_update(W.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))
+        h = await d.bring_to(stage, f"GOLD-W-{stage.value}".replace("_", "-"))
+        await d.withdraw(h)
         return h
     return play
 

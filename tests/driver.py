@@ -22,9 +22,11 @@ from domain.models import (
     ProgressReport,
     ReportReview,
     Stage,
+    Withdrawal,
 )
 from domain.reference import MINISTRY
-from tests.factories import make_review, valid_rib
+from domain.reference import DocumentKind
+from tests.factories import REGION_02_SHARE, cooperative, make_review, make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 
 
@@ -112,3 +114,28 @@ class Driver:
                 ApplicationWorkflow.review_report, ReportReview(period=period, approved=approve, decided_by="officer-test")
             )
 
+
+    async def bring_to(self, stage: Stage, reg: str) -> WorkflowHandle:
+        """An application brought to `stage` the shortest way: missing documents for awaiting-documents,
+        waitlisted by the committee, a cooperative of l'Oriental for co-funding, the first tranche paid
+        for monitoring."""
+        coop = stage == Stage.COFUNDING
+        sub = cooperative(reg) if coop else make_submission(
+            reg, documents=[DocumentKind.STATUTES] if stage == Stage.AWAITING_DOCUMENTS else None)
+        h = await self.start(sub)
+        if stage not in (Stage.AWAITING_DOCUMENTS, Stage.REVIEW):
+            await self.review_all(h)
+        if stage == Stage.WAITLISTED:
+            await self.reach(h, Stage.COMMITTEE)
+            await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
+        elif stage in (Stage.COFUNDING, Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING):
+            await self.select(h, Decimal("40000.00"), REGION_02_SHARE if coop else None)
+        if stage in (Stage.DISBURSEMENT, Stage.MONITORING):
+            await self.sign(h)
+        if stage == Stage.MONITORING:
+            await self.pay_pending(h)
+        await self.reach(h, stage)
+        return h
+
+    async def withdraw(self, h: WorkflowHandle):
+        return await h.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))

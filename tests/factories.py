@@ -93,3 +93,12 @@ def make_review(
 def settings_with(**overrides) -> EditionSettings:
     """Edition 4 with some rules changed, validated like any edition's configuration."""
     return EditionSettings.model_validate({**edition_4_settings().model_dump(), **overrides})
+
+
+# The partner share of a cooperative of l'Oriental, selected for the usual 40,000 MAD.
+REGION_02_SHARE = {"region-02": Decimal("40000.00")}
+
+
+def cooperative(reg: str) -> ApplicationSubmission:
+    """A cooperative in l'Oriental (region 02), a partner Region of the 4th edition."""
+    return make_submission(reg, legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")

@@ -23,11 +23,10 @@ from domain.models import (
     SiteVisit,
     Stage,
     Termination,
-    Withdrawal,
 )
-from domain.reference import MINISTRY, DocumentKind, LegalForm
+from domain.reference import MINISTRY, DocumentKind
 from tests.driver import Driver
-from tests.factories import make_review, make_submission, settings_with, valid_rib
+from tests.factories import cooperative, make_review, make_submission, settings_with, valid_rib
 from workflows.application import ApplicationWorkflow
 
 
@@ -176,14 +175,9 @@ async def test_waitlist_closes_without_promotion(run):
     assert (await h.result()).stage == Stage.NOT_SELECTED
 
 
-def _cooperative(reg: str):
-    # A cooperative in l'Oriental (region 02), a partner Region of the 4th edition.
-    return make_submission(reg, legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
-
-
 async def test_cofunding_approved_by_the_region(run):
     d, repo = run
-    h = await d.start(_cooperative("COOP-OK"))
+    h = await d.start(cooperative("COOP-OK"))
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
     s = await d.reach(h, Stage.COFUNDING, "region 02")
@@ -202,7 +196,7 @@ async def test_cofunding_approved_by_the_region(run):
 
 async def test_cofunding_declined_ministry_covers(run):
     d, _ = run
-    h = await d.start(_cooperative("COOP-NO"))
+    h = await d.start(cooperative("COOP-NO"))
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
     await d.reach(h, Stage.COFUNDING)
@@ -228,7 +222,7 @@ async def test_cofunding_timeout_follows_the_edition_policy(ts_env, sqlite_repo,
 
 
 async def _timeout_under_policy(d, policy, expected):
-    h = await d.start(_cooperative(f"COOP-T-{policy.value}".replace("_", "-")))
+    h = await d.start(cooperative(f"COOP-T-{policy.value}".replace("_", "-")))
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
     await d.reach(h, Stage.COFUNDING)
@@ -335,24 +329,8 @@ STOP_AT = [Stage.AWAITING_DOCUMENTS, Stage.REVIEW, Stage.COMMITTEE, Stage.WAITLI
 @pytest.mark.parametrize("stage", STOP_AT, ids=[s.value for s in STOP_AT])
 async def test_withdrawal_at_each_stage(run, stage):
     d, repo = run
-    coop = stage == Stage.COFUNDING
-    reg = f"W-{stage.value}".replace("_", "-")
-    sub = _cooperative(reg) if coop else make_submission(
-        reg, documents=[DocumentKind.STATUTES] if stage == Stage.AWAITING_DOCUMENTS else None)
-    h = await d.start(sub)
-    if stage not in (Stage.AWAITING_DOCUMENTS, Stage.REVIEW):
-        await d.review_all(h)
-    if stage == Stage.WAITLISTED:
-        await d.reach(h, Stage.COMMITTEE)
-        await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
-    elif stage in (Stage.COFUNDING, Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING):
-        await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")} if coop else None)
-    if stage in (Stage.DISBURSEMENT, Stage.MONITORING):
-        await d.sign(h)
-    if stage == Stage.MONITORING:
-        await d.pay_pending(h)
-    await d.reach(h, stage)
-    answer = await h.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))
+    h = await d.bring_to(stage, f"W-{stage.value}".replace("_", "-"))
+    answer = await d.withdraw(h)
     assert answer.stage == Stage.WITHDRAWN
     final = await h.result()
     assert final.stage == Stage.WITHDRAWN
