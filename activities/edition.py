@@ -92,7 +92,10 @@ class EditionActivities:
                 activity.heartbeat()
                 return answer
 
-        return list(await asyncio.gather(*(one(s) for s in submissions)))
+        answers = list(await asyncio.gather(*(one(s) for s in submissions)))
+        log.info("applications started", edition_workflow_id=edition_workflow_id, submissions=len(answers),
+                 accepted=sum(a.accepted for a in answers), attempt=activity.info().attempt)
+        return answers
 
     async def _start(self, inp: ApplicationInput) -> SubmissionAnswer:
         app_id = inp.submission.application_id
@@ -107,6 +110,7 @@ class EditionActivities:
             )
         except WorkflowAlreadyStartedError:
             if info.attempt > 1 and await self._started_by(app_id) == started_by:
+                log.info("started by an earlier attempt of this activity", application_id=app_id, attempt=info.attempt)
                 return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
             return SubmissionAnswer(application_id=app_id, accepted=False,
                                     message=f"the applicant already has an application in edition {inp.submission.edition}")

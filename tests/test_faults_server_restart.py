@@ -12,8 +12,9 @@ first tranche. What ops check afterwards: every application is in the stage it w
 without the crashes, each submitted once, decided once (every decision delivered), paid once; the
 edition counted each once.
 
-Size: N = 100 applications (about a minute on the 2-core build machine, most of it the 15 s outage
-and the decisions' recovery; 150 took 75 s).
+Size: N = 200 applications, half submitted one by one and half in batches as a bulk import sends
+them (100 took about a minute on the 2-core build machine, most of it the 15 s outage and the
+decisions' recovery).
 """
 
 import asyncio
@@ -28,7 +29,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from domain.db.session import make_engine
-from domain.edition_messages import CloseCall, EditionInput, Phase, SelectionConfirmed, edition_workflow_id
+from domain.edition_messages import CloseCall, EditionInput, Phase, SelectionConfirmed, SubmissionBatch, edition_workflow_id
 from domain.models import AgreementSigned, ApplicationStatus, PaymentResult, Stage
 from temporal_connection import connect
 from tests.dev_server import DevServer
@@ -37,7 +38,7 @@ from tests.worker_processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 
-N = 100
+N = 200
 # Longer than the Temporal client's own retries of a call (about 10 s): the worker's calls then fail.
 DOWN_DURING_DECISIONS = 15
 EDITION = 77
@@ -156,20 +157,35 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
     subs = {reg: make_submission(reg, edition=EDITION, **({} if score is not None else dict(
         requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00")))) for reg, score in scores.items()}
 
-    # Submissions through the edition, 8 at a time; the server is killed when half are in.
+    # Submissions through the edition: half one by one (8 at a time), half as a bulk import does, in
+    # batches of 10 (4 at a time). The server is killed when a quarter are in: updates and batch
+    # activities are in flight; each is sent again under its own update id until it is answered.
     submitted = 0
-    half = asyncio.Event()
+    quarter = asyncio.Event()
+
+    def count(n: int) -> None:
+        nonlocal submitted
+        submitted += n
+        if submitted >= N // 4:
+            quarter.set()
 
     async def submit(reg: str) -> None:
-        nonlocal submitted
         answer = await update(edition, EditionWorkflow.submit, subs[reg], f"submit-{reg}")
         assert answer.accepted, answer
-        submitted += 1
-        if submitted >= N // 2:
-            half.set()
+        count(1)
 
-    submissions = asyncio.ensure_future(bounded(8, [submit(r) for r in scores]))
-    await half.wait()
+    async def submit_batch(regs: list[str]) -> None:
+        batch = SubmissionBatch(submissions=[subs[r] for r in regs])
+        answer = await update(edition, EditionWorkflow.submit_batch, batch, f"batch-{regs[0]}")
+        assert [a.accepted for a in answer.answers] == [True] * len(regs), answer
+        count(len(regs))
+
+    regs = list(scores)
+    singles, batched = regs[0::2], regs[1::2]
+    submissions = asyncio.ensure_future(asyncio.gather(
+        bounded(8, [submit(r) for r in singles]),
+        bounded(4, [submit_batch(batched[k:k + 10]) for k in range(0, len(batched), 10)])))
+    await quarter.wait()
     await restart(server)
     await submissions
     worker.assert_running()

@@ -1,4 +1,5 @@
-"""The worker is killed (SIGKILL) while a payment activity is in flight; a new worker finishes.
+"""The worker is killed (SIGKILL) while a payment activity is in flight, or while a batch of
+submissions is being started; a new worker finishes.
 
 Real parts: a Temporal dev server, `python worker.py` processes (the first with a test-only hold
 injected into `create_payment_order`, tests/fault_injection.py, so that the kill lands after the
@@ -15,28 +16,30 @@ database, and an HTTP payment system on loopback. What an operator and an audito
 
 import asyncio
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
 
 from audit import histories, reconcile
 from domain.db.repository import Repository
 from domain.db.session import make_engine
 from domain.edition import edition_4_settings
+from domain.edition_messages import EditionInput, SubmissionBatch, edition_workflow_id
 from domain.models import AgreementSigned, ApplicationInput, CommitteeDecision, Decision, PaymentResult, Stage
 from domain.reference import MINISTRY
 from temporal_connection import data_converter
 from tests.conftest import DEV_SERVER
-from tests.factories import make_review, make_submission, valid_rib
+from tests.factories import make_review, make_submission, settings_with, valid_rib
 from tests.payment_system_fake import FakePaymentSystem
 from tests.test_workers import reach, status_of, update
 from tests.worker_processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
+from workflows.edition import EditionWorkflow
 
 AWARD, FIRST_TRANCHE = Decimal("40000.00"), Decimal("24000.00")
 
@@ -138,3 +141,59 @@ async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
         engine.dispose()
     assert (await status_of(h)).stage == Stage.MONITORING
     assert b.stop() == 0, b.log_tail()
+
+
+async def test_worker_killed_inside_a_batch_of_submissions_starts_each_application_once(stack, tmp_path):
+    """A bulk import's batch: the worker dies after starting every application of the batch, before
+    Temporal heard of it. The retry on a new worker finds them started by its own earlier attempt
+    (their memo says so): every submission is answered as accepted, none as a duplicate, and the
+    edition counts each once."""
+    async with asyncio.timeout(180):  # a guard against a hang, not a measure
+        await kill_inside_a_batch(stack, tmp_path)
+
+
+async def kill_inside_a_batch(stack, tmp_path) -> None:
+    client, env, _, workers = stack
+    marker = tmp_path / "held-batch"
+    a = start_worker("worker-a", {**env, "FAULT_HOLD_ACTIVITY": "start_applications", "FAULT_HOLD_SECONDS": "300",
+                                  "FAULT_MARKER": str(marker)}, tmp_path, ("-m", "tests.fault_injection"))
+    workers.append(a)
+    await a.wait_ready()
+    today = datetime.now(timezone.utc).date()
+    number = 50 + uuid.uuid4().int % 40
+    settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
+    edition = await client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer"),
+                                          id=edition_workflow_id(number), task_queue=env["TASK_QUEUE"])
+    subs = [make_submission(f"BATCH-{i:02d}", edition=number) for i in range(10)]
+    pending = await edition.start_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=subs),
+                                         id="import-1", wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+
+    # Every application of the batch is started; the activity is held before it reports.
+    for _ in range(300):
+        if marker.exists():
+            break
+        await asyncio.sleep(0.1)
+    assert marker.read_text().startswith(f"{edition.id} attempt 1"), a.log_tail()
+    for sub in subs:
+        assert (await client.get_workflow_handle(sub.application_id).describe()).status is not None
+    a.kill()
+
+    b = start_worker("worker-b", env, tmp_path)
+    workers.append(b)
+    await b.wait_ready()
+    # B retries the batch once the lost attempt stops heartbeating (30 s).
+    answer = await pending.result()
+    assert [(x.application_id, x.accepted) for x in answer.answers] == [(s.application_id, True) for s in subs]
+    status = await edition.query(EditionWorkflow.get_status)
+    assert (status.submissions, status.duplicates) == (10, 0)
+    recognised = [line for line in b.log_lines() if line.get("event") == "started by an earlier attempt of this activity"]
+    assert sorted(line["application_id"] for line in recognised) == sorted(s.application_id for s in subs)
+    # The history: the batch's first attempt lost with worker A, its second completed by worker B.
+    started = [e.activity_task_started_event_attributes async for e in edition.fetch_history_events()
+               if e.HasField("activity_task_started_event_attributes")]
+    assert [(st.attempt, st.identity) for st in started if st.attempt > 1] == [(2, b.identity)]
+    # A second import of the same applicants is answered with duplicates, one each.
+    again = await edition.execute_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=subs[:3]))
+    assert [x.accepted for x in again.answers] == [False] * 3
+    assert "already has an application" in again.answers[0].message
+    await edition.terminate("test over")
