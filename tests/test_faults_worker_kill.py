@@ -61,6 +61,24 @@ async def stack(tmp_path):
             await server.shutdown()
 
 
+async def holding_worker(activity: str, env: dict, workers: list, tmp_path):
+    """Worker A, with a test-only hold after `activity`'s body (tests/fault_injection.py); and the
+    file it writes when the hold starts."""
+    marker = tmp_path / f"held-{activity}"
+    a = start_worker("worker-a", {**env, "FAULT_HOLD_ACTIVITY": activity, "FAULT_HOLD_SECONDS": "300",
+                                  "FAULT_MARKER": str(marker)}, tmp_path, ("-m", "tests.fault_injection"))
+    workers.append(a)
+    await a.wait_ready()
+    return a, marker
+
+
+async def held(marker) -> None:
+    for _ in range(300):
+        if marker.exists():
+            return
+        await asyncio.sleep(0.1)
+
+
 async def test_worker_killed_inside_the_payment_activity_pays_the_tranche_once(stack, tmp_path):
     async with asyncio.timeout(180):  # a guard against a hang, not a measure
         await kill_inside_the_payment_activity(stack, tmp_path)
@@ -68,11 +86,7 @@ async def test_worker_killed_inside_the_payment_activity_pays_the_tranche_once(s
 
 async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
     client, env, payment_system, workers = stack
-    marker = tmp_path / "held"
-    a = start_worker("worker-a", {**env, "FAULT_HOLD_ACTIVITY": "create_payment_order", "FAULT_HOLD_SECONDS": "300",
-                                  "FAULT_MARKER": str(marker)}, tmp_path, ("-m", "tests.fault_injection"))
-    workers.append(a)
-    await a.wait_ready()
+    a, marker = await holding_worker("create_payment_order", env, workers, tmp_path)
     sub = make_submission(f"KILL-{uuid.uuid4().hex[:6].upper()}")
     h: WorkflowHandle = await client.start_workflow(
         ApplicationWorkflow.run, ApplicationInput(settings=edition_4_settings(), submission=sub, submitted_by="ops"),
@@ -89,10 +103,7 @@ async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
         signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(5)))
 
     # The payment activity has run its body (order stored, payment system called) and is held.
-    for _ in range(300):
-        if marker.exists():
-            break
-        await asyncio.sleep(0.1)
+    await held(marker)
     assert marker.read_text().startswith(f"{h.id} attempt 1"), a.log_tail()
     assert payment_system.taken() == [f"{key}#1"]
     a.kill()
@@ -154,11 +165,7 @@ async def test_worker_killed_inside_a_batch_of_submissions_starts_each_applicati
 
 async def kill_inside_a_batch(stack, tmp_path) -> None:
     client, env, _, workers = stack
-    marker = tmp_path / "held-batch"
-    a = start_worker("worker-a", {**env, "FAULT_HOLD_ACTIVITY": "start_applications", "FAULT_HOLD_SECONDS": "300",
-                                  "FAULT_MARKER": str(marker)}, tmp_path, ("-m", "tests.fault_injection"))
-    workers.append(a)
-    await a.wait_ready()
+    a, marker = await holding_worker("start_applications", env, workers, tmp_path)
     today = datetime.now(timezone.utc).date()
     number = 50 + uuid.uuid4().int % 40
     settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
@@ -169,10 +176,7 @@ async def kill_inside_a_batch(stack, tmp_path) -> None:
                                          id="import-1", wait_for_stage=WorkflowUpdateStage.ACCEPTED)
 
     # Every application of the batch is started; the activity is held before it reports.
-    for _ in range(300):
-        if marker.exists():
-            break
-        await asyncio.sleep(0.1)
+    await held(marker)
     assert marker.read_text().startswith(f"{edition.id} attempt 1"), a.log_tail()
     for sub in subs:
         assert (await client.get_workflow_handle(sub.application_id).describe()).status is not None
