@@ -29,6 +29,7 @@ from cli import edition as edition_cli
 from cli.actions import CliError
 from cli.command import run_command
 from cli.inputs import InputError
+from domain.edition_messages import MAX_BATCH
 from settings import get_settings
 
 app = typer.Typer(
@@ -111,6 +112,8 @@ def submit(
     "nothing is started (exit 1), unless --partial is given: then the good lines are started and the bad ones "
     "refused. Applications already submitted are counted as duplicates, not errors. Exit 0 when every good line "
     "was started or was a duplicate. Summary: started / duplicates / refused.\n\n"
+    "When the edition's workflow is open, the applications go through it in batches (--batch-size), which it "
+    "refuses, with the reason, once the call has closed; otherwise each workflow is started directly.\n\n"
     "JSONL: one ApplicationSubmission JSON object per line (blank lines and # comments skipped).\n\n"
     + inputs.CSV_HELP
 ))
@@ -124,6 +127,8 @@ def import_(
     by: Annotated[str, typer.Option("--by", help="who submits them")] = "ops-import",
     partial: Annotated[bool, typer.Option("--partial", help="start the good lines even if some are bad")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="workflows started at once")] = 32,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=MAX_BATCH,
+                                            help="submissions per update to an open edition")] = actions.IMPORT_BATCH,
     as_json: Json = False,
 ) -> None:
     def work():
@@ -147,7 +152,7 @@ def import_(
             ) as progress:
                 task = progress.add_task("start", total=len(todo))
                 result = await actions.start_many(
-                    client, todo, get_settings().task_queue, concurrency, lambda _: progress.advance(task)
+                    client, todo, get_settings().task_queue, concurrency, lambda _: progress.advance(task), batch_size
                 )
             render.import_summary(result, bad, file_dups, as_json)
             return 1 if result.failed else 0

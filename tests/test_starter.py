@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -457,14 +458,28 @@ async def test_start_many_counts_duplicates(stack):
     assert sorted(second.started) == sorted(s.application_id for s in subs[3:])
 
 
-async def test_start_many_through_an_open_edition_sends_batches_and_counts_each_once(stack):
+@asynccontextmanager
+async def open_edition(stack: Stack, n: int, prefix: str):
+    """An edition open today on the stack's worker, with n new applicants' submissions; closed after."""
     today = datetime.now(timezone.utc).date()
-    number = 60 + uuid.uuid4().int % 30
+    number = 30 + uuid.uuid4().int % 60
     settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
     edition = await stack.client.start_workflow("EditionWorkflow", EditionInput(settings=settings, opened_by="officer"),
                                                 id=edition_workflow_id(number), task_queue=stack.settings.task_queue)
+    subs = [make_submission(regno(prefix), edition=number) for _ in range(n)]
     try:
-        subs = [make_submission(regno("BATCH"), edition=number) for _ in range(7)]
+        yield settings, edition, subs
+    finally:
+        await edition.terminate("test over")
+        for s in subs:
+            try:
+                await stack.client.get_workflow_handle(s.application_id).terminate("test over")
+            except RPCError:  # never started, or already closed
+                pass
+
+
+async def test_start_many_through_an_open_edition_sends_batches_and_counts_each_once(stack):
+    async with open_edition(stack, 7, "BATCH") as (settings, edition, subs):
         inps = [ApplicationInput(settings=settings, submission=s, submitted_by="test") for s in subs]
         first = await actions.start_many(stack.client, inps[:2], stack.settings.task_queue, batch_size=3)
         assert sorted(first.started) == sorted(s.application_id for s in subs[:2])
@@ -479,13 +494,26 @@ async def test_start_many_through_an_open_edition_sends_batches_and_counts_each_
         assert (status.submissions, status.duplicates) == (7, 3)
         for s in subs:
             assert (await status_of(stack, s.application_id)).application_id == s.application_id
-    finally:
-        await edition.terminate("test over")
-        for s in subs:
-            try:
-                await stack.client.get_workflow_handle(s.application_id).terminate("test over")
-            except Exception:  # noqa: BLE001 - already closed
-                pass
+
+
+async def test_import_into_an_open_edition_goes_in_batches_and_counts_duplicates(stack):
+    async with open_edition(stack, 5, "IMP") as (settings, edition, subs):
+        path = write(stack, "edition.jsonl", "\n".join(s.model_dump_json() for s in subs))
+        settings_path = write(stack, "settings.json", settings.model_dump_json())
+        r = await cli(stack, "import", path, "--settings", settings_path, "--batch-size", "0")
+        assert r.code == 2 and "--batch-size" in r.err
+        r = await cli(stack, "import", path, "--settings", settings_path, "--batch-size", "2", "--json")
+        assert r.code == 0, r.text
+        assert r.json()["counts"] == {"started": 5, "duplicates": 0, "refused": 0}
+        r = await cli(stack, "import", path, "--settings", settings_path, "--batch-size", "2", "--json")
+        assert r.code == 0 and r.json()["counts"] == {"started": 0, "duplicates": 5, "refused": 0}, r.text
+        status = await edition.query("get_status", result_type=EditionStatus)
+        assert (status.submissions, status.duplicates) == (5, 5)
+        # Three batches of the five, then three more for the repeat: the edition's history holds six.
+        accepted = [e async for e in edition.fetch_history_events()
+                    if e.HasField("workflow_execution_update_accepted_event_attributes")]
+        names = [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name for e in accepted]
+        assert names == ["submit_batch"] * 6
 
 
 async def test_a_retried_batch_answers_its_own_starts_as_accepted_and_others_as_duplicates(stack):
