@@ -115,22 +115,30 @@ class ApplicationActivities:
         # Stored first, under its idempotency key, then handed to the payment system under the same
         # key: a retried activity (worker killed, payment system down) finds the stored order and
         # sends the same key again, which the payment system takes once.
-        stored = self.repo.create_payment_order(order, bank_account, at)
-        self._send(stored, bank_account)
+        stored = self._send(self.repo.create_payment_order(order, bank_account, at), bank_account, at)
         _log().info("payment order sent", key=stored.key, amount=str(stored.amount), account=mask_rib(bank_account))
         return stored
 
     @activity.defn
     def retry_payment_order(self, key: str, attempt: int, bank_account: str, at: datetime) -> PaymentOrder:
-        stored = self.repo.retry_payment_order(key, attempt, bank_account, at)
-        self._send(stored, bank_account)
+        stored = self._send(self.repo.retry_payment_order(key, attempt, bank_account, at), bank_account, at)
         _log().info("payment order re-sent", key=key, attempt=attempt, account=mask_rib(bank_account))
         return stored
 
-    def _send(self, stored: PaymentOrder, bank_account: str) -> None:
-        # An order already answered (executed, or rejected for this attempt) is not sent again.
-        if stored.status == "sent":
+    def _send(self, stored: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
+        # An order already answered (executed, or rejected for this attempt) is not sent again; one
+        # the payment system did not take (unsent, escalated) is, when ops retry it.
+        if stored.status in ("sent", "unsent"):
             self.payment_system.send(stored, bank_account)
+        if stored.status == "unsent":
+            return self.repo.mark_payment_sent(stored.key, stored.attempt, at)
+        return stored
+
+    @activity.defn
+    def mark_payment_unsent(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder | None:
+        stored = self.repo.mark_payment_unsent(key, attempt, reason, at)
+        _log().warning("payment order not taken by the payment system", key=key, attempt=attempt, reason=reason)
+        return stored
 
     @activity.defn
     def mark_payment_rejected(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder:
@@ -180,6 +188,7 @@ class ApplicationActivities:
             self.create_payment_order,
             self.retry_payment_order,
             self.mark_payment_rejected,
+            self.mark_payment_unsent,
             self.record_payment,
             self.record_report,
             self.review_report,

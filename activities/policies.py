@@ -15,6 +15,7 @@ that this table says what the code does, for every activity the worker registers
 | `set_award` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardBelowPaid |
 | `create_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
 | `retry_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
+| `mark_payment_unsent` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `mark_payment_rejected` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `record_payment` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardExceeded |
 | `record_report` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
@@ -42,7 +43,8 @@ Why these:
   (activities/payment_system.py). The payment system answers in seconds or is unavailable: six
   attempts over about two minutes (2+4+8+16+32 s of waits, each call at most
   `PAYMENT_SYSTEM_TIMEOUT_SECONDS`), then the workflow records an escalation, shows it in
-  `get_status` (`escalations`, `waiting_for`) and waits for ops (`retry_payment_orders`). A
+  `get_status` (`escalations`, `waiting_for`), marks the order `unsent` in the database
+  (`mark_payment_unsent`, with the reason) and waits for ops (`retry_payment_orders`). A
   payment system that refuses the order as such (a 4xx) is escalated at once.
 * **START_BATCH** — starts up to 100 application workflows of an import (through the edition),
   a heartbeat after each start, so an attempt that died is retried within 30 s. Each workflow is

@@ -146,7 +146,8 @@ def ledger_state(row: LedgerRow) -> dict[str, Any]:
 
 
 def of_order(event: str, row: PaymentOrderRow) -> Entry:
-    """event: created, retried (fixed bank details) or rejected (by the payment system)."""
+    """event: created, retried (fixed bank details), rejected (by the payment system), unsent (not
+    taken by the payment system within its retry policy) or resent (taken when ops retried it)."""
     return Entry(row.application_id, "payment_order", f"order:{row.key}", {"event": event, "order": order_state(row)})
 
 

@@ -130,7 +130,7 @@ def check_coverage(s: Session, app: Application, entries: list[AuditEntry]) -> l
             compare(table, e.ref, e.payload, by_ref.get(e.ref))
             described.add(e.ref)
     for row in rows(PaymentOrderRow, PaymentOrderRow.key):
-        # The newest entry about the order (created, retried, rejected or paid) holds its state.
+        # The newest entry about the order (created, retried, rejected, unsent, resent or paid) holds its state.
         entry = last_order.get(row.key)
         compare("payment_orders", row.key, chain.order_state(row), entry, entry and entry.payload["order"])
         described.add(f"order:{row.key}")

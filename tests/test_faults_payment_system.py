@@ -15,11 +15,13 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.worker import Worker
 
 from activities.application import ApplicationActivities
 from audit import histories, reconcile
+from audit.verify import verify
 from activities.payment_system import PaymentSystem
 from activities.policies import PAYMENT_SYSTEM
 from domain.edition import edition_4_settings
@@ -48,6 +50,11 @@ async def run(ts_env, sqlite_repo, executor, payment_system):
         d = Driver(ts_env, queue, edition_4_settings())
         yield d, sqlite_repo
         await d.cleanup()
+
+
+def order_row(repo, key: str) -> tuple[str, str]:
+    with repo.engine.connect() as conn:
+        return tuple(conn.execute(text("SELECT status, reason FROM payment_orders WHERE key = :k"), {"k": key}).one())
 
 
 async def signed(d: Driver, reg: str):
@@ -84,9 +91,12 @@ async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_esc
     # Bounded: exactly the policy's attempts, each under the same idempotency key.
     assert [r.key for r in payment_system.received] == [f"{key}#1"] * ATTEMPTS
     assert payment_system.received[0].body["amount"] == "24000.00"
-    # The escalation is in the database too (the notice ops are alerted from).
+    # The escalation is in the database too (the notice ops are alerted from), and the order's row
+    # says it was not taken, and why.
     notices = repo.get_application(h.id)["notices"]
     assert [n["kind"] for n in notices if n["key"].startswith("payment-unsent")] == ["escalation"]
+    status, reason = order_row(repo, key)
+    assert status == UNSENT and says in reason
     # Auditors reconciling meanwhile: the stored order matches the order asked, and nothing is paid.
     result = await reconcile.reconcile(repo, 4, {h.id: await histories.fetch(d.client, h.id)}, d.client.data_converter)
     assert result.mismatches == [] and result.paid_db == {}
@@ -115,9 +125,14 @@ async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_esc
     assert payment_system.taken() == [f"{key}#1"]
     s = await d.status(h)
     assert s.orders[0].status == "sent" and s.waiting_for.startswith("payment system")
+    assert order_row(repo, key) == ("sent", "")
     await d.pay_pending(h)
     s = await d.reach(h, Stage.MONITORING)
     assert s.paid_total == Decimal("24000.00")
+    assert order_row(repo, key)[0] == "executed"
+    # The audit chain holds the order's whole story and matches its row.
+    report = verify(repo.engine, edition=4)
+    assert report.ok, report.findings
     assert [o.key for o in repo.payment_orders(h.id)] == [key]
     assert repo.paid_by_funder(h.id) == {MINISTRY: Decimal("24000.00")}
     # Auditors: the database and the history agree on the order and the money (the failed attempts
@@ -137,6 +152,7 @@ async def test_an_order_the_payment_system_refuses_is_escalated_at_once(run, pay
     s = await escalated(d, h)
     assert len(payment_system.received) == 1  # a refusal is an answer: not retried
     assert "422" in s.escalations[0] and s.orders[0].status == UNSENT
+    assert order_row(repo, f"{h.id}:T1:{MINISTRY}")[0] == UNSENT
     payment_system.mode = TAKE
     await h.execute_update(ApplicationWorkflow.retry_payment_orders, PaymentRetry(requested_by="officer"))
     await d.pay_pending(h)

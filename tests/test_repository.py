@@ -272,6 +272,26 @@ def test_rejected_order_is_retried_with_a_newer_attempt(repo):
         repo.retry_payment_order("no-such-order", 2, fixed, at(7))
 
 
+def test_an_order_not_taken_is_marked_unsent_once_and_sent_again_when_taken(repo):
+    app_id = submit(repo)
+    repo.set_award(app_id, {"ministry": Decimal("40000.00")})
+    o = repo.create_payment_order(order(app_id, 1, "24000.00"), RIB, at(1))
+    assert repo.mark_payment_unsent("no-such-order", 1, "never stored", at(2)) is None
+    unsent = repo.mark_payment_unsent(o.key, 1, "payment system answered 503", at(2))
+    assert (unsent.status, unsent.attempt) == ("unsent", 1)
+    assert repo.mark_payment_unsent(o.key, 1, "again", at(3)) == unsent  # a retried activity: no change
+    assert repo.mark_payment_unsent(o.key, 2, "another attempt", at(3)) == unsent
+    # Ops retry: the stored order comes back unsent (the activity sends it), then is marked sent.
+    assert repo.create_payment_order(order(app_id, 1, "24000.00"), RIB, at(4)).status == "unsent"
+    sent = repo.mark_payment_sent(o.key, 1, at(4))
+    assert sent.status == "sent" and repo.mark_payment_sent(o.key, 1, at(5)) == sent
+    with repo._tx() as s:
+        row = s.get(PaymentOrderRow, o.key)
+        assert (row.reason, row.updated_at) == ("", at(4))
+    assert repo.record_payment(o.key, 1, "PAY-1", at(6))
+    assert repo.mark_payment_unsent(o.key, 1, "late", at(7)).status == "executed"  # an answered order stays
+
+
 def test_close_with_recovery_writes_one_recovery_row(repo):
     app_id = submit(repo)
     repo.set_award(app_id, {"ministry": Decimal("40000.00")})

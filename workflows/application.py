@@ -54,6 +54,8 @@ with workflow.unsafe.imports_passed_through():
 PAYMENTS_DUE = "payment system: tranche executed"
 RESEND_DUE = "ops: retry the payment orders the payment system did not take"
 UNSENT = "unsent"  # an order the payment system did not take within its retry policy
+# Patch id: from this version, an unsent order is marked so in the database (mark_payment_unsent).
+PATCH_UNSENT_ROW = "payment-order-unsent-row"
 
 # Stages in which the funding agreement is signed and money may be moving.
 FUNDED = frozenset({Stage.DISBURSEMENT, Stage.MONITORING})
@@ -607,6 +609,8 @@ class ApplicationWorkflow:
             reason = str(e.cause or e)[:300]
             self._orders[order.key] = order.model_copy(update={"status": UNSENT})
             self._refresh_orders()
+            if workflow.patched(PATCH_UNSENT_ROW):  # the database says so too (histories before it do not)
+                await self._act(A.mark_payment_unsent, order.key, order.attempt, reason, self._now())
             await self._notice(f"payment-unsent-{self._next_seq('payment_unsent')}", "escalation",
                                f"payment order {order.key} (attempt {order.attempt}) not taken by the payment system: {reason}")
             self.status.waiting_for = RESEND_DUE

@@ -401,6 +401,29 @@ class Repository:
                     chain.append(s, chain.of_order("rejected", order), at)
             return self._to_order(order)
 
+    def mark_payment_unsent(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder | None:
+        """The payment system did not take this attempt within its retry policy (escalated to ops).
+        None when the order was never stored (the database was down too); an order answered meanwhile
+        (rejected, executed) or re-sent with a newer attempt is left as it is."""
+        with self._tx(write=True) as s:
+            order = s.scalar(select(PaymentOrderRow).where(PaymentOrderRow.key == key).with_for_update()
+                             .execution_options(populate_existing=True))
+            if order is None:
+                return None
+            if order.status == "sent" and order.attempt == attempt:
+                order.status, order.reason, order.updated_at = "unsent", reason[:500], at
+                chain.append(s, chain.of_order("unsent", order), at)
+            return self._to_order(order)
+
+    def mark_payment_sent(self, key: str, attempt: int, at: datetime) -> PaymentOrder:
+        """An unsent order that the payment system has now taken (ops retried it)."""
+        with self._tx(write=True) as s:
+            order = self._order(s, key, lock=True)
+            if order.status == "unsent" and order.attempt == attempt:
+                order.status, order.reason, order.updated_at = "sent", "", at
+                chain.append(s, chain.of_order("resent", order), at)
+            return self._to_order(order)
+
     def record_payment(self, key: str, attempt: int, reference: str, at: datetime) -> bool:
         """The payment system executed the order: one ledger row per order, never above the award."""
         with self._tx(write=True) as s:

@@ -181,7 +181,7 @@ class PaymentOrderRow(Base):
     amount: Mapped[Decimal]
     bank_account: Mapped[str] = mapped_column(String(34))  # sensitive: never logged or listed
     attempt: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10))  # sent, rejected, executed
+    status: Mapped[str] = mapped_column(String(10))  # sent, rejected, executed; unsent: not taken (escalated)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
