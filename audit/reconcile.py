@@ -59,7 +59,7 @@ class HistoryMoney:
     def paid_by_funder(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for key in self.payments:
-            o = self.orders.get(key)
+            o = self.orders.get(key) or self.not_taken.get(key)  # an unsent order executed all the same
             if o:
                 out[o["funder"]] += mad(o["amount"])
         return dict(out)
@@ -116,7 +116,7 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
     for key, o in sorted(db_orders.items()):
         h = m.orders.get(key)
         if h is None and key in m.not_taken:
-            h = m.not_taken[key]  # stored, never taken (escalated): it must still match what was asked, and be unpaid
+            h = m.not_taken[key]  # stored, not taken by our call (escalated): it must still match what was asked
         if h is None:
             miss("orders", f"payment order {key} ({mad(o['amount'])} MAD) is in the database; no completed create_payment_order in the history")
             continue
@@ -141,12 +141,13 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
         if key in seen:
             miss("ledger", f"ledger row {row['id']}: order {key} paid more than once")
         seen.add(key)
-        h = m.orders.get(key)
+        h = m.orders.get(key) or m.not_taken.get(key)
         if h is not None and (mad(row["amount"]) != mad(h["amount"]) or row["funder"] != h["funder"]):
             miss("ledger", f"ledger row {row['id']}: {mad(row['amount'])} MAD to {row['funder']}; the history's order {key} "
                            f"is {mad(h['amount'])} MAD to {h['funder']}")
     for key in sorted(set(m.payments) - seen):
-        amount = mad(m.orders[key]["amount"]) if key in m.orders else "?"
+        asked = m.orders.get(key) or m.not_taken.get(key)
+        amount = mad(asked["amount"]) if asked else "?"
         miss("ledger", f"payment {key} ({amount} MAD) recorded in the history (event {m.payments[key]}); missing from the ledger")
 
     # Sums per funder.

@@ -101,10 +101,10 @@ async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_esc
     result = await reconcile.reconcile(repo, 4, {h.id: await histories.fetch(d.client, h.id)}, d.client.data_converter)
     assert result.mismatches == [] and result.paid_db == {}
 
-    # No result can be recorded for an order the payment system never took.
+    # A result for another attempt than the one escalated is refused.
     with pytest.raises(WorkflowUpdateFailedError) as e:
         await h.execute_update(ApplicationWorkflow.payment_result,
-                               PaymentResult(order_key=key, attempt=1, executed=True, reference="X"))
+                               PaymentResult(order_key=key, attempt=2, executed=True, reference="X"))
     assert "not awaiting a result" in str(e.value.cause)
 
     # Ops retry while it is still down: escalated again, then a clear refusal; nothing paid.
@@ -143,6 +143,32 @@ async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_esc
     with pytest.raises(WorkflowUpdateFailedError) as e:
         await h.execute_update(ApplicationWorkflow.retry_payment_orders, PaymentRetry(requested_by="officer"))
     assert "no payment order is waiting" in str(e.value.cause)
+
+
+async def test_an_order_that_timed_out_but_was_executed_is_recorded_when_its_result_comes(run, payment_system):
+    """Our call timed out, yet the payment system had the order and executed it. Its result arrives
+    while the case waits for ops: the payment is recorded (never refused, never twice), the order
+    is executed in the database, and the ledger and the history agree."""
+    d, repo = run
+    payment_system.mode, payment_system.hang_seconds = HANG, 2
+    h = await signed(d, "PAYLATE")
+    key = f"{h.id}:T1:{MINISTRY}"
+    s = await escalated(d, h)
+    assert s.orders[0].status == UNSENT and order_row(repo, key)[0] == UNSENT
+    result = PaymentResult(order_key=key, attempt=1, executed=True, reference="VIR-LATE")
+    answer = await h.execute_update(ApplicationWorkflow.payment_result, result, id=f"{h.id}-late")
+    assert "24000.00 MAD" in answer.message
+    assert await h.execute_update(ApplicationWorkflow.payment_result, result, id=f"{h.id}-late") == answer
+    s = await d.reach(h, Stage.MONITORING)
+    assert s.paid_total == Decimal("24000.00") and s.orders[0].status == "executed"
+    assert order_row(repo, key)[0] == "executed"
+    assert repo.paid_by_funder(h.id) == {MINISTRY: Decimal("24000.00")}
+    with pytest.raises(WorkflowUpdateFailedError) as e:  # nothing left for ops to send again
+        await h.execute_update(ApplicationWorkflow.retry_payment_orders, PaymentRetry(requested_by="officer"))
+    assert "no payment order is waiting" in str(e.value.cause)
+    checked = await reconcile.reconcile(repo, 4, {h.id: await histories.fetch(d.client, h.id)}, d.client.data_converter)
+    assert checked.mismatches == [] and checked.paid_db == checked.paid_history == {MINISTRY: Decimal("24000.00")}
+    assert verify(repo.engine, edition=4).ok
 
 
 async def test_an_order_the_payment_system_refuses_is_escalated_at_once(run, payment_system):

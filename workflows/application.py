@@ -400,7 +400,9 @@ class ApplicationWorkflow:
         order = self._orders.get(result.order_key)
         if order is None:
             raise ValueError(f"order_key: unknown payment order {result.order_key!r}")
-        if order.status != "sent" or order.attempt != result.attempt:
+        # An unsent order may have been taken all the same (our call timed out after the payment system
+        # had it): its result is the proof, and a payment made is recorded rather than refused.
+        if order.status not in ("sent", UNSENT) or order.attempt != result.attempt:
             raise ValueError(
                 f"order_key: order {order.key} attempt {result.attempt} is not awaiting a result "
                 f"(status {order.status}, attempt {order.attempt})"
