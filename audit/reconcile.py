@@ -56,10 +56,15 @@ class HistoryMoney:
     decisions: set[tuple[str, str]] = field(default_factory=set)  # (kind, outcome)
     award: dict[str, Decimal] | None = None  # the last award set (None: never set)
 
+    def asked(self, key: str) -> dict[str, Any] | None:
+        """The order under `key` as created, or as asked when our call never got it taken (the
+        payment system may still have executed it)."""
+        return self.orders.get(key) or self.not_taken.get(key)
+
     def paid_by_funder(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for key in self.payments:
-            o = self.orders.get(key) or self.not_taken.get(key)  # an unsent order executed all the same
+            o = self.asked(key)
             if o:
                 out[o["funder"]] += mad(o["amount"])
         return dict(out)
@@ -114,9 +119,7 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
     # Payment orders, both ways.
     db_orders = {o["key"]: o for o in app["orders"]}
     for key, o in sorted(db_orders.items()):
-        h = m.orders.get(key)
-        if h is None and key in m.not_taken:
-            h = m.not_taken[key]  # stored, not taken by our call (escalated): it must still match what was asked
+        h = m.asked(key)  # an order not taken by our call (escalated) must still match what was asked
         if h is None:
             miss("orders", f"payment order {key} ({mad(o['amount'])} MAD) is in the database; no completed create_payment_order in the history")
             continue
@@ -141,12 +144,12 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
         if key in seen:
             miss("ledger", f"ledger row {row['id']}: order {key} paid more than once")
         seen.add(key)
-        h = m.orders.get(key) or m.not_taken.get(key)
+        h = m.asked(key)
         if h is not None and (mad(row["amount"]) != mad(h["amount"]) or row["funder"] != h["funder"]):
             miss("ledger", f"ledger row {row['id']}: {mad(row['amount'])} MAD to {row['funder']}; the history's order {key} "
                            f"is {mad(h['amount'])} MAD to {h['funder']}")
     for key in sorted(set(m.payments) - seen):
-        asked = m.orders.get(key) or m.not_taken.get(key)
+        asked = m.asked(key)
         amount = mad(asked["amount"]) if asked else "?"
         miss("ledger", f"payment {key} ({amount} MAD) recorded in the history (event {m.payments[key]}); missing from the ledger")
 

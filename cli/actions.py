@@ -198,9 +198,9 @@ async def start_many(
                 count(outcome)
 
     batches = []
+    size = max(1, min(batch_size, MAX_BATCH))
     for edition in sorted(e for e, open_ in via.items() if open_):
         subs = [i.submission for i in inputs if i.submission.edition == edition]
-        size = max(1, min(batch_size, MAX_BATCH))
         batches += [batch(edition, subs[k:k + size]) for k in range(0, len(subs), size)]
     await asyncio.gather(*(one(i) for i in direct), *batches)
     result.started.sort()

@@ -158,15 +158,10 @@ class EditionWorkflow:
         started: list[SubmissionAnswer] = await self._act(
             E.start_applications, self.settings, workflow.info().workflow_id, list(first.values()))
         by_id = {a.application_id: a for a in started}
-        answers, seen = [], set()
-        for sub in batch.submissions:
-            app_id = sub.application_id
-            if app_id in seen:
-                answers.append(SubmissionAnswer(application_id=app_id, accepted=False,
-                                                message=f"{app_id} is twice in this batch: submitted once"))
-            else:
-                answers.append(by_id[app_id])
-            seen.add(app_id)
+        # The first of each registration number takes its answer; a repeat finds it taken.
+        answers = [by_id.pop(sub.application_id, None) or SubmissionAnswer(
+            application_id=sub.application_id, accepted=False,
+            message=f"{sub.application_id} is twice in this batch: submitted once") for sub in batch.submissions]
         self.state.submissions += sum(a.accepted for a in answers)
         self.state.duplicates += sum(not a.accepted for a in answers)
         self._sync_counts()

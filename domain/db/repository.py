@@ -406,9 +406,9 @@ class Repository:
         None when the order was never stored (the database was down too); an order answered meanwhile
         (rejected, executed) or re-sent with a newer attempt is left as it is."""
         with self._tx(write=True) as s:
-            order = s.scalar(select(PaymentOrderRow).where(PaymentOrderRow.key == key).with_for_update()
-                             .execution_options(populate_existing=True))
-            if order is None:
+            try:
+                order = self._order(s, key, lock=True)
+            except NotFound:
                 return None
             if order.status == "sent" and order.attempt == attempt:
                 order.status, order.reason, order.updated_at = "unsent", reason[:500], at
