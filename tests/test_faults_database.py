@@ -14,7 +14,6 @@ are recorded. What an operator and an auditor check:
 
 import asyncio
 import uuid
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -29,11 +28,8 @@ from domain.db.repository import Repository
 from domain.db.session import make_engine
 from domain.edition import edition_4_settings
 from domain.models import (
-    AgreementSigned,
     ApplicationInput,
     ApplicationStatus,
-    CommitteeDecision,
-    Decision,
     Indicators,
     PaymentResult,
     ProgressReport,
@@ -43,9 +39,9 @@ from domain.models import (
 from domain.reference import MINISTRY
 from temporal_connection import data_converter
 from tests.conftest import DEV_SERVER
-from tests.factories import make_review, make_submission, valid_rib
+from tests.factories import make_review, make_submission
 from tests.private_postgres import PrivatePostgres, server_bin
-from tests.test_workers import reach, update
+from tests.test_workers import reach, to_disbursement, update
 from tests.worker_processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 
@@ -134,16 +130,7 @@ async def outages_in_the_middle_of_a_batch(stack, postgres) -> None:
     assert seen and all(attempt >= 2 for attempt, _ in seen)
     assert any("connection" in failure.lower() for _, failure in seen), seen
 
-    async def to_first_payment(h: WorkflowHandle) -> str:
-        await reach(h, Stage.COMMITTEE)
-        await update(h, "decide", ApplicationWorkflow.decide, CommitteeDecision(
-            decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"))
-        await reach(h, Stage.AGREEMENT)
-        await update(h, "sign", ApplicationWorkflow.sign_agreement, AgreementSigned(
-            signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(3)))
-        return (await reach(h, Stage.DISBURSEMENT)).orders[0].key
-
-    keys = await asyncio.gather(*(to_first_payment(h) for h in handles))
+    keys = [s.orders[0].key for s in await asyncio.gather(*(to_disbursement(h) for h in handles))]
 
     async def payments() -> None:
         await asyncio.gather(*(update(h, "pay-1", ApplicationWorkflow.payment_result, PaymentResult(

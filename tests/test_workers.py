@@ -124,15 +124,19 @@ async def update(handle: WorkflowHandle, step: str, fn, arg) -> None:
             await asyncio.sleep(0.5)
 
 
-async def to_first_payment(handle: WorkflowHandle) -> ApplicationStatus:
+async def to_disbursement(handle: WorkflowHandle) -> ApplicationStatus:
+    """From the committee: selected, agreement signed; waiting for the first tranche's result."""
     await reach(handle, Stage.COMMITTEE)
     await update(handle, "decide", ApplicationWorkflow.decide, CommitteeDecision(
         decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"))
     await reach(handle, Stage.AGREEMENT)
     await update(handle, "sign", ApplicationWorkflow.sign_agreement, AgreementSigned(
         signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(1)))
-    s = await reach(handle, Stage.DISBURSEMENT)
-    [order] = s.orders
+    return await reach(handle, Stage.DISBURSEMENT)
+
+
+async def to_first_payment(handle: WorkflowHandle) -> ApplicationStatus:
+    [order] = (await to_disbursement(handle)).orders
     await update(handle, "pay", ApplicationWorkflow.payment_result, PaymentResult(
         order_key=order.key, attempt=order.attempt, executed=True, reference=f"PAY-{handle.id[-6:]}"))
     return await reach(handle, Stage.MONITORING)
