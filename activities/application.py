@@ -17,6 +17,7 @@ from activities.payment_system import PaymentSystem
 from domain.db.repository import AwardExceeded, DuplicateApplication, Repository
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
+from domain.envelopes import CoFundingCover
 from domain.models import (
     ApplicationInput,
     ApplicationSubmission,
@@ -111,6 +112,16 @@ class ApplicationActivities:
         _log().info("award set", funders={k: str(v) for k, v in funders.items()})
 
     @activity.defn
+    def cover_cofunding(self, application_id: str, settings: EditionSettings, region_funder: str, approved: Decimal,
+                        at: datetime) -> CoFundingCover:
+        """The ministry covers a declined co-funding within what its envelope has left (decided and
+        recorded in one locked transaction; a retry answers the same)."""
+        cover = self.repo.cover_cofunding(application_id, settings, region_funder, approved, at)
+        _log().info("co-funding cover", outcome=cover.outcome, covered=str(cover.covered), envelope=cover.envelope,
+                    reason=cover.reason)
+        return cover
+
+    @activity.defn
     def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
         # Stored first, under its idempotency key, then handed to the payment system under the same
         # key: a retried activity (worker killed, payment system down) finds the stored order and
@@ -185,6 +196,7 @@ class ApplicationActivities:
             self.set_score,
             self.record_decision,
             self.set_award,
+            self.cover_cofunding,
             self.create_payment_order,
             self.retry_payment_order,
             self.mark_payment_rejected,

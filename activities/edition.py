@@ -131,8 +131,8 @@ class EditionActivities:
     def propose_selection(self, settings: EditionSettings, at: datetime) -> ProposalSummary:
         """Round 0: rank every application waiting for the committee and fill the envelopes."""
         if not self.repo.round_rows(settings.edition, 0):
-            placements = select(self.repo.candidates(settings.edition, Stage.COMMITTEE), settings)
-            self.repo.store_placements(settings.edition, 0, placements, at)
+            candidates = self.repo.candidates(settings.edition, Stage.COMMITTEE)
+            self.repo.commit_round(settings, 0, at, lambda _left: select(candidates, settings))
         summary = summarize(0, self.repo.round_rows(settings.edition, 0), settings)
         log.info("committee proposal", edition=settings.edition, selected=summary.selected, waitlisted=summary.waitlisted)
         return summary
@@ -157,16 +157,16 @@ class EditionActivities:
                     # was marked sent gets Temporal's first answer instead of a second decision.
                     answer = await handle.execute_update("decide", _decision(row, confirmed_by),
                                                          id=f"decision-{edition}-{round_}-{row.application_id}")
-                    note = answer.get("message", "accepted") if isinstance(answer, dict) else "accepted"
+                    note, applied = (answer.get("message", "accepted") if isinstance(answer, dict) else "accepted"), True
                 except WorkflowUpdateFailedError as e:
-                    note = f"refused: {e.cause.message if e.cause else e}"  # e.g. withdrawn meanwhile
+                    note, applied = f"refused: {e.cause.message if e.cause else e}", False  # e.g. withdrawn meanwhile
                 except RPCError as e:
                     if e.status != RPCStatusCode.NOT_FOUND:
                         # Temporal unavailable (a restart) or busy: not an answer. The activity fails
                         # and is retried; what was already marked sent is not sent again.
                         raise
-                    note = f"not delivered: {e.message}"  # the application's workflow is closed
-                await asyncio.to_thread(self.repo.mark_sent, row.application_id, round_, at, note)
+                    note, applied = f"not delivered: {e.message}", False  # the application's workflow is closed
+                await asyncio.to_thread(self.repo.mark_sent, row.application_id, round_, at, note, applied)
                 done += 1
                 activity.heartbeat(done)
 
@@ -185,11 +185,12 @@ class EditionActivities:
             waitlist = [c for c in self.repo.candidates(settings.edition, Stage.WAITLISTED)
                         if c.application_id in latest and latest[c.application_id].decision == Decision.WAITLISTED.value]
             late = [c for c in self.repo.candidates(settings.edition, Stage.COMMITTEE) if c.application_id not in latest]
-            remaining = {k: v - self.repo.committed(settings.edition).get(k, Decimal(0)) for k, v in envelopes(settings).items()}
-            placements = promote(waitlist + late, settings, remaining)
-            promoted = {p.application_id for p in placements}
-            placements += _waitlist(late, promoted, settings)
-            self.repo.store_placements(settings.edition, round_, placements, at)
+
+            def plan(remaining: dict[str, Decimal]) -> list[Placement]:  # what the envelopes have left, locked
+                placements = promote(waitlist + late, settings, remaining)
+                return placements + _waitlist(late, {p.application_id for p in placements}, settings)
+
+            self.repo.commit_round(settings, round_, at, plan)
         return summarize(round_, self.repo.round_rows(settings.edition, round_), settings)
 
     @activity.defn

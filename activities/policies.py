@@ -13,6 +13,7 @@ that this table says what the code does, for every activity the worker registers
 | `set_score` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `record_decision` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `set_award` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardBelowPaid |
+| `cover_cofunding` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `create_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
 | `retry_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
 | `mark_payment_unsent` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |

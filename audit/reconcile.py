@@ -174,7 +174,7 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
                 miss(check, f"paid without {what} in the history")
 
     # Never above the award.
-    award = {f: mad(v) for f, v in app["funders"].items()}
+    award = {a["funder"]: mad(a["amount"]) for a in app["awards"]}  # released or not: what the history set
     for funder, paid in sorted(db_paid.items()):
         if paid > award.get(funder, ZERO):
             miss("award", f"{funder}: {paid} MAD paid, above its award of {award.get(funder, ZERO)} MAD in the database")

@@ -9,6 +9,7 @@ selection, and print the programme report.
     python starter.py edition report 6 --out var/reports           # prints it, writes JSON and CSV
 """
 
+import asyncio
 import csv
 import json
 from datetime import date
@@ -27,6 +28,7 @@ from cli.command import run_command
 from domain.db.edition_repository import EditionRepository
 from domain.db.session import make_engine
 from domain.edition import EditionSettings
+from domain.envelopes import EnvelopeLine
 from domain.edition_messages import CloseCall, EditionInput, EditionStatus, SelectionConfirmed, edition_workflow_id
 from domain.report import EditionReport, build_report
 from settings import get_settings
@@ -92,8 +94,9 @@ async def _status(edition: int) -> EditionStatus:
 def status(edition: Number, as_json: Json = False) -> None:
     async def show() -> int:
         s = await _status(edition)
+        lines = await asyncio.to_thread(_envelopes, edition)
         if as_json:
-            render.emit_json(s)
+            render.emit_json({**s.model_dump(mode="json"), "envelopes": [x.model_dump(mode="json") for x in lines]})
             return 0
         t = Table(title=f"Edition {edition}", show_header=False, title_justify="left")
         for k in ("phase", "waiting_for", "since", "until", "submissions", "duplicates", "pending_before_committee",
@@ -103,12 +106,31 @@ def status(edition: Number, as_json: Json = False) -> None:
             p = s.proposal
             t.add_row("proposal", f"{p.selected} selected, {p.waitlisted} waitlisted, {p.rejected} rejected")
             t.add_row("by funder", ", ".join(f"{k}: {v}" for k, v in p.by_funder.items()) or "—")
-            t.add_row("awarded / envelope", "\n".join(f"{k}: {p.amounts.get(k, 0)} / {v} MAD" for k, v in p.envelopes.items()))
             t.add_row("honorary awards", ", ".join(p.honorary_awards) or "—")
         render.out.print(t)
+        if lines:
+            render.out.print(_envelope_table(edition, lines))
         return 0
 
     run_command(as_json, show())
+
+
+def _envelopes(edition: int) -> list[EnvelopeLine]:
+    """The edition's envelopes from the domain database (none before the edition is recorded there)."""
+    repo = _repo()
+    row = repo.get_edition(edition)
+    return [] if row is None else repo.envelope_ledger(EditionSettings.model_validate(row["settings"]))
+
+
+def _envelope_table(edition: int, lines: list[EnvelopeLine]) -> Table:
+    t = Table(title=f"Envelopes of edition {edition} (MAD)", title_justify="left",
+              caption="lent: what the ring-fenced part lent the national part (counted once: the national part's "
+                      "committed includes it)", caption_justify="left")
+    for c in ("envelope", "size", "lent", "committed", "paid", "left"):
+        t.add_column(c, justify="left" if c == "envelope" else "right")
+    for x in lines:
+        t.add_row(x.envelope, *(f"{v:,.2f}" for v in (x.size, x.lent, x.committed, x.paid, x.left)))
+    return t
 
 
 async def _update(edition: int, name: str, payload, as_json: bool) -> int:

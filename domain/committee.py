@@ -23,12 +23,13 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from domain.edition import EditionSettings
+from domain.envelopes import PRIORITY, sizes
 from domain.models import Decision
 from domain.money import mad
 from domain.reference import MINISTRY, LegalForm, region_funder
 from domain.scoring import priority_score
 
-PRIORITY = "ministry-priority"  # the ring-fenced part of the ministry's envelope
+__all__ = ["MINISTRY", "PRIORITY", "Candidate", "Placement", "envelopes", "promote", "select"]
 
 
 class Candidate(BaseModel):
@@ -61,13 +62,7 @@ class Placement(BaseModel):
     reason: str = ""
 
 
-def envelopes(settings: EditionSettings) -> dict[str, Decimal]:
-    out = {MINISTRY: settings.ministry_envelope - settings.priority_envelope}
-    if settings.priority_envelope > 0:
-        out[PRIORITY] = settings.priority_envelope
-    for p in settings.partners:
-        out[region_funder(p.region_code)] = p.envelope
-    return out
+envelopes = sizes  # what each envelope holds when the edition opens (domain/envelopes.py)
 
 
 def ranked_score(c: Candidate, settings: EditionSettings) -> Decimal:
@@ -119,23 +114,31 @@ def _take(remaining: dict[str, Decimal], options: list[dict[str, Decimal]]) -> d
     return None
 
 
-def select(candidates: list[Candidate], settings: EditionSettings) -> list[Placement]:
-    """The committee's proposal for every candidate, in rank order."""
-    ranked = rank(candidates, settings)
-    remaining = envelopes(settings)
+def _fill(ranked: list[Candidate], settings: EditionSettings, remaining: dict[str, Decimal]) -> dict[str, dict[str, Decimal]]:
+    """Which projects the money in `remaining` funds, in rank order, and what each draws on.
+
+    A first pass in rank order; then what the ring-fenced part still holds is lent to the national
+    part (domain/envelopes.py counts that loan) and a second pass fills it."""
+    remaining = dict(remaining)
     draws: dict[str, dict[str, Decimal]] = {}
-    for c in ranked:
-        if c.score >= settings.min_score:
-            taken = _take(remaining, draw_options(c, settings, first_pass=True))
-            if taken is not None:
-                draws[c.application_id] = taken
-    # The ring-fenced envelope's leftover goes back to the national one for a second pass.
-    remaining[MINISTRY] += remaining.pop(PRIORITY, Decimal(0))
-    for c in ranked:
-        if c.score >= settings.min_score and c.application_id not in draws:
+    eligible = [c for c in ranked if c.score >= settings.min_score]
+    for c in eligible:
+        taken = _take(remaining, draw_options(c, settings, first_pass=True))
+        if taken is not None:
+            draws[c.application_id] = taken
+    remaining[MINISTRY] = remaining.get(MINISTRY, Decimal(0)) + max(Decimal(0), remaining.pop(PRIORITY, Decimal(0)))
+    for c in eligible:
+        if c.application_id not in draws:
             taken = _take(remaining, draw_options(c, settings, first_pass=False))
             if taken is not None:
                 draws[c.application_id] = taken
+    return draws
+
+
+def select(candidates: list[Candidate], settings: EditionSettings) -> list[Placement]:
+    """The committee's proposal for every candidate, in rank order."""
+    ranked = rank(candidates, settings)
+    draws = _fill(ranked, settings, sizes(settings))
     selected = [c for c in ranked if c.application_id in draws]
     honorary = {c.application_id for c in sorted(selected, key=lambda c: -c.innovation)[: settings.honorary_awards]}
     out = []
@@ -158,15 +161,15 @@ def select(candidates: list[Candidate], settings: EditionSettings) -> list[Place
 def promote(waitlist: list[Candidate], settings: EditionSettings, remaining: dict[str, Decimal]) -> list[Placement]:
     """Waitlisted projects that now fit the money left in their envelopes, in rank order.
 
-    `remaining` is what each envelope still holds once every live commitment is counted.
-    """
-    remaining = dict(remaining)
+    `remaining` is what each envelope still has left (domain/envelopes.left: loans counted once);
+    it is filled the way the committee fills the whole envelopes."""
+    ranked = rank(waitlist, settings)
+    draws = _fill(ranked, settings, remaining)
     out = []
-    for n, c in enumerate(rank(waitlist, settings), start=1):
-        taken = _take(remaining, draw_options(c, settings, first_pass=True))
-        if taken is not None:
+    for n, c in enumerate(ranked, start=1):
+        if c.application_id in draws:
             funders = funders_of(c, settings)
             out.append(Placement(application_id=c.application_id, decision=Decision.SELECTED, rank=n,
                                  score=ranked_score(c, settings), award=sum(funders.values(), Decimal(0)),
-                                 funders=funders, draws=taken, reason="promoted from the waitlist"))
+                                 funders=funders, draws=draws[c.application_id], reason="promoted from the waitlist"))
     return out

@@ -53,6 +53,13 @@ class CoFundingFallback(StrEnum):
     WAITLIST = "waitlist"  # the project goes back to the waitlist
 
 
+class CoverShortfall(StrEnum):
+    """Under `ministry_covers`, what happens when the ministry's envelope cannot cover the whole share."""
+
+    REDUCE_AWARD = "reduce_award"  # the ministry covers what its envelope has left; the award shrinks
+    WAITLIST = "waitlist"  # the project goes back to the waitlist
+
+
 class TrancheRelease(StrEnum):
     SIGNATURE = "signature"  # when the funding agreement is signed
     MIDTERM_REPORT = "midterm_report"  # when the mid-term progress report is approved
@@ -125,6 +132,8 @@ class EditionSettings(BaseModel):
     waitlist_days: Days = 180  # how long a waitlisted project may still be promoted
     cofunding_deadline_days: Days = 30
     cofunding_fallback: CoFundingFallback = CoFundingFallback.MINISTRY_COVERS
+    # The ministry never covers beyond its envelope (domain/envelopes.py): short of money, this decides.
+    cover_shortfall: CoverShortfall = CoverShortfall.REDUCE_AWARD
     agreement_deadline_days: Days = 60
     tranches: tuple[Tranche, ...] = (
         Tranche(share=Decimal("0.60"), release=TrancheRelease.SIGNATURE),

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from domain.edition_messages import SeatFreed
+    from domain.envelopes import CoFundingCover
     from domain.scoring import conflict_of_interest
 
 PAYMENTS_DUE = "payment system: tranche executed"
@@ -56,6 +57,8 @@ RESEND_DUE = "ops: retry the payment orders the payment system did not take"
 UNSENT = "unsent"  # an order the payment system did not take within its retry policy
 # Patch id: from this version, an unsent order is marked so in the database (mark_payment_unsent).
 PATCH_UNSENT_ROW = "payment-order-unsent-row"
+# Patch id: from this version, the ministry covers a declined co-funding only within its envelope.
+PATCH_COVER_WITHIN_ENVELOPE = "cofunding-cover-within-envelope"
 
 # Stages in which the funding agreement is signed and money may be moving.
 FUNDED = frozenset({Stage.DISBURSEMENT, Stage.MONITORING})
@@ -197,9 +200,18 @@ class ApplicationWorkflow:
             missing = share - approved
             funders[funder] = approved
             policy = self.settings.cofunding_fallback
-            if policy == CoFundingFallback.MINISTRY_COVERS:
+            why = policy.value
+            if policy == CoFundingFallback.MINISTRY_COVERS and workflow.patched(PATCH_COVER_WITHIN_ENVELOPE):
+                # Only as far as the ministry's envelope allows; short of it, the edition's cover_shortfall.
+                cover: CoFundingCover = await self._act(A.cover_cofunding, self.app_id, self.settings, funder,
+                                                        approved, self._now())
+                await self._enter(Stage.COFUNDING, cover.reason)
+                funders, why = dict(cover.funders), cover.reason
+                if cover.outcome == "waitlist":
+                    policy = CoFundingFallback.WAITLIST
+            elif policy == CoFundingFallback.MINISTRY_COVERS:  # histories from before the envelope check
                 funders[MINISTRY] = funders.get(MINISTRY, Decimal(0)) + missing
-            elif policy == CoFundingFallback.WAITLIST:
+            if policy == CoFundingFallback.WAITLIST:
                 self._set_award({})
                 await self._act(A.set_award, self.app_id, {}, False)
                 self._selected = False
@@ -208,7 +220,7 @@ class ApplicationWorkflow:
             funders = {f: a for f, a in funders.items() if a > 0}
             self._set_award(funders)
             await self._act(A.set_award, self.app_id, funders, decision.honorary_award)
-            await self._free_seat(f"co-funding of region {region} not obtained ({policy.value})")
+            await self._free_seat(f"co-funding of region {region} not obtained ({why})")
             if not funders:
                 await self._close(Stage.NOT_SELECTED, f"co-funding of region {region} not obtained")
                 return False

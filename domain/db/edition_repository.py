@@ -6,12 +6,14 @@ commitments and the report are a few queries over `applications`, `reviews`, `aw
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
-from domain.committee import MINISTRY, PRIORITY, Candidate, Placement
+from domain.committee import Candidate, Placement
+from domain.db import commitments
 from domain.db.repository import PAYMENT, Repository
 from domain.db.tables import (
     Application,
@@ -23,22 +25,12 @@ from domain.db.tables import (
     ReviewRow,
 )
 from domain.edition import Criterion, EditionSettings
-from domain.models import Stage
+from domain.envelopes import EnvelopeLine, envelope_of, ledger, left
+from domain.models import Decision, Stage
 from domain.money import mad
 from domain.reference import LegalForm
 
 BEFORE_COMMITTEE = (Stage.SUBMITTED, Stage.ELIGIBILITY, Stage.AWAITING_DOCUMENTS, Stage.REVIEW)
-# Stages whose award no longer holds: only what was already paid stays committed.
-RELEASED = (Stage.WITHDRAWN, Stage.CANCELLED, Stage.TERMINATED, Stage.LAPSED, Stage.NOT_SELECTED,
-            Stage.REJECTED, Stage.WAITLISTED)
-SIGNED = (Stage.DISBURSEMENT, Stage.MONITORING, Stage.COMPLETED, Stage.TERMINATED)
-
-
-def envelope_of(funder: str, draws: dict) -> str:
-    """The envelope a funder's money comes from (the ministry's may be the ring-fenced one)."""
-    if funder == MINISTRY and PRIORITY in draws:
-        return PRIORITY
-    return funder
 
 
 def _chunks(ids: list[str], size: int = 500):
@@ -125,18 +117,34 @@ class EditionRepository(Repository):
 
     # --- the committee's rounds ------------------------------------------------------------
 
-    def store_placements(self, edition: int, round_: int, placements: list[Placement], at: datetime) -> int:
-        """Record a round's decisions once; a retried call writes nothing new."""
-        new = 0
+    def commit_round(self, settings: EditionSettings, round_: int, at: datetime,
+                     plan: Callable[[dict[str, Decimal]], list[Placement]]) -> int:
+        """Record a committee round once, with the edition's money locked: `plan` gets what each
+        envelope has left (domain/envelopes.left) and returns the round's placements; the selected
+        ones are committed in the same transaction. A retried call finds the round and writes nothing."""
         with self._tx(write=True) as s:
-            for p in placements:
-                new += self._insert_ignore(
-                    s, CommitteeDecisionRow, ["application_id", "round"], edition=edition,
-                    application_id=p.application_id, round=round_, decision=p.decision.value, rank=p.rank,
-                    score=p.score, award=mad(p.award), funders={k: str(v) for k, v in p.funders.items()},
-                    draws={k: str(v) for k, v in p.draws.items()}, honorary_award=p.honorary_award,
-                    reason=p.reason[:300], proposed_at=at,
-                )
+            commitments.lock_edition(s, settings.edition)
+            if s.scalar(select(func.count()).select_from(CommitteeDecisionRow).where(
+                    CommitteeDecisionRow.edition == settings.edition, CommitteeDecisionRow.round == round_)):
+                return 0
+            placements = plan(left(settings, commitments.committed(s, settings.edition)))
+            return self._store_placements(s, settings.edition, round_, placements, at)
+
+    def _store_placements(self, s, edition: int, round_: int, placements: list[Placement], at: datetime) -> int:
+        new = 0
+        apps = {a.application_id: a for chunk in _chunks([p.application_id for p in placements])
+                for a in s.scalars(select(Application).where(Application.application_id.in_(chunk)))}
+        for p in placements:
+            new += self._insert_ignore(
+                s, CommitteeDecisionRow, ["application_id", "round"], edition=edition,
+                application_id=p.application_id, round=round_, decision=p.decision.value, rank=p.rank,
+                score=p.score, award=mad(p.award), funders={k: str(v) for k, v in p.funders.items()},
+                draws={k: str(v) for k, v in p.draws.items()}, honorary_award=p.honorary_award,
+                reason=p.reason[:300], proposed_at=at,
+            )
+            if p.decision == Decision.SELECTED:
+                commitments.hold(s, apps[p.application_id], dict(p.funders), at,
+                                 envelopes={f: envelope_of(f, p.draws) for f in p.funders})
         return new
 
     def round_rows(self, edition: int, round_: int, unsent_only: bool = False) -> list[CommitteeDecisionRow]:
@@ -146,8 +154,13 @@ class EditionRepository(Repository):
         with self._tx() as s:
             return list(s.scalars(q.order_by(CommitteeDecisionRow.rank)).all())
 
-    def mark_sent(self, application_id: str, round_: int, at: datetime, note: str) -> None:
+    def mark_sent(self, application_id: str, round_: int, at: datetime, note: str, applied: bool = True) -> None:
+        """A decision delivered; one the application did not apply (closed meanwhile) gives back the
+        money its placement held."""
         with self._tx(write=True) as s:
+            if not applied:
+                commitments.lock_edition(s, self._app(s, application_id).edition)
+                commitments.resync(s, self._app(s, application_id, lock=True), at)
             s.execute(update(CommitteeDecisionRow)
                       .where(CommitteeDecisionRow.application_id == application_id, CommitteeDecisionRow.round == round_,
                              CommitteeDecisionRow.sent_at.is_(None))
@@ -158,29 +171,14 @@ class EditionRepository(Repository):
             return s.scalar(select(func.max(CommitteeDecisionRow.round)).where(CommitteeDecisionRow.edition == edition)) or 0
 
     def committed(self, edition: int) -> dict[str, Decimal]:
-        """What each envelope has given: live awards (or the decision not yet applied), and
-        what was paid to projects that have since let their award go."""
-        latest = self.latest_decisions(edition)
-        selected = {a: r for a, r in latest.items() if r.decision == "selected"}
-        out: dict[str, Decimal] = defaultdict(Decimal)
+        """What each envelope has committed (domain/db/commitments.py)."""
         with self._tx() as s:
-            ids = list(selected)
-            stages = {}
-            for chunk in _chunks(ids):
-                stages.update(s.execute(select(Application.application_id, Application.stage)
-                                        .where(Application.application_id.in_(chunk))).all())
-            awards, paid = _awards_and_payments(s, ids)
-        for app_id, row in selected.items():
-            stage = stages.get(app_id)
-            if stage in [x.value for x in RELEASED]:
-                amounts = paid[app_id]
-            elif stage == Stage.COMMITTEE.value or not awards[app_id]:
-                amounts = {f: Decimal(v) for f, v in row.funders.items()}
-            else:
-                amounts = awards[app_id]
-            for funder, amount in amounts.items():
-                out[envelope_of(funder, row.draws)] += amount
-        return dict(out)
+            return commitments.committed(s, edition)
+
+    def envelope_ledger(self, settings: EditionSettings) -> list[EnvelopeLine]:
+        """Each envelope: size, lent between the ministry's parts, committed, paid, left."""
+        with self._tx() as s:
+            return ledger(settings, commitments.committed(s, settings.edition), commitments.paid(s, settings.edition))
 
     # --- the programme report ------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import chain
+from domain.db import commitments
 from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import (
     Application,
@@ -49,7 +50,10 @@ from domain.models import (
     Review,
     Stage,
 )
+from domain.edition import EditionSettings
+from domain.envelopes import CoFundingCover, cover_envelope, decide_cover
 from domain.money import mad
+from domain.reference import MINISTRY
 
 PAYMENT, RECOVERY = "payment", "recovery"
 NOTICE_KINDS = ("request", "reminder", "escalation")
@@ -118,6 +122,12 @@ class Repository:
         if app is None:
             raise NotFound(f"unknown application {application_id!r}")
         return app
+
+    @classmethod
+    def _app_with_money(cls, s: Session, application_id: str) -> Application:
+        """The application's row, locked after its edition's money lock (domain/db/commitments.py)."""
+        commitments.lock_edition(s, cls._app(s, application_id).edition)
+        return cls._app(s, application_id, lock=True)
 
     @staticmethod
     def _order(s: Session, key: str, lock: bool = False) -> PaymentOrderRow:
@@ -236,8 +246,10 @@ class Repository:
             raise ValueError(f"stage: {stage!r} is not a final stage")
         recover = None if amount_to_recover is None else _amount(amount_to_recover, "amount_to_recover")
         with self._tx(write=True) as s:
-            app = self._app(s, application_id, lock=True)
+            app = self._app_with_money(s, application_id)
             before = (app.stage, app.amount_to_recover)
+            if final != Stage.COMPLETED:
+                commitments.release(s, app, at)
             if app.stage != final.value:
                 app.stage, app.stage_since = final.value, at
             app.amount_to_recover = recover
@@ -344,29 +356,65 @@ class Repository:
         """Replace the award split. Refused if it would leave a funder below what it already paid."""
         amounts = {f: _amount(v, f"funders.{f}") for f, v in funders.items()}
         with self._tx(write=True) as s:
-            app = self._app(s, application_id, lock=True)
+            app = self._app_with_money(s, application_id)
             for funder, paid in self._paid(s, application_id).items():
                 if amounts.get(funder, Decimal("0.00")) < paid:
                     raise ValueError(
                         f"award: {funder} already paid {paid} MAD, more than its new amount "
                         f"{amounts.get(funder, Decimal('0.00'))} MAD"
                     )
-            rows = {r.funder: r for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))}
-            before = ({f: mad(r.amount) for f, r in rows.items()}, app.honorary_award)
-            for funder, row in rows.items():
-                if funder not in amounts:
-                    s.delete(row)
-            for funder, amount in amounts.items():
-                if funder in rows:
-                    rows[funder].amount = amount
-                else:
-                    s.add(AwardRow(application_id=application_id, funder=funder, amount=amount))
-            app.award = sum(amounts.values(), Decimal("0.00"))
-            app.honorary_award = honorary_award
-            if (amounts, honorary_award) != before:  # no time argument: the entry is stamped now
-                s.flush()
-                awards = list(s.scalars(select(AwardRow).where(AwardRow.application_id == application_id)))
-                chain.append(s, chain.of_award(app, awards), datetime.now(UTC))
+            self._write_award(s, app, amounts, honorary_award)
+
+    def _write_award(self, s: Session, app: Application, amounts: dict[str, Decimal], honorary_award: bool) -> None:
+        """Award rows, the application's total and its envelope commitments, in the caller's transaction
+        (which holds the edition's money lock)."""
+        application_id = app.application_id
+        rows = {r.funder: r for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))}
+        before = ({f: mad(r.amount) for f, r in rows.items()}, app.honorary_award)
+        for funder, row in rows.items():
+            if funder not in amounts:
+                s.delete(row)
+        for funder, amount in amounts.items():
+            if funder in rows:
+                rows[funder].amount = amount
+            else:
+                s.add(AwardRow(application_id=application_id, funder=funder, amount=amount))
+        app.award = sum(amounts.values(), Decimal("0.00"))
+        app.honorary_award = honorary_award
+        commitments.hold(s, app, amounts, datetime.now(UTC))
+        if (amounts, honorary_award) != before:  # no time argument: the entry is stamped now
+            s.flush()
+            awards = list(s.scalars(select(AwardRow).where(AwardRow.application_id == application_id)))
+            chain.append(s, chain.of_award(app, awards), datetime.now(UTC))
+
+    def cover_cofunding(self, application_id: str, settings: EditionSettings, region_funder: str,
+                        approved: Decimal, at: datetime) -> CoFundingCover:
+        """The ministry covers what a Region did not approve, within its envelope (domain/envelopes.py),
+        in one transaction with the edition's money locked. Recorded once (decision 'cofunding_cover',
+        one per Region): a retry answers what the first call decided."""
+        seq = int(region_funder.removeprefix("region-"))
+        with self._tx(write=True) as s:
+            app = self._app_with_money(s, application_id)
+            done = s.scalar(select(DecisionRow).where(DecisionRow.application_id == application_id,
+                                                      DecisionRow.kind == "cofunding_cover", DecisionRow.seq == seq))
+            if done is not None:
+                return CoFundingCover.model_validate(done.payload)
+            awards = {r.funder: mad(r.amount) for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))}
+            held = commitments.held(s, application_id)
+            envelope = cover_envelope(settings, app.province, held[MINISTRY].envelope if MINISTRY in held else None)
+            cover = decide_cover(settings, commitments.committed(s, app.edition), envelope, awards, region_funder,
+                                 mad(approved))
+            if cover.outcome != "waitlist":
+                if MINISTRY not in held and cover.covered > 0:  # the cover's envelope, before the award is written
+                    commitments.hold(s, app, {**{f: r.amount for f, r in held.items()}, MINISTRY: cover.covered}, at,
+                                     envelopes={MINISTRY: envelope})
+                self._write_award(s, app, cover.funders, app.honorary_award)
+            self._insert_ignore(s, DecisionRow, ["application_id", "kind", "seq"], application_id=application_id,
+                                kind="cofunding_cover", seq=seq, outcome=cover.outcome,
+                                payload=cover.model_dump(mode="json"), decided_by="ministry", at=at)
+            chain.append(s, chain.of_decision(self._row(s, DecisionRow, application_id=application_id,
+                                                        kind="cofunding_cover", seq=seq)), at)
+            return cover
 
     def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
         """Store the order under its idempotency key; an existing key returns the stored order."""
@@ -513,10 +561,8 @@ class Repository:
                 return None
             out = _as_dict(app)
             out["id"] = app.application_id
-            out["funders"] = {
-                r.funder: mad(r.amount)
-                for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))
-            }
+            out["awards"] = rows(s, AwardRow, AwardRow.funder, exclude=("id", "application_id"))
+            out["funders"] = {a["funder"]: mad(a["amount"]) for a in out["awards"] if a["released_at"] is None}
             out["paid"] = self._paid(s, application_id)
             out["paid_total"] = sum(out["paid"].values(), Decimal("0.00"))
             out["history"] = rows(s, StageChange, StageChange.seq, exclude=("id", "application_id"))

@@ -169,6 +169,32 @@ class AwardRow(Base):
     application_id: Mapped[str] = mapped_column(String(80), _app_fk())
     funder: Mapped[str] = mapped_column(String(20))  # "ministry" or "region-NN"
     amount: Mapped[Decimal]
+    # Set when the application closed without completing (withdrawn, cancelled, terminated …): the
+    # award no longer holds; only what was paid on it stays committed (envelope_commitments).
+    released_at: Mapped[datetime | None]
+
+
+class EnvelopeCommitmentRow(Base):
+    """What one funder of one application holds in one envelope of its edition (domain/envelopes.py).
+
+    Written in the transaction that reserves or releases the money, with the edition locked, so the
+    sum per envelope is always what the envelopes have given: the committee's and the waitlist's
+    placements, a co-funding covered by the ministry, an award reduced or released (down to what
+    was paid)."""
+
+    __tablename__ = "envelope_commitments"
+    __table_args__ = (
+        UniqueConstraint("application_id", "funder"),
+        Index("ix_envelope_commitments_edition_envelope", "edition", "envelope"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    edition: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    funder: Mapped[str] = mapped_column(String(20))  # "ministry" or "region-NN"
+    envelope: Mapped[str] = mapped_column(String(30))  # "ministry", "ministry-priority" or "region-NN"
+    amount: Mapped[Decimal]
+    updated_at: Mapped[datetime]
 
 
 class PaymentOrderRow(Base):
