@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test demo up down clean gateway lock bench
+.PHONY: install test demo up down clean gateway lock bench properties
 
 # Runtime dependencies at the versions of deploy/requirements.lock (what the image ships).
 $(STAMP): pyproject.toml deploy/requirements.lock
@@ -22,6 +22,11 @@ lock:
 
 test: $(STAMP)
 	$(PY) -m pytest -q -rs
+
+# The envelope properties with many examples (make test runs a few), shrinking what they find.
+properties: $(STAMP)
+	PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-60} $(PY) -m pytest -q -p no:cacheprovider tests/test_envelope_properties.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_envelopes.py --hypothesis-seed=$${SEED:-$$RANDOM}
 
 up: $(STAMP)
 	$(PY) -m demo.services up

@@ -112,7 +112,7 @@ class EditionActivities:
             if info.attempt > 1 and await self._started_by(app_id) == started_by:
                 log.info("started by an earlier attempt of this activity", application_id=app_id, attempt=info.attempt)
                 return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
-            return SubmissionAnswer(application_id=app_id, accepted=False,
+            return SubmissionAnswer(application_id=app_id, accepted=False, refusal="duplicate",
                                     message=f"the applicant already has an application in edition {inp.submission.edition}")
         return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
 

@@ -97,7 +97,7 @@ async def submit_to_edition(client: Client, submission: ApplicationSubmission) -
     except RPCError as e:
         raise CliError(f"edition {submission.edition} did not take {submission.application_id}: {e.message}") from None
     if not answer.accepted:
-        return Outcome(False, answer.application_id, reason=answer.message, duplicate=True)
+        return Outcome(False, answer.application_id, reason=answer.message, duplicate=answer.duplicate)
     return Outcome(True, answer.application_id, message=f"{answer.message} to edition {submission.edition}", stage="submitted")
 
 
@@ -222,7 +222,7 @@ async def submit_batch_to_edition(client: Client, edition: int, subs: list[Appli
         return [Outcome(False, s.application_id, reason=f"edition {edition} did not take the batch: {e.message}")
                 for s in subs]
     return [Outcome(True, a.application_id, message=f"{a.message} to edition {edition}", stage="submitted")
-            if a.accepted else Outcome(False, a.application_id, reason=a.message, duplicate=True)
+            if a.accepted else Outcome(False, a.application_id, reason=a.message, duplicate=a.duplicate)
             for a in answer.answers]
 
 

@@ -201,7 +201,9 @@ def import_summary(
     counts = {
         "started": len(result.started),
         "duplicates": len(result.duplicates) + len(file_duplicates),
-        "refused": len(refused) + len(result.failed),
+        # Lines, not errors: a line with two bad fields is one refused line.
+        "refused": len({e.line for e in refused if e.line is not None}) + sum(e.line is None for e in refused)
+        + len(result.failed),
     }
     if as_json:
         emit_json(

@@ -3,8 +3,9 @@
 The stdlib `calendar` module is deliberately not imported: this module shares its name.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 D = TypeVar("D", date, datetime)
 
@@ -48,3 +49,23 @@ def midterm_period(n_reports: int) -> int:
     if n_reports < 1:
         raise ValueError(f"n_reports must be at least 1, got {n_reports}")
     return (n_reports + 1) // 2
+
+
+# The programme's calendar is Morocco's: a call that closes on a date closes at the end of that day in
+# Casablanca, a report due in six months is due on that local date. Instants are stored in UTC.
+PROGRAMME_TZ = ZoneInfo("Africa/Casablanca")
+
+
+def start_of_day(d: date) -> datetime:
+    """Midnight at the start of `d` in Casablanca, as a UTC instant."""
+    return datetime.combine(d, time(0), PROGRAMME_TZ).astimezone(UTC)
+
+
+def end_of_day(d: date) -> datetime:
+    """Midnight at the end of `d` in Casablanca (the start of the next day), as a UTC instant."""
+    return start_of_day(d + timedelta(days=1))
+
+
+def local_date(at: datetime) -> date:
+    """The programme's date of an instant."""
+    return at.astimezone(PROGRAMME_TZ).date()

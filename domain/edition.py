@@ -140,6 +140,7 @@ class EditionSettings(BaseModel):
         Tranche(share=Decimal("0.40"), release=TrancheRelease.MIDTERM_REPORT),
     )
     report_interval_months: int = Field(default=6, ge=1, le=24)
+    report_window_days: Days = 30  # a progress report is accepted from this many days before its due date
     report_grace_days: Days = 15  # after the due date, a reminder
     report_escalation_days: Days = 30  # after the due date, escalation; next tranche suspended
 

@@ -3,6 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +33,7 @@ class EditionState(BaseModel):
     duplicates: int = 0
     late_refused: int = 0
     call_closed_by: str | None = None
+    call_closed_at: datetime | None = None  # when the call actually closed (ops may close it early)
     confirmed_by: str | None = None
     rounds: int = 0  # promotion rounds after the committee's proposal (round 0)
     decisions_sent_at: datetime | None = None
@@ -50,6 +52,11 @@ class SubmissionAnswer(BaseModel):
     application_id: str
     accepted: bool
     message: str
+    refusal: Literal["", "duplicate", "late"] = ""  # why it was not accepted (answers before it: duplicates)
+
+    @property
+    def duplicate(self) -> bool:
+        return not self.accepted and self.refusal != "late"
 
 
 # Submissions per batch update (an import): each is about a kilobyte in the history, and the batch

@@ -339,6 +339,7 @@ class ApplicationStatus(BaseModel):
     waiting_for: str | None = None
     since: datetime
     until: datetime | None = None
+    report_accepted_from: datetime | None = None  # the awaited progress report's window opens then
     reasons: list[RuleFailure] = []
     reviews: int = 0
     score: Decimal | None = None

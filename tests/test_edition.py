@@ -2,6 +2,7 @@
 
 import itertools
 import uuid
+from zoneinfo import ZoneInfo
 from datetime import timedelta
 from decimal import Decimal
 
@@ -124,12 +125,31 @@ async def test_late_submission_is_refused_with_the_reason(edition_run):
     d = make(settings)
     h = await d.open(settings)
     await d.skip(21)
-    with pytest.raises(WorkflowUpdateFailedError) as e:
-        await h.execute_update(EditionWorkflow.submit, make_submission("LATE-1", edition=settings.edition))
-    assert "late submissions are refused" in str(e.value.cause)
+    late = await h.execute_update(EditionWorkflow.submit, make_submission("LATE-1", edition=settings.edition))
+    assert not late.accepted and late.refusal == "late" and late.application_id.endswith("LATE-1")
+    # The call closes at the end of its last day in Casablanca, and the answer names that day.
+    assert f"the call closed on {settings.call_closes}; late submissions are refused" in late.message
+    assert (await d.edition_status(h)).late_refused == 1
     with pytest.raises(WorkflowUpdateFailedError) as e:
         await h.execute_update(EditionWorkflow.submit, make_submission("WRONG-ED", edition=settings.edition - 1))
     assert "edition" in str(e.value.cause)
+
+
+async def test_after_an_early_close_a_late_submission_is_told_the_day_it_actually_closed(edition_run):
+    make, repo, now = edition_run
+    settings = edition_settings(now, _number())
+    d = make(settings)
+    h = await d.open(settings)
+    await d.skip(3)
+    closed_on = (await d.env.get_current_time()).astimezone(ZoneInfo("Africa/Casablanca")).date()
+    await h.execute_update(EditionWorkflow.close_call, CloseCall(closed_by="officer-test"))
+    await d.skip(1)
+    late = await h.execute_update(EditionWorkflow.submit, make_submission("EARLY-1", edition=settings.edition))
+    assert not late.accepted and f"the call closed on {closed_on};" in late.message, late.message
+    assert closed_on != settings.call_closes
+    s = await d.edition_status(h)
+    assert (s.late_refused, s.submissions) == (1, 0)
+    assert repo.get_edition(settings.edition)["call_closed_at"] is not None
 
 
 async def test_a_batch_of_submissions_answers_each_and_counts_each_once(edition_run):
@@ -168,11 +188,12 @@ async def test_a_batch_of_submissions_answers_each_and_counts_each_once(edition_
         await h.execute_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=stray))
     assert "submissions.1.edition" in str(e.value.cause)
     assert (await d.edition_status(h)).submissions == 4
-    # After the call closes, a batch is refused like a single submission.
+    # After the call closes, a batch is refused like a single submission, each counted late.
     await d.skip(21)
-    with pytest.raises(WorkflowUpdateFailedError) as e:
-        await h.execute_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=stray[:1]))
-    assert "late submissions are refused" in str(e.value.cause)
+    late = await h.execute_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=stray[:1] * 2))
+    assert [(a.accepted, a.refusal) for a in late.answers] == [(False, "late"), (False, "late")]
+    assert "late submissions are refused" in late.answers[0].message
+    assert (await d.edition_status(h)).late_refused == 2
 
 
 async def test_committee_selects_within_the_envelope_sends_decisions_and_promotes_after_a_withdrawal(edition_run):

@@ -208,7 +208,8 @@ async def play(d: EditionDriver, repo: EditionRepository, settings: EditionSetti
     try:
         settings = d.settings
         edition = await d.open(settings)
-        subs = [make_submission(f"P{settings.edition}-{i}", edition=settings.edition, province=province,
+        run = uuid.uuid4().hex[:8]  # edition numbers come round again; applicants (workflow ids) never do
+        subs = [make_submission(f"P{run}-{i}", edition=settings.edition, province=province,
                                 region_code=region, legal_form=form, requested=Decimal(req) * K,
                                 total=Decimal(req + 10) * K)
                 for i, ((province, region, form), req, _) in enumerate(people)]

@@ -259,6 +259,9 @@ async def test_payment_system_and_portal_events(gw):
     assert invalid.status_code == 422 and invalid.json()["field"] == "indicators.jobs_created"
     wrong_period = await gw.post(reports, {**report, "event_id": event_id(), "period": 2}, "portal")
     assert wrong_period.status_code == 409 and wrong_period.json()["field"] == "period"
+    early = await gw.post(reports, {**report, "event_id": event_id()}, "portal")
+    assert early.status_code == 409 and "is accepted from" in early.text, early.text
+    await d.skip(160)  # into the report's window
     accepted = await gw.post(reports, report, "portal")
     assert accepted.status_code == 200 and accepted.json()["message"] == "progress report 1 recorded"
     assert [r["period"] for r in gw.repo.get_application(h.id)["reports"]] == [1]

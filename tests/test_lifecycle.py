@@ -10,6 +10,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from activities.application import ApplicationActivities
+from domain.calendar import local_date
 from domain.edition import CoFundingFallback, edition_4_settings
 from domain.models import (
     BankDetailsFixed,
@@ -57,6 +58,12 @@ async def test_complete_24_month_lifecycle(run):
     assert paid_first == [f"{sub.application_id}:T1:ministry"]
     s = await d.reach(h, Stage.MONITORING, "progress report 1")
     assert s.paid_total == Decimal("24000.00")  # 60% at signature
+    # A report is accepted from its window (30 days before it is due), not the day after signature.
+    opens = s.report_accepted_from
+    assert opens is not None and 140 < (opens - s.since).days < 160
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await d.report(h, 1)
+    assert f"report 1 is accepted from {local_date(opens)}" in str(e.value.cause)
 
     await d.skip(180)
     await d.report(h, 1)

@@ -18,7 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
     from activities.policies import policy_for
-    from domain.calendar import midterm_period
+    from domain.calendar import local_date, midterm_period
     from domain.edition import CoFundingFallback, TrancheRelease
     from domain.money import mad, split
     from domain.reference import MINISTRY, region_funder
@@ -282,6 +282,7 @@ class ApplicationWorkflow:
         await self._enter(Stage.MONITORING, f"{final} progress reports, mid-term report {midterm}")
         for period, due in enumerate(schedule, start=1):
             self._expected_period = period
+            self.status.report_accepted_from = self.settings.after_days(due, -self.settings.report_window_days)
             received = lambda p=period: p in self._reports  # noqa: E731
             what = f"progress report {period} of {final}"
             if not await self._wait(received, what, self.settings.after_days(due, self.settings.report_grace_days)):
@@ -289,6 +290,7 @@ class ApplicationWorkflow:
                 if not await self._wait(received, f"{what} (reminded)", self.settings.after_days(due, self.settings.report_escalation_days)):
                     await self._notice(f"report-{period}-escalation", "escalation", f"{what} overdue; next tranche suspended")
                     await self._wait(received, f"{what} (escalated, next tranche suspended)", None)
+            self.status.report_accepted_from = None
             if period in self._review_reports:
                 await self._wait(lambda p=period: self._reports.get(p) == "approved", f"approval of {what}", None)
             if period == midterm:
@@ -476,7 +478,7 @@ class ApplicationWorkflow:
 
     @workflow.update
     async def submit_report(self, report: ProgressReport) -> Answer:
-        self._guard(self._check_report, report)
+        self._guard(self._check_report_state, report)  # not the window: histories before it took early reports
         self._reports[report.period] = "storing"
         await self._act(A.record_report, self.app_id, report, self._now())
         self._reports[report.period] = "received"
@@ -487,6 +489,13 @@ class ApplicationWorkflow:
 
     @submit_report.validator
     def _check_report(self, report: ProgressReport) -> None:
+        self._check_report_state(report)
+        opens = self.status.report_accepted_from
+        if opens is not None and self._now() < opens:
+            raise ValueError(f"period: report {report.period} is accepted from {local_date(opens)} "
+                             f"({self.settings.report_window_days} days before it is due)")
+
+    def _check_report_state(self, report: ProgressReport) -> None:
         if self.status.stage not in FUNDED:
             raise ValueError(f"period: no progress report is expected in stage {self.status.stage.value}")
         if report.period != self._expected_period:

@@ -9,7 +9,7 @@ Per-application data lives in the database and in each application's own workflo
 the edition's history holds only its own steps and continues as new when it grows.
 """
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -29,8 +29,12 @@ with workflow.unsafe.imports_passed_through():
         SubmissionAnswer,
         SubmissionBatch,
     )
+    from domain.calendar import end_of_day, local_date, start_of_day
     from domain.models import ApplicationInput, ApplicationSubmission
     from domain.report import EditionReport
+
+# Patch id: from this version a late submission is answered refused and counted, not refused unseen.
+PATCH_LATE_COUNTED = "late-submissions-counted"
 
 
 @workflow.defn
@@ -82,6 +86,7 @@ class EditionWorkflow:
                 self._closing = True
             if self._closing:
                 self.state.call_closed_by = self.state.call_closed_by or "the call's timer"
+                self.state.call_closed_at = self.state.call_closed_at or min(workflow.now(), closes)
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._act(E.close_call, self.settings.edition, workflow.now())
                 self._enter(Phase.REVIEWING)
@@ -132,6 +137,9 @@ class EditionWorkflow:
     @workflow.update
     async def submit(self, submission: ApplicationSubmission) -> SubmissionAnswer:
         self._check_submission(submission)
+        late = self._late()
+        if late:
+            return late[0].model_copy(update={"application_id": submission.application_id})
         app = ApplicationInput(settings=self.settings, submission=submission, submitted_by="edition",
                                edition_workflow_id=workflow.info().workflow_id)
         answer: SubmissionAnswer = await self._act(E.start_application, app)
@@ -145,13 +153,17 @@ class EditionWorkflow:
     @submit.validator
     def _check_submission(self, submission: ApplicationSubmission) -> None:
         self._check_edition(submission, "edition")
-        self._check_call_open()
+        self._check_call_opened()
 
     @workflow.update
     async def submit_batch(self, batch: SubmissionBatch) -> BatchAnswer:
         """A bulk import's submissions in one update and one activity; a registration number twice in
         the batch is answered as a duplicate without a second start."""
         self._check_batch(batch)
+        late = self._late(len(batch.submissions))
+        if late:
+            return BatchAnswer(answers=[a.model_copy(update={"application_id": sub.application_id})
+                                        for a, sub in zip(late, batch.submissions)])
         first: dict[str, ApplicationSubmission] = {}
         for sub in batch.submissions:
             first.setdefault(sub.application_id, sub)
@@ -160,7 +172,7 @@ class EditionWorkflow:
         by_id = {a.application_id: a for a in started}
         # The first of each registration number takes its answer; a repeat finds it taken.
         answers = [by_id.pop(sub.application_id, None) or SubmissionAnswer(
-            application_id=sub.application_id, accepted=False,
+            application_id=sub.application_id, accepted=False, refusal="duplicate",
             message=f"{sub.application_id} is twice in this batch: submitted once") for sub in batch.submissions]
         self.state.submissions += sum(a.accepted for a in answers)
         self.state.duplicates += sum(not a.accepted for a in answers)
@@ -171,24 +183,37 @@ class EditionWorkflow:
     def _check_batch(self, batch: SubmissionBatch) -> None:
         for i, sub in enumerate(batch.submissions):
             self._check_edition(sub, f"submissions.{i}.edition")
-        self._check_call_open()
+        self._check_call_opened()
 
     def _check_edition(self, submission: ApplicationSubmission, field: str) -> None:
         if submission.edition != self.settings.edition:
             raise ValueError(f"{field}: this is edition {self.settings.edition}, not {submission.edition}")
 
-    def _check_call_open(self) -> None:
-        now = workflow.now()
-        opens = datetime.combine(self.settings.call_opens, time(0), timezone.utc)
-        if now < opens:
+    def _check_call_opened(self) -> None:
+        if workflow.now() < start_of_day(self.settings.call_opens):
             raise ValueError(f"submitted_at: the call opens on {self.settings.call_opens}")
-        if self.state.phase != Phase.OPEN or self._closing or now >= self._closing_time():
-            raise ValueError(f"submitted_at: the call closed on {self.settings.call_closes}; late submissions are refused")
+
+    def _call_closed(self) -> bool:
+        return self.state.phase != Phase.OPEN or self._closing or workflow.now() >= self._closing_time()
+
+    def _late(self, n: int = 1) -> list[SubmissionAnswer]:
+        """Submissions after the call closed: answered refused, with the day it actually closed, and
+        counted (`late_refused`). Empty while the call is open."""
+        # Histories from before this answer refused late submissions in the validator: one accepted
+        # there in the same activation as an early close must still start there.
+        if not self._call_closed() or not workflow.patched(PATCH_LATE_COUNTED):
+            return []
+        closed = self.state.call_closed_at or self._closing_time()
+        self.state.late_refused += n
+        self._sync_counts()
+        message = f"submitted_at: the call closed on {local_date(closed - timedelta(microseconds=1))}; late submissions are refused"
+        return [SubmissionAnswer(application_id="", accepted=False, message=message, refusal="late")] * n
 
     @workflow.update
     def close_call(self, inp: CloseCall) -> str:
         # Returns at once: the run closes the call once submissions in flight are done.
         self.state.call_closed_by = inp.closed_by
+        self.state.call_closed_at = workflow.now()
         self._closing = True
         return f"call of edition {self.settings.edition} closed by {inp.closed_by}"
 
@@ -224,8 +249,8 @@ class EditionWorkflow:
     # --- Helpers ---------------------------------------------------------------------------
 
     def _closing_time(self) -> datetime:
-        # The call is open through its last day (UTC).
-        return datetime.combine(self.settings.call_closes, time(0), timezone.utc) + timedelta(days=1)
+        # The call is open through its last day, in Casablanca.
+        return end_of_day(self.settings.call_closes)
 
     def _history_full(self) -> bool:
         info = workflow.info()
@@ -248,6 +273,7 @@ class EditionWorkflow:
         st = self.state
         self.status.submissions, self.status.duplicates, self.status.rounds, self.status.runs = (
             st.submissions, st.duplicates, st.rounds, st.runs)
+        self.status.late_refused = st.late_refused
         self.status.call_closed_by, self.status.confirmed_by = st.call_closed_by, st.confirmed_by
 
     async def _act(self, fn, *args):
