@@ -14,7 +14,7 @@ import asyncio
 import random
 import time
 import zlib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
 from rich.progress import Progress
@@ -146,7 +146,8 @@ class Simulation:
             period = int(w.split()[2])
             # A few reports come late: only once the applicant has been reminded.
             late = zlib.crc32(f"{a}:{period}".encode()) % 25 == 0 and "(" not in w  # sent once reminded or escalated
-            if not late and self.once(a, f"report-{period}"):
+            early = s.report_accepted_from is not None and datetime.now(UTC) < s.report_accepted_from  # window not open
+            if not late and not early and self.once(a, f"report-{period}"):
                 ind = Indicators(jobs_created=rng.randint(0, app.project.jobs_created), jobs_kept=app.project.jobs_kept,
                                  beneficiaries=app.project.beneficiaries, women=app.project.women, youth=app.project.youth,
                                  revenue=mad(rng.randint(0, 50_000)), spend=mad(rng.randint(5_000, 40_000)))
