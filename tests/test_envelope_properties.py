@@ -29,7 +29,7 @@ from domain.db.edition_repository import EditionRepository
 from domain.db.session import make_engine, migrate
 from domain.db.tables import Application, AwardRow, CommitteeDecisionRow, LedgerRow
 from domain.edition import CoFundingFallback, EditionSettings, PartnerRegion
-from domain.edition_messages import SelectionConfirmed
+from domain.edition_messages import Phase as EditionPhase, SelectionConfirmed
 from domain.models import (
     FINAL_STAGES,
     AgreementSigned,
@@ -106,13 +106,20 @@ async def fresh(ts_env, tmp_path, executor):
 _NUMBERS = itertools.cycle(range(60, 100))  # each example on its own database; terminated workflows free the id
 
 
-async def quiet(d: EditionDriver, handles) -> dict:
-    """Wait until every application is closed or waiting for someone; their statuses by id."""
-    for _ in range(400):
+async def quiet(d: EditionDriver, edition, handles) -> dict:
+    """Wait until the edition has sent its decisions and waits, and every application is closed or
+    waiting for someone, twice in a row (a freed seat's round may be on its way); statuses by id."""
+    last = None
+    for _ in range(600):
+        e = await d.edition_status(edition)
         statuses = {h.id: await d.status(h) for h in handles}
-        if all(s.stage in FINAL_STAGES or s.waiting_for for s in statuses.values()):
+        settled = e.phase not in (EditionPhase.PROPOSED, EditionPhase.DECIDING) and e.waiting_for is not None and all(
+            s.stage in FINAL_STAGES or s.waiting_for for s in statuses.values())
+        snapshot = (e.rounds, tuple((s.stage, s.waiting_for) for s in statuses.values()))
+        if settled and snapshot == last:
             return statuses
-        await asyncio.sleep(0.05)
+        last = snapshot if settled else None
+        await asyncio.sleep(0.1)
     raise AssertionError({k: (s.stage, s.waiting_for) for k, s in statuses.items()})
 
 
@@ -217,11 +224,11 @@ async def play(d: EditionDriver, repo: EditionRepository, settings: EditionSetti
                                                             for s, (_, _, score) in zip(subs, people)})
         await d.run_committee(edition)
         await edition.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
-        statuses = await quiet(d, handles)
+        statuses = await quiet(d, edition, handles)
         check_envelopes(repo, settings)
         for action, pick in events:
             await act(d, handles, statuses, action, pick)
-            statuses = await quiet(d, handles)
+            statuses = await quiet(d, edition, handles)
             check_envelopes(repo, settings)
     finally:
         await d.cleanup()
