@@ -557,3 +557,20 @@ async def test_send_update_answers_refuses_and_knows_unknown_ids(stack):
         await actions.send_update(stack.client, "moazara-4-NOBODY", "submit_review", review)
     assert (await actions.get_status(stack.client, app_id)).reviews == 1
     assert Decimal((await actions.get_status(stack.client, app_id)).award) == 0
+
+
+async def test_edition_status_shows_each_envelope_size_lent_committed_paid_and_left(stack):
+    async with open_edition(stack, 0, "ENV") as (settings, edition, _):
+        for _ in range(100):  # the edition records itself in the database on its first step
+            r = await cli(stack, "edition", "status", str(settings.edition), "--json")
+            if r.code == 0 and r.json()["envelopes"]:
+                break
+            await asyncio.sleep(0.1)
+        lines = {x["envelope"]: x for x in r.json()["envelopes"]}
+        national = settings.ministry_envelope - settings.priority_envelope
+        assert lines["ministry"]["size"] == str(national) and lines["ministry"]["left"] == str(national)
+        assert lines["ministry-priority"]["size"] == str(settings.priority_envelope)
+        assert {x["committed"] for x in lines.values()} == {"0.00"} and set(lines) >= {"region-02", "region-03"}
+        r = await cli(stack, "edition", "status", str(settings.edition))
+        assert r.code == 0 and f"Envelopes of edition {settings.edition}" in r.out
+        assert "lent" in r.out and "left" in r.out
