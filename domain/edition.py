@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from domain.calendar import report_schedule
+from domain.calendar import PROGRAMME_TZ, report_schedule
 from domain.money import MAD, Share
 from domain.reference import (
     EARTHQUAKE_PROVINCES_2023,
@@ -191,8 +191,9 @@ class EditionSettings(BaseModel):
 
     def report_due_dates(self, start: datetime, duration_months: int) -> list[datetime]:
         """When progress reports are due: every interval, the last one at the project's end."""
-        if self.day_length == timedelta(days=1):
-            return report_schedule(start, duration_months, self.report_interval_months)
+        if self.day_length == timedelta(days=1):  # calendar months of the programme's calendar (Casablanca)
+            local = report_schedule(start.astimezone(PROGRAMME_TZ), duration_months, self.report_interval_months)
+            return [due.astimezone(start.tzinfo) for due in local]
         return [start + (due - start).days * self.day_length
                 for due in report_schedule(start, duration_months, self.report_interval_months)]
 

@@ -75,3 +75,17 @@ def test_midterm_report_period():
     assert midterm_period(1) == 1
     with pytest.raises(ValueError):
         midterm_period(0)
+
+
+def test_report_due_dates_follow_the_programme_calendar_in_casablanca():
+    """Signed on 31 Jan at 23:30 UTC, which is already 1 Feb in Casablanca: reports fall due on the 1st
+    of the month there, not on the UTC month's clamped last day."""
+    from datetime import UTC, datetime
+
+    from domain.calendar import local_date
+    from tests.factories import settings_with
+
+    start = datetime(2024, 1, 31, 23, 30, tzinfo=UTC)
+    dues = settings_with(report_interval_months=1).report_due_dates(start, 3)
+    assert [local_date(d).isoformat() for d in dues] == ["2024-03-01", "2024-04-01", "2024-05-01"]
+    assert all(d.tzinfo is not None and d.utcoffset().total_seconds() == 0 for d in dues)
