@@ -74,7 +74,8 @@ SERVER_ARGS: tuple[str, ...] = SERVER_PERSISTENCE
 def bench_settings():
     # Programme days of a second: deadlines (21 days of review …) stay far beyond what the simulated
     # people need, so every application takes the same path; the reports are sent as soon as asked.
-    return edition_4_settings().model_copy(update={"day_length": timedelta(seconds=1)})
+    # Reports go in as soon as asked: the window (report_window_days) covers the whole project.
+    return edition_4_settings().model_copy(update={"day_length": timedelta(seconds=1), "report_window_days": 3650})
 
 
 class Phase:
