@@ -30,7 +30,7 @@ from cli.actions import CliError
 from cli.command import run_command
 from cli.inputs import InputError
 from domain.edition_messages import MAX_BATCH
-from settings import get_settings
+from infra.settings import get_settings
 
 app = typer.Typer(
     help="Moazara ops CLI: submit, import, follow and act on grant applications (one Temporal workflow each).",

@@ -24,12 +24,12 @@ from activities.payment_system import PaymentSystem
 from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from log_config import configure_logging
+from infra.log_config import configure_logging
 from observability.counters import ServiceCounters
 from observability.health import Health, database_check, start_health_server, temporal_check, worker_check
 from observability.metrics import install_metrics_runtime
-from settings import Settings, get_settings
-from temporal_connection import connect
+from infra.settings import Settings, get_settings
+from infra.temporal_connection import connect
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.missing_inputs import RefuseMissingInputs

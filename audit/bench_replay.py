@@ -20,7 +20,7 @@ import temporalio
 import typer
 
 from audit import golden, histories, replay
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 
 cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 

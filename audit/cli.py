@@ -1,7 +1,7 @@
 """The auditor CLI: export, replay, timeline, reconcile, verify. Run as `python audit.py …`
 (or `python -m audit …`, or the `moazara-audit` script once installed).
 
-Configuration is the service's own (environment, see settings.py): TEMPORAL_ADDRESS and friends
+Configuration is the service's own (environment, see infra/settings.py): TEMPORAL_ADDRESS and friends
 for the server, DATABASE_URL for the domain database, and the payload keys (CODEC_KEYS or the
 secrets file) to read encrypted histories. Exit codes: 0 all good; 1 a finding (non-deterministic
 replay, money mismatch, broken chain) or the server / database could not answer; 2 bad usage.
@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 
-from settings import get_settings
+from infra.settings import get_settings
 
 app = typer.Typer(
     help="Moazara auditor tools: workflow histories, deterministic replay, decision timelines, money reconciliation, audit log.",
@@ -89,7 +89,7 @@ def _repo():
 
 
 async def _client():
-    from temporal_connection import connect
+    from infra.temporal_connection import connect
 
     try:
         return await connect(get_settings())
@@ -224,7 +224,7 @@ def timeline(
     async def work() -> int:
         from audit import events, histories
         from audit import timeline as tl
-        from temporal_connection import data_converter
+        from infra.temporal_connection import data_converter
 
         if (workflow_id is None) == (file is None):
             raise typer.BadParameter("give an application id, or --file, not both")
@@ -264,7 +264,7 @@ def reconcile(
     async def work() -> int:
         from audit import histories
         from audit import reconcile as rc
-        from temporal_connection import data_converter
+        from infra.temporal_connection import data_converter
 
         repo = _repo()
         wids = histories.application_workflow_ids(repo, edition)  # money lives in the applications' histories

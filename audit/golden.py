@@ -57,9 +57,9 @@ from domain.models import (
     Withdrawal,
 )
 from domain.reference import MINISTRY, DocumentKind
-from log_config import configure_logging
-from settings import Settings
-from temporal_connection import data_converter
+from infra.log_config import configure_logging
+from infra.settings import Settings
+from infra.temporal_connection import data_converter
 from tests.conftest import TEST_SERVER
 from tests.driver import Driver
 from tests.factories import REGION_02_SHARE, cooperative, make_review, make_submission, settings_with, valid_rib

@@ -64,7 +64,7 @@ def replayer(
 
         workflows = WORKFLOWS
     if converter is None:
-        from temporal_connection import data_converter
+        from infra.temporal_connection import data_converter
 
         converter = data_converter()
     return Replayer(workflows=list(workflows), data_converter=converter, runtime=runtime)

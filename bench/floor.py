@@ -77,8 +77,8 @@ class FloorWorkflow:
 
 
 async def main() -> None:
-    from settings import get_settings
-    from temporal_connection import connect
+    from infra.settings import get_settings
+    from infra.temporal_connection import connect
 
     settings = get_settings()
     client = await connect(settings)

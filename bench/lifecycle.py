@@ -56,7 +56,7 @@ from domain.models import (
     Stage,
 )
 from domain.reference import MINISTRY
-from temporal_connection import connect
+from infra.temporal_connection import connect
 from tests.dev_server import DevServer
 from tests.factories import make_review, make_submission, settings_with, valid_rib
 from tests.worker_processes import client_settings, codec_settings, start_worker

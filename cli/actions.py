@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
 from domain.models import Answer, ApplicationInput, ApplicationStatus, ApplicationSubmission
-from settings import Settings
+from infra.settings import Settings
 
 WORKFLOW = "ApplicationWorkflow"
 STATUS_QUERY = "get_status"
@@ -63,7 +63,7 @@ class Outcome:
 
 
 async def connect_client(settings: Settings) -> Client:
-    from temporal_connection import connect  # the one way to connect: sets the pydantic data converter
+    from infra.temporal_connection import connect  # the one way to connect: sets the pydantic data converter
 
     try:
         return await connect(settings)

@@ -31,7 +31,7 @@ from domain.edition import EditionSettings
 from domain.envelopes import EnvelopeLine
 from domain.edition_messages import CloseCall, EditionInput, EditionStatus, SelectionConfirmed, edition_workflow_id
 from domain.report import EditionReport, build_report
-from settings import get_settings
+from infra.settings import get_settings
 
 app = typer.Typer(help="Editions: the call for projects, the committee's selection, the programme report.",
                   no_args_is_help=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from settings import Settings
+from infra.settings import Settings
 
 KEY_BYTES = 32  # AES-256
 

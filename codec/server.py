@@ -27,7 +27,7 @@ from temporalio.api.common.v1 import Payloads
 
 from codec.aes_gcm import AesGcmCodec
 from codec.keys import CodecKeyError
-from settings import Settings
+from infra.settings import Settings
 
 COOKIE = "moazara_codec"
 log = structlog.get_logger("moazara.codec_server")
@@ -126,10 +126,10 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
 def main() -> None:
     import uvicorn
 
-    from live_settings import LiveSettings
-    from log_config import configure_logging
-    from settings import get_settings
-    from temporal_connection import data_converter
+    from infra.live_settings import LiveSettings
+    from infra.log_config import configure_logging
+    from infra.settings import get_settings
+    from infra.temporal_connection import data_converter
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)

@@ -43,8 +43,8 @@ from domain.models import (
 from domain.edition import Criterion
 from domain.models import Review
 from domain.money import mad
-from settings import get_settings
-from temporal_connection import connect
+from infra.settings import get_settings
+from infra.temporal_connection import connect
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 from cli.actions import EDITION_CONCURRENCY, edition_update

@@ -4,7 +4,7 @@
     python3 deploy/secrets_file.py add-key deploy/secrets.json        # rotation, step 1
     python3 deploy/secrets_file.py encrypt-with deploy/secrets.json KEY_ID   # rotation, step 2
 
-The file is what SECRETS_FILE points at (settings.py; live_settings.py re-reads it when it changes):
+The file is what SECRETS_FILE points at (infra/settings.py; infra/live_settings.py re-reads it when it changes):
 codec keys (key id -> base64 of 32 random bytes, AES-256-GCM), the id of the key that encrypts,
 the codec server's staff tokens and the gateway's clients.
 

@@ -1,5 +1,5 @@
 """`python -m gateway` (make gateway): the gateway and its codec server on uvicorn, with the
-configured Temporal, database and keys (settings.py; secrets file re-read on change)."""
+configured Temporal, database and keys (infra/settings.py; secrets file re-read on change)."""
 
 import uvicorn
 from temporalio.runtime import Runtime
@@ -7,10 +7,10 @@ from temporalio.runtime import Runtime
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from gateway.app import create_app
-from live_settings import LiveSettings
-from log_config import configure_logging
-from settings import get_settings
-from temporal_connection import connect, data_converter, logging_runtime
+from infra.live_settings import LiveSettings
+from infra.log_config import configure_logging
+from infra.settings import get_settings
+from infra.temporal_connection import connect, data_converter, logging_runtime
 
 
 def main() -> None:

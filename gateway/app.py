@@ -18,7 +18,7 @@ from domain.db.repository import Repository
 from gateway import problems
 from gateway.routes import router
 from gateway.workflow_updates import TemporalLink
-from settings import Settings
+from infra.settings import Settings
 
 DESCRIPTION = """Status events from Moazara's integrations, each applied to its application's workflow
 exactly once and answered with the workflow's own answer.

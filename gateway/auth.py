@@ -20,7 +20,7 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
 from gateway.problems import unauthenticated
-from settings import GatewayClient, GatewayRole, Settings
+from infra.settings import GatewayClient, GatewayRole, Settings
 
 # Declared as security schemes so the OpenAPI document says how to authenticate.
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.db.repository import Repository
 from gateway.auth import Caller, caller
 from gateway.problems import forbidden, not_found
-from settings import GatewayRole
+from infra.settings import GatewayRole
 
 
 def role(*allowed: GatewayRole):

@@ -29,7 +29,7 @@ from gateway.events import (
 )
 from gateway.inbox import deliver
 from gateway.problems import GatewayError, field_of
-from settings import GatewayRole
+from infra.settings import GatewayRole
 
 router = APIRouter(prefix="/v1")
 

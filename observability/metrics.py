@@ -10,8 +10,8 @@ keep the runtime they were made with.
 import structlog
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from settings import Settings
-from temporal_connection import core_logging, logging_runtime
+from infra.settings import Settings
+from infra.temporal_connection import core_logging, logging_runtime
 
 log = structlog.get_logger("moazara.metrics")
 

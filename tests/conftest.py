@@ -11,8 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from settings import Settings
-from temporal_connection import data_converter
+from infra.settings import Settings
+from infra.temporal_connection import data_converter
 
 pytest_plugins = ["tests.conftest_db"]
 

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from audit import golden
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 from tests.conftest import DEV_SERVER
 
 ROOT = Path(__file__).resolve().parent.parent

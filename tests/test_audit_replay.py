@@ -13,7 +13,7 @@ import pytest
 from activities.application import ApplicationActivities
 from audit import events, golden, histories, replay
 from domain.models import FINAL_STAGES
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 from tests.versioning.broken import BrokenApplicationWorkflow
 from worker import WORKFLOWS
 from workflows.application import ApplicationWorkflow

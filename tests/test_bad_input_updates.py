@@ -24,7 +24,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from domain.edition import edition_4_settings
 from domain.models import Answer, ApplicationStatus, Stage
-from settings import Settings
+from infra.settings import Settings
 from tests.driver import Driver
 from tests.factories import make_review, make_submission
 from tests.test_bad_input_models import HOSTILE, VALID, leaf_paths, removed, replaced

@@ -28,9 +28,9 @@ from codec.keys import CodecKeyError, key_ring, new_key
 from codec.server import create_codec_app
 from domain.edition import edition_4_settings
 from domain.models import ApplicationInput, PaymentResult, Stage
-from live_settings import LiveSettings
-from settings import Settings
-from temporal_connection import data_converter
+from infra.live_settings import LiveSettings
+from infra.settings import Settings
+from infra.temporal_connection import data_converter
 from tests.driver import Driver
 from tests.factories import make_submission, valid_rib
 from workflows.application import ApplicationWorkflow

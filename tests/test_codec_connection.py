@@ -12,8 +12,8 @@ from cryptography.x509.oid import NameOID
 from temporalio.client import TLSConfig
 
 from codec.aes_gcm import AesGcmCodec
-from settings import Settings
-from temporal_connection import data_converter, rpc_metadata, tls_config
+from infra.settings import Settings
+from infra.temporal_connection import data_converter, rpc_metadata, tls_config
 
 
 def self_signed(tmp_path, name: str) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from pydantic import ValidationError
 
-from settings import Settings
+from infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -421,7 +421,7 @@ def test_lock_pins_the_runtime_closure_of_the_tested_virtualenv():
 
 def test_secrets_file_tool_rotates_keys_that_the_processes_accept(tmp_path):
     from codec.keys import key_ring
-    from live_settings import read_secrets_file
+    from infra.live_settings import read_secrets_file
 
     path = tmp_path / "secrets.json"
     tool = [sys.executable, str(DEPLOY / "secrets_file.py")]

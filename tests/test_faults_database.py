@@ -37,7 +37,7 @@ from domain.models import (
     Stage,
 )
 from domain.reference import MINISTRY
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 from tests.conftest import DEV_SERVER
 from tests.factories import make_review, make_submission
 from tests.private_postgres import PrivatePostgres, server_bin

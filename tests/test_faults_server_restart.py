@@ -31,7 +31,7 @@ from temporalio.service import RPCError
 from domain.db.session import make_engine
 from domain.edition_messages import CloseCall, EditionInput, Phase, SelectionConfirmed, SubmissionBatch, edition_workflow_id
 from domain.models import AgreementSigned, ApplicationStatus, PaymentResult, Stage
-from temporal_connection import connect
+from infra.temporal_connection import connect
 from tests.dev_server import DevServer
 from tests.factories import make_review, make_submission, settings_with, valid_rib
 from tests.worker_processes import client_settings, codec_settings, start_worker

@@ -32,7 +32,7 @@ from domain.edition import edition_4_settings
 from domain.edition_messages import EditionInput, SubmissionBatch, edition_workflow_id
 from domain.models import AgreementSigned, ApplicationInput, CommitteeDecision, Decision, PaymentResult, Stage
 from domain.reference import MINISTRY
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 from tests.conftest import DEV_SERVER
 from tests.factories import make_review, make_submission, settings_with, valid_rib
 from tests.payment_system_fake import FakePaymentSystem

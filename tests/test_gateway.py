@@ -27,9 +27,9 @@ from domain.models import BankDetailsFixed, Stage
 from domain.reference import DocumentKind, LegalForm
 from gateway.app import create_app
 from gateway.auth import sign
-from live_settings import LiveSettings
-from settings import Settings
-from temporal_connection import connect
+from infra.live_settings import LiveSettings
+from infra.settings import Settings
+from infra.temporal_connection import connect
 from tests.driver import Driver
 from tests.factories import make_submission, valid_rib
 from workflows.application import ApplicationWorkflow

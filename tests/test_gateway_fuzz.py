@@ -22,9 +22,9 @@ from domain.db.session import make_engine, migrate
 from domain.models import PaymentOrder
 from domain.reference import LegalForm
 from gateway.app import create_app
-from live_settings import LiveSettings
-from settings import Settings
-from temporal_connection import connect
+from infra.live_settings import LiveSettings
+from infra.settings import Settings
+from infra.temporal_connection import connect
 from tests.factories import make_submission, valid_rib
 from tests.test_gateway import CLIENTS, write_secrets
 

@@ -15,8 +15,8 @@ import structlog
 
 from domain.models import BankDetailsFixed, ReportReview, Stage
 from domain.reference import LegalForm
-from log_config import configure_logging, mask_value, register_secrets
-from settings import get_settings
+from infra.log_config import configure_logging, mask_value, register_secrets
+from infra.settings import get_settings
 from tests.factories import make_submission, valid_rib
 from tests.test_gateway import CLIENTS, GatewayStack, event_id, gw  # noqa: F401 - gw is the fixture
 from workflows.application import ApplicationWorkflow
@@ -156,8 +156,8 @@ async def test_temporal_core_logs_go_through_the_masking(ts_env, sqlite_repo, ex
     from activities.application import ApplicationActivities
     from domain.edition import edition_4_settings
     from domain.models import ApplicationInput
-    from settings import Settings
-    from temporal_connection import connect, logging_runtime
+    from infra.settings import Settings
+    from infra.temporal_connection import connect, logging_runtime
 
     queue = f"core-logs-{uuid.uuid4().hex[:8]}"
     client = await connect(Settings(temporal_address=ts_env.client.service_client.config.target_host,

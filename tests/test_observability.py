@@ -32,7 +32,7 @@ from domain.models import (
 )
 from domain.edition import edition_4_settings
 from domain.reference import MINISTRY
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 from tests.conftest import DEV_SERVER
 from tests.factories import make_review, make_submission, valid_rib
 from tests.worker_processes import (

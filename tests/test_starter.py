@@ -23,7 +23,7 @@ import pytest
 import pytest_asyncio
 from temporalio import workflow
 from temporalio.client import Client
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -34,7 +34,7 @@ from domain.db.session import make_engine, migrate
 from domain.edition import Criterion, edition_4_settings
 from domain.edition_messages import EditionInput, EditionStatus, edition_workflow_id
 from domain.models import ApplicationInput, ApplicationStatus, Stage
-from settings import Settings
+from infra.settings import Settings
 from tests.conftest import DEV_SERVER
 from tests.factories import make_submission, settings_with, valid_rib
 from worker import build_worker

@@ -39,7 +39,7 @@ from domain.models import (
     Stage,
 )
 from domain.reference import MINISTRY
-from temporal_connection import data_converter
+from infra.temporal_connection import data_converter
 from tests.conftest import DEV_SERVER
 from tests.conftest_db import postgres_url
 from tests.factories import make_review, make_submission, valid_rib

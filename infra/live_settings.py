@@ -16,8 +16,8 @@ from pathlib import Path
 import structlog
 from pydantic import ValidationError
 
-from log_config import register_secrets
-from settings import Settings
+from infra.log_config import register_secrets
+from infra.settings import Settings
 
 # The fields the secrets file may set; anything else there is refused (a misspelt key would
 # otherwise be ignored and the old key stay in use).

@@ -22,10 +22,10 @@ from temporalio.runtime import (
 )
 
 from codec.aes_gcm import AesGcmCodec
-from failure_converter import InputFailureConverter
+from infra.failure_converter import InputFailureConverter
 from codec.keys import KeyRing, ensure_dev_key, key_ring
-from live_settings import LiveSettings
-from settings import Settings, get_settings
+from infra.live_settings import LiveSettings
+from infra.settings import Settings, get_settings
 
 
 def live_key_ring(live: LiveSettings):
