@@ -40,7 +40,7 @@ down:
 # Benchmarks: figures written under bench/results/ (never asserted in tests).
 bench: $(STAMP)
 	$(PY) -m bench.committee -n 10000
-	$(PY) -m audit.bench_replay
+	$(PY) -m bench.replay
 	$(PY) -m bench.lifecycle -n 200 --import-n 300
 
 gateway: $(STAMP)
@@ -53,4 +53,4 @@ clean: down
 # exported. Refresh only for a workflow change that is safe for workflows in flight (README, "Auditing").
 .PHONY: golden
 golden: $(STAMP)
-	$(PY) -m audit.golden
+	$(PY) -m tests.golden_histories

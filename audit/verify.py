@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from audit import chain
+from domain.db import chain
 from domain.db.tables import (
     Application,
     AuditEntry,

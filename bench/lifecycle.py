@@ -57,9 +57,9 @@ from domain.models import (
 )
 from domain.reference import MINISTRY
 from infra.temporal_connection import connect
-from tests.dev_server import DevServer
-from tests.factories import make_review, make_submission, settings_with, valid_rib
-from tests.worker_processes import client_settings, codec_settings, start_worker
+from simulation.dev_server import DevServer
+from simulation.factories import make_review, make_submission, settings_with, valid_rib
+from simulation.processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 

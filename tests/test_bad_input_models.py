@@ -42,7 +42,7 @@ from domain.models import (
 )
 from domain.reference import MINISTRY, DocumentKind
 from domain.rib import check_rib, rib_key
-from tests.factories import make_review, make_submission, valid_rib
+from simulation.factories import make_review, make_submission, valid_rib
 
 RIB = valid_rib(4242)
 SUBMISSION = make_submission("ASSO-PROP")

@@ -25,8 +25,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from domain.edition import edition_4_settings
 from domain.models import Answer, ApplicationStatus, Stage
 from infra.settings import Settings
-from tests.driver import Driver
-from tests.factories import make_review, make_submission
+from simulation.driver import Driver
+from simulation.factories import make_review, make_submission
 from tests.test_bad_input_models import HOSTILE, VALID, leaf_paths, removed, replaced
 from worker import build_worker
 from workflows.application import ApplicationWorkflow

@@ -83,7 +83,7 @@ def test_report_due_dates_follow_the_programme_calendar_in_casablanca():
     from datetime import UTC, datetime
 
     from domain.calendar import local_date
-    from tests.factories import settings_with
+    from simulation.factories import settings_with
 
     start = datetime(2024, 1, 31, 23, 30, tzinfo=UTC)
     dues = settings_with(report_interval_months=1).report_due_dates(start, 3)

@@ -31,8 +31,8 @@ from domain.models import ApplicationInput, PaymentResult, Stage
 from infra.live_settings import LiveSettings
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
-from tests.driver import Driver
-from tests.factories import make_submission, valid_rib
+from simulation.driver import Driver
+from simulation.factories import make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 
 KEY_A, KEY_B = new_key(), new_key()

@@ -11,7 +11,7 @@ from domain.edition import edition_4_settings, edition_5_settings
 from domain.models import Decision
 from domain.reference import LegalForm
 from scenarios.editions import candidates, edition_4, edition_5
-from tests.factories import settings_with
+from simulation.factories import settings_with
 
 
 def _selected(placements):

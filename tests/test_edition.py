@@ -26,8 +26,8 @@ from domain.edition_messages import (
 )
 from domain.models import CoFundingDecision, Stage, Withdrawal
 from domain.reference import MINISTRY, LegalForm
-from tests.driver import Driver
-from tests.factories import make_review, make_submission, settings_with
+from simulation.driver import Driver
+from simulation.factories import make_review, make_submission, settings_with
 from worker import WORKFLOWS, activities_for
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow

@@ -5,7 +5,7 @@ import pytest
 from domain.edition import edition_4_settings
 from domain.eligibility import RULE_SETS, check_eligibility, missing_documents
 from domain.reference import DocumentKind, LegalForm, Sector
-from tests.factories import make_submission, settings_with
+from simulation.factories import make_submission, settings_with
 
 ED4 = edition_4_settings()
 

@@ -40,7 +40,7 @@ from domain.models import (
     Withdrawal,
 )
 from domain.reference import MINISTRY, LegalForm
-from tests.factories import make_submission, valid_rib
+from simulation.factories import make_submission, valid_rib
 from tests.test_edition import EditionDriver, edition_settings
 from activities.application import ApplicationActivities
 from activities.edition import EditionActivities

@@ -16,7 +16,7 @@ from domain.db.tables import AwardRow
 from domain.edition import CoverShortfall, PartnerRegion
 from domain.models import Decision
 from domain.reference import MINISTRY, LegalForm
-from tests.factories import make_submission, settings_with
+from simulation.factories import make_submission, settings_with
 
 T0 = datetime(2024, 11, 4, 9, 0, tzinfo=UTC)
 COOP = dict(legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")

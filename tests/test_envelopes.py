@@ -21,7 +21,7 @@ from domain.envelopes import (
 )
 from domain.models import Decision
 from domain.reference import MINISTRY, LegalForm
-from tests.factories import settings_with
+from simulation.factories import settings_with
 
 K = Decimal("1000.00")
 

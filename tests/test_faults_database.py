@@ -38,11 +38,11 @@ from domain.models import (
 )
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
-from tests.conftest import DEV_SERVER
-from tests.factories import make_review, make_submission
+from simulation.dev_server import DEV_SERVER
+from simulation.factories import make_review, make_submission
 from tests.private_postgres import PrivatePostgres, server_bin
 from tests.test_workers import reach, to_disbursement, update
-from tests.worker_processes import client_settings, codec_settings, start_worker
+from simulation.processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 
 N = 8  # applications

@@ -38,8 +38,8 @@ from domain.models import (
     Withdrawal,
 )
 from domain.reference import MINISTRY, DocumentKind
-from tests.driver import Driver
-from tests.factories import make_review, make_submission, valid_rib
+from simulation.driver import Driver
+from simulation.factories import make_review, make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 
 W = ApplicationWorkflow

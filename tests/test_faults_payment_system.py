@@ -1,6 +1,6 @@
 """The payment system fails: it answers errors, times out, or refuses an order.
 
-A real HTTP payment system on loopback (tests/payment_system_fake.py), the real activities calling
+A real HTTP payment system on loopback (simulation/payment_system.py), the real activities calling
 it, the workflow on the time-skipping server (the retry waits pass in simulated time). What ops and
 auditors check:
 - retries are bounded: the payment system saw exactly the attempts of the policy, every one under
@@ -27,9 +27,9 @@ from activities.policies import PAYMENT_SYSTEM
 from domain.edition import edition_4_settings
 from domain.models import PaymentResult, PaymentRetry, Stage
 from domain.reference import MINISTRY
-from tests.driver import Driver
-from tests.factories import make_submission
-from tests.payment_system_fake import DOWN, HANG, REFUSE, TAKE, FakePaymentSystem
+from simulation.driver import Driver
+from simulation.factories import make_submission
+from simulation.payment_system import DOWN, HANG, REFUSE, TAKE, FakePaymentSystem
 from workflows.application import RESEND_DUE, UNSENT, ApplicationWorkflow
 
 ATTEMPTS = PAYMENT_SYSTEM.maximum_attempts

@@ -4,7 +4,7 @@ decisions are being sent (down 15 s: longer than the Temporal client's own retri
 worker's calls fail and its activities must recover).
 
 Real parts: `temporal server start-dev --db-filename …` as its own process on free loopback ports
-(tests/dev_server.py), one `python worker.py`, a SQLite domain database. The edition has N
+(simulation/dev_server.py), one `python worker.py`, a SQLite domain database. The edition has N
 applications in four groups whose outcome follows from the edition's rules alone: ineligible (asks
 more than the ceiling), selected (the envelope holds exactly the two best-scored groups), waitlisted
 (next group, above the minimum score), rejected (below it). Selected projects then sign and get their
@@ -32,9 +32,9 @@ from domain.db.session import make_engine
 from domain.edition_messages import CloseCall, EditionInput, Phase, SelectionConfirmed, SubmissionBatch, edition_workflow_id
 from domain.models import AgreementSigned, ApplicationStatus, PaymentResult, Stage
 from infra.temporal_connection import connect
-from tests.dev_server import DevServer
-from tests.factories import make_review, make_submission, settings_with, valid_rib
-from tests.worker_processes import client_settings, codec_settings, start_worker
+from simulation.dev_server import DevServer
+from simulation.factories import make_review, make_submission, settings_with, valid_rib
+from simulation.processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 

@@ -33,11 +33,11 @@ from domain.edition_messages import EditionInput, SubmissionBatch, edition_workf
 from domain.models import AgreementSigned, ApplicationInput, CommitteeDecision, Decision, PaymentResult, Stage
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
-from tests.conftest import DEV_SERVER
-from tests.factories import make_review, make_submission, settings_with, valid_rib
-from tests.payment_system_fake import FakePaymentSystem
+from simulation.dev_server import DEV_SERVER
+from simulation.factories import make_review, make_submission, settings_with, valid_rib
+from simulation.payment_system import FakePaymentSystem
 from tests.test_workers import reach, status_of, update
-from tests.worker_processes import client_settings, codec_settings, start_worker
+from simulation.processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 

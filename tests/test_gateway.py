@@ -30,8 +30,8 @@ from gateway.auth import sign
 from infra.live_settings import LiveSettings
 from infra.settings import Settings
 from infra.temporal_connection import connect
-from tests.driver import Driver
-from tests.factories import make_submission, valid_rib
+from simulation.driver import Driver
+from simulation.factories import make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 
 # Credentials of the integrations (each also has an HMAC secret); long and unlike anything else,

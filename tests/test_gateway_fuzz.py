@@ -25,7 +25,7 @@ from gateway.app import create_app
 from infra.live_settings import LiveSettings
 from infra.settings import Settings
 from infra.temporal_connection import connect
-from tests.factories import make_submission, valid_rib
+from simulation.factories import make_submission, valid_rib
 from tests.test_gateway import CLIENTS, write_secrets
 
 

@@ -26,8 +26,8 @@ from domain.models import (
     Termination,
 )
 from domain.reference import MINISTRY, DocumentKind
-from tests.driver import Driver
-from tests.factories import cooperative, make_review, make_submission, settings_with, valid_rib
+from simulation.driver import Driver
+from simulation.factories import cooperative, make_review, make_submission, settings_with, valid_rib
 from workflows.application import ApplicationWorkflow
 
 

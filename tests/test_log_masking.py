@@ -17,7 +17,7 @@ from domain.models import BankDetailsFixed, ReportReview, Stage
 from domain.reference import LegalForm
 from infra.log_config import configure_logging, mask_value, register_secrets
 from infra.settings import get_settings
-from tests.factories import make_submission, valid_rib
+from simulation.factories import make_submission, valid_rib
 from tests.test_gateway import CLIENTS, GatewayStack, event_id, gw  # noqa: F401 - gw is the fixture
 from workflows.application import ApplicationWorkflow
 

@@ -8,7 +8,7 @@ from domain.edition import EditionSettings, Tranche, TrancheRelease, edition_4_s
 from domain.models import Applicant, CommitteeDecision, Decision, Project
 from domain.reference import LegalForm, Sector
 from domain.rib import check_rib, mask_rib, rib_key
-from tests.factories import make_submission, settings_with, valid_rib
+from simulation.factories import make_submission, settings_with, valid_rib
 
 
 def applicant(**overrides) -> Applicant:

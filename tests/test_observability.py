@@ -33,9 +33,9 @@ from domain.models import (
 from domain.edition import edition_4_settings
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
-from tests.conftest import DEV_SERVER
-from tests.factories import make_review, make_submission, valid_rib
-from tests.worker_processes import (
+from simulation.dev_server import DEV_SERVER
+from simulation.factories import make_review, make_submission, valid_rib
+from simulation.processes import (
     ROOT,
     WorkerProcess,
     client_settings,

@@ -11,7 +11,7 @@ from domain.edition import edition_4_settings
 from domain.models import Indicators, PaymentOrder, ProgressReport
 from domain.reference import LegalForm
 from domain.report import build_report
-from tests.factories import make_submission, valid_rib
+from simulation.factories import make_submission, valid_rib
 
 NOW = datetime(2024, 1, 17, tzinfo=timezone.utc)
 

@@ -22,7 +22,7 @@ from domain.db.session import alembic_config, migrate
 from domain.db.tables import LedgerRow, PaymentOrderRow, metadata
 from domain.models import Document, EligibilityResult, Indicators, PaymentOrder, ProgressReport, RuleFailure
 from domain.reference import DocumentKind, LegalForm
-from tests.factories import make_review, make_submission, valid_rib
+from simulation.factories import make_review, make_submission, valid_rib
 
 T0 = datetime(2023, 10, 1, 9, 0, tzinfo=UTC)
 RIB = valid_rib(1)

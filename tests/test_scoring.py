@@ -4,7 +4,7 @@ import pytest
 
 from domain.edition import edition_5_settings, DEFAULT_GRID, Criterion, edition_4_settings
 from domain.scoring import application_score, conflict_of_interest, priority_score, weighted_score
-from tests.factories import make_review, make_submission
+from simulation.factories import make_review, make_submission
 
 ED4 = edition_4_settings()
 

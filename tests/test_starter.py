@@ -35,8 +35,8 @@ from domain.edition import Criterion, edition_4_settings
 from domain.edition_messages import EditionInput, EditionStatus, edition_workflow_id
 from domain.models import ApplicationInput, ApplicationStatus, Stage
 from infra.settings import Settings
-from tests.conftest import DEV_SERVER
-from tests.factories import make_submission, settings_with, valid_rib
+from simulation.dev_server import DEV_SERVER
+from simulation.factories import make_submission, settings_with, valid_rib
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
 

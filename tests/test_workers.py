@@ -40,10 +40,10 @@ from domain.models import (
 )
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
-from tests.conftest import DEV_SERVER
+from simulation.dev_server import DEV_SERVER
 from tests.conftest_db import postgres_url
-from tests.factories import make_review, make_submission, valid_rib
-from tests.worker_processes import client_settings, codec_settings, start_worker
+from simulation.factories import make_review, make_submission, valid_rib
+from simulation.processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 
 N = 24  # applications in the batch

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audit import chain
+from domain.db import chain
 from domain.db import commitments
 from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import (

@@ -3,7 +3,7 @@
 Each application has its own chain (seq 1, 2, 3 …). An entry's hash is SHA-256 over the canonical
 JSON of (application, seq, kind, ref, payload, at, prev_hash), so changing any entry, or removing
 one, no longer adds up from that point on. The repository appends in the same transaction as the
-row it records; `audit.verify` walks the chains and compares them with the rows.
+row it records; the auditor's `audit.verify` walks the chains and compares them with the rows.
 
 The `of_*` functions describe a row as an entry; they are used when writing and again when
 verifying (the entry must still describe the row it recorded). Bank accounts appear masked.

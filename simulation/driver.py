@@ -26,7 +26,7 @@ from domain.models import (
 )
 from domain.reference import MINISTRY
 from domain.reference import DocumentKind
-from tests.factories import REGION_02_SHARE, cooperative, make_review, make_submission, valid_rib
+from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 
 

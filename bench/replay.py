@@ -19,19 +19,24 @@ from typing import Annotated
 import temporalio
 import typer
 
-from audit import golden, histories, replay
+from audit import histories, replay
+from infra.settings import Settings
 from infra.temporal_connection import data_converter
+
+# The golden histories the tests replay (tests/golden_histories.py writes them): read here as data.
+GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden"
 
 cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 async def bench(n: int) -> dict:
-    files = golden.golden_files()
+    files = sorted(GOLDEN.rglob(f"*{histories.SUFFIX}"))
     if not files:
         raise SystemExit("no golden histories: run `make golden`")
     loaded = [histories.load(p) for p in files]
     batch = [loaded[i % len(loaded)] for i in range(n)]
-    r = replay.replayer(converter=data_converter(golden.golden_settings()), runtime=replay.quiet_runtime())
+    r = replay.replayer(converter=data_converter(Settings(secrets_file=str(GOLDEN / "codec-key.secrets"), codec_keys={},
+                                                      codec_encrypt_key=None)), runtime=replay.quiet_runtime())
     await replay.replay(loaded[:2], replayer_=r)  # warm up: sandbox imports, first activation
     start = time.perf_counter()
     outcomes = await replay.replay(batch, replayer_=r)

