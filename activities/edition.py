@@ -24,6 +24,7 @@ from domain.edition import EditionSettings
 from domain.edition_messages import ProposalSummary, SubmissionAnswer
 from domain.models import ApplicationInput, ApplicationSubmission, CommitteeDecision, Decision, Stage
 from domain.report import EditionReport, build_report
+from workflows import names
 
 log = structlog.get_logger("moazara.edition")
 
@@ -105,7 +106,7 @@ class EditionActivities:
         started_by = f"{info.workflow_run_id}/{info.activity_id}"
         try:
             await self.client.start_workflow(
-                "ApplicationWorkflow", inp, id=app_id, task_queue=info.task_queue,
+                names.APPLICATION_WORKFLOW, inp, id=app_id, task_queue=info.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, memo={STARTED_BY: started_by},
             )
         except WorkflowAlreadyStartedError:
@@ -155,7 +156,7 @@ class EditionActivities:
                 try:
                     # One update id per decision: a retry after a decision was applied but before it
                     # was marked sent gets Temporal's first answer instead of a second decision.
-                    answer = await handle.execute_update("decide", _decision(row, confirmed_by),
+                    answer = await handle.execute_update(names.ApplicationUpdate.DECIDE, _decision(row, confirmed_by),
                                                          id=f"decision-{edition}-{round_}-{row.application_id}")
                     note, applied = (answer.get("message", "accepted") if isinstance(answer, dict) else "accepted"), True
                 except WorkflowUpdateFailedError as e:

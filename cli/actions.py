@@ -28,9 +28,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
 from domain.models import Answer, ApplicationInput, ApplicationStatus, ApplicationSubmission
 from infra.settings import Settings
+from workflows import names
 
-WORKFLOW = "ApplicationWorkflow"
-STATUS_QUERY = "get_status"
+WORKFLOW = names.APPLICATION_WORKFLOW
+STATUS_QUERY = names.GET_STATUS
 
 
 class CliError(Exception):
@@ -91,7 +92,7 @@ async def submit_to_edition(client: Client, submission: ApplicationSubmission) -
     """Submit through the edition's workflow: it refuses submissions outside the call window."""
     handle = client.get_workflow_handle(edition_workflow_id(submission.edition))
     try:
-        answer = await edition_update(handle, "submit", submission, SubmissionAnswer)
+        answer = await edition_update(handle, names.EditionUpdate.SUBMIT, submission, SubmissionAnswer)
     except WorkflowUpdateFailedError as e:
         return Outcome(False, submission.application_id, reason=refusal_reason(e))
     except RPCError as e:
@@ -214,7 +215,7 @@ async def submit_batch_to_edition(client: Client, edition: int, subs: list[Appli
     or an unreachable edition fails each of its submissions with the reason; nothing was started."""
     handle = client.get_workflow_handle(edition_workflow_id(edition))
     try:
-        answer = await edition_update(handle, "submit_batch", SubmissionBatch(submissions=subs), BatchAnswer)
+        answer = await edition_update(handle, names.EditionUpdate.SUBMIT_BATCH, SubmissionBatch(submissions=subs), BatchAnswer)
     except WorkflowUpdateFailedError as e:
         reason = refusal_reason(e)
         return [Outcome(False, s.application_id, reason=reason) for s in subs]

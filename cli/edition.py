@@ -32,6 +32,7 @@ from domain.envelopes import EnvelopeLine
 from domain.edition_messages import CloseCall, EditionInput, EditionStatus, SelectionConfirmed, edition_workflow_id
 from domain.report import EditionReport, build_report
 from infra.settings import get_settings
+from workflows import names
 
 app = typer.Typer(help="Editions: the call for projects, the committee's selection, the programme report.",
                   no_args_is_help=True)
@@ -69,7 +70,7 @@ def open_(
     async def start() -> int:
         client = await connect_client(get_settings())
         try:
-            await client.start_workflow("EditionWorkflow", EditionInput(settings=settings, opened_by=by),
+            await client.start_workflow(names.EDITION_WORKFLOW, EditionInput(settings=settings, opened_by=by),
                                         id=edition_workflow_id(edition), task_queue=get_settings().task_queue)
         except WorkflowAlreadyStartedError:
             return _refused(f"edition {edition} is already open", as_json)
@@ -83,7 +84,7 @@ def open_(
 async def _status(edition: int) -> EditionStatus:
     client = await connect_client(get_settings())
     try:
-        return await client.get_workflow_handle(edition_workflow_id(edition)).query("get_status", result_type=EditionStatus)
+        return await client.get_workflow_handle(edition_workflow_id(edition)).query(names.GET_STATUS, result_type=EditionStatus)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             raise CliError(f"no edition {edition}") from None
@@ -148,13 +149,13 @@ async def _update(edition: int, name: str, payload, as_json: bool) -> int:
 @app.command(help="Close the call before its last day (ops).")
 def close(edition: Number, by: Annotated[str, typer.Option("--by")], reason: Annotated[str, typer.Option("--reason")] = "",
           as_json: Json = False) -> None:
-    run_command(as_json, _update(edition, "close_call", CloseCall(closed_by=by, reason=reason), as_json))
+    run_command(as_json, _update(edition, names.EditionUpdate.CLOSE_CALL, CloseCall(closed_by=by, reason=reason), as_json))
 
 
 @app.command(help="Confirm the committee's proposed selection: the decisions are then sent (recorded with who confirmed).")
 def confirm(edition: Number, by: Annotated[str, typer.Option("--by")], note: Annotated[str, typer.Option("--note")] = "",
             as_json: Json = False) -> None:
-    run_command(as_json, _update(edition, "confirm_selection", SelectionConfirmed(confirmed_by=by, note=note), as_json))
+    run_command(as_json, _update(edition, names.EditionUpdate.CONFIRM_SELECTION, SelectionConfirmed(confirmed_by=by, note=note), as_json))
 
 
 @app.command(help="The committee's ranked proposal (or a promotion round), from the database.")

@@ -38,6 +38,7 @@ from domain.models import (
     Termination,
     Withdrawal,
 )
+from workflows.names import ApplicationUpdate as U
 
 BUILT_IN_EDITIONS = {4: edition_4_settings, 5: edition_5_settings}
 
@@ -259,7 +260,7 @@ def read_submission(path: Path) -> ApplicationSubmission:
 
 @dataclass(frozen=True)
 class Action:
-    update: str  # the workflow's update name
+    update: U  # the workflow's update (workflows/names.py)
     model: type[BaseModel]
     options: dict[str, str]  # model field (dotted) -> option name, for messages
 
@@ -268,51 +269,51 @@ class Action:
 
 
 ACTIONS: dict[str, Action] = {
-    "documents": Action("complete_documents", DocumentsCompleted, {"documents": "--doc", "submitted_by": "--by"}),
+    "documents": Action(U.COMPLETE_DOCUMENTS, DocumentsCompleted, {"documents": "--doc", "submitted_by": "--by"}),
     "review": Action(
-        "submit_review",
+        U.SUBMIT_REVIEW,
         Review,
         {"reviewer_id": "--reviewer", "reviewer_organisation": "--organisation", "declared_links": "--link",
          "scores": "--scores", "comment": "--comment"},
     ),
     "decide": Action(
-        "decide",
+        U.DECIDE,
         CommitteeDecision,
         {"decision": "--decision", "award": "--award", "funders": "--funder", "rank": "--rank",
          "honorary_award": "--honorary", "decided_by": "--by", "reason": "--reason"},
     ),
     "cofunding": Action(
-        "cofunding_decision",
+        U.COFUNDING_DECISION,
         CoFundingDecision,
         {"region_code": "--region", "approved": "--approve/--decline", "amount": "--amount", "decided_by": "--by",
          "reason": "--reason"},
     ),
-    "sign": Action("sign_agreement", AgreementSigned, {"signed_by": "--by", "signed_on": "--on", "bank_account": "--rib"}),
+    "sign": Action(U.SIGN_AGREEMENT, AgreementSigned, {"signed_by": "--by", "signed_on": "--on", "bank_account": "--rib"}),
     "payment": Action(
-        "payment_result",
+        U.PAYMENT_RESULT,
         PaymentResult,
         {"order_key": "--order", "attempt": "--attempt", "executed": "--executed/--rejected", "reference": "--reference",
          "reason": "--reason"},
     ),
-    "fix-bank": Action("fix_bank_details", BankDetailsFixed, {"bank_account": "--rib", "fixed_by": "--by"}),
-    "retry-payments": Action("retry_payment_orders", PaymentRetry, {"requested_by": "--by", "reason": "--reason"}),
+    "fix-bank": Action(U.FIX_BANK_DETAILS, BankDetailsFixed, {"bank_account": "--rib", "fixed_by": "--by"}),
+    "retry-payments": Action(U.RETRY_PAYMENT_ORDERS, PaymentRetry, {"requested_by": "--by", "reason": "--reason"}),
     "report": Action(
-        "submit_report",
+        U.SUBMIT_REPORT,
         ProgressReport,
         {"period": "--period", "narrative": "--narrative", "submitted_by": "--by",
          **{f"indicators.{f}": f"--{f.replace('_', '-')}"
             for f in ("jobs_created", "jobs_kept", "beneficiaries", "women", "youth", "revenue", "spend")}},
     ),
     "review-report": Action(
-        "review_report",
+        U.REVIEW_REPORT,
         ReportReview,
         {"period": "--period", "approved": "--approve/--reject", "decided_by": "--by", "reason": "--reason"},
     ),
-    "site-visit": Action("record_site_visit", SiteVisit, {"visited_on": "--on", "visitor": "--visitor", "findings": "--findings"}),
-    "withdraw": Action("withdraw", Withdrawal, {"requested_by": "--by", "reason": "--reason"}),
-    "cancel": Action("cancel", Cancellation, {"cancelled_by": "--by", "reason": "--reason"}),
+    "site-visit": Action(U.RECORD_SITE_VISIT, SiteVisit, {"visited_on": "--on", "visitor": "--visitor", "findings": "--findings"}),
+    "withdraw": Action(U.WITHDRAW, Withdrawal, {"requested_by": "--by", "reason": "--reason"}),
+    "cancel": Action(U.CANCEL, Cancellation, {"cancelled_by": "--by", "reason": "--reason"}),
     "terminate": Action(
-        "terminate", Termination, {"terminated_by": "--by", "reason": "--reason", "amount_to_recover": "--recover"}
+        U.TERMINATE, Termination, {"terminated_by": "--by", "reason": "--reason", "amount_to_recover": "--recover"}
     ),
 }
 

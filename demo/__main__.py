@@ -53,6 +53,7 @@ from domain.edition_messages import SubmissionAnswer
 from domain.edition_messages import CloseCall, EditionInput, SelectionConfirmed, edition_workflow_id
 from domain.report import EditionReport
 from pathlib import Path
+from workflows import names
 
 console = Console()
 
@@ -91,7 +92,7 @@ class Simulation:
 
         async def one(app: ApplicationSubmission, progress, task) -> None:
             async with sem:
-                answer = await edition_update(self.edition_handle, "submit", app, SubmissionAnswer)
+                answer = await edition_update(self.edition_handle, names.EditionUpdate.SUBMIT, app, SubmissionAnswer)
                 if answer.accepted:
                     self.handles[app.application_id] = self.client.get_workflow_handle(app.application_id)
                 progress.advance(task)

@@ -30,6 +30,7 @@ from gateway.events import (
 from gateway.inbox import deliver
 from gateway.problems import GatewayError, field_of
 from infra.settings import GatewayRole
+from workflows.names import ApplicationUpdate as U
 
 router = APIRouter(prefix="/v1")
 
@@ -83,7 +84,7 @@ async def cofunding_decision(
     authorisation.same_region(who, app)
     payload = workflow_input(CoFundingDecision, region_code=who.region_code, approved=event.approved,
                              amount=event.amount, decided_by=event.decided_by, reason=event.reason)
-    return await deliver(gw, who, "cofunding_decision", application_id, app, event, "cofunding_decision", payload)
+    return await deliver(gw, who, "cofunding_decision", application_id, app, event, U.COFUNDING_DECISION, payload)
 
 
 @router.post("/payment-orders/{order_key}/executed", tags=["payment system"], **_ROUTE,
@@ -94,7 +95,7 @@ async def payment_executed(
 ) -> JSONResponse:
     app = await authorisation.order_application(gw.repo, order_key)
     payload = workflow_input(PaymentResult, order_key=order_key, attempt=event.attempt, executed=True, reference=event.reference)
-    return await deliver(gw, who, "payment_executed", order_key, app, event, "payment_result", payload)
+    return await deliver(gw, who, "payment_executed", order_key, app, event, U.PAYMENT_RESULT, payload)
 
 
 @router.post("/payment-orders/{order_key}/rejected", tags=["payment system"], **_ROUTE,
@@ -105,7 +106,7 @@ async def payment_rejected(
 ) -> JSONResponse:
     app = await authorisation.order_application(gw.repo, order_key)
     payload = workflow_input(PaymentResult, order_key=order_key, attempt=event.attempt, executed=False, reason=event.reason)
-    return await deliver(gw, who, "payment_rejected", order_key, app, event, "payment_result", payload)
+    return await deliver(gw, who, "payment_rejected", order_key, app, event, U.PAYMENT_RESULT, payload)
 
 
 @router.post("/applications/{application_id}/documents-verified", tags=["document verification"], **_ROUTE,
@@ -117,7 +118,7 @@ async def documents_verified(
     app = await authorisation.application(gw.repo, application_id)
     docs = tuple(Document(kind=d.kind, reference=d.reference, verified=True) for d in event.documents)
     payload = workflow_input(DocumentsCompleted, documents=docs, submitted_by=event.verified_by)
-    return await deliver(gw, who, "documents_verified", application_id, app, event, "complete_documents", payload)
+    return await deliver(gw, who, "documents_verified", application_id, app, event, U.COMPLETE_DOCUMENTS, payload)
 
 
 @router.post("/applications/{application_id}/progress-reports", tags=["applicants' portal"], **_ROUTE,
@@ -130,4 +131,4 @@ async def progress_report(
     authorisation.same_applicant(app, event.applicant)
     payload = workflow_input(ProgressReport, period=event.period, indicators=event.indicators,
                              narrative=event.narrative, submitted_by=f"portal:{event.applicant}")
-    return await deliver(gw, who, "progress_report", application_id, app, event, "submit_report", payload)
+    return await deliver(gw, who, "progress_report", application_id, app, event, U.SUBMIT_REPORT, payload)

@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, Phase, example, given, note, settings as hsettings, strategies as st
 from sqlalchemy import select
 from temporalio.worker import Worker
 
@@ -206,6 +206,7 @@ async def act(d: EditionDriver, handles, statuses, action: str, pick: int) -> No
     [(PLACES[0], 40, 8), (PLACES[2], 40, 8)], [("decline", 1)])
 async def test_no_envelope_is_ever_overspent_whatever_happens(fresh, edition_over, people, events):
     env, queue, new_database = fresh
+    note(f"edition {edition_over}; applicants (place, requested k MAD, score) {people}; events {events}")
     settings = edition_settings(await env.get_current_time(), next(_NUMBERS), **edition_over)
     with new_database() as repo:
         await play(EditionDriver(env, queue, settings), repo, settings, people, events)

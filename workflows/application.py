@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.edition_messages import SeatFreed
     from domain.envelopes import CoFundingCover
     from domain.scoring import conflict_of_interest
+    from workflows import names
 
 PAYMENTS_DUE = "payment system: tranche executed"
 RESEND_DUE = "ops: retry the payment orders the payment system did not take"
@@ -686,7 +687,7 @@ class ApplicationWorkflow:
             return
         try:
             await workflow.get_external_workflow_handle(self.edition_workflow_id).signal(
-                "seat_freed", SeatFreed(application_id=self.app_id, reason=reason[:2000])
+                names.EditionSignal.SEAT_FREED, SeatFreed(application_id=self.app_id, reason=reason[:2000])
             )
         except Exception as e:  # the edition has closed: nothing is waiting for the money any more
             workflow.logger.warning("edition %s not told of a freed seat: %s", self.edition_workflow_id, e)
