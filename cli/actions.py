@@ -8,6 +8,7 @@ errors that are not the workflow's answer (unknown id, Temporal unreachable, no 
 """
 
 import asyncio
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,8 +27,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
-from domain.models import Answer, ApplicationInput, ApplicationStatus, ApplicationSubmission
+from domain.models import ApplicationInput, ApplicationStatus, ApplicationSubmission
 from infra.settings import Settings
+import frontdoor
+from frontdoor import Actor, ResultCode, refusal_reason
 from workflows import names
 
 WORKFLOW = names.APPLICATION_WORKFLOW
@@ -247,36 +250,29 @@ async def get_status(client: Client, workflow_id: str, timeout: float = 30) -> A
 # --- Updates -------------------------------------------------------------------------------------------
 
 
-def refusal_reason(err: WorkflowUpdateFailedError) -> str:
-    cause = err.cause
-    while cause is not None:
-        message = getattr(cause, "message", None) or str(cause)
-        if message:
-            return message
-        cause = cause.__cause__
-    return str(err)
+# The person at the terminal: the CLI is run by ops on their own account.
+CLI_ACTOR = Actor(id=os.environ.get("USER") or "ops", door="cli")
 
 
 async def send_update(client: Client, workflow_id: str, update: str, payload: BaseModel, timeout: float = 60) -> Outcome:
-    """Send one validated input to the application's workflow and return its answer or its refusal."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        answer: Answer = await asyncio.wait_for(handle.execute_update(update, payload, result_type=Answer), timeout)
-    except WorkflowUpdateFailedError as e:
-        return Outcome(False, workflow_id, reason=refusal_reason(e))
-    except RPCError as e:
-        if e.status == RPCStatusCode.NOT_FOUND:
-            raise NotFound(await _not_found_message(client, workflow_id, e)) from None
-        raise CliError(f"Temporal refused the input for {workflow_id}: {e.message}") from None
-    except asyncio.TimeoutError:
+    """Send one validated input to the application's workflow (through the front door) and return its
+    answer or its refusal; no such workflow and Temporal's own failures are errors of the command."""
+    result = await frontdoor.send_update(client, workflow_id, update, payload, CLI_ACTOR, timeout=timeout)
+    if result.code == ResultCode.NOT_FOUND:
+        raise NotFound(await _not_found_message(client, workflow_id, result.reason))
+    if result.code == ResultCode.UNAVAILABLE:
+        raise CliError(f"Temporal refused the input for {workflow_id}: {result.reason}")
+    if result.code == ResultCode.TIMEOUT:
         raise CliError(
             f"no answer from {workflow_id} in {timeout:g}s: is a worker running on its task queue? "
             "(the input may still be applied when a worker picks it up; check `status`)"
-        ) from None
-    return Outcome(answer.accepted, workflow_id, message=answer.message, stage=answer.stage.value)
+        )
+    if not result.accepted:
+        return Outcome(False, workflow_id, reason=result.reason)
+    return Outcome(True, workflow_id, message=result.message, stage=result.stage)
 
 
-async def _not_found_message(client: Client, workflow_id: str, err: RPCError) -> str:
+async def _not_found_message(client: Client, workflow_id: str, reason: str) -> str:
     """NOT_FOUND is said of unknown ids and of closed workflows: tell them apart."""
     try:
         desc = await client.get_workflow_handle(workflow_id).describe()
@@ -289,4 +285,4 @@ async def _not_found_message(client: Client, workflow_id: str, err: RPCError) ->
         except CliError:
             pass  # no worker to answer the query: the execution status says enough
         return f"application {workflow_id} is closed ({closed}); it takes no more input"
-    return f"application {workflow_id}: {err.message}"
+    return f"application {workflow_id}: {reason}"

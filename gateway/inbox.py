@@ -11,7 +11,6 @@
 
 import hashlib
 import json
-import re
 from datetime import UTC, datetime
 
 from fastapi.responses import JSONResponse
@@ -21,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.models import FINAL_STAGES
 from gateway.auth import Caller
 from gateway.problems import GatewayError, not_found
+from frontdoor import Actor, ResultCode
 from gateway.workflow_updates import send_update
 
 
@@ -48,8 +48,10 @@ async def deliver(gw, who: Caller, kind: str, target: str, app: dict, event, upd
         return JSONResponse({**row["answer"], "duplicate": True}, status_code=row["http_status"])
 
     outcome = await send_update(gw.temporal, application_id, update, payload, update_id(who.client_id, event.event_id),
-                                gw.settings().gateway_update_timeout_seconds)
-    if outcome.workflow_missing:
+                                gw.settings().gateway_update_timeout_seconds,
+                                Actor(id=who.client_id, door="gateway", roles=frozenset(
+                                    {f"{who.role}:{who.region_code}" if who.region_code else str(who.role)})))
+    if outcome.code == ResultCode.NOT_FOUND:
         if app["stage"] in {s.value for s in FINAL_STAGES}:
             status, body = 409, {"code": "wrong_stage", "detail": f"stage: the application is closed ({app['stage']})",
                                  "field": "stage", **ids, "duplicate": False}
@@ -58,10 +60,8 @@ async def deliver(gw, who: Caller, kind: str, target: str, app: dict, event, upd
     elif outcome.accepted:
         status, body = 200, {**ids, "accepted": True, "message": outcome.message, "stage": outcome.stage, "duplicate": False}
     else:
-        prefix = outcome.reason.partition(":")[0]
-        field = prefix if re.fullmatch(r"[a-z_]+", prefix) else None  # the workflow's reasons start "field: …"
-        code = "wrong_stage" if field == "stage" else "refused"
-        status, body = 409, {"code": code, "detail": outcome.reason, "field": field, **ids, "duplicate": False}
+        status, body = 409, {"code": outcome.code.value, "detail": outcome.reason, "field": outcome.field, **ids,
+                             "duplicate": False}
     stored = await run_in_threadpool(gw.repo.inbox_answer, who.client_id, event.event_id, status, body, datetime.now(UTC))
     gw.log.info("event answered", kind=kind, client=who.client_id, http_status=stored["http_status"],
                 code=stored["answer"].get("code"), **ids)

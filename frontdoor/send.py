@@ -1,0 +1,77 @@
+"""Sending an update to a workflow and turning whatever comes back into one `Result`."""
+
+import asyncio
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.models import Answer
+from frontdoor.actor import Actor
+
+
+class ResultCode(StrEnum):
+    ACCEPTED = "accepted"
+    REFUSED = "refused"  # the workflow's rule said no (the reason names the field)
+    WRONG_STAGE = "wrong_stage"  # refused because the application is not (or no longer) in that stage
+    NOT_FOUND = "not_found"  # no such workflow, or it has closed
+    UNAVAILABLE = "unavailable"  # Temporal did not take the input: nothing was applied; retry
+    TIMEOUT = "timeout"  # no answer in time: it may still be applied; retry under the same update id
+
+
+class Result(BaseModel):
+    """The answer to one input, the same for every door."""
+
+    code: ResultCode
+    workflow_id: str
+    actor: str
+    message: str = ""  # the workflow's answer, when accepted
+    stage: str | None = None
+    reason: str = ""  # why not, in the workflow's words
+    field: str | None = None  # the input field a refusal names
+
+    @property
+    def accepted(self) -> bool:
+        return self.code == ResultCode.ACCEPTED
+
+
+def refusal_reason(err: WorkflowUpdateFailedError) -> str:
+    """The workflow's own words for a refusal (the innermost message)."""
+    cause = err.cause
+    while cause is not None:
+        message = getattr(cause, "message", None) or str(cause)
+        if message:
+            return message
+        cause = cause.__cause__
+    return str(err)
+
+
+def _refused(workflow_id: str, actor: Actor, reason: str) -> Result:
+    prefix = reason.partition(":")[0]
+    field = prefix if re.fullmatch(r"[a-z_][a-z_.0-9]*", prefix) else None  # the workflows' reasons start "field: …"
+    code = ResultCode.WRONG_STAGE if field == "stage" else ResultCode.REFUSED
+    return Result(code=code, workflow_id=workflow_id, actor=actor.id, reason=reason, field=field)
+
+
+async def send_update(client: Client, workflow_id: str, update: str, payload: BaseModel, actor: Actor, *,
+                      update_id: str | None = None, timeout: float = 60) -> Result:
+    """Send `payload` to `workflow_id`'s update `update` as `actor`; never raises for an outcome."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        answer: Answer = await asyncio.wait_for(
+            handle.execute_update(update, payload, id=update_id, result_type=Answer), timeout)
+    except WorkflowUpdateFailedError as e:
+        return _refused(workflow_id, actor, refusal_reason(e))
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return Result(code=ResultCode.TIMEOUT, workflow_id=workflow_id, actor=actor.id,
+                      reason=f"no answer from {workflow_id} in {timeout:g} s; it may still be applied")
+    except RPCError as e:
+        if e.status == RPCStatusCode.NOT_FOUND:
+            return Result(code=ResultCode.NOT_FOUND, workflow_id=workflow_id, actor=actor.id, reason=e.message)
+        name = e.status.name if e.status else "error"
+        return Result(code=ResultCode.UNAVAILABLE, workflow_id=workflow_id, actor=actor.id,
+                      reason=f"Temporal did not take the input ({name}): {e.message}")
+    return Result(code=ResultCode.ACCEPTED, workflow_id=workflow_id, actor=actor.id, message=answer.message,
+                  stage=answer.stage.value)
