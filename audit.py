@@ -1,4 +1,4 @@
-"""The auditor CLI (see audit/cli.py and README, "Auditing").
+"""The auditor CLI (see audit/cli.py and docs/auditing.md).
 
     python audit.py export --edition 4 --out histories/
     python audit.py replay histories/            # or --edition 4 (fetched from the server)

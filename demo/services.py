@@ -18,7 +18,7 @@ SERVER_PID, WORKER_PID, GATEWAY_PID = VAR / "temporal.pid", VAR / "worker.pid", 
 PORT, UI_PORT, GATEWAY_PORT = 7233, 8233, 8081
 # The server's SQLite file in write-ahead-log mode: one sync per commit instead of a rollback
 # journal's several, same durability (synchronous stays FULL); 1.6x the workflows per second on
-# the build machine (README, "Performance").
+# the build machine (docs/performance.md).
 SERVER_PERSISTENCE = ("--sqlite-pragma", "journal_mode=wal")
 
 

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     gateway_signature_tolerance_seconds: int = Field(300, ge=1, description="HMAC timestamp: max clock skew")
     gateway_update_timeout_seconds: float = Field(30, gt=0, description="gateway: wait this long for a workflow's answer")
 
-    # --- Operations (issue 7): metrics, health, shutdown; see README "Metrics and health" ---
+    # --- Operations (issue 7): metrics, health, shutdown; see docs/operations.md "Metrics and health" ---
     observability_host: str = Field("127.0.0.1", description="interface the worker's metrics and health endpoints listen on; 0.0.0.0 in containers")
     metrics_port: int = Field(9464, ge=0, le=65535, description="worker's Prometheus metrics (SDK and service counters) at /metrics; 0 turns them off")
     health_port: int = Field(9465, ge=0, le=65535, description="worker's liveness /healthz and readiness /readyz; 0 turns them off")

@@ -8,7 +8,7 @@ production worker (`worker.build_worker`: every workflow and activity, a SQLite 
 that it ended where the path ends, and writes its history as `temporal workflow show --output json`
 does. The test suite replays them (tests/test_audit_replay.py): a change to workflow code that
 would break these in-flight shapes fails CI. Refreshing is legitimate only for a change that is
-safe for workflows in flight (patched, or no running workflow can have the old shape): see README,
+safe for workflows in flight (patched, or no running workflow can have the old shape): see docs/auditing.md,
 "Auditing".
 
 This is a development tool: it imports the test helpers (run it from the repository root).
