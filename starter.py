@@ -20,7 +20,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -28,7 +28,6 @@ from cli import actions, inputs, render
 from cli import edition as edition_cli
 from cli.actions import CliError
 from cli.command import run_command
-from cli.inputs import InputError
 from domain.edition_messages import MAX_BATCH
 from infra.settings import get_settings
 
@@ -45,13 +44,13 @@ app.add_typer(edition_cli.app, name="edition")
 AppId = Annotated[str, typer.Argument(metavar="ID", help="application id = workflow id, e.g. moazara-4-ASSO-0001")]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output (JSON on stdout)")]
 File = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--file", "-f", help="the input as a JSON object (model field names); options given override it"),
 ]
 Timeout = Annotated[float, typer.Option("--timeout", help="seconds to wait for the workflow's answer", min=1)]
-By = Annotated[Optional[str], typer.Option("--by", help="who does it (name or id)")]
-Reason = Annotated[Optional[str], typer.Option("--reason", help="why")]
-Multi = Optional[list[str]]
+By = Annotated[str | None, typer.Option("--by", help="who does it (name or id)")]
+Reason = Annotated[str | None, typer.Option("--reason", help="why")]
+Multi = list[str] | None
 
 
 async def _with_client(fn: Callable[[Any], Any]) -> Any:
@@ -59,7 +58,7 @@ async def _with_client(fn: Callable[[Any], Any]) -> Any:
     return await fn(client)
 
 
-def _update(action: str, app_id: str, file: Optional[Path], as_json: bool, timeout: float, values: Callable[[], dict]) -> None:
+def _update(action: str, app_id: str, file: Path | None, as_json: bool, timeout: float, values: Callable[[], dict]) -> None:
     """Build and validate the action's model (no Temporal call if it is bad), send it, print the answer."""
 
     def work():
@@ -82,7 +81,7 @@ def _update(action: str, app_id: str, file: Optional[Path], as_json: bool, timeo
 def submit(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="one application (ApplicationSubmission) as JSON")],
     settings_file: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--settings", help="edition settings (EditionSettings JSON); default: built-in for editions 4 and 5"),
     ] = None,
     by: Annotated[str, typer.Option("--by", help="who submits it")] = "ops",
@@ -119,11 +118,11 @@ def submit(
 ))
 def import_(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="applications, .jsonl or .csv")],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or jsonl (default: from the file name)")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the file name)")] = None,
     settings_file: Annotated[
-        Optional[Path], typer.Option("--settings", help="edition settings JSON (default: built-in for editions 4, 5)")
+        Path | None, typer.Option("--settings", help="edition settings JSON (default: built-in for editions 4, 5)")
     ] = None,
-    edition: Annotated[Optional[int], typer.Option("--edition", help="edition of CSV rows without an edition column")] = None,
+    edition: Annotated[int | None, typer.Option("--edition", help="edition of CSV rows without an edition column")] = None,
     by: Annotated[str, typer.Option("--by", help="who submits them")] = "ops-import",
     partial: Annotated[bool, typer.Option("--partial", help="start the good lines even if some are bad")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="workflows started at once")] = 32,
@@ -179,9 +178,9 @@ def status(
 
 @app.command("list")
 def list_(
-    edition: Annotated[Optional[int], typer.Option("--edition", help="edition number")] = None,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="stage, e.g. review, committee, monitoring")] = None,
-    region: Annotated[Optional[str], typer.Option("--region", help="region code, e.g. 02")] = None,
+    edition: Annotated[int | None, typer.Option("--edition", help="edition number")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="stage, e.g. review, committee, monitoring")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="region code, e.g. 02")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="at most this many")] = 100,
     as_json: Json = False,
 ) -> None:
@@ -225,15 +224,15 @@ def documents(
 @app.command()
 def review(
     app_id: AppId,
-    reviewer: Annotated[Optional[str], typer.Option("--reviewer", help="reviewer id")] = None,
+    reviewer: Annotated[str | None, typer.Option("--reviewer", help="reviewer id")] = None,
     scores: Annotated[
         Multi,
         typer.Option("--scores", help="criterion=score (0..10) for every criterion: innovation, income_generation, "
                      "jobs, inclusion, sustainability, feasibility; comma-separated or repeated"),
     ] = None,
-    organisation: Annotated[Optional[str], typer.Option("--organisation", help="reviewer's organisation (registration number)")] = None,
+    organisation: Annotated[str | None, typer.Option("--organisation", help="reviewer's organisation (registration number)")] = None,
     link: Annotated[Multi, typer.Option("--link", help="registration number the reviewer declares a link with, repeatable")] = None,
-    comment: Annotated[Optional[str], typer.Option("--comment")] = None,
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
     file: File = None,
     as_json: Json = False,
     timeout: Timeout = 60,
@@ -251,13 +250,13 @@ def review(
 @app.command()
 def decide(
     app_id: AppId,
-    decision: Annotated[Optional[str], typer.Option("--decision", help="selected, waitlisted or rejected")] = None,
-    award: Annotated[Optional[str], typer.Option("--award", help="award in MAD (selected only)")] = None,
+    decision: Annotated[str | None, typer.Option("--decision", help="selected, waitlisted or rejected")] = None,
+    award: Annotated[str | None, typer.Option("--award", help="award in MAD (selected only)")] = None,
     funder: Annotated[
         Multi, typer.Option("--funder", help="funder=amount, repeatable: ministry=30000 region-02=10000 "
                             "(default when selected: the ministry funds the whole award)"),
     ] = None,
-    rank: Annotated[Optional[int], typer.Option("--rank", help="rank in the committee's list")] = None,
+    rank: Annotated[int | None, typer.Option("--rank", help="rank in the committee's list")] = None,
     honorary: Annotated[bool, typer.Option("--honorary", help="an honorary award for innovation")] = False,
     by: By = None,
     reason: Reason = None,
@@ -280,9 +279,9 @@ def decide(
 @app.command()
 def cofunding(
     app_id: AppId,
-    region: Annotated[Optional[str], typer.Option("--region", help="the answering Region Council's code, e.g. 02")] = None,
-    approve: Annotated[Optional[bool], typer.Option("--approve/--decline", help="the Region's answer")] = None,
-    amount: Annotated[Optional[str], typer.Option("--amount", help="approved amount in MAD (default: as asked)")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="the answering Region Council's code, e.g. 02")] = None,
+    approve: Annotated[bool | None, typer.Option("--approve/--decline", help="the Region's answer")] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="approved amount in MAD (default: as asked)")] = None,
     by: By = None,
     reason: Reason = None,
     file: File = None,
@@ -298,8 +297,8 @@ def cofunding(
 def sign(
     app_id: AppId,
     by: By = None,
-    on: Annotated[Optional[str], typer.Option("--on", help="date signed, YYYY-MM-DD")] = None,
-    rib: Annotated[Optional[str], typer.Option("--rib", help="the beneficiary's bank account (24-digit RIB)")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="date signed, YYYY-MM-DD")] = None,
+    rib: Annotated[str | None, typer.Option("--rib", help="the beneficiary's bank account (24-digit RIB)")] = None,
     file: File = None,
     as_json: Json = False,
     timeout: Timeout = 60,
@@ -311,10 +310,10 @@ def sign(
 @app.command()
 def payment(
     app_id: AppId,
-    order: Annotated[Optional[str], typer.Option("--order", help="payment order key (see status)")] = None,
-    attempt: Annotated[Optional[int], typer.Option("--attempt", help="attempt number of the order")] = None,
-    executed: Annotated[Optional[bool], typer.Option("--executed/--rejected", help="the payment system's result")] = None,
-    reference: Annotated[Optional[str], typer.Option("--reference", help="the payment system's reference")] = None,
+    order: Annotated[str | None, typer.Option("--order", help="payment order key (see status)")] = None,
+    attempt: Annotated[int | None, typer.Option("--attempt", help="attempt number of the order")] = None,
+    executed: Annotated[bool | None, typer.Option("--executed/--rejected", help="the payment system's result")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="the payment system's reference")] = None,
     reason: Reason = None,
     file: File = None,
     as_json: Json = False,
@@ -328,7 +327,7 @@ def payment(
 @app.command("fix-bank")
 def fix_bank(
     app_id: AppId,
-    rib: Annotated[Optional[str], typer.Option("--rib", help="the corrected bank account (24-digit RIB)")] = None,
+    rib: Annotated[str | None, typer.Option("--rib", help="the corrected bank account (24-digit RIB)")] = None,
     by: By = None,
     file: File = None,
     as_json: Json = False,
@@ -354,15 +353,15 @@ def retry_payments(
 @app.command()
 def report(
     app_id: AppId,
-    period: Annotated[Optional[int], typer.Option("--period", help="report number (1 = first report due)")] = None,
-    jobs_created: Annotated[Optional[int], typer.Option("--jobs-created")] = None,
-    jobs_kept: Annotated[Optional[int], typer.Option("--jobs-kept")] = None,
-    beneficiaries: Annotated[Optional[int], typer.Option("--beneficiaries")] = None,
-    women: Annotated[Optional[int], typer.Option("--women")] = None,
-    youth: Annotated[Optional[int], typer.Option("--youth")] = None,
-    revenue: Annotated[Optional[str], typer.Option("--revenue", help="MAD")] = None,
-    spend: Annotated[Optional[str], typer.Option("--spend", help="MAD")] = None,
-    narrative: Annotated[Optional[str], typer.Option("--narrative")] = None,
+    period: Annotated[int | None, typer.Option("--period", help="report number (1 = first report due)")] = None,
+    jobs_created: Annotated[int | None, typer.Option("--jobs-created")] = None,
+    jobs_kept: Annotated[int | None, typer.Option("--jobs-kept")] = None,
+    beneficiaries: Annotated[int | None, typer.Option("--beneficiaries")] = None,
+    women: Annotated[int | None, typer.Option("--women")] = None,
+    youth: Annotated[int | None, typer.Option("--youth")] = None,
+    revenue: Annotated[str | None, typer.Option("--revenue", help="MAD")] = None,
+    spend: Annotated[str | None, typer.Option("--spend", help="MAD")] = None,
+    narrative: Annotated[str | None, typer.Option("--narrative")] = None,
     by: By = None,
     file: File = None,
     as_json: Json = False,
@@ -381,8 +380,8 @@ def report(
 @app.command("review-report")
 def review_report(
     app_id: AppId,
-    period: Annotated[Optional[int], typer.Option("--period", help="report number")] = None,
-    approve: Annotated[Optional[bool], typer.Option("--approve/--reject", help="ops' verdict")] = None,
+    period: Annotated[int | None, typer.Option("--period", help="report number")] = None,
+    approve: Annotated[bool | None, typer.Option("--approve/--reject", help="ops' verdict")] = None,
     by: By = None,
     reason: Reason = None,
     file: File = None,
@@ -397,9 +396,9 @@ def review_report(
 @app.command("site-visit")
 def site_visit(
     app_id: AppId,
-    on: Annotated[Optional[str], typer.Option("--on", help="date of the visit, YYYY-MM-DD")] = None,
-    visitor: Annotated[Optional[str], typer.Option("--visitor", help="who visited")] = None,
-    findings: Annotated[Optional[str], typer.Option("--findings")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="date of the visit, YYYY-MM-DD")] = None,
+    visitor: Annotated[str | None, typer.Option("--visitor", help="who visited")] = None,
+    findings: Annotated[str | None, typer.Option("--findings")] = None,
     file: File = None,
     as_json: Json = False,
     timeout: Timeout = 60,
@@ -430,7 +429,7 @@ def terminate(
     app_id: AppId,
     by: By = None,
     reason: Reason = None,
-    recover: Annotated[Optional[str], typer.Option("--recover", help="amount to recover in MAD (default: all paid)")] = None,
+    recover: Annotated[str | None, typer.Option("--recover", help="amount to recover in MAD (default: all paid)")] = None,
     file: File = None,
     as_json: Json = False,
     timeout: Timeout = 60,

@@ -25,11 +25,11 @@ from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from infra.log_config import configure_logging
+from infra.settings import Settings, get_settings
+from infra.temporal_connection import connect
 from observability.counters import ServiceCounters
 from observability.health import Health, database_check, start_health_server, temporal_check, worker_check
 from observability.metrics import install_metrics_runtime
-from infra.settings import Settings, get_settings
-from infra.temporal_connection import connect
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.missing_inputs import RefuseMissingInputs
@@ -79,7 +79,7 @@ async def until_ok(step: Callable[[], Awaitable[T]], name: str, transient: tuple
             log.warning("not ready, retrying", waiting_for=name, error=reason, retry_in=delay)
         try:
             await asyncio.wait_for(stop.wait(), delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         delay = min(delay * 2, 10.0)
     return None

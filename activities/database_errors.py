@@ -10,7 +10,8 @@ is unchanged: the database being down is retried with backoff.
 
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 

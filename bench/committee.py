@@ -11,8 +11,7 @@ import argparse
 import json
 import tempfile
 import time
-from datetime import datetime, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.progress import track
@@ -38,7 +37,7 @@ def main() -> None:
     migrate(engine)
     repo = EditionRepository(engine)
     settings = edition_5_settings().model_copy(update={"edition": 99})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     repo.open_edition(settings, "bench", "bench", now)
 
     apps = generate(settings, args.n, zone_share=0.12, cooperative_share=0.5, seed=99)

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -304,7 +304,7 @@ async def main(args) -> dict:
 
 
 async def measure(args, work: Path) -> dict:
-    out: dict = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "n": args.n,
+    out: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "n": args.n,
                  "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                  "worker": {"max_concurrent_activities": int(os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32")),
                             "activity_threads": int(os.environ.get("ACTIVITY_THREADS", "32"))},

@@ -26,11 +26,11 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+import frontdoor
 from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
 from domain.models import ApplicationInput, ApplicationStatus, ApplicationSubmission
-from infra.settings import Settings
-import frontdoor
 from frontdoor import Actor, ResultCode, refusal_reason
+from infra.settings import Settings
 from workflows import names
 
 WORKFLOW = names.APPLICATION_WORKFLOW

@@ -14,7 +14,7 @@ import csv
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -28,8 +28,8 @@ from cli.command import run_command
 from domain.db.edition_repository import EditionRepository
 from domain.db.session import make_engine
 from domain.edition import EditionSettings
-from domain.envelopes import EnvelopeLine
 from domain.edition_messages import CloseCall, EditionInput, EditionStatus, SelectionConfirmed, edition_workflow_id
+from domain.envelopes import EnvelopeLine
 from domain.report import EditionReport, build_report
 from infra.settings import get_settings
 from workflows import names
@@ -53,9 +53,9 @@ def _repo() -> EditionRepository:
 @app.command("open", help="Open an edition: starts its workflow, which takes submissions inside the call window.")
 def open_(
     edition: Number,
-    settings_file: Annotated[Optional[Path], typer.Option("--settings", help="EditionSettings JSON")] = None,
-    opens: Annotated[Optional[str], typer.Option("--opens", help="first day of the call (YYYY-MM-DD)")] = None,
-    closes: Annotated[Optional[str], typer.Option("--closes", help="last day of the call (YYYY-MM-DD)")] = None,
+    settings_file: Annotated[Path | None, typer.Option("--settings", help="EditionSettings JSON")] = None,
+    opens: Annotated[str | None, typer.Option("--opens", help="first day of the call (YYYY-MM-DD)")] = None,
+    closes: Annotated[str | None, typer.Option("--closes", help="last day of the call (YYYY-MM-DD)")] = None,
     by: Annotated[str, typer.Option("--by", help="who opens it")] = "ops",
     as_json: Json = False,
 ) -> None:

@@ -8,22 +8,26 @@ monitoring pass in minutes; the workflows, timers and database are the real ones
 """
 
 import argparse
-import os
-import sys
 import asyncio
+import os
 import random
+import sys
 import time
 import zlib
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 from temporalio.client import Client, WorkflowHandle
 
+from cli.actions import EDITION_CONCURRENCY, edition_update
+from cli.edition import edition_report, print_report, write_report
 from demo.generate import generate
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from domain.edition import EditionSettings, edition_4_settings
+from domain.edition import Criterion, EditionSettings, edition_4_settings
+from domain.edition_messages import CloseCall, EditionInput, SelectionConfirmed, SubmissionAnswer, edition_workflow_id
 from domain.models import (
     FINAL_STAGES,
     AgreementSigned,
@@ -31,29 +35,23 @@ from domain.models import (
     ApplicationSubmission,
     BankDetailsFixed,
     CoFundingDecision,
-    DocumentsCompleted,
     Document,
+    DocumentsCompleted,
     Indicators,
     PaymentResult,
     ProgressReport,
     ReportReview,
+    Review,
     Stage,
     Withdrawal,
 )
-from domain.edition import Criterion
-from domain.models import Review
 from domain.money import mad
+from domain.report import EditionReport
 from infra.settings import get_settings
 from infra.temporal_connection import connect
+from workflows import names
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
-from cli.actions import EDITION_CONCURRENCY, edition_update
-from cli.edition import edition_report, print_report, write_report
-from domain.edition_messages import SubmissionAnswer
-from domain.edition_messages import CloseCall, EditionInput, SelectionConfirmed, edition_workflow_id
-from domain.report import EditionReport
-from pathlib import Path
-from workflows import names
 
 console = Console()
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from domain.models import FINAL_STAGES
+from frontdoor import Actor, ResultCode
 from gateway.auth import Caller
 from gateway.problems import GatewayError, not_found
-from frontdoor import Actor, ResultCode
 from gateway.workflow_updates import send_update
 
 

@@ -22,8 +22,8 @@ from temporalio.runtime import (
 )
 
 from codec.aes_gcm import AesGcmCodec
-from infra.failure_converter import InputFailureConverter
 from codec.keys import KeyRing, ensure_dev_key, key_ring
+from infra.failure_converter import InputFailureConverter
 from infra.live_settings import LiveSettings
 from infra.settings import Settings, get_settings
 
@@ -61,7 +61,8 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
         raise ValueError("temporal_tls_cert and temporal_tls_key: mTLS needs both the certificate and its key")
     custom = settings.temporal_tls_cert or settings.temporal_tls_ca or settings.temporal_tls_server_name
     if custom:
-        read = lambda p: Path(p).read_bytes() if p else None
+        def read(p):
+            return Path(p).read_bytes() if p else None
         return TLSConfig(
             server_root_ca_cert=read(settings.temporal_tls_ca),
             domain=settings.temporal_tls_server_name,

@@ -53,7 +53,7 @@ class Health:
     async def readiness(self) -> tuple[bool, dict]:
         names = list(self._checks)
         results = await asyncio.gather(*(self._run(self._checks[n]) for n in names))
-        checks = dict(zip(names, results))
+        checks = dict(zip(names, results, strict=False))
         ready = all(r == "ok" for r in results)
         return ready, {"ready": ready, "checks": checks}
 
@@ -63,7 +63,7 @@ class Health:
             return check
         try:
             await asyncio.wait_for(check(), CHECK_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return f"no answer within {CHECK_TIMEOUT:g}s"
         except Exception as e:  # noqa: BLE001 - any failure is "not ready", with its reason
             return f"{type(e).__name__}: {e}"[:300]
@@ -129,7 +129,7 @@ async def _serve(health: Health, reader: asyncio.StreamReader, writer: asyncio.S
         ).encode()
         writer.write(head + (b"" if parts[0] == "HEAD" else payload))
         await writer.drain()
-    except (asyncio.TimeoutError, ConnectionError):
+    except (TimeoutError, ConnectionError):
         pass
     finally:
         writer.close()

@@ -5,17 +5,17 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.edition import EditionSettings
 from domain.models import (
+    FINAL_STAGES,
     AgreementSigned,
     ApplicationInput,
     ApplicationStatus,
     ApplicationSubmission,
     CommitteeDecision,
-    FINAL_STAGES,
     Decision,
     Indicators,
     PaymentResult,
@@ -24,8 +24,7 @@ from domain.models import (
     Stage,
     Withdrawal,
 )
-from domain.reference import MINISTRY
-from domain.reference import DocumentKind
+from domain.reference import MINISTRY, DocumentKind
 from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from tests import golden_histories as golden
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
+from tests import golden_histories as golden
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from domain.db import chain
 from audit.verify import Head, verify
+from domain.db import chain
 from domain.db.repository import AwardExceeded, Repository
 from domain.db.tables import AuditEntry, DecisionRow, LedgerRow
 from domain.models import EligibilityResult, PaymentOrder

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from cli.inputs import field_errors
-from domain.edition_messages import CloseCall, SelectionConfirmed, SubmissionBatch
 from domain.edition import PartnerRegion, Tranche, TrancheRelease, edition_4_settings
+from domain.edition_messages import CloseCall, SelectionConfirmed, SubmissionBatch
 from domain.models import (
     AgreementSigned,
     ApplicationInput,

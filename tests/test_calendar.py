@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from domain.calendar import add_days, add_months, midterm_period, report_schedule

@@ -25,7 +25,6 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-
 from pydantic import ValidationError
 
 from infra.settings import Settings
@@ -492,8 +491,9 @@ def test_the_payment_system_url_must_be_http_and_blank_means_none(monkeypatch):
 
 
 def test_alert_rules_name_metrics_the_workers_export_and_say_what_to_do():
-    from observability.counters import DESCRIPTIONS
     import temporalio.bridge
+
+    from observability.counters import DESCRIPTIONS
 
     rules = [r for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text("utf-8"))["groups"]
              for r in g["rules"]]

@@ -2,9 +2,9 @@
 
 import itertools
 import uuid
-from zoneinfo import ZoneInfo
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -12,7 +12,6 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from activities.edition import STARTED_BY
-
 from domain.db.edition_repository import EditionRepository
 from domain.edition import CoFundingFallback, EditionSettings
 from domain.edition_messages import (
@@ -64,7 +63,7 @@ class EditionDriver(Driver):
             h = self.client.get_workflow_handle_for(ApplicationWorkflow.run, sub.application_id)
             self.handles.append(h)
             handles.append(h)
-        for sub, h in zip(subs, handles):
+        for sub, h in zip(subs, handles, strict=False):
             await self.reach(h, Stage.REVIEW)
             for i in range(self.settings.reviewers_per_application):
                 await h.execute_update(ApplicationWorkflow.submit_review,

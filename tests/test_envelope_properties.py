@@ -14,22 +14,27 @@ paid <= committed, and no partner funds outside its territory or legal forms.
 import asyncio
 import itertools
 import os
-from contextlib import contextmanager
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, note, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, Phase, example, given, note
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from temporalio.worker import Worker
 
+from activities.application import ApplicationActivities
+from activities.edition import EditionActivities
 from domain.db.edition_repository import EditionRepository
 from domain.db.session import make_engine, migrate
 from domain.db.tables import Application, AwardRow, CommitteeDecisionRow, LedgerRow
 from domain.edition import CoFundingFallback, EditionSettings, PartnerRegion
-from domain.edition_messages import Phase as EditionPhase, SelectionConfirmed
+from domain.edition_messages import Phase as EditionPhase
+from domain.edition_messages import SelectionConfirmed
 from domain.models import (
     FINAL_STAGES,
     AgreementSigned,
@@ -42,8 +47,6 @@ from domain.models import (
 from domain.reference import MINISTRY, LegalForm
 from simulation.factories import make_submission, valid_rib
 from tests.test_edition import EditionDriver, edition_settings
-from activities.application import ApplicationActivities
-from activities.edition import EditionActivities
 from worker import WORKFLOWS
 from workflows.application import ApplicationWorkflow as W
 from workflows.edition import EditionWorkflow
@@ -128,7 +131,7 @@ def check_envelopes(repo: EditionRepository, settings: EditionSettings) -> None:
     with repo._tx() as s:
         apps = {a.application_id: a for a in s.scalars(select(Application).where(Application.edition == settings.edition))}
         ids = list(apps)
-        awards, paid, draws = defaultdict(dict), defaultdict(dict), {}
+        awards, paid, _draws = defaultdict(dict), defaultdict(dict), {}
         for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
                                       .where(AwardRow.application_id.in_(ids))):
             awards[a][f] = amount
@@ -222,7 +225,7 @@ async def play(d: EditionDriver, repo: EditionRepository, settings: EditionSetti
                                 total=Decimal(req + 10) * K)
                 for i, ((province, region, form), req, _) in enumerate(people)]
         handles = await d.submit_and_review(edition, subs, {s.applicant.registration_number: score
-                                                            for s, (_, _, score) in zip(subs, people)})
+                                                            for s, (_, _, score) in zip(subs, people, strict=False)})
         await d.run_committee(edition)
         await edition.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
         statuses = await quiet(d, edition, handles)

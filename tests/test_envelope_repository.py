@@ -6,7 +6,6 @@ import multiprocessing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from domain.committee import Placement

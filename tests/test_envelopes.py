@@ -4,7 +4,9 @@ sequences of events, the promise that no envelope is ever overspent (pure functi
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from domain.committee import Candidate, funders_of, promote, select
 from domain.edition import CoFundingFallback, CoverShortfall, PartnerRegion

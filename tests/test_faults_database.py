@@ -40,9 +40,9 @@ from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_review, make_submission
+from simulation.processes import client_settings, codec_settings, start_worker
 from tests.private_postgres import PrivatePostgres, server_bin
 from tests.test_workers import reach, to_disbursement, update
-from simulation.processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 
 N = 8  # applications
@@ -135,7 +135,7 @@ async def outages_in_the_middle_of_a_batch(stack, postgres) -> None:
 
     async def payments() -> None:
         await asyncio.gather(*(update(h, "pay-1", ApplicationWorkflow.payment_result, PaymentResult(
-            order_key=k, attempt=1, executed=True, reference=f"VIR-{k[-20:]}")) for h, k in zip(handles, keys)))
+            order_key=k, attempt=1, executed=True, reference=f"VIR-{k[-20:]}")) for h, k in zip(handles, keys, strict=False)))
 
     # Second outage: the payment system's confirmations wait for the ledger.
     seen = await an_outage(postgres, handles, payments)

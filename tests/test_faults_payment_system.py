@@ -20,10 +20,10 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.worker import Worker
 
 from activities.application import ApplicationActivities
-from audit import histories, reconcile
-from audit.verify import verify
 from activities.payment_system import PaymentSystem
 from activities.policies import PAYMENT_SYSTEM
+from audit import histories, reconcile
+from audit.verify import verify
 from domain.edition import edition_4_settings
 from domain.models import PaymentResult, PaymentRetry, Stage
 from domain.reference import MINISTRY

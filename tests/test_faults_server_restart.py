@@ -19,17 +19,23 @@ decisions' recovery).
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from domain.db.session import make_engine
-from domain.edition_messages import CloseCall, EditionInput, Phase, SelectionConfirmed, SubmissionBatch, edition_workflow_id
+from domain.edition_messages import (
+    CloseCall,
+    EditionInput,
+    Phase,
+    SelectionConfirmed,
+    SubmissionBatch,
+    edition_workflow_id,
+)
 from domain.models import AgreementSigned, ApplicationStatus, PaymentResult, Stage
 from infra.temporal_connection import connect
 from simulation.dev_server import DevServer
@@ -153,7 +159,7 @@ async def test_server_killed_twice_in_an_edition_every_application_ends_where_it
 async def edition_through_two_crashes(server: DevServer, client: Client, env: dict, worker) -> None:
     scores = plan()
     selected = sum(1 for s in scores.values() if s in (SELECTED_HIGH, SELECTED))
-    settings = edition_settings(datetime.now(timezone.utc).date(), selected)
+    settings = edition_settings(datetime.now(UTC).date(), selected)
     edition = await client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer"),
                                           id=edition_workflow_id(EDITION), task_queue=env["TASK_QUEUE"])
     subs = {reg: make_submission(reg, edition=EDITION, **({} if score is not None else dict(

@@ -16,7 +16,7 @@ database, and an HTTP payment system on loopback. What an operator and an audito
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -36,8 +36,8 @@ from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_review, make_submission, settings_with, valid_rib
 from simulation.payment_system import FakePaymentSystem
-from tests.test_workers import reach, status_of, update
 from simulation.processes import client_settings, codec_settings, start_worker
+from tests.test_workers import reach, status_of, update
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 
@@ -166,7 +166,7 @@ async def test_worker_killed_inside_a_batch_of_submissions_starts_each_applicati
 async def kill_inside_a_batch(stack, tmp_path) -> None:
     client, env, _, workers = stack
     a, marker = await holding_worker("start_applications", env, workers, tmp_path)
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     number = 50 + uuid.uuid4().int % 40
     settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
     edition = await client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer"),

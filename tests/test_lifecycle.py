@@ -254,7 +254,7 @@ async def test_payment_rejected_then_fixed_pays_once(run):
     # The same rejection delivered twice: refused, nothing changes.
     with pytest.raises(WorkflowUpdateFailedError):
         await h.execute_update(ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=1, executed=False, reason="again"))
-    with pytest.raises(WorkflowUpdateFailedError) as e:
+    with pytest.raises(WorkflowUpdateFailedError):
         await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed.model_construct(bank_account="123", fixed_by="ops"))
     await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="officer"))
     s = await d.status(h)

@@ -19,25 +19,24 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.edition import edition_4_settings
 from domain.models import (
     AgreementSigned,
     ApplicationInput,
-    BankDetailsFixed,
     ApplicationStatus,
+    BankDetailsFixed,
     CommitteeDecision,
     Decision,
     PaymentResult,
     Stage,
     Withdrawal,
 )
-from domain.edition import edition_4_settings
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_review, make_submission, valid_rib
 from simulation.processes import (
     ROOT,
-    WorkerProcess,
     client_settings,
     codec_settings,
     free_port,

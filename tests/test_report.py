@@ -2,7 +2,7 @@
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from cli.edition import write_report
@@ -13,7 +13,7 @@ from domain.reference import LegalForm
 from domain.report import build_report
 from simulation.factories import make_submission, valid_rib
 
-NOW = datetime(2024, 1, 17, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 17, tzinfo=UTC)
 
 
 def _app(repo, reg, stage, award=None, paid=None, **kw):

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.edition import edition_5_settings, DEFAULT_GRID, Criterion, edition_4_settings
+from domain.edition import DEFAULT_GRID, Criterion, edition_4_settings, edition_5_settings
 from domain.scoring import application_score, conflict_of_interest, priority_score, weighted_score
 from simulation.factories import make_review, make_submission
 

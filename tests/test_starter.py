@@ -15,7 +15,7 @@ import sys
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +23,6 @@ import pytest
 import pytest_asyncio
 from temporalio import workflow
 from temporalio.client import Client
-from infra.temporal_connection import data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -35,6 +34,7 @@ from domain.edition import Criterion, edition_4_settings
 from domain.edition_messages import EditionInput, EditionStatus, edition_workflow_id
 from domain.models import ApplicationInput, ApplicationStatus, Stage
 from infra.settings import Settings
+from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_submission, settings_with, valid_rib
 from worker import build_worker
@@ -463,7 +463,7 @@ async def test_start_many_counts_duplicates(stack):
 @asynccontextmanager
 async def open_edition(stack: Stack, n: int, prefix: str):
     """An edition open today on the stack's worker, with n new applicants' submissions; closed after."""
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     number = 30 + uuid.uuid4().int % 60
     settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
     edition = await stack.client.start_workflow("EditionWorkflow", EditionInput(settings=settings, opened_by="officer"),

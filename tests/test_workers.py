@@ -41,9 +41,9 @@ from domain.models import (
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
-from tests.conftest_db import postgres_url
 from simulation.factories import make_review, make_submission, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
+from tests.conftest_db import postgres_url
 from workflows.application import ApplicationWorkflow
 
 N = 24  # applications in the batch
@@ -60,7 +60,7 @@ def shared_database(tmp_path) -> Iterator[str]:
             conn.execute(text("select 1"))
     except Exception as e:  # noqa: BLE001 - no server: the same test on SQLite
         admin.dispose()
-        warnings.warn(f"PostgreSQL not reachable ({type(e).__name__}): the two workers share a SQLite file")
+        warnings.warn(f"PostgreSQL not reachable ({type(e).__name__}): the two workers share a SQLite file", stacklevel=2)
         yield f"sqlite:///{tmp_path / 'moazara.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"

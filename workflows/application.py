@@ -8,7 +8,6 @@ validator, so it never reaches the history and changes nothing. Withdrawal, canc
 and termination can arrive at any stage: every wait below ends on them.
 """
 
-import asyncio
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,8 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.policies import policy_for
     from domain.calendar import local_date, midterm_period
     from domain.edition import CoFundingFallback, TrancheRelease
-    from domain.money import mad, split
-    from domain.reference import MINISTRY, region_funder
+    from domain.edition_messages import SeatFreed
+    from domain.envelopes import CoFundingCover
     from domain.models import (
         FINAL_STAGES,
         AgreementSigned,
@@ -48,8 +47,8 @@ with workflow.unsafe.imports_passed_through():
         Termination,
         Withdrawal,
     )
-    from domain.edition_messages import SeatFreed
-    from domain.envelopes import CoFundingCover
+    from domain.money import mad, split
+    from domain.reference import MINISTRY, region_funder
     from domain.scoring import conflict_of_interest
     from workflows import names
 
@@ -662,9 +661,9 @@ class ApplicationWorkflow:
         timeout = None if until is None else max(until - self._now(), timedelta(seconds=1))
         try:
             await workflow.wait_condition(lambda: self._stop is not None or ready(), timeout=timeout, timeout_summary=what)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if self._stop is not None:
-                raise _Stopped()
+                raise _Stopped() from None
             self.status.waiting_for, self.status.until = None, None  # past its deadline: no longer awaited
             return False
         if self._stop is not None:

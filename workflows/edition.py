@@ -16,6 +16,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.edition import EditionActivities as E
     from activities.policies import policy_for
+    from domain.calendar import end_of_day, local_date, start_of_day
     from domain.edition_messages import (
         BatchAnswer,
         CloseCall,
@@ -29,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         SubmissionAnswer,
         SubmissionBatch,
     )
-    from domain.calendar import end_of_day, local_date, start_of_day
     from domain.models import ApplicationInput, ApplicationSubmission
     from domain.report import EditionReport
 
@@ -163,7 +163,7 @@ class EditionWorkflow:
         late = self._late(len(batch.submissions))
         if late:
             return BatchAnswer(answers=[a.model_copy(update={"application_id": sub.application_id})
-                                        for a, sub in zip(late, batch.submissions)])
+                                        for a, sub in zip(late, batch.submissions, strict=False)])
         first: dict[str, ApplicationSubmission] = {}
         for sub in batch.submissions:
             first.setdefault(sub.application_id, sub)

@@ -190,7 +190,7 @@ class EditionRepository(Repository):
             awards, paid = _awards_and_payments(s, ids)
             reports = {}
             for chunk in _chunks(ids):
-                for a, period, indicators in s.execute(
+                for a, _period, indicators in s.execute(
                         select(ProgressReportRow.application_id, ProgressReportRow.period, ProgressReportRow.indicators)
                         .where(ProgressReportRow.application_id.in_(chunk), ProgressReportRow.status != "rejected")
                         .order_by(ProgressReportRow.period)):

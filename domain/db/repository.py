@@ -17,14 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.db import chain
-from domain.db import commitments
+from domain.db import chain, commitments
 from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import (
     Application,
@@ -40,6 +39,8 @@ from domain.db.tables import (
     ReviewRow,
     StageChange,
 )
+from domain.edition import EditionSettings
+from domain.envelopes import CoFundingCover, cover_envelope, decide_cover
 from domain.models import (
     FINAL_STAGES,
     ApplicationSubmission,
@@ -50,8 +51,6 @@ from domain.models import (
     Review,
     Stage,
 )
-from domain.edition import EditionSettings
-from domain.envelopes import CoFundingCover, cover_envelope, decide_cover
 from domain.money import mad
 from domain.reference import MINISTRY
 
