@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test demo up down clean gateway lock bench properties
+.PHONY: install test lint demo up down clean gateway lock bench properties
 
 # Runtime dependencies at the versions of deploy/requirements.lock (what the image ships).
 $(STAMP): pyproject.toml deploy/requirements.lock
@@ -20,7 +20,13 @@ lock:
 	$(PY) -m pip install -q -e '.[dev]'
 	$(PY) deploy/lock.py
 
-test: $(STAMP)
+# Lint and types first: ruff (rules and format in pyproject.toml), mypy --strict on the core.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest -q -rs
 
 # The envelope properties with many examples (make test runs a few), shrinking what they find.

@@ -58,7 +58,9 @@ async def _with_client(fn: Callable[[Any], Any]) -> Any:
     return await fn(client)
 
 
-def _update(action: str, app_id: str, file: Path | None, as_json: bool, timeout: float, values: Callable[[], dict]) -> None:
+def _update(
+    action: str, app_id: str, file: Path | None, as_json: bool, timeout: float, values: Callable[[], dict]
+) -> None:
     """Build and validate the action's model (no Temporal call if it is bad), send it, print the answer."""
 
     def work():
@@ -82,7 +84,9 @@ def submit(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="one application (ApplicationSubmission) as JSON")],
     settings_file: Annotated[
         Path | None,
-        typer.Option("--settings", help="edition settings (EditionSettings JSON); default: built-in for editions 4 and 5"),
+        typer.Option(
+            "--settings", help="edition settings (EditionSettings JSON); default: built-in for editions 4 and 5"
+        ),
     ] = None,
     by: Annotated[str, typer.Option("--by", help="who submits it")] = "ops",
     as_json: Json = False,
@@ -105,29 +109,35 @@ def submit(
     run_command(as_json, work)
 
 
-@app.command("import", help=(
-    "Import many applications from a JSONL or CSV file.\n\n"
-    "Every line is validated first; if any is bad, each bad line is reported (line number, field, message) and "
-    "nothing is started (exit 1), unless --partial is given: then the good lines are started and the bad ones "
-    "refused. Applications already submitted are counted as duplicates, not errors. Exit 0 when every good line "
-    "was started or was a duplicate. Summary: started / duplicates / refused.\n\n"
-    "When the edition's workflow is open, the applications go through it in batches (--batch-size), which it "
-    "refuses, with the reason, once the call has closed; otherwise each workflow is started directly.\n\n"
-    "JSONL: one ApplicationSubmission JSON object per line (blank lines and # comments skipped).\n\n"
-    + inputs.CSV_HELP
-))
+@app.command(
+    "import",
+    help=(
+        "Import many applications from a JSONL or CSV file.\n\n"
+        "Every line is validated first; if any is bad, each bad line is reported (line number, field, message) and "
+        "nothing is started (exit 1), unless --partial is given: then the good lines are started and the bad ones "
+        "refused. Applications already submitted are counted as duplicates, not errors. Exit 0 when every good line "
+        "was started or was a duplicate. Summary: started / duplicates / refused.\n\n"
+        "When the edition's workflow is open, the applications go through it in batches (--batch-size), which it "
+        "refuses, with the reason, once the call has closed; otherwise each workflow is started directly.\n\n"
+        "JSONL: one ApplicationSubmission JSON object per line (blank lines and # comments skipped).\n\n"
+        + inputs.CSV_HELP
+    ),
+)
 def import_(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="applications, .jsonl or .csv")],
     fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: from the file name)")] = None,
     settings_file: Annotated[
         Path | None, typer.Option("--settings", help="edition settings JSON (default: built-in for editions 4, 5)")
     ] = None,
-    edition: Annotated[int | None, typer.Option("--edition", help="edition of CSV rows without an edition column")] = None,
+    edition: Annotated[
+        int | None, typer.Option("--edition", help="edition of CSV rows without an edition column")
+    ] = None,
     by: Annotated[str, typer.Option("--by", help="who submits them")] = "ops-import",
     partial: Annotated[bool, typer.Option("--partial", help="start the good lines even if some are bad")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="workflows started at once")] = 32,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=MAX_BATCH,
-                                            help="submissions per update to an open edition")] = actions.IMPORT_BATCH,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=MAX_BATCH, help="submissions per update to an open edition")
+    ] = actions.IMPORT_BATCH,
     as_json: Json = False,
 ) -> None:
     def work():
@@ -146,8 +156,13 @@ def import_(
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             with Progress(
-                TextColumn("starting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=render.err, disable=as_json, transient=False,
+                TextColumn("starting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=render.err,
+                disable=as_json,
+                transient=False,
             ) as progress:
                 task = progress.add_task("start", total=len(todo))
                 result = await actions.start_many(
@@ -193,7 +208,9 @@ def list_(
 
         engine = make_engine(get_settings().database_url)
         try:
-            rows = Repository(engine).list_applications(edition=edition, stage=stage_value, region_code=region_code, limit=limit)
+            rows = Repository(engine).list_applications(
+                edition=edition, stage=stage_value, region_code=region_code, limit=limit
+            )
         except Exception as e:  # noqa: BLE001 - a database problem is reported, not a traceback
             raise CliError(f"cannot read the domain database: {type(e).__name__}: {e}") from None
         finally:
@@ -217,8 +234,14 @@ def documents(
     timeout: Timeout = 60,
 ) -> None:
     """Record the documents an applicant completed (stage awaiting_documents)."""
-    _update("documents", app_id, file, as_json, timeout,
-            lambda: {"documents": inputs.parse_documents(doc), "submitted_by": by})
+    _update(
+        "documents",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {"documents": inputs.parse_documents(doc), "submitted_by": by},
+    )
 
 
 @app.command()
@@ -227,24 +250,38 @@ def review(
     reviewer: Annotated[str | None, typer.Option("--reviewer", help="reviewer id")] = None,
     scores: Annotated[
         Multi,
-        typer.Option("--scores", help="criterion=score (0..10) for every criterion: innovation, income_generation, "
-                     "jobs, inclusion, sustainability, feasibility; comma-separated or repeated"),
+        typer.Option(
+            "--scores",
+            help="criterion=score (0..10) for every criterion: innovation, income_generation, "
+            "jobs, inclusion, sustainability, feasibility; comma-separated or repeated",
+        ),
     ] = None,
-    organisation: Annotated[str | None, typer.Option("--organisation", help="reviewer's organisation (registration number)")] = None,
-    link: Annotated[Multi, typer.Option("--link", help="registration number the reviewer declares a link with, repeatable")] = None,
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="reviewer's organisation (registration number)")
+    ] = None,
+    link: Annotated[
+        Multi, typer.Option("--link", help="registration number the reviewer declares a link with, repeatable")
+    ] = None,
     comment: Annotated[str | None, typer.Option("--comment")] = None,
     file: File = None,
     as_json: Json = False,
     timeout: Timeout = 60,
 ) -> None:
     """Record a reviewer's scores on the edition's grid (a conflict of interest is refused)."""
-    _update("review", app_id, file, as_json, timeout, lambda: {
-        "reviewer_id": reviewer,
-        "reviewer_organisation": organisation,
-        "declared_links": link or None,
-        "scores": inputs.parse_pairs(scores, "scores (--scores)", "criterion=score"),
-        "comment": comment,
-    })
+    _update(
+        "review",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {
+            "reviewer_id": reviewer,
+            "reviewer_organisation": organisation,
+            "declared_links": link or None,
+            "scores": inputs.parse_pairs(scores, "scores (--scores)", "criterion=score"),
+            "comment": comment,
+        },
+    )
 
 
 @app.command()
@@ -253,8 +290,12 @@ def decide(
     decision: Annotated[str | None, typer.Option("--decision", help="selected, waitlisted or rejected")] = None,
     award: Annotated[str | None, typer.Option("--award", help="award in MAD (selected only)")] = None,
     funder: Annotated[
-        Multi, typer.Option("--funder", help="funder=amount, repeatable: ministry=30000 region-02=10000 "
-                            "(default when selected: the ministry funds the whole award)"),
+        Multi,
+        typer.Option(
+            "--funder",
+            help="funder=amount, repeatable: ministry=30000 region-02=10000 "
+            "(default when selected: the ministry funds the whole award)",
+        ),
     ] = None,
     rank: Annotated[int | None, typer.Option("--rank", help="rank in the committee's list")] = None,
     honorary: Annotated[bool, typer.Option("--honorary", help="an honorary award for innovation")] = False,
@@ -270,8 +311,15 @@ def decide(
         funders = inputs.amounts(inputs.parse_pairs(funder, "funders (--funder)", "funder=amount"))
         if funders is None and award is not None and (decision or "").strip().lower() == "selected":
             funders = {"ministry": inputs.amount(award)}
-        return {"decision": decision, "award": inputs.amount(award), "funders": funders, "rank": rank,
-                "honorary_award": honorary or None, "decided_by": by, "reason": reason}
+        return {
+            "decision": decision,
+            "award": inputs.amount(award),
+            "funders": funders,
+            "rank": rank,
+            "honorary_award": honorary or None,
+            "decided_by": by,
+            "reason": reason,
+        }
 
     _update("decide", app_id, file, as_json, timeout, values)
 
@@ -289,8 +337,20 @@ def cofunding(
     timeout: Timeout = 60,
 ) -> None:
     """Record a partner Region Council's co-funding decision."""
-    _update("cofunding", app_id, file, as_json, timeout, lambda: {
-        "region_code": region, "approved": approve, "amount": inputs.amount(amount), "decided_by": by, "reason": reason})
+    _update(
+        "cofunding",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {
+            "region_code": region,
+            "approved": approve,
+            "amount": inputs.amount(amount),
+            "decided_by": by,
+            "reason": reason,
+        },
+    )
 
 
 @app.command()
@@ -320,8 +380,20 @@ def payment(
     timeout: Timeout = 60,
 ) -> None:
     """Record the payment system's result for a payment order."""
-    _update("payment", app_id, file, as_json, timeout, lambda: {
-        "order_key": order, "attempt": attempt, "executed": executed, "reference": reference, "reason": reason})
+    _update(
+        "payment",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {
+            "order_key": order,
+            "attempt": attempt,
+            "executed": executed,
+            "reference": reference,
+            "reason": reason,
+        },
+    )
 
 
 @app.command("fix-bank")
@@ -368,13 +440,27 @@ def report(
     timeout: Timeout = 60,
 ) -> None:
     """Record a progress report with its indicators (or --file report.json)."""
-    _update("report", app_id, file, as_json, timeout, lambda: {
-        "period": period,
-        "indicators": {"jobs_created": jobs_created, "jobs_kept": jobs_kept, "beneficiaries": beneficiaries,
-                       "women": women, "youth": youth, "revenue": inputs.amount(revenue), "spend": inputs.amount(spend)},
-        "narrative": narrative,
-        "submitted_by": by,
-    })
+    _update(
+        "report",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {
+            "period": period,
+            "indicators": {
+                "jobs_created": jobs_created,
+                "jobs_kept": jobs_kept,
+                "beneficiaries": beneficiaries,
+                "women": women,
+                "youth": youth,
+                "revenue": inputs.amount(revenue),
+                "spend": inputs.amount(spend),
+            },
+            "narrative": narrative,
+            "submitted_by": by,
+        },
+    )
 
 
 @app.command("review-report")
@@ -389,8 +475,14 @@ def review_report(
     timeout: Timeout = 60,
 ) -> None:
     """Approve or reject a progress report (the mid-term approval releases the next tranche)."""
-    _update("review-report", app_id, file, as_json, timeout, lambda: {
-        "period": period, "approved": approve, "decided_by": by, "reason": reason})
+    _update(
+        "review-report",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {"period": period, "approved": approve, "decided_by": by, "reason": reason},
+    )
 
 
 @app.command("site-visit")
@@ -404,8 +496,14 @@ def site_visit(
     timeout: Timeout = 60,
 ) -> None:
     """Record a site visit."""
-    _update("site-visit", app_id, file, as_json, timeout, lambda: {
-        "visited_on": on, "visitor": visitor, "findings": findings})
+    _update(
+        "site-visit",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {"visited_on": on, "visitor": visitor, "findings": findings},
+    )
 
 
 @app.command()
@@ -429,14 +527,22 @@ def terminate(
     app_id: AppId,
     by: By = None,
     reason: Reason = None,
-    recover: Annotated[str | None, typer.Option("--recover", help="amount to recover in MAD (default: all paid)")] = None,
+    recover: Annotated[
+        str | None, typer.Option("--recover", help="amount to recover in MAD (default: all paid)")
+    ] = None,
     file: File = None,
     as_json: Json = False,
     timeout: Timeout = 60,
 ) -> None:
     """Terminate a funded grant for cause; records the amount to recover."""
-    _update("terminate", app_id, file, as_json, timeout, lambda: {
-        "terminated_by": by, "reason": reason, "amount_to_recover": inputs.amount(recover)})
+    _update(
+        "terminate",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {"terminated_by": by, "reason": reason, "amount_to_recover": inputs.amount(recover)},
+    )
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """The worker: runs ApplicationWorkflow, EditionWorkflow and their activities against the configured Temporal and database.
 
-    python worker.py            # embedded default: dev server on localhost:7233, SQLite under var/
-    # metrics on 127.0.0.1:9464/metrics, /healthz and /readyz on 127.0.0.1:9465 (observability/)
-    TEMPORAL_ADDRESS=… DATABASE_URL=postgresql+psycopg://… python worker.py
+python worker.py            # embedded default: dev server on localhost:7233, SQLite under var/
+# metrics on 127.0.0.1:9464/metrics, /healthz and /readyz on 127.0.0.1:9465 (observability/)
+TEMPORAL_ADDRESS=… DATABASE_URL=postgresql+psycopg://… python worker.py
 """
 
 import asyncio
@@ -39,12 +39,19 @@ WORKFLOWS = [ApplicationWorkflow, EditionWorkflow]
 
 def activities_for(client: Client, repo: Repository, payment_system: PaymentSystem | None = None) -> list:
     """Every activity the worker runs: the application's and the edition's."""
-    return (ApplicationActivities(repo, payment_system).all()
-            + EditionActivities(EditionRepository(repo.engine), client).all())
+    return (
+        ApplicationActivities(repo, payment_system).all()
+        + EditionActivities(EditionRepository(repo.engine), client).all()
+    )
 
 
-def build_worker(client: Client, repo: Repository, settings: Settings, executor: concurrent.futures.Executor,
-                 interceptors: Sequence[Interceptor] = ()) -> Worker:
+def build_worker(
+    client: Client,
+    repo: Repository,
+    settings: Settings,
+    executor: concurrent.futures.Executor,
+    interceptors: Sequence[Interceptor] = (),
+) -> Worker:
     """`interceptors` run after the service's counters (tests add fault injection there, never production)."""
     payment_system = PaymentSystem(settings.payment_system_url, settings.payment_system_timeout_seconds)
     return Worker(
@@ -65,8 +72,14 @@ def build_worker(client: Client, repo: Repository, settings: Settings, executor:
 T = TypeVar("T")
 
 
-async def until_ok(step: Callable[[], Awaitable[T]], name: str, transient: tuple[type[BaseException], ...],
-                   health: Health, stop: asyncio.Event, log) -> T | None:
+async def until_ok(
+    step: Callable[[], Awaitable[T]],
+    name: str,
+    transient: tuple[type[BaseException], ...],
+    health: Health,
+    stop: asyncio.Event,
+    log,
+) -> T | None:
     """Run a start-up step until it succeeds (a database or Temporal still starting is not fatal);
     readiness names what it waits for meanwhile. None when asked to stop first."""
     delay = 0.5
@@ -100,9 +113,11 @@ async def main() -> None:
     engine = make_engine(settings.database_url, pool_size=settings.activity_threads, max_overflow=4)
     database = engine.url.render_as_string(hide_password=True)
     if settings.migrate_on_start:
+
         async def migrated() -> bool:
             await asyncio.to_thread(migrate, engine)
             return True
+
         if not await until_ok(migrated, "database", (OperationalError, InterfaceError), health, stop, log):
             return
     health.set_check("database", database_check(engine))
@@ -115,8 +130,13 @@ async def main() -> None:
         worker = build_worker(client, Repository(engine), settings, executor)
         health.set_check("worker", worker_check(worker))
         run = asyncio.create_task(worker.run())
-        log.info("worker started", address=settings.temporal_address, namespace=settings.temporal_namespace,
-                 task_queue=settings.task_queue, database=database)
+        log.info(
+            "worker started",
+            address=settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            task_queue=settings.task_queue,
+            database=database,
+        )
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if run.done():  # the worker failed on its own: liveness says so, and the process exits non-zero
@@ -125,8 +145,10 @@ async def main() -> None:
             health.died(f"worker stopped: {error!r}")
             log.error("worker failed", error=repr(error))
             raise SystemExit(1)
-        log.info("stopping: activities in flight get their grace period",
-                 grace_seconds=settings.worker_shutdown_grace_seconds)
+        log.info(
+            "stopping: activities in flight get their grace period",
+            grace_seconds=settings.worker_shutdown_grace_seconds,
+        )
         await worker.shutdown()
         await run
     if health_server is not None:

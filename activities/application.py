@@ -8,6 +8,7 @@ agree even when the test server skips time. Business refusals are non-retryable 
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from temporalio import activity
@@ -33,7 +34,14 @@ from domain.scoring import application_score, weighted_score
 log = structlog.get_logger("moazara.activities")
 
 
-def _log():
+def _workflow_id() -> str:
+    """The workflow this activity works for (activities here are only ever run by workflows)."""
+    wf = activity.info().workflow_id
+    assert wf is not None
+    return wf
+
+
+def _log() -> Any:
     """A logger bound to the workflow, run and application this activity works for."""
     info = activity.info()
     return log.bind(
@@ -55,7 +63,7 @@ class ApplicationActivities:
     def record_submission(self, inp: ApplicationInput, at: datetime) -> bool:
         app_id = inp.submission.application_id
         try:
-            new = self.repo.record_submission(app_id, activity.info().workflow_id, inp.submission, inp.submitted_by, at)
+            new = self.repo.record_submission(app_id, _workflow_id(), inp.submission, inp.submitted_by, at)
         except DuplicateApplication as e:
             raise ApplicationError(str(e), type="DuplicateApplication", non_retryable=True) from e
         _log().info("submission recorded", new=new, edition=inp.submission.edition)
@@ -68,7 +76,12 @@ class ApplicationActivities:
 
     @activity.defn
     def check_eligibility(
-        self, application_id: str, attempt: int, submission: ApplicationSubmission, settings: EditionSettings, at: datetime
+        self,
+        application_id: str,
+        attempt: int,
+        submission: ApplicationSubmission,
+        settings: EditionSettings,
+        at: datetime,
     ) -> EligibilityResult:
         # Facts from the database (earlier editions) feed a pure rule set.
         overdue = self.repo.overdue_obligations(submission.applicant.registration_number, submission.edition)
@@ -83,7 +96,9 @@ class ApplicationActivities:
         self.repo.add_documents(application_id, documents, at)
 
     @activity.defn
-    def record_review(self, application_id: str, review: Review, grid: dict[Criterion, Decimal], at: datetime) -> Decimal:
+    def record_review(
+        self, application_id: str, review: Review, grid: dict[Criterion, Decimal], at: datetime
+    ) -> Decimal:
         score = weighted_score(review.scores, grid)
         self.repo.record_review(application_id, review, score, at)
         _log().info("review recorded", reviewer=review.reviewer_id, score=str(score))
@@ -97,7 +112,14 @@ class ApplicationActivities:
 
     @activity.defn
     def record_decision(
-        self, application_id: str, kind: str, seq: int, outcome: str, payload: dict, decided_by: str, at: datetime
+        self,
+        application_id: str,
+        kind: str,
+        seq: int,
+        outcome: str,
+        payload: dict[str, Any],
+        decided_by: str,
+        at: datetime,
     ) -> bool:
         new = self.repo.record_decision(application_id, kind, seq, outcome, payload, decided_by, at)
         _log().info("decision recorded", kind=kind, seq=seq, outcome=outcome, by=decided_by)
@@ -112,13 +134,19 @@ class ApplicationActivities:
         _log().info("award set", funders={k: str(v) for k, v in funders.items()})
 
     @activity.defn
-    def cover_cofunding(self, application_id: str, settings: EditionSettings, region_funder: str, approved: Decimal,
-                        at: datetime) -> CoFundingCover:
+    def cover_cofunding(
+        self, application_id: str, settings: EditionSettings, region_funder: str, approved: Decimal, at: datetime
+    ) -> CoFundingCover:
         """The ministry covers a declined co-funding within what its envelope has left (decided and
         recorded in one locked transaction; a retry answers the same)."""
         cover = self.repo.cover_cofunding(application_id, settings, region_funder, approved, at)
-        _log().info("co-funding cover", outcome=cover.outcome, covered=str(cover.covered), envelope=cover.envelope,
-                    reason=cover.reason)
+        _log().info(
+            "co-funding cover",
+            outcome=cover.outcome,
+            covered=str(cover.covered),
+            envelope=cover.envelope,
+            reason=cover.reason,
+        )
         return cover
 
     @activity.defn
@@ -182,11 +210,13 @@ class ApplicationActivities:
         return new
 
     @activity.defn
-    def close_application(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
+    def close_application(
+        self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime
+    ) -> None:
         self.repo.close(application_id, stage, amount_to_recover, at)
         _log().info("application closed", stage=stage, to_recover=str(amount_to_recover) if amount_to_recover else None)
 
-    def all(self) -> list:
+    def all(self) -> list[Any]:
         return [
             self.record_submission,
             self.record_stage,

@@ -27,8 +27,11 @@ def short_reason(e: BaseException) -> str:
 
 
 def as_failure(e: BaseException) -> ApplicationError:
-    lost = isinstance(e, (DisconnectionError, PoolTimeout)) or getattr(e, "connection_invalidated", False) \
+    lost = (
+        isinstance(e, (DisconnectionError, PoolTimeout))
+        or getattr(e, "connection_invalidated", False)
         or type(e).__name__ in ("OperationalError", "InterfaceError")
+    )
     kind = UNAVAILABLE if lost else DATABASE_ERROR
     return ApplicationError(f"{'database unavailable' if lost else 'database error'}: {short_reason(e)}", type=kind)
 

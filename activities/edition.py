@@ -6,9 +6,10 @@ twice; sending decisions marks each one sent, and a retry sends only the rest.
 """
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from temporalio import activity
@@ -35,7 +36,7 @@ STARTED_BY = "started_by"  # memo of an application workflow the edition started
 
 def summarize(round_: int, rows: list[CommitteeDecisionRow], settings: EditionSettings) -> ProposalSummary:
     selected = [r for r in rows if r.decision == Decision.SELECTED.value]
-    amounts: Counter = Counter()
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
     for r in selected:
         for k, v in r.draws.items():
             amounts[k] += Decimal(v)
@@ -55,9 +56,15 @@ def summarize(round_: int, rows: list[CommitteeDecisionRow], settings: EditionSe
 def _decision(row: CommitteeDecisionRow, confirmed_by: str) -> CommitteeDecision:
     by = f"committee, confirmed by {confirmed_by}"
     if row.decision == Decision.SELECTED.value:
-        return CommitteeDecision(decision=Decision.SELECTED, award=row.award,
-                                 funders={k: Decimal(v) for k, v in row.funders.items()}, rank=row.rank or None,
-                                 honorary_award=row.honorary_award, decided_by=by, reason=row.reason)
+        return CommitteeDecision(
+            decision=Decision.SELECTED,
+            award=row.award,
+            funders={k: Decimal(v) for k, v in row.funders.items()},
+            rank=row.rank or None,
+            honorary_award=row.honorary_award,
+            decided_by=by,
+            reason=row.reason,
+        )
     return CommitteeDecision(decision=Decision(row.decision), rank=row.rank or None, decided_by=by, reason=row.reason)
 
 
@@ -67,7 +74,7 @@ class EditionActivities:
 
     @activity.defn
     def open_edition(self, settings: EditionSettings, opened_by: str, at: datetime) -> bool:
-        return self.repo.open_edition(settings, activity.info().workflow_id, opened_by, at)
+        return self.repo.open_edition(settings, activity.info().workflow_id or "", opened_by, at)
 
     @activity.defn
     def close_call(self, edition: int, at: datetime) -> None:
@@ -80,22 +87,34 @@ class EditionActivities:
         return await self._start(inp)
 
     @activity.defn
-    async def start_applications(self, settings: EditionSettings, edition_workflow_id: str,
-                                 submissions: list[ApplicationSubmission]) -> list[SubmissionAnswer]:
+    async def start_applications(
+        self, settings: EditionSettings, edition_workflow_id: str, submissions: list[ApplicationSubmission]
+    ) -> list[SubmissionAnswer]:
         """Start the workflows of a batch of submissions (an import), a few at a time, one answer per
         submission in their order. A retry answers what an earlier attempt started as accepted."""
         sem = asyncio.Semaphore(START_CONCURRENCY)
 
         async def one(sub: ApplicationSubmission) -> SubmissionAnswer:
             async with sem:
-                answer = await self._start(ApplicationInput(settings=settings, submission=sub, submitted_by="edition",
-                                                            edition_workflow_id=edition_workflow_id))
+                answer = await self._start(
+                    ApplicationInput(
+                        settings=settings,
+                        submission=sub,
+                        submitted_by="edition",
+                        edition_workflow_id=edition_workflow_id,
+                    )
+                )
                 activity.heartbeat()
                 return answer
 
         answers = list(await asyncio.gather(*(one(s) for s in submissions)))
-        log.info("applications started", edition_workflow_id=edition_workflow_id, submissions=len(answers),
-                 accepted=sum(a.accepted for a in answers), attempt=activity.info().attempt)
+        log.info(
+            "applications started",
+            edition_workflow_id=edition_workflow_id,
+            submissions=len(answers),
+            accepted=sum(a.accepted for a in answers),
+            attempt=activity.info().attempt,
+        )
         return answers
 
     async def _start(self, inp: ApplicationInput) -> SubmissionAnswer:
@@ -106,15 +125,23 @@ class EditionActivities:
         started_by = f"{info.workflow_run_id}/{info.activity_id}"
         try:
             await self.client.start_workflow(
-                names.APPLICATION_WORKFLOW, inp, id=app_id, task_queue=info.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, memo={STARTED_BY: started_by},
+                names.APPLICATION_WORKFLOW,
+                inp,
+                id=app_id,
+                task_queue=info.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                memo={STARTED_BY: started_by},
             )
         except WorkflowAlreadyStartedError:
             if info.attempt > 1 and await self._started_by(app_id) == started_by:
                 log.info("started by an earlier attempt of this activity", application_id=app_id, attempt=info.attempt)
                 return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
-            return SubmissionAnswer(application_id=app_id, accepted=False, refusal="duplicate",
-                                    message=f"the applicant already has an application in edition {inp.submission.edition}")
+            return SubmissionAnswer(
+                application_id=app_id,
+                accepted=False,
+                refusal="duplicate",
+                message=f"the applicant already has an application in edition {inp.submission.edition}",
+            )
         return SubmissionAnswer(application_id=app_id, accepted=True, message="application submitted")
 
     async def _started_by(self, app_id: str) -> str | None:
@@ -135,7 +162,9 @@ class EditionActivities:
             candidates = self.repo.candidates(settings.edition, Stage.COMMITTEE)
             self.repo.commit_round(settings, 0, at, lambda _left: select(candidates, settings))
         summary = summarize(0, self.repo.round_rows(settings.edition, 0), settings)
-        log.info("committee proposal", edition=settings.edition, selected=summary.selected, waitlisted=summary.waitlisted)
+        log.info(
+            "committee proposal", edition=settings.edition, selected=summary.selected, waitlisted=summary.waitlisted
+        )
         return summary
 
     @activity.defn
@@ -156,11 +185,20 @@ class EditionActivities:
                 try:
                     # One update id per decision: a retry after a decision was applied but before it
                     # was marked sent gets Temporal's first answer instead of a second decision.
-                    answer = await handle.execute_update(names.ApplicationUpdate.DECIDE, _decision(row, confirmed_by),
-                                                         id=f"decision-{edition}-{round_}-{row.application_id}")
-                    note, applied = (answer.get("message", "accepted") if isinstance(answer, dict) else "accepted"), True
+                    answer = await handle.execute_update(
+                        names.ApplicationUpdate.DECIDE,
+                        _decision(row, confirmed_by),
+                        id=f"decision-{edition}-{round_}-{row.application_id}",
+                    )
+                    note, applied = (
+                        (answer.get("message", "accepted") if isinstance(answer, dict) else "accepted"),
+                        True,
+                    )
                 except WorkflowUpdateFailedError as e:
-                    note, applied = f"refused: {e.cause.message if e.cause else e}", False  # e.g. withdrawn meanwhile
+                    note, applied = (
+                        f"refused: {getattr(e.cause, 'message', None) or e.cause or e}",
+                        False,
+                    )  # e.g. withdrawn meanwhile
                 except RPCError as e:
                     if e.status != RPCStatusCode.NOT_FOUND:
                         # Temporal unavailable (a restart) or busy: not an answer. The activity fails
@@ -183,9 +221,14 @@ class EditionActivities:
         reached the committee late (after round 0) join the waitlist here."""
         if not self.repo.round_rows(settings.edition, round_):
             latest = self.repo.latest_decisions(settings.edition)
-            waitlist = [c for c in self.repo.candidates(settings.edition, Stage.WAITLISTED)
-                        if c.application_id in latest and latest[c.application_id].decision == Decision.WAITLISTED.value]
-            late = [c for c in self.repo.candidates(settings.edition, Stage.COMMITTEE) if c.application_id not in latest]
+            waitlist = [
+                c
+                for c in self.repo.candidates(settings.edition, Stage.WAITLISTED)
+                if c.application_id in latest and latest[c.application_id].decision == Decision.WAITLISTED.value
+            ]
+            late = [
+                c for c in self.repo.candidates(settings.edition, Stage.COMMITTEE) if c.application_id not in latest
+            ]
 
             def plan(remaining: dict[str, Decimal]) -> list[Placement]:  # what the envelopes have left, locked
                 placements = promote(waitlist + late, settings, remaining)
@@ -198,11 +241,19 @@ class EditionActivities:
     def edition_report(self, settings: EditionSettings) -> EditionReport:
         return build_report(settings, self.repo.report_rows(settings.edition)["applications"])
 
-    def all(self) -> list:
-        return [self.open_edition, self.close_call, self.start_application, self.start_applications,
-                self.pending_before_committee,
-                self.propose_selection, self.confirm_selection, self.send_decisions, self.promote_waitlist,
-                self.edition_report]
+    def all(self) -> list[Any]:
+        return [
+            self.open_edition,
+            self.close_call,
+            self.start_application,
+            self.start_applications,
+            self.pending_before_committee,
+            self.propose_selection,
+            self.confirm_selection,
+            self.send_decisions,
+            self.promote_waitlist,
+            self.edition_report,
+        ]
 
 
 def _waitlist(late: list[Candidate], promoted: set[str], settings: EditionSettings) -> list[Placement]:
@@ -212,7 +263,15 @@ def _waitlist(late: list[Candidate], promoted: set[str], settings: EditionSettin
         if c.application_id in promoted:
             continue
         ok = c.score >= settings.min_score
-        out.append(Placement(application_id=c.application_id, decision=Decision.WAITLISTED if ok else Decision.REJECTED,
-                             rank=0, score=c.score, reason="reached the committee after its proposal"
-                             if ok else f"score {c.score} below the minimum of {settings.min_score}"))
+        out.append(
+            Placement(
+                application_id=c.application_id,
+                decision=Decision.WAITLISTED if ok else Decision.REJECTED,
+                rank=0,
+                score=c.score,
+                reason="reached the committee after its proposal"
+                if ok
+                else f"score {c.score} below the minimum of {settings.min_score}",
+            )
+        )
     return out

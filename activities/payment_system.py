@@ -45,13 +45,24 @@ class PaymentSystem:
         """Hand the order to the payment system; raises ApplicationError (UNAVAILABLE or REFUSED)."""
         if not self.url:
             return
-        body = json.dumps({
-            "order_key": order.key, "attempt": order.attempt, "application_id": order.application_id,
-            "tranche": order.tranche, "funder": order.funder, "amount": str(order.amount), "currency": "MAD",
-            "bank_account": bank_account,
-        }).encode()
-        request = urllib.request.Request(self.url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Idempotency-Key": idempotency_key(order)})
+        body = json.dumps(
+            {
+                "order_key": order.key,
+                "attempt": order.attempt,
+                "application_id": order.application_id,
+                "tranche": order.tranche,
+                "funder": order.funder,
+                "amount": str(order.amount),
+                "currency": "MAD",
+                "bank_account": bank_account,
+            }
+        ).encode()
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key(order)},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 response.read()
@@ -60,9 +71,12 @@ class PaymentSystem:
                 return  # this attempt was taken before (our own earlier try): nothing new to send
             if e.code == 429 or e.code >= 500:
                 raise ApplicationError(f"payment system answered {e.code} {e.reason}", type=UNAVAILABLE) from None
-            raise ApplicationError(f"payment system refused order {order.key}: {e.code} {e.reason}",
-                                   type=REFUSED, non_retryable=True) from None
+            raise ApplicationError(
+                f"payment system refused order {order.key}: {e.code} {e.reason}", type=REFUSED, non_retryable=True
+            ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as e:
             # The bank account is in the body, never in this message.
             reason = getattr(e, "reason", None) or e
-            raise ApplicationError(f"payment system unreachable: {type(e).__name__}: {reason}", type=UNAVAILABLE) from None
+            raise ApplicationError(
+                f"payment system unreachable: {type(e).__name__}: {reason}", type=UNAVAILABLE
+            ) from None

@@ -34,14 +34,23 @@ from infra.settings import get_settings
 
 app = typer.Typer(
     help="Moazara auditor tools: workflow histories, deterministic replay, decision timelines, money reconciliation, audit log.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
-Edition = Annotated[int | None, typer.Option("--edition", "-e", help="every application workflow of this edition", min=1)]
+Edition = Annotated[
+    int | None, typer.Option("--edition", "-e", help="every application workflow of this edition", min=1)
+]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
-Source = Annotated[str, typer.Option("--from", help="how to list an edition's workflows: 'db' (domain database) or 'visibility' (Temporal)")]
+Source = Annotated[
+    str,
+    typer.Option(
+        "--from", help="how to list an edition's workflows: 'db' (domain database) or 'visibility' (Temporal)"
+    ),
+]
 
 
 class Failed(Exception):
@@ -59,8 +68,10 @@ def _run(coro: Coroutine[Any, Any, int]) -> None:
         raise typer.Exit(1) from None
     except SQLAlchemyError as e:
         url = make_url(get_settings().database_url).render_as_string(hide_password=True)
-        err.print(f"error: the domain database ({url}) did not answer as expected: {getattr(e, 'orig', e) or e!s}",
-                  markup=False)
+        err.print(
+            f"error: the domain database ({url}) did not answer as expected: {getattr(e, 'orig', e) or e!s}",
+            markup=False,
+        )
         raise typer.Exit(1) from None
     except RuntimeError as e:
         if "connect" not in str(e).lower():
@@ -76,7 +87,9 @@ def _progress(total: int, what: str, show: bool):
     if not show or total <= 1:
         yield lambda: None
         return
-    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as p:
+    with Progress(
+        TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
+    ) as p:
         task = p.add_task(what, total=total)
         yield lambda: p.advance(task)
 
@@ -104,8 +117,11 @@ async def _workflow_ids(client, ids: list[str], edition: int | None, source: str
         raise typer.BadParameter("--from: 'db' or 'visibility'")
     found = list(ids)
     if edition is not None:
-        found += await histories.visible_workflow_ids(client, edition) if source == "visibility" else \
-            histories.edition_workflow_ids(_repo(), edition)
+        found += (
+            await histories.visible_workflow_ids(client, edition)
+            if source == "visibility"
+            else histories.edition_workflow_ids(_repo(), edition)
+        )
     if not found:
         raise typer.BadParameter("name workflow ids, or --edition")
     return list(dict.fromkeys(found))
@@ -119,7 +135,9 @@ def export(
     ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="workflow ids (= application ids)")] = None,
     edition: Edition = None,
     source: Source = "db",
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="directory for the <workflow id>.json files")] = Path("histories"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="directory for the <workflow id>.json files")] = Path(
+        "histories"
+    ),
     as_json: Json = False,
 ) -> None:
     """Write histories as JSON files, in the format of `temporal workflow show --output json`."""
@@ -144,7 +162,9 @@ def export(
                 out.print(path)
             for m in missing:
                 err.print(f"not exported: {m['workflow_id']}: {m['error']}")
-            out.print(f"{len(written)} histories written to {out_dir}" + (f", {len(missing)} not found" if missing else ""))
+            out.print(
+                f"{len(written)} histories written to {out_dir}" + (f", {len(missing)} not found" if missing else "")
+            )
         return 1 if missing else 0
 
     _run(work())
@@ -155,9 +175,14 @@ def export(
 
 @app.command()
 def replay(
-    files: Annotated[list[Path] | None, typer.Argument(metavar="[FILE|DIR]...", help="exported histories (a directory: every *.json in it)")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="[FILE|DIR]...", help="exported histories (a directory: every *.json in it)"),
+    ] = None,
     edition: Edition = None,
-    ids: Annotated[list[str] | None, typer.Option("--id", help="a workflow id to fetch from the server (repeatable)")] = None,
+    ids: Annotated[
+        list[str] | None, typer.Option("--id", help="a workflow id to fetch from the server (repeatable)")
+    ] = None,
     source: Source = "db",
     as_json: Json = False,
 ) -> None:
@@ -189,6 +214,7 @@ def replay(
         logging.getLogger("temporalio").setLevel(logging.CRITICAL)
         outcomes = []
         with _progress(total, "replaying", not as_json) as step:
+
             def show(o) -> None:
                 outcomes.append(o)
                 if not as_json:
@@ -198,13 +224,30 @@ def replay(
             await rp.replay(source_iter, replayer_=rp.replayer(runtime=rp.quiet_runtime()), on_outcome=show)
         failed = [o for o in outcomes if not o.ok]
         if as_json:
-            out.print_json(data={"ok": not failed, "total": len(outcomes), "failed": len(failed),
-                                 "workflows": [{"workflow_id": o.workflow_id, "run_id": o.run_id, "status": o.status,
-                                                "events": o.events, "event_id": o.event_id, "error": o.error} for o in outcomes]})
+            out.print_json(
+                data={
+                    "ok": not failed,
+                    "total": len(outcomes),
+                    "failed": len(failed),
+                    "workflows": [
+                        {
+                            "workflow_id": o.workflow_id,
+                            "run_id": o.run_id,
+                            "status": o.status,
+                            "events": o.events,
+                            "event_id": o.event_id,
+                            "error": o.error,
+                        }
+                        for o in outcomes
+                    ],
+                }
+            )
         else:
             nd = sum(o.nondeterministic for o in failed)
-            out.print(f"total: {len(outcomes)} replayed, {len(outcomes) - len(failed)} ok, {nd} non-deterministic, "
-                      f"{len(failed) - nd} could not replay")
+            out.print(
+                f"total: {len(outcomes)} replayed, {len(outcomes) - len(failed)} ok, {nd} non-deterministic, "
+                f"{len(failed) - nd} could not replay"
+            )
         return 1 if failed else 0
 
     _run(work())
@@ -215,7 +258,9 @@ def replay(
 
 @app.command()
 def timeline(
-    workflow_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="application id (= workflow id), fetched from the server")] = None,
+    workflow_id: Annotated[
+        str | None, typer.Argument(metavar="[ID]", help="application id (= workflow id), fetched from the server")
+    ] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="an exported history instead of the server")] = None,
     as_json: Json = False,
 ) -> None:
@@ -256,7 +301,9 @@ def timeline(
 @app.command()
 def reconcile(
     edition: Annotated[int, typer.Option("--edition", "-e", help="the edition to reconcile", min=1)],
-    histories_dir: Annotated[Path | None, typer.Option("--histories", help="exported histories instead of the server")] = None,
+    histories_dir: Annotated[
+        Path | None, typer.Option("--histories", help="exported histories instead of the server")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Money in the database against the histories: orders, ledger, sums per funder, selection, agreement, award. Exit 1 on any mismatch."""
@@ -296,8 +343,10 @@ def reconcile(
             for m in result.mismatches:
                 err.print(f"MISMATCH {m}", markup=False)
             paid = ", ".join(f"{f} {a} MAD" for f, a in sorted(result.paid_db.items())) or "nothing"
-            out.print(f"edition {edition}: {result.applications} applications, {result.histories} histories, paid {paid}; "
-                      f"{len(result.mismatches)} mismatch(es)")
+            out.print(
+                f"edition {edition}: {result.applications} applications, {result.histories} histories, paid {paid}; "
+                f"{len(result.mismatches)} mismatch(es)"
+            )
         return 0 if result.ok else 1
 
     _run(work())
@@ -310,8 +359,13 @@ def reconcile(
 def verify(
     edition: Edition = None,
     ids: Annotated[list[str] | None, typer.Option("--id", help="an application id (repeatable)")] = None,
-    save_heads: Annotated[Path | None, typer.Option("--save-heads", help="write each chain's head (seq, hash) to this file, to keep elsewhere")] = None,
-    heads: Annotated[Path | None, typer.Option("--heads", help="heads saved earlier: each must still be in its chain")] = None,
+    save_heads: Annotated[
+        Path | None,
+        typer.Option("--save-heads", help="write each chain's head (seq, hash) to this file, to keep elsewhere"),
+    ] = None,
+    heads: Annotated[
+        Path | None, typer.Option("--heads", help="heads saved earlier: each must still be in its chain")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Check the audit log's hash chains and that every recorded row still has its entry; name every edited or deleted row."""
@@ -327,14 +381,18 @@ def verify(
                 raise typer.BadParameter(f"--heads {heads}: {e}") from None
         report = vf.verify(_repo().engine, edition=edition, application_ids=ids or None, anchor=anchor)
         if save_heads is not None:
-            save_heads.write_text(json.dumps({k: {"seq": h.seq, "hash": h.hash} for k, h in report.heads.items()}, indent=2))
+            save_heads.write_text(
+                json.dumps({k: {"seq": h.seq, "hash": h.hash} for k, h in report.heads.items()}, indent=2)
+            )
         if as_json:
             out.print_json(data=report.as_json())
         else:
             for f in report.findings:
                 err.print(f"TAMPERED {f}", markup=False)
-            out.print(f"{report.applications} applications, {report.entries} audit entries checked; "
-                      f"{len(report.findings)} finding(s)")
+            out.print(
+                f"{report.applications} applications, {report.entries} audit entries checked; "
+                f"{len(report.findings)} finding(s)"
+            )
         return 0 if report.ok else 1
 
     _run(work())
@@ -342,5 +400,3 @@ def verify(
 
 def main() -> None:
     app()
-
-

@@ -131,8 +131,13 @@ async def parse(history: WorkflowHistory, dc: DataConverter) -> Parsed:
     events = list(history.events)
     first = events[0].workflow_execution_started_event_attributes
     out = Parsed(
-        workflow_id=history.workflow_id, run_id=history.run_id, workflow_type=first.workflow_type.name,
-        args=await _values(dc, first.input), identity=first.identity, started_at=_at(events[0]), events=len(events),
+        workflow_id=history.workflow_id,
+        run_id=history.run_id,
+        workflow_type=first.workflow_type.name,
+        args=await _values(dc, first.input),
+        identity=first.identity,
+        started_at=_at(events[0]),
+        events=len(events),
     )
     activities: dict[int, ActivityRun] = {}
     updates: dict[str, UpdateCall] = {}
@@ -148,21 +153,37 @@ async def parse(history: WorkflowHistory, dc: DataConverter) -> Parsed:
             run = activities[a.scheduled_event_id]
             run.status, run.result = "completed", await _value(dc, a.result)
             run.closed_event_id, run.closed_at = e.event_id, _at(e)
-        elif t in (E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
-                   E.EVENT_TYPE_ACTIVITY_TASK_CANCELED):
-            attrs = (e.activity_task_failed_event_attributes if t == E.EVENT_TYPE_ACTIVITY_TASK_FAILED else
-                     e.activity_task_timed_out_event_attributes if t == E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT else
-                     e.activity_task_canceled_event_attributes)
+        elif t in (
+            E.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+            E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+            E.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+        ):
+            attrs = (
+                e.activity_task_failed_event_attributes
+                if t == E.EVENT_TYPE_ACTIVITY_TASK_FAILED
+                else e.activity_task_timed_out_event_attributes
+                if t == E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT
+                else e.activity_task_canceled_event_attributes
+            )
             run = activities[attrs.scheduled_event_id]
-            run.status = {E.EVENT_TYPE_ACTIVITY_TASK_FAILED: "failed", E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "timed_out"}.get(t, "canceled")
+            run.status = {
+                E.EVENT_TYPE_ACTIVITY_TASK_FAILED: "failed",
+                E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "timed_out",
+            }.get(t, "canceled")
             if t != E.EVENT_TYPE_ACTIVITY_TASK_CANCELED and attrs.HasField("failure"):
                 run.failure = await _failure(dc, attrs.failure)
             run.closed_event_id, run.closed_at = e.event_id, _at(e)
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             a = e.workflow_execution_update_accepted_event_attributes
             req = a.accepted_request
-            call = UpdateCall(req.meta.update_id, req.input.name, await _values(dc, req.input.args), req.meta.identity,
-                              e.event_id, _at(e))
+            call = UpdateCall(
+                req.meta.update_id,
+                req.input.name,
+                await _values(dc, req.input.args),
+                req.meta.identity,
+                e.event_id,
+                _at(e),
+            )
             updates[call.update_id] = call
             out.updates.append(call)
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
@@ -178,8 +199,9 @@ async def parse(history: WorkflowHistory, dc: DataConverter) -> Parsed:
             out.signals.append(SignalCall(e.event_id, _at(e), a.signal_name, await _values(dc, a.input), a.identity))
         elif t == E.EVENT_TYPE_TIMER_STARTED:
             a = e.timer_started_event_attributes
-            timers[e.event_id] = TimerRun(a.timer_id, e.event_id, _at(e), a.start_to_fire_timeout.ToTimedelta(),
-                                          await _summary(dc, e))
+            timers[e.event_id] = TimerRun(
+                a.timer_id, e.event_id, _at(e), a.start_to_fire_timeout.ToTimedelta(), await _summary(dc, e)
+            )
             out.timers.append(timers[e.event_id])
         elif t in (E.EVENT_TYPE_TIMER_FIRED, E.EVENT_TYPE_TIMER_CANCELED):
             a = e.timer_fired_event_attributes if t == E.EVENT_TYPE_TIMER_FIRED else e.timer_canceled_event_attributes

@@ -102,10 +102,16 @@ class Result:
         return not self.mismatches
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "applications": self.applications, "histories": self.histories,
-                "paid_per_funder": {"database": {k: str(v) for k, v in sorted(self.paid_db.items())},
-                                    "histories": {k: str(v) for k, v in sorted(self.paid_history.items())}},
-                "mismatches": [asdict(m) for m in self.mismatches]}
+        return {
+            "ok": self.ok,
+            "applications": self.applications,
+            "histories": self.histories,
+            "paid_per_funder": {
+                "database": {k: str(v) for k, v in sorted(self.paid_db.items())},
+                "histories": {k: str(v) for k, v in sorted(self.paid_history.items())},
+            },
+            "mismatches": [asdict(m) for m in self.mismatches],
+        }
 
 
 def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
@@ -121,16 +127,25 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
     for key, o in sorted(db_orders.items()):
         h = m.asked(key)  # an order not taken by our call (escalated) must still match what was asked
         if h is None:
-            miss("orders", f"payment order {key} ({mad(o['amount'])} MAD) is in the database; no completed create_payment_order in the history")
+            miss(
+                "orders",
+                f"payment order {key} ({mad(o['amount'])} MAD) is in the database; no completed create_payment_order in the history",
+            )
             continue
         for f in ("funder", "tranche"):
             if str(o[f]) != str(h[f]):
                 miss("orders", f"payment order {key}: {f} {o[f]} in the database, {h[f]} in the history")
         if mad(o["amount"]) != mad(h["amount"]):
-            miss("orders", f"payment order {key}: {mad(o['amount'])} MAD in the database, {mad(h['amount'])} MAD in the history")
+            miss(
+                "orders",
+                f"payment order {key}: {mad(o['amount'])} MAD in the database, {mad(h['amount'])} MAD in the history",
+            )
     for key in sorted(set(m.orders) - set(db_orders)):
-        miss("orders", f"payment order {key} ({mad(m.orders[key]['amount'])} MAD) was created in the history "
-                       f"(event {m.order_events[key]}); missing from the database")
+        miss(
+            "orders",
+            f"payment order {key} ({mad(m.orders[key]['amount'])} MAD) was created in the history "
+            f"(event {m.order_events[key]}); missing from the database",
+        )
 
     # Ledger payments, both ways.
     payments = [row for row in app["ledger"] if row["kind"] == PAYMENT]
@@ -138,20 +153,29 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
     for row in payments:
         key = row["order_key"]
         if key is None or key not in m.payments:
-            miss("ledger", f"ledger row {row['id']} ({mad(row['amount'])} MAD to {row['funder']}, order {key}) "
-                           "has no completed record_payment in the history")
+            miss(
+                "ledger",
+                f"ledger row {row['id']} ({mad(row['amount'])} MAD to {row['funder']}, order {key}) "
+                "has no completed record_payment in the history",
+            )
             continue
         if key in seen:
             miss("ledger", f"ledger row {row['id']}: order {key} paid more than once")
         seen.add(key)
         h = m.asked(key)
         if h is not None and (mad(row["amount"]) != mad(h["amount"]) or row["funder"] != h["funder"]):
-            miss("ledger", f"ledger row {row['id']}: {mad(row['amount'])} MAD to {row['funder']}; the history's order {key} "
-                           f"is {mad(h['amount'])} MAD to {h['funder']}")
+            miss(
+                "ledger",
+                f"ledger row {row['id']}: {mad(row['amount'])} MAD to {row['funder']}; the history's order {key} "
+                f"is {mad(h['amount'])} MAD to {h['funder']}",
+            )
     for key in sorted(set(m.payments) - seen):
         asked = m.asked(key)
         amount = mad(asked["amount"]) if asked else "?"
-        miss("ledger", f"payment {key} ({amount} MAD) recorded in the history (event {m.payments[key]}); missing from the ledger")
+        miss(
+            "ledger",
+            f"payment {key} ({amount} MAD) recorded in the history (event {m.payments[key]}); missing from the ledger",
+        )
 
     # Sums per funder.
     db_paid: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -166,8 +190,10 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
     # Paid only after a selection and a signed agreement.
     if db_paid or h_paid:
         db_decisions = {(d["kind"], d["outcome"]) for d in app["decisions"]}
-        for need, what, check in ((("committee", "selected"), "a committee decision 'selected'", "selection"),
-                                  (("agreement", "signed"), "a signed agreement", "agreement")):
+        for need, what, check in (
+            (("committee", "selected"), "a committee decision 'selected'", "selection"),
+            (("agreement", "signed"), "a signed agreement", "agreement"),
+        ):
             if need not in db_decisions:
                 miss(check, f"paid without {what} in the database")
             if need not in m.decisions:
@@ -177,9 +203,13 @@ def check_application(app: dict[str, Any], m: HistoryMoney) -> list[Mismatch]:
     award = {a["funder"]: mad(a["amount"]) for a in app["awards"]}  # released or not: what the history set
     for funder, paid in sorted(db_paid.items()):
         if paid > award.get(funder, ZERO):
-            miss("award", f"{funder}: {paid} MAD paid, above its award of {award.get(funder, ZERO)} MAD in the database")
+            miss(
+                "award", f"{funder}: {paid} MAD paid, above its award of {award.get(funder, ZERO)} MAD in the database"
+            )
         if m.award is not None and paid > m.award.get(funder, ZERO):
-            miss("award", f"{funder}: {paid} MAD paid, above its award of {m.award.get(funder, ZERO)} MAD in the history")
+            miss(
+                "award", f"{funder}: {paid} MAD paid, above its award of {m.award.get(funder, ZERO)} MAD in the history"
+            )
     if m.award is not None and award != m.award:
         miss("award", f"award in the database {_split(award)} differs from the history's last award {_split(m.award)}")
     elif m.award is None and award:
@@ -192,7 +222,10 @@ def _split(funders: dict[str, Decimal]) -> str:
 
 
 async def reconcile(
-    repo: Repository, edition: int, histories: dict[str, WorkflowHistory | None], dc: DataConverter,
+    repo: Repository,
+    edition: int,
+    histories: dict[str, WorkflowHistory | None],
+    dc: DataConverter,
 ) -> Result:
     """`histories`: workflow id -> its history (None when it could not be found)."""
     apps = repo.list_applications(edition=edition, limit=10**9)
@@ -221,6 +254,12 @@ async def reconcile(
             mismatches.append(Mismatch(wid, "history", "a history with no application in the database"))
     for funder in sorted(set(paid_db) | set(paid_history)):
         if paid_db.get(funder, ZERO) != paid_history.get(funder, ZERO):
-            mismatches.append(Mismatch(f"edition {edition}", "per-funder", f"{funder}: {paid_db.get(funder, ZERO)} MAD in the "
-                                       f"ledger, {paid_history.get(funder, ZERO)} MAD in the histories"))
+            mismatches.append(
+                Mismatch(
+                    f"edition {edition}",
+                    "per-funder",
+                    f"{funder}: {paid_db.get(funder, ZERO)} MAD in the "
+                    f"ledger, {paid_history.get(funder, ZERO)} MAD in the histories",
+                )
+            )
     return Result(len(apps), found, mismatches, dict(paid_db), dict(paid_history))

@@ -51,11 +51,17 @@ class Outcome:
 
 def quiet_runtime() -> Runtime:
     """A runtime whose core logs only errors: the CLI prints each failure itself, once."""
-    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+    return Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        )
+    )
 
 
 def replayer(
-    workflows: Sequence[type] | None = None, converter: DataConverter | None = None, runtime: Runtime | None = None,
+    workflows: Sequence[type] | None = None,
+    converter: DataConverter | None = None,
+    runtime: Runtime | None = None,
 ) -> Replayer:
     if workflows is None:
         from worker import (
@@ -107,7 +113,7 @@ async def locate(r: Replayer, history: WorkflowHistory) -> int | None:
         else:
             lo = mid + 1
     start = cuts[lo - 1] if lo > 0 else 0
-    task = events[start:cuts[lo]]
+    task = events[start : cuts[lo]]
     done = [e for e in task if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
     after = [e for e in task if done and e.event_id > done[-1].event_id]
     return (after or done or task)[0].event_id
@@ -124,7 +130,9 @@ async def _aiter(items: Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistor
 
 async def replay(
     histories: Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory],
-    *, replayer_: Replayer | None = None, on_outcome: Callable[[Outcome], None] | None = None,
+    *,
+    replayer_: Replayer | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Replay every history (one replayer, histories streamed); one Outcome each, in order."""
     r = replayer_ or replayer()

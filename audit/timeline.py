@@ -19,8 +19,20 @@ from audit.redact import redact, text
 Kind = Literal["workflow", "stage", "update", "signal", "activity", "payment", "notice", "timer"]
 
 # Fields naming who sent an input, in the order they are looked for.
-ACTOR_FIELDS = ("decided_by", "signed_by", "requested_by", "cancelled_by", "terminated_by", "fixed_by",
-                "visitor", "reviewer_id", "submitted_by", "opened_by", "confirmed_by", "by")
+ACTOR_FIELDS = (
+    "decided_by",
+    "signed_by",
+    "requested_by",
+    "cancelled_by",
+    "terminated_by",
+    "fixed_by",
+    "visitor",
+    "reviewer_id",
+    "submitted_by",
+    "opened_by",
+    "confirmed_by",
+    "by",
+)
 # Their arguments carry the whole application (personal data, edition settings): not repeated.
 BULKY_ARGS = {"record_submission", "check_eligibility"}
 PAYMENT_ACTIVITIES = {"create_payment_order", "retry_payment_order", "mark_payment_rejected", "record_payment"}
@@ -65,7 +77,11 @@ def sender(name: str, payload: dict[str, Any], identity: str) -> str:
 
 
 def _scalars(payload: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
-    parts = [f"{k}={v}" for k, v in payload.items() if k not in skip and not isinstance(v, (dict, list)) and v not in (None, "")]
+    parts = [
+        f"{k}={v}"
+        for k, v in payload.items()
+        if k not in skip and not isinstance(v, (dict, list)) and v not in (None, "")
+    ]
     s = ", ".join(parts)
     return s if len(s) <= 160 else s[:157] + "..."
 
@@ -127,7 +143,9 @@ def activity_summary(a: ActivityRun, orders: dict[str, dict[str, Any]]) -> str:
             version = (r or {}).get("rule_set_version", "?")
             if not failures:
                 return f"eligibility: eligible (rule set {version})"
-            return f"eligibility: not eligible (rule set {version}): " + "; ".join(f"{f['code']}: {f['message']}" for f in failures)
+            return f"eligibility: not eligible (rule set {version}): " + "; ".join(
+                f"{f['code']}: {f['message']}" for f in failures
+            )
         case "add_documents":
             return "documents added: " + ", ".join(d.get("kind", "?") for d in (args[1] if len(args) > 1 else []))
         case "record_review":
@@ -141,8 +159,10 @@ def activity_summary(a: ActivityRun, orders: dict[str, dict[str, Any]]) -> str:
             return f"award set: {_funders(args[1])}" + (" (honorary award)" if len(args) > 2 and args[2] else "")
         case "create_payment_order":
             o = r or {}
-            return (f"payment order {o.get('key')}: {_mad(o.get('amount'))}, tranche {o.get('tranche')}, "
-                    f"{o.get('funder')}, to account {args[1] if len(args) > 1 else '?'}")
+            return (
+                f"payment order {o.get('key')}: {_mad(o.get('amount'))}, tranche {o.get('tranche')}, "
+                f"{o.get('funder')}, to account {args[1] if len(args) > 1 else '?'}"
+            )
         case "retry_payment_order":
             return f"payment order {args[0]} sent again (attempt {args[1]}) to account {args[2]}"
         case "mark_payment_rejected":
@@ -168,8 +188,15 @@ def build(p: Parsed) -> Timeline:
     entries: list[Entry] = []
     start = _first(p.args)
     submitted_by = start.get("submitted_by") or f"client {p.identity}"
-    entries.append(Entry(event_id=1, at=p.started_at, kind="workflow", actor=str(submitted_by),
-                         summary=f"{p.workflow_type} started" + (f" for {p.workflow_id}" if p.workflow_id else "")))
+    entries.append(
+        Entry(
+            event_id=1,
+            at=p.started_at,
+            kind="workflow",
+            actor=str(submitted_by),
+            summary=f"{p.workflow_type} started" + (f" for {p.workflow_id}" if p.workflow_id else ""),
+        )
+    )
     orders: dict[str, dict[str, Any]] = {}
     for a in p.activities:
         if a.name == "create_payment_order" and a.status == "completed" and isinstance(a.result, dict):
@@ -180,30 +207,71 @@ def build(p: Parsed) -> Timeline:
             summary = f"entered stage {stage}" + (f" ({note})" if note else "")
             if a.status != "completed":
                 summary += f" - not recorded: {a.status}"
-            entries.append(Entry(event_id=event_id, at=at, kind="stage", actor="workflow", summary=summary,
-                                 detail={"seq": seq, "stage": stage, "note": note}))
+            entries.append(
+                Entry(
+                    event_id=event_id,
+                    at=at,
+                    kind="stage",
+                    actor="workflow",
+                    summary=summary,
+                    detail={"seq": seq, "stage": stage, "note": note},
+                )
+            )
             continue
         kind: Kind = "payment" if a.name in PAYMENT_ACTIVITIES else "notice" if a.name == "send_notice" else "activity"
-        entries.append(Entry(event_id=event_id, at=at, kind=kind, actor="workflow", summary=activity_summary(a, orders),
-                             detail={"activity": a.name, "status": a.status,
-                                     "args": [] if a.name in BULKY_ARGS else a.args[1:], "result": a.result,
-                                     "failure": a.failure}))
+        entries.append(
+            Entry(
+                event_id=event_id,
+                at=at,
+                kind=kind,
+                actor="workflow",
+                summary=activity_summary(a, orders),
+                detail={
+                    "activity": a.name,
+                    "status": a.status,
+                    "args": [] if a.name in BULKY_ARGS else a.args[1:],
+                    "result": a.result,
+                    "failure": a.failure,
+                },
+            )
+        )
     for u in p.updates:
         entries.append(_update_entry(u))
     for sgn in p.signals:
         payload = _first(sgn.args)
-        entries.append(Entry(event_id=sgn.event_id, at=sgn.at, kind="signal", actor=sender(sgn.name, payload, sgn.identity),
-                             summary=update_summary(sgn.name, payload), detail={"signal": sgn.name, "args": sgn.args,
-                                                                                 "identity": sgn.identity}))
+        entries.append(
+            Entry(
+                event_id=sgn.event_id,
+                at=sgn.at,
+                kind="signal",
+                actor=sender(sgn.name, payload, sgn.identity),
+                summary=update_summary(sgn.name, payload),
+                detail={"signal": sgn.name, "args": sgn.args, "identity": sgn.identity},
+            )
+        )
     for t in p.timers:
         if t.status == "fired":
             waited = f"waiting for {t.summary}" if t.summary else "a wait"
-            entries.append(Entry(event_id=t.closed_event_id or t.started_event_id, at=t.closed_at or t.started_at,
-                                 kind="timer", actor="timer", summary=f"deadline passed: {waited} (after {_span(t.duration)})",
-                                 detail={"timer_id": t.timer_id, "seconds": t.duration.total_seconds()}))
+            entries.append(
+                Entry(
+                    event_id=t.closed_event_id or t.started_event_id,
+                    at=t.closed_at or t.started_at,
+                    kind="timer",
+                    actor="timer",
+                    summary=f"deadline passed: {waited} (after {_span(t.duration)})",
+                    detail={"timer_id": t.timer_id, "seconds": t.duration.total_seconds()},
+                )
+            )
     if p.close:
-        entries.append(Entry(event_id=p.close_event_id or p.events, at=p.closed_at or p.started_at, kind="workflow",
-                             actor=p.close_identity or "workflow", summary=_closing(p)))
+        entries.append(
+            Entry(
+                event_id=p.close_event_id or p.events,
+                at=p.closed_at or p.started_at,
+                kind="workflow",
+                actor=p.close_identity or "workflow",
+                summary=_closing(p),
+            )
+        )
     entries.sort(key=lambda e: e.event_id)
     for e in entries:  # masked once, whatever the source
         e.summary = text(e.summary)
@@ -221,10 +289,23 @@ def _update_entry(u: UpdateCall) -> Entry:
         summary += f" - accepted: {u.result['message']}"
     else:
         summary += " - accepted, still being applied"
-    return Entry(event_id=u.accepted_event_id, at=u.accepted_at, kind="update", actor=sender(u.name, payload, u.identity),
-                 summary=summary, accepted=accepted,
-                 detail={"update": u.name, "args": u.args, "identity": u.identity, "status": u.status,
-                         "result": u.result, "failure": u.failure, "completed_event_id": u.completed_event_id})
+    return Entry(
+        event_id=u.accepted_event_id,
+        at=u.accepted_at,
+        kind="update",
+        actor=sender(u.name, payload, u.identity),
+        summary=summary,
+        accepted=accepted,
+        detail={
+            "update": u.name,
+            "args": u.args,
+            "identity": u.identity,
+            "status": u.status,
+            "result": u.result,
+            "failure": u.failure,
+            "completed_event_id": u.completed_event_id,
+        },
+    )
 
 
 def _closing(p: Parsed) -> str:

@@ -60,8 +60,13 @@ class Report:
         return not self.findings
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "applications": self.applications, "entries": self.entries,
-                "findings": [asdict(f) for f in self.findings], "heads": {k: asdict(v) for k, v in self.heads.items()}}
+        return {
+            "ok": self.ok,
+            "applications": self.applications,
+            "entries": self.entries,
+            "findings": [asdict(f) for f in self.findings],
+            "heads": {k: asdict(v) for k, v in self.heads.items()},
+        }
 
 
 def _name(e: AuditEntry) -> str:
@@ -76,7 +81,9 @@ def check_chain(app_id: str, entries: list[AuditEntry]) -> list[Finding]:
         gap = e.seq != expected
         if gap:
             missing = f"seq {expected}" if e.seq == expected + 1 else f"seq {expected}..{e.seq - 1}"
-            out.append(Finding(app_id, f"audit_log {missing}", f"deleted: the chain jumps from seq {expected - 1} to {e.seq}"))
+            out.append(
+                Finding(app_id, f"audit_log {missing}", f"deleted: the chain jumps from seq {expected - 1} to {e.seq}")
+            )
         if chain.row_hash(e) != e.hash:
             out.append(Finding(app_id, _name(e), "edited: its content no longer matches its hash"))
         elif e.prev_hash != prev and not gap:
@@ -110,9 +117,17 @@ def check_coverage(s: Session, app: Application, entries: list[AuditEntry]) -> l
         if entry is not None and entry.id in broken:
             return
         if entry is None:
-            out.append(Finding(app_id, f"{table} {ref}", "has no audit entry (entry deleted, or row written outside the repository)"))
+            out.append(
+                Finding(
+                    app_id,
+                    f"{table} {ref}",
+                    "has no audit entry (entry deleted, or row written outside the repository)",
+                )
+            )
         elif chain.canonical(entry.payload if stated is None else stated) != chain.canonical(expected):
-            out.append(Finding(app_id, f"{table} {ref}", f"differs from its audit entry {_name(entry)}: the row was edited"))
+            out.append(
+                Finding(app_id, f"{table} {ref}", f"differs from its audit entry {_name(entry)}: the row was edited")
+            )
 
     described: set[str] = set()
     for row in rows(StageChange, StageChange.seq):
@@ -152,8 +167,10 @@ def check_coverage(s: Session, app: Application, entries: list[AuditEntry]) -> l
     elif app.stage in FINAL_STAGES:
         out.append(Finding(app_id, "applications", f"closed ({app.stage}) with no audit entry for the closing"))
     for e in entries:  # the reverse: an entry whose row has gone
-        if e.kind in ("stage", "eligibility", "review", "decision", "payment_order", "payment", "recovery") \
-                and e.ref not in described:
+        if (
+            e.kind in ("stage", "eligibility", "review", "decision", "payment_order", "payment", "recovery")
+            and e.ref not in described
+        ):
             out.append(Finding(app_id, _name(e), f"records {e.ref}, which is no longer in the database (row deleted)"))
     return out
 
@@ -169,7 +186,10 @@ def check_anchor(app_id: str, entries: list[AuditEntry], head: Head) -> list[Fin
 
 
 def verify(
-    engine: Engine, *, edition: int | None = None, application_ids: list[str] | None = None,
+    engine: Engine,
+    *,
+    edition: int | None = None,
+    application_ids: list[str] | None = None,
     anchor: dict[str, Head] | None = None,
 ) -> Report:
     """Check the chains of an edition's applications (or of the given ones, or of all)."""
@@ -194,8 +214,14 @@ def verify(
             mine = entries[app.application_id]
             n_entries += len(mine)
             if not mine:
-                findings.append(Finding(app.application_id, "audit_log", "no audit chain at all: recorded before "
-                                        "the audit log existed (migration 0002), or every entry deleted"))
+                findings.append(
+                    Finding(
+                        app.application_id,
+                        "audit_log",
+                        "no audit chain at all: recorded before "
+                        "the audit log existed (migration 0002), or every entry deleted",
+                    )
+                )
                 continue
             findings += check_chain(app.application_id, mine)
             findings += check_coverage(s, app, mine)
@@ -208,6 +234,9 @@ def verify(
             findings += [Finding(a, "applications", "unknown application") for a in application_ids if a not in known]
         if anchor:
             known = {a.application_id for a in apps}
-            findings += [Finding(a, "applications", "in the saved heads but no longer in the database (deleted)")
-                         for a in anchor if a not in known and (edition is None or a.startswith(f"moazara-{edition}-"))]
+            findings += [
+                Finding(a, "applications", "in the saved heads but no longer in the database (deleted)")
+                for a in anchor
+                if a not in known and (edition is None or a.startswith(f"moazara-{edition}-"))
+            ]
     return Report(len(apps), n_entries, findings, heads)

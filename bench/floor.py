@@ -56,8 +56,9 @@ class FloorWorkflow:
         return done + self.received
 
     async def _step(self, n: int) -> int:
-        await workflow.execute_activity(floor_step, args=[workflow.info().workflow_id, n],
-                                        start_to_close_timeout=timedelta(seconds=30))
+        await workflow.execute_activity(
+            floor_step, args=[workflow.info().workflow_id, n], start_to_close_timeout=timedelta(seconds=30)
+        )
         return 1
 
     @workflow.update
@@ -83,8 +84,14 @@ async def main() -> None:
     settings = get_settings()
     client = await connect(settings)
     with concurrent.futures.ThreadPoolExecutor(settings.activity_threads) as executor:
-        await Worker(client, task_queue=settings.task_queue, workflows=[FloorWorkflow], activities=[floor_step],
-                     activity_executor=executor, max_concurrent_activities=settings.max_concurrent_activities).run()
+        await Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[FloorWorkflow],
+            activities=[floor_step],
+            activity_executor=executor,
+            max_concurrent_activities=settings.max_concurrent_activities,
+        ).run()
 
 
 if __name__ == "__main__":

@@ -85,9 +85,14 @@ class Phase:
         self.name, self.dir = name, workdir / name
         self.dir.mkdir(parents=True)
         self.server = DevServer(self.dir / "temporal.db", self.dir / "temporal.log", SERVER_ARGS)
-        self.env = {**codec_settings(), "TASK_QUEUE": f"bench-{name}", "DATABASE_URL": f"sqlite:///{self.dir / 'moazara.db'}",
-                    "MAX_CONCURRENT_ACTIVITIES": os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32"),
-                    "ACTIVITY_THREADS": os.environ.get("ACTIVITY_THREADS", "32"), "LOG_LEVEL": "WARNING"}
+        self.env = {
+            **codec_settings(),
+            "TASK_QUEUE": f"bench-{name}",
+            "DATABASE_URL": f"sqlite:///{self.dir / 'moazara.db'}",
+            "MAX_CONCURRENT_ACTIVITIES": os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32"),
+            "ACTIVITY_THREADS": os.environ.get("ACTIVITY_THREADS", "32"),
+            "LOG_LEVEL": "WARNING",
+        }
         self.command = worker_command
         self.worker = None
         self.client: Client | None = None
@@ -156,31 +161,54 @@ async def timed(latencies: list[float], coro):
 async def one_lifecycle(client: Client, queue: str, i: int, tag: str, ops: list[float]) -> ApplicationStatus:
     """One application from submission to completion, every actor answering as soon as asked."""
     sub = make_submission(f"BENCH-{tag}-{i:05d}", duration_months=12)
-    h = await client.start_workflow(ApplicationWorkflow.run,
-                                    ApplicationInput(settings=bench_settings(), submission=sub, submitted_by="bench"),
-                                    id=sub.application_id, task_queue=queue)
+    h = await client.start_workflow(
+        ApplicationWorkflow.run,
+        ApplicationInput(settings=bench_settings(), submission=sub, submitted_by="bench"),
+        id=sub.application_id,
+        task_queue=queue,
+    )
     q = ApplicationWorkflow.get_status
     await poll(h, waits(Stage.REVIEW), q)
     for r in ("r1", "r2"):
         await h.execute_update(ApplicationWorkflow.submit_review, make_review(r, 7))
     await poll(h, waits(Stage.COMMITTEE), q)
-    await timed(ops, h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(
-        decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee")))
+    await timed(
+        ops,
+        h.execute_update(
+            ApplicationWorkflow.decide,
+            CommitteeDecision(
+                decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"
+            ),
+        ),
+    )
     await poll(h, waits(Stage.AGREEMENT), q)
-    await timed(ops, h.execute_update(ApplicationWorkflow.sign_agreement, AgreementSigned(
-        signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(i))))
+    await timed(
+        ops,
+        h.execute_update(
+            ApplicationWorkflow.sign_agreement,
+            AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(i)),
+        ),
+    )
     for period in (1, 2):
         s = await poll(h, waits(Stage.DISBURSEMENT, "payment system"), q)
         for o in s.orders:
             if o.status == "sent":
-                await h.execute_update(ApplicationWorkflow.payment_result, PaymentResult(
-                    order_key=o.key, attempt=o.attempt, executed=True, reference=f"VIR-{i}-{o.tranche}"))
+                await h.execute_update(
+                    ApplicationWorkflow.payment_result,
+                    PaymentResult(order_key=o.key, attempt=o.attempt, executed=True, reference=f"VIR-{i}-{o.tranche}"),
+                )
         # Tranche 1 at signature, tranche 2 once the mid-term report (period 1 of 2) is approved.
         await poll(h, waits(Stage.MONITORING, f"progress report {period}"), q)
-        report = ProgressReport(period=period, indicators=Indicators(jobs_created=2, beneficiaries=20, women=10, youth=4))
+        report = ProgressReport(
+            period=period, indicators=Indicators(jobs_created=2, beneficiaries=20, women=10, youth=4)
+        )
         await h.execute_update(ApplicationWorkflow.submit_report, report)
-        await timed(ops, h.execute_update(ApplicationWorkflow.review_report,
-                                          ReportReview(period=period, approved=True, decided_by="officer")))
+        await timed(
+            ops,
+            h.execute_update(
+                ApplicationWorkflow.review_report, ReportReview(period=period, approved=True, decided_by="officer")
+            ),
+        )
     final = await h.result()
     if final.stage != Stage.COMPLETED or final.paid_total != AWARD:
         raise RuntimeError(f"{h.id} ended {final.stage} with {final.paid_total} paid")
@@ -199,10 +227,12 @@ async def shape_of(h: WorkflowHandle) -> dict[str, int]:
     """Activities, updates and timers in a history (what the floor mirrors)."""
     c: Counter = Counter()
     async for e in h.fetch_history_events():
-        for field, name in (("activity_task_scheduled_event_attributes", "activities"),
-                            ("workflow_execution_update_accepted_event_attributes", "updates"),
-                            ("timer_started_event_attributes", "timers"),
-                            ("timer_fired_event_attributes", "timers_fired")):
+        for field, name in (
+            ("activity_task_scheduled_event_attributes", "activities"),
+            ("workflow_execution_update_accepted_event_attributes", "updates"),
+            ("timer_started_event_attributes", "timers"),
+            ("timer_fired_event_attributes", "timers_fired"),
+        ):
             if e.HasField(field):
                 c[name] += 1
         c["events"] += 1
@@ -233,9 +263,24 @@ class Profiler:
 
     def __init__(self, pid: int, out: Path) -> None:
         self.out = out
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-                                      "--rate", "50", "--gil", "--format", "raw", "--output", str(out), "--nonblocking"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "50",
+                "--gil",
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGINT)
@@ -259,8 +304,15 @@ def summarize_profile(raw: Path, top: int = 25) -> str:
             continue
         n = int(count)
         total += n
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].split("/site-packages/")[-1].replace(str(ROOT) + "/", "") + ")"
-                  if " (" in f else f for f in stack.split(";")]
+        frames = [
+            f.split(" (")[0]
+            + " ("
+            + f.split(" (")[1].split(":")[0].split("/site-packages/")[-1].replace(str(ROOT) + "/", "")
+            + ")"
+            if " (" in f
+            else f
+            for f in stack.split(";")
+        ]
         self_[frames[-1]] += n
         for f in set(frames):
             incl[f] += n
@@ -274,20 +326,36 @@ def summarize_profile(raw: Path, top: int = 25) -> str:
 async def import_rate(phase: Phase, m: int, through_edition: bool) -> float:
     """`starter.py import` of m generated applications; applications per second (CLI start to end)."""
     edition = 90 if through_edition else 91
-    settings = settings_with(edition=edition, call_opens=date.today() - timedelta(days=1),
-                             call_closes=date.today() + timedelta(days=30), day_length=timedelta(seconds=1))
+    settings = settings_with(
+        edition=edition,
+        call_opens=date.today() - timedelta(days=1),
+        call_closes=date.today() + timedelta(days=30),
+        day_length=timedelta(seconds=1),
+    )
     settings_file = phase.dir / f"edition-{edition}.json"
     settings_file.write_text(settings.model_dump_json())
     if through_edition:
-        await phase.client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="bench"),
-                                          id=edition_workflow_id(edition), task_queue=phase.env["TASK_QUEUE"])
+        await phase.client.start_workflow(
+            EditionWorkflow.run,
+            EditionInput(settings=settings, opened_by="bench"),
+            id=edition_workflow_id(edition),
+            task_queue=phase.env["TASK_QUEUE"],
+        )
     path = phase.dir / f"import-{edition}.jsonl"
-    path.write_text("\n".join(make_submission(f"IMP-{edition}-{i:05d}", edition=edition).model_dump_json() for i in range(m)))
+    path.write_text(
+        "\n".join(make_submission(f"IMP-{edition}-{i:05d}", edition=edition).model_dump_json() for i in range(m))
+    )
     env = {**os.environ, **phase.env, "SECRETS_FILE": ""}
     t = time.perf_counter()
-    run = await asyncio.to_thread(subprocess.run, [sys.executable, "starter.py", "import", str(path), "--settings",
-                                                   str(settings_file), "--json"], cwd=ROOT, env=env,
-                                  capture_output=True, text=True, timeout=900)
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "starter.py", "import", str(path), "--settings", str(settings_file), "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     elapsed = time.perf_counter() - t
     counts = json.loads(run.stdout)["counts"] if run.returncode == 0 else {"error": run.stderr[-500:]}
     if counts.get("started") != m:
@@ -304,11 +372,17 @@ async def main(args) -> dict:
 
 
 async def measure(args, work: Path) -> dict:
-    out: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "n": args.n,
-                 "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                 "worker": {"max_concurrent_activities": int(os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32")),
-                            "activity_threads": int(os.environ.get("ACTIVITY_THREADS", "32"))},
-                 "label": args.label, "server_args": list(SERVER_ARGS)}
+    out: dict = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "n": args.n,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "worker": {
+            "max_concurrent_activities": int(os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32")),
+            "activity_threads": int(os.environ.get("ACTIVITY_THREADS", "32")),
+        },
+        "label": args.label,
+        "server_args": list(SERVER_ARGS),
+    }
     profile = ""
     async with Phase("lifecycle", work) as ph:
         # One lifecycle first, alone: its history is the shape the floor copies.
@@ -319,36 +393,61 @@ async def measure(args, work: Path) -> dict:
         ops.clear()
         profiler = Profiler(ph.worker.proc.pid, work / "profile.raw") if args.profile else None
         cpu = CpuMeter(ph)
-        elapsed = await many(args.n, args.concurrency, lambda i: one_lifecycle(ph.client, ph.env["TASK_QUEUE"], i + 1, "RUN", ops))
+        elapsed = await many(
+            args.n, args.concurrency, lambda i: one_lifecycle(ph.client, ph.env["TASK_QUEUE"], i + 1, "RUN", ops)
+        )
         used = cpu.used()
         if profiler:
             profile = profiler.stop()
-        out["lifecycle"] = {"seconds": round(elapsed, 2), "per_second": round(args.n / elapsed, 3), "cpu_seconds": used,
-                            "ops_update_p50_ms": round(1000 * percentile(ops, 50), 1),
-                            "ops_update_p95_ms": round(1000 * percentile(ops, 95), 1), "ops_updates": len(ops)}
-        print(f"lifecycle: {args.n} applications end to end in {elapsed:.1f}s = {args.n / elapsed:.2f}/s; "
-              f"ops update p50 {out['lifecycle']['ops_update_p50_ms']} ms, p95 {out['lifecycle']['ops_update_p95_ms']} ms; "
-              f"CPU s {used}", flush=True)
+        out["lifecycle"] = {
+            "seconds": round(elapsed, 2),
+            "per_second": round(args.n / elapsed, 3),
+            "cpu_seconds": used,
+            "ops_update_p50_ms": round(1000 * percentile(ops, 50), 1),
+            "ops_update_p95_ms": round(1000 * percentile(ops, 95), 1),
+            "ops_updates": len(ops),
+        }
+        print(
+            f"lifecycle: {args.n} applications end to end in {elapsed:.1f}s = {args.n / elapsed:.2f}/s; "
+            f"ops update p50 {out['lifecycle']['ops_update_p50_ms']} ms, p95 {out['lifecycle']['ops_update_p95_ms']} ms; "
+            f"CPU s {used}",
+            flush=True,
+        )
         if args.only_lifecycle:
             if profile:
                 (RESULTS / "lifecycle-profile.txt").write_text(profile + "\n")
             return out
-        out["import"] = {"direct_per_second": round(await import_rate(ph, args.import_n, False), 2),
-                         "through_edition_per_second": round(await import_rate(ph, args.import_n, True), 2),
-                         "applications": args.import_n}
-        print(f"bulk import of {args.import_n}: {out['import']['direct_per_second']}/s straight to Temporal, "
-              f"{out['import']['through_edition_per_second']}/s through the open edition", flush=True)
+        out["import"] = {
+            "direct_per_second": round(await import_rate(ph, args.import_n, False), 2),
+            "through_edition_per_second": round(await import_rate(ph, args.import_n, True), 2),
+            "applications": args.import_n,
+        }
+        print(
+            f"bulk import of {args.import_n}: {out['import']['direct_per_second']}/s straight to Temporal, "
+            f"{out['import']['through_edition_per_second']}/s through the open edition",
+            flush=True,
+        )
 
     plan = FloorPlan(activities=shape["activities"], updates=shape["updates"], timers=shape.get("timers", 0))
     async with Phase("floor", work, ("-m", "bench.floor")) as ph:
         ops = []
         cpu = CpuMeter(ph)
-        elapsed = await many(args.n, args.concurrency, lambda i: one_floor(ph.client, ph.env["TASK_QUEUE"], i, plan, ops))
-        out["floor"] = {"seconds": round(elapsed, 2), "per_second": round(args.n / elapsed, 3), "cpu_seconds": cpu.used(),
-                        "plan": plan.model_dump(mode="json"),
-                        "update_p50_ms": round(1000 * percentile(ops, 50), 1), "update_p95_ms": round(1000 * percentile(ops, 95), 1)}
-        print(f"floor: {args.n} workflows of {plan.activities} activities, {plan.updates} updates, {plan.timers} timers "
-              f"in {elapsed:.1f}s = {args.n / elapsed:.2f}/s; CPU s {out['floor']['cpu_seconds']}", flush=True)
+        elapsed = await many(
+            args.n, args.concurrency, lambda i: one_floor(ph.client, ph.env["TASK_QUEUE"], i, plan, ops)
+        )
+        out["floor"] = {
+            "seconds": round(elapsed, 2),
+            "per_second": round(args.n / elapsed, 3),
+            "cpu_seconds": cpu.used(),
+            "plan": plan.model_dump(mode="json"),
+            "update_p50_ms": round(1000 * percentile(ops, 50), 1),
+            "update_p95_ms": round(1000 * percentile(ops, 95), 1),
+        }
+        print(
+            f"floor: {args.n} workflows of {plan.activities} activities, {plan.updates} updates, {plan.timers} timers "
+            f"in {elapsed:.1f}s = {args.n / elapsed:.2f}/s; CPU s {out['floor']['cpu_seconds']}",
+            flush=True,
+        )
     out["ratio"] = round(out["lifecycle"]["per_second"] / out["floor"]["per_second"], 3)
     print(f"ratio lifecycle / floor: {out['ratio']:.2f}", flush=True)
     RESULTS.mkdir(exist_ok=True)
@@ -365,11 +464,17 @@ if __name__ == "__main__":
     parser.add_argument("--import-n", type=int, default=300, help="applications per bulk import")
     parser.add_argument("--concurrency", type=int, default=100, help="applications driven at once")
     parser.add_argument("--profile", action="store_true", help="sample the lifecycle's worker with py-spy")
-    parser.add_argument("--only-lifecycle", action="store_true", help="the lifecycle phase alone, nothing written (A/B runs)")
+    parser.add_argument(
+        "--only-lifecycle", action="store_true", help="the lifecycle phase alone, nothing written (A/B runs)"
+    )
     parser.add_argument("--label", default="", help="a note stored with the figures (e.g. before/after a change)")
-    parser.add_argument("--server-arg", action="append", default=[],
-                        help="`temporal server start-dev` arguments instead of the embedded default's persistence "
-                             "options (--server-arg=--log-level --server-arg=warn: the SQLite file in its default mode)")
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="`temporal server start-dev` arguments instead of the embedded default's persistence "
+        "options (--server-arg=--log-level --server-arg=warn: the SQLite file in its default mode)",
+    )
     parsed = parser.parse_args()
     if parsed.server_arg:
         SERVER_ARGS = tuple(parsed.server_arg)

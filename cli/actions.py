@@ -102,7 +102,9 @@ async def submit_to_edition(client: Client, submission: ApplicationSubmission) -
         raise CliError(f"edition {submission.edition} did not take {submission.application_id}: {e.message}") from None
     if not answer.accepted:
         return Outcome(False, answer.application_id, reason=answer.message, duplicate=answer.duplicate)
-    return Outcome(True, answer.application_id, message=f"{answer.message} to edition {submission.edition}", stage="submitted")
+    return Outcome(
+        True, answer.application_id, message=f"{answer.message} to edition {submission.edition}", stage="submitted"
+    )
 
 
 # Temporal bounds the updates in flight per workflow (10 on the dev server): one edition takes
@@ -122,7 +124,9 @@ async def edition_update(handle, name: str, arg, result_type, attempts: int = 8)
             await asyncio.sleep(0.2 * 2**attempt)
 
 
-async def start_application(client: Client, inp: ApplicationInput, task_queue: str, via_edition: bool | None = None) -> Outcome:
+async def start_application(
+    client: Client, inp: ApplicationInput, task_queue: str, via_edition: bool | None = None
+) -> Outcome:
     """Submit an application: through its edition's workflow when one is open, else by starting the
     application's workflow directly. A second application of the same applicant in the same edition
     (same workflow id, running or closed) is refused."""
@@ -205,7 +209,7 @@ async def start_many(
     size = max(1, min(batch_size, MAX_BATCH))
     for edition in sorted(e for e, open_ in via.items() if open_):
         subs = [i.submission for i in inputs if i.submission.edition == edition]
-        batches += [batch(edition, subs[k:k + size]) for k in range(0, len(subs), size)]
+        batches += [batch(edition, subs[k : k + size]) for k in range(0, len(subs), size)]
     await asyncio.gather(*(one(i) for i in direct), *batches)
     result.started.sort()
     result.duplicates.sort()
@@ -218,16 +222,23 @@ async def submit_batch_to_edition(client: Client, edition: int, subs: list[Appli
     or an unreachable edition fails each of its submissions with the reason; nothing was started."""
     handle = client.get_workflow_handle(edition_workflow_id(edition))
     try:
-        answer = await edition_update(handle, names.EditionUpdate.SUBMIT_BATCH, SubmissionBatch(submissions=subs), BatchAnswer)
+        answer = await edition_update(
+            handle, names.EditionUpdate.SUBMIT_BATCH, SubmissionBatch(submissions=subs), BatchAnswer
+        )
     except WorkflowUpdateFailedError as e:
         reason = refusal_reason(e)
         return [Outcome(False, s.application_id, reason=reason) for s in subs]
     except RPCError as e:
-        return [Outcome(False, s.application_id, reason=f"edition {edition} did not take the batch: {e.message}")
-                for s in subs]
-    return [Outcome(True, a.application_id, message=f"{a.message} to edition {edition}", stage="submitted")
-            if a.accepted else Outcome(False, a.application_id, reason=a.message, duplicate=a.duplicate)
-            for a in answer.answers]
+        return [
+            Outcome(False, s.application_id, reason=f"edition {edition} did not take the batch: {e.message}")
+            for s in subs
+        ]
+    return [
+        Outcome(True, a.application_id, message=f"{a.message} to edition {edition}", stage="submitted")
+        if a.accepted
+        else Outcome(False, a.application_id, reason=a.message, duplicate=a.duplicate)
+        for a in answer.answers
+    ]
 
 
 # --- Status ------------------------------------------------------------------------------------------
@@ -254,7 +265,9 @@ async def get_status(client: Client, workflow_id: str, timeout: float = 30) -> A
 CLI_ACTOR = Actor(id=os.environ.get("USER") or "ops", door="cli")
 
 
-async def send_update(client: Client, workflow_id: str, update: str, payload: BaseModel, timeout: float = 60) -> Outcome:
+async def send_update(
+    client: Client, workflow_id: str, update: str, payload: BaseModel, timeout: float = 60
+) -> Outcome:
     """Send one validated input to the application's workflow (through the front door) and return its
     answer or its refusal; no such workflow and Temporal's own failures are errors of the command."""
     result = await frontdoor.send_update(client, workflow_id, update, payload, CLI_ACTOR, timeout=timeout)

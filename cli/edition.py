@@ -34,8 +34,9 @@ from domain.report import EditionReport, build_report
 from infra.settings import get_settings
 from workflows import names
 
-app = typer.Typer(help="Editions: the call for projects, the committee's selection, the programme report.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Editions: the call for projects, the committee's selection, the programme report.", no_args_is_help=True
+)
 
 Number = Annotated[int, typer.Argument(metavar="EDITION", help="edition number", min=1, max=100)]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output (JSON on stdout)")]
@@ -70,8 +71,12 @@ def open_(
     async def start() -> int:
         client = await connect_client(get_settings())
         try:
-            await client.start_workflow(names.EDITION_WORKFLOW, EditionInput(settings=settings, opened_by=by),
-                                        id=edition_workflow_id(edition), task_queue=get_settings().task_queue)
+            await client.start_workflow(
+                names.EDITION_WORKFLOW,
+                EditionInput(settings=settings, opened_by=by),
+                id=edition_workflow_id(edition),
+                task_queue=get_settings().task_queue,
+            )
         except WorkflowAlreadyStartedError:
             return _refused(f"edition {edition} is already open", as_json)
         message = f"edition {edition} opened: call from {settings.call_opens} to {settings.call_closes}"
@@ -84,7 +89,9 @@ def open_(
 async def _status(edition: int) -> EditionStatus:
     client = await connect_client(get_settings())
     try:
-        return await client.get_workflow_handle(edition_workflow_id(edition)).query(names.GET_STATUS, result_type=EditionStatus)
+        return await client.get_workflow_handle(edition_workflow_id(edition)).query(
+            names.GET_STATUS, result_type=EditionStatus
+        )
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             raise CliError(f"no edition {edition}") from None
@@ -100,8 +107,19 @@ def status(edition: Number, as_json: Json = False) -> None:
             render.emit_json({**s.model_dump(mode="json"), "envelopes": [x.model_dump(mode="json") for x in lines]})
             return 0
         t = Table(title=f"Edition {edition}", show_header=False, title_justify="left")
-        for k in ("phase", "waiting_for", "since", "until", "submissions", "duplicates", "pending_before_committee",
-                  "call_closed_by", "confirmed_by", "rounds", "runs"):
+        for k in (
+            "phase",
+            "waiting_for",
+            "since",
+            "until",
+            "submissions",
+            "duplicates",
+            "pending_before_committee",
+            "call_closed_by",
+            "confirmed_by",
+            "rounds",
+            "runs",
+        ):
             t.add_row(k.replace("_", " "), render.text(getattr(s, k)))
         if s.proposal:
             p = s.proposal
@@ -124,9 +142,13 @@ def _envelopes(edition: int) -> list[EnvelopeLine]:
 
 
 def _envelope_table(edition: int, lines: list[EnvelopeLine]) -> Table:
-    t = Table(title=f"Envelopes of edition {edition} (MAD)", title_justify="left",
-              caption="lent: what the ring-fenced part lent the national part (counted once: the national part's "
-                      "committed includes it)", caption_justify="left")
+    t = Table(
+        title=f"Envelopes of edition {edition} (MAD)",
+        title_justify="left",
+        caption="lent: what the ring-fenced part lent the national part (counted once: the national part's "
+        "committed includes it)",
+        caption_justify="left",
+    )
     for c in ("envelope", "size", "lent", "committed", "paid", "left"):
         t.add_column(c, justify="left" if c == "envelope" else "right")
     for x in lines:
@@ -137,7 +159,9 @@ def _envelope_table(edition: int, lines: list[EnvelopeLine]) -> Table:
 async def _update(edition: int, name: str, payload, as_json: bool) -> int:
     client = await connect_client(get_settings())
     try:
-        message = await client.get_workflow_handle(edition_workflow_id(edition)).execute_update(name, payload, result_type=str)
+        message = await client.get_workflow_handle(edition_workflow_id(edition)).execute_update(
+            name, payload, result_type=str
+        )
     except WorkflowUpdateFailedError as e:
         return _refused(refusal_reason(e), as_json)
     except RPCError as e:
@@ -147,23 +171,53 @@ async def _update(edition: int, name: str, payload, as_json: bool) -> int:
 
 
 @app.command(help="Close the call before its last day (ops).")
-def close(edition: Number, by: Annotated[str, typer.Option("--by")], reason: Annotated[str, typer.Option("--reason")] = "",
-          as_json: Json = False) -> None:
-    run_command(as_json, _update(edition, names.EditionUpdate.CLOSE_CALL, CloseCall(closed_by=by, reason=reason), as_json))
+def close(
+    edition: Number,
+    by: Annotated[str, typer.Option("--by")],
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    as_json: Json = False,
+) -> None:
+    run_command(
+        as_json, _update(edition, names.EditionUpdate.CLOSE_CALL, CloseCall(closed_by=by, reason=reason), as_json)
+    )
 
 
-@app.command(help="Confirm the committee's proposed selection: the decisions are then sent (recorded with who confirmed).")
-def confirm(edition: Number, by: Annotated[str, typer.Option("--by")], note: Annotated[str, typer.Option("--note")] = "",
-            as_json: Json = False) -> None:
-    run_command(as_json, _update(edition, names.EditionUpdate.CONFIRM_SELECTION, SelectionConfirmed(confirmed_by=by, note=note), as_json))
+@app.command(
+    help="Confirm the committee's proposed selection: the decisions are then sent (recorded with who confirmed)."
+)
+def confirm(
+    edition: Number,
+    by: Annotated[str, typer.Option("--by")],
+    note: Annotated[str, typer.Option("--note")] = "",
+    as_json: Json = False,
+) -> None:
+    run_command(
+        as_json,
+        _update(
+            edition, names.EditionUpdate.CONFIRM_SELECTION, SelectionConfirmed(confirmed_by=by, note=note), as_json
+        ),
+    )
 
 
 @app.command(help="The committee's ranked proposal (or a promotion round), from the database.")
-def proposal(edition: Number, round_: Annotated[int, typer.Option("--round", min=0)] = 0, as_json: Json = False) -> None:
+def proposal(
+    edition: Number, round_: Annotated[int, typer.Option("--round", min=0)] = 0, as_json: Json = False
+) -> None:
     rows = _repo().round_rows(edition, round_)
-    data = [{"rank": r.rank, "application_id": r.application_id, "decision": r.decision, "score": str(r.score),
-             "award": str(r.award), "funders": r.funders, "honorary_award": r.honorary_award, "sent": r.sent_at is not None,
-             "reason": r.reason} for r in rows]
+    data = [
+        {
+            "rank": r.rank,
+            "application_id": r.application_id,
+            "decision": r.decision,
+            "score": str(r.score),
+            "award": str(r.award),
+            "funders": r.funders,
+            "honorary_award": r.honorary_award,
+            "sent": r.sent_at is not None,
+            "reason": r.reason,
+        }
+        for r in rows
+    ]
     if as_json:
         render.emit_json(data)
         return
@@ -174,9 +228,16 @@ def proposal(edition: Number, round_: Annotated[int, typer.Option("--round", min
     for c in ("rank", "application", "decision", "score", "award", "funders", "honorary", "sent"):
         t.add_column(c)
     for d in data:
-        t.add_row(str(d["rank"]), d["application_id"], d["decision"], d["score"], d["award"],
-                  ", ".join(f"{k} {v}" for k, v in d["funders"].items()), "yes" if d["honorary_award"] else "",
-                  "yes" if d["sent"] else "")
+        t.add_row(
+            str(d["rank"]),
+            d["application_id"],
+            d["decision"],
+            d["score"],
+            d["award"],
+            ", ".join(f"{k} {v}" for k, v in d["funders"].items()),
+            "yes" if d["honorary_award"] else "",
+            "yes" if d["sent"] else "",
+        )
     render.out.print(t)
 
 
@@ -211,25 +272,36 @@ def print_report(report: EditionReport) -> None:
     for c in ("funder", "projects", "awarded", "committed", "paid"):
         money.add_column(c, justify="left" if c == "funder" else "right")
     for funder, m in r.money.items():
-        money.add_row(funder, str(r.funded_by.get(funder, 0)), f"{m.awarded:,.2f}", f"{m.committed:,.2f}", f"{m.paid:,.2f}")
+        money.add_row(
+            funder, str(r.funded_by.get(funder, 0)), f"{m.awarded:,.2f}", f"{m.committed:,.2f}", f"{m.paid:,.2f}"
+        )
     render.out.print(money)
     for title, section in (("region", r.by_region), ("legal form", r.by_legal_form), ("sector", r.by_sector)):
         render.out.print(f"[b]by {title}[/]: " + ", ".join(f"{k} {v}" for k, v in section.items()))
     share = f"{r.earthquake_zone_share:.1%}" if r.earthquake_zone_share is not None else "—"
-    render.out.print(f"[b]earthquake zone[/]: {r.earthquake_zone_projects} of {r.funded_projects} funded projects ({share})")
+    render.out.print(
+        f"[b]earthquake zone[/]: {r.earthquake_zone_projects} of {r.funded_projects} funded projects ({share})"
+    )
     render.out.print(f"[b]honorary awards[/]: {', '.join(r.honorary_awards) or '—'}")
     i = r.indicators
     women = f"{i.women_share:.1%}" if i.women_share is not None else "—"
     rural = f"{i.rural_share:.1%}" if i.rural_share is not None else "—"
-    render.out.print(f"[b]indicators[/] ({i.projects_reporting} projects reporting): {i.jobs_created} jobs created, "
-                     f"{i.jobs_kept} kept, {i.beneficiaries} beneficiaries, women {women}, rural projects {rural}")
+    render.out.print(
+        f"[b]indicators[/] ({i.projects_reporting} projects reporting): {i.jobs_created} jobs created, "
+        f"{i.jobs_kept} kept, {i.beneficiaries} beneficiaries, women {women}, rural projects {rural}"
+    )
 
 
-@app.command(help="The programme report: counts by stage, region, province, sector, legal form and funder; money "
-                  "awarded, committed and paid per funder; the earthquake-zone share; awards; indicator totals. "
-                  "Written as JSON and CSV.")
-def report(edition: Number, out: Annotated[Path, typer.Option("--out", help="folder for the JSON and CSV files")] = Path("var/reports"),
-           as_json: Json = False) -> None:
+@app.command(
+    help="The programme report: counts by stage, region, province, sector, legal form and funder; money "
+    "awarded, committed and paid per funder; the earthquake-zone share; awards; indicator totals. "
+    "Written as JSON and CSV."
+)
+def report(
+    edition: Number,
+    out: Annotated[Path, typer.Option("--out", help="folder for the JSON and CSV files")] = Path("var/reports"),
+    as_json: Json = False,
+) -> None:
     r = edition_report(edition)
     json_path, csv_path = write_report(r, out)
     if as_json:

@@ -77,7 +77,9 @@ class InputError(Exception):
 _PREFIXED = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.S)
 
 
-def field_errors(err: ValidationError, names: Mapping[str, str] | None = None, line: int | None = None) -> list[FieldError]:
+def field_errors(
+    err: ValidationError, names: Mapping[str, str] | None = None, line: int | None = None
+) -> list[FieldError]:
     """One FieldError per pydantic error. Model-level validators of the domain prefix their
     message with the field ("requested_amount: …"): that prefix becomes the field.
     `names` maps a dotted model path to what the user typed (an option, a CSV column)."""
@@ -273,43 +275,75 @@ ACTIONS: dict[str, Action] = {
     "review": Action(
         U.SUBMIT_REVIEW,
         Review,
-        {"reviewer_id": "--reviewer", "reviewer_organisation": "--organisation", "declared_links": "--link",
-         "scores": "--scores", "comment": "--comment"},
+        {
+            "reviewer_id": "--reviewer",
+            "reviewer_organisation": "--organisation",
+            "declared_links": "--link",
+            "scores": "--scores",
+            "comment": "--comment",
+        },
     ),
     "decide": Action(
         U.DECIDE,
         CommitteeDecision,
-        {"decision": "--decision", "award": "--award", "funders": "--funder", "rank": "--rank",
-         "honorary_award": "--honorary", "decided_by": "--by", "reason": "--reason"},
+        {
+            "decision": "--decision",
+            "award": "--award",
+            "funders": "--funder",
+            "rank": "--rank",
+            "honorary_award": "--honorary",
+            "decided_by": "--by",
+            "reason": "--reason",
+        },
     ),
     "cofunding": Action(
         U.COFUNDING_DECISION,
         CoFundingDecision,
-        {"region_code": "--region", "approved": "--approve/--decline", "amount": "--amount", "decided_by": "--by",
-         "reason": "--reason"},
+        {
+            "region_code": "--region",
+            "approved": "--approve/--decline",
+            "amount": "--amount",
+            "decided_by": "--by",
+            "reason": "--reason",
+        },
     ),
-    "sign": Action(U.SIGN_AGREEMENT, AgreementSigned, {"signed_by": "--by", "signed_on": "--on", "bank_account": "--rib"}),
+    "sign": Action(
+        U.SIGN_AGREEMENT, AgreementSigned, {"signed_by": "--by", "signed_on": "--on", "bank_account": "--rib"}
+    ),
     "payment": Action(
         U.PAYMENT_RESULT,
         PaymentResult,
-        {"order_key": "--order", "attempt": "--attempt", "executed": "--executed/--rejected", "reference": "--reference",
-         "reason": "--reason"},
+        {
+            "order_key": "--order",
+            "attempt": "--attempt",
+            "executed": "--executed/--rejected",
+            "reference": "--reference",
+            "reason": "--reason",
+        },
     ),
     "fix-bank": Action(U.FIX_BANK_DETAILS, BankDetailsFixed, {"bank_account": "--rib", "fixed_by": "--by"}),
     "retry-payments": Action(U.RETRY_PAYMENT_ORDERS, PaymentRetry, {"requested_by": "--by", "reason": "--reason"}),
     "report": Action(
         U.SUBMIT_REPORT,
         ProgressReport,
-        {"period": "--period", "narrative": "--narrative", "submitted_by": "--by",
-         **{f"indicators.{f}": f"--{f.replace('_', '-')}"
-            for f in ("jobs_created", "jobs_kept", "beneficiaries", "women", "youth", "revenue", "spend")}},
+        {
+            "period": "--period",
+            "narrative": "--narrative",
+            "submitted_by": "--by",
+            **{
+                f"indicators.{f}": f"--{f.replace('_', '-')}"
+                for f in ("jobs_created", "jobs_kept", "beneficiaries", "women", "youth", "revenue", "spend")
+            },
+        },
     ),
     "review-report": Action(
         U.REVIEW_REPORT,
         ReportReview,
         {"period": "--period", "approved": "--approve/--reject", "decided_by": "--by", "reason": "--reason"},
     ),
-    "site-visit": Action(U.RECORD_SITE_VISIT, SiteVisit, {"visited_on": "--on", "visitor": "--visitor", "findings": "--findings"}),
+    "site-visit": Action(
+        U.RECORD_SITE_VISIT, SiteVisit, {"visited_on": "--on", "visitor": "--visitor", "findings": "--findings"}
+    ),
     "withdraw": Action(U.WITHDRAW, Withdrawal, {"requested_by": "--by", "reason": "--reason"}),
     "cancel": Action(U.CANCEL, Cancellation, {"cancelled_by": "--by", "reason": "--reason"}),
     "terminate": Action(
@@ -345,7 +379,9 @@ def parse_stage(value: str | None) -> str | None:
     try:
         return Stage(value.strip().lower()).value
     except ValueError:
-        raise InputError.one("stage (--stage)", f"unknown stage {value!r}; one of {', '.join(s.value for s in Stage)}") from None
+        raise InputError.one(
+            "stage (--stage)", f"unknown stage {value!r}; one of {', '.join(s.value for s in Stage)}"
+        ) from None
 
 
 def parse_region(value: str | None) -> str | None:
@@ -360,13 +396,47 @@ def parse_region(value: str | None) -> str | None:
 # --- Bulk import ---------------------------------------------------------------------------------------
 
 # CSV columns -> where they go in an ApplicationSubmission. Empty cells mean "not given".
-CSV_APPLICANT = ("registration_number", "name", "legal_form", "region_code", "province", "rural", "bank_account",
-                 "email", "phone", "declared_links")
-CSV_PROJECT = ("title", "sector", "summary", "total_cost", "requested_amount", "own_contribution", "duration_months",
-               "jobs_created", "jobs_kept", "beneficiaries", "women", "youth")
+CSV_APPLICANT = (
+    "registration_number",
+    "name",
+    "legal_form",
+    "region_code",
+    "province",
+    "rural",
+    "bank_account",
+    "email",
+    "phone",
+    "declared_links",
+)
+CSV_PROJECT = (
+    "title",
+    "sector",
+    "summary",
+    "total_cost",
+    "requested_amount",
+    "own_contribution",
+    "duration_months",
+    "jobs_created",
+    "jobs_kept",
+    "beneficiaries",
+    "women",
+    "youth",
+)
 CSV_COLUMNS = ("edition", *CSV_APPLICANT, *CSV_PROJECT, "documents")
-CSV_REQUIRED = ("registration_number", "name", "legal_form", "region_code", "province", "rural", "sector", "title",
-                "total_cost", "requested_amount", "own_contribution", "duration_months")
+CSV_REQUIRED = (
+    "registration_number",
+    "name",
+    "legal_form",
+    "region_code",
+    "province",
+    "rural",
+    "sector",
+    "title",
+    "total_cost",
+    "requested_amount",
+    "own_contribution",
+    "duration_months",
+)
 CSV_LISTS = ("declared_links",)  # semicolon-separated
 
 CSV_HELP = (
@@ -381,8 +451,12 @@ CSV_HELP = (
 )
 
 # Model path -> CSV column, for messages.
-_CSV_NAMES = {"edition": "edition", "documents": "documents",
-              **{f"applicant.{c}": c for c in CSV_APPLICANT}, **{f"project.{c}": c for c in CSV_PROJECT}}
+_CSV_NAMES = {
+    "edition": "edition",
+    "documents": "documents",
+    **{f"applicant.{c}": c for c in CSV_APPLICANT},
+    **{f"project.{c}": c for c in CSV_PROJECT},
+}
 
 
 @dataclass
@@ -451,7 +525,9 @@ def _csv_row(row: dict[str, str], default_edition: int | None) -> dict[str, Any]
         for item in (x.strip() for x in given["documents"].split(";")):
             if item:
                 kind, sep, ref = item.partition("=")
-                docs.append({"kind": kind.strip(), "reference": ref.strip() if sep else f"import/{regno}/{kind.strip()}"})
+                docs.append(
+                    {"kind": kind.strip(), "reference": ref.strip() if sep else f"import/{regno}/{kind.strip()}"}
+                )
         data["documents"] = docs
     return data
 

@@ -48,7 +48,8 @@ def redact(obj: Any) -> Any:
     """A JSON-able copy with every bank account masked (by key, and any RIB-like number in text)."""
     if isinstance(obj, Mapping):
         return {
-            k: (mask_rib(re.sub(r"[ -]", "", str(v))) if k in _SENSITIVE_KEYS and v else redact(v)) for k, v in obj.items()
+            k: (mask_rib(re.sub(r"[ -]", "", str(v))) if k in _SENSITIVE_KEYS and v else redact(v))
+            for k, v in obj.items()
         }
     if isinstance(obj, (list, tuple)):
         return [redact(v) for v in obj]
@@ -168,9 +169,18 @@ def status(s: ApplicationStatus, as_json: bool, history: bool = False) -> None:
 # --- List --------------------------------------------------------------------------------------------
 
 # (key, header): the id says the edition and the registration number already.
-_LIST_COLUMNS = (("id", "id"), ("stage", "stage"), ("stage_since", "since"), ("region_code", "region"),
-                 ("province", "province"), ("legal_form", "legal form"), ("sector", "sector"), ("score", "score"),
-                 ("award", "award"), ("paid", "paid"))
+_LIST_COLUMNS = (
+    ("id", "id"),
+    ("stage", "stage"),
+    ("stage_since", "since"),
+    ("region_code", "region"),
+    ("province", "province"),
+    ("legal_form", "legal form"),
+    ("sector", "sector"),
+    ("score", "score"),
+    ("award", "award"),
+    ("paid", "paid"),
+)
 
 
 def applications(rows: list[dict[str, Any]], as_json: bool) -> None:
@@ -188,7 +198,9 @@ def applications(rows: list[dict[str, Any]], as_json: bool) -> None:
         else:
             t.add_column(h, justify="right" if k in ("score", "award", "paid") else "left", overflow="fold")
     for r in rows:
-        t.add_row(*(r[k].strftime("%Y-%m-%d") if isinstance(r.get(k), datetime) else text(r.get(k)) for k, _ in present))
+        t.add_row(
+            *(r[k].strftime("%Y-%m-%d") if isinstance(r.get(k), datetime) else text(r.get(k)) for k, _ in present)
+        )
     out.print(t)
 
 
@@ -202,7 +214,8 @@ def import_summary(
         "started": len(result.started),
         "duplicates": len(result.duplicates) + len(file_duplicates),
         # Lines, not errors: a line with two bad fields is one refused line.
-        "refused": len({e.line for e in refused if e.line is not None}) + sum(e.line is None for e in refused)
+        "refused": len({e.line for e in refused if e.line is not None})
+        + sum(e.line is None for e in refused)
         + len(result.failed),
     }
     if as_json:
@@ -212,7 +225,8 @@ def import_summary(
                 "started": result.started,
                 "duplicates": result.duplicates,
                 "duplicate_lines": [{"line": n, "same_as_line": m} for n, m in file_duplicates],
-                "refused": [e.as_json() for e in refused] + [{"application_id": a, "reason": r} for a, r in result.failed],
+                "refused": [e.as_json() for e in refused]
+                + [{"application_id": a, "reason": r} for a, r in result.failed],
             }
         )
         return

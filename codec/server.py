@@ -66,8 +66,11 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
         name = staff_member(settings, token)
         if name is None:
             log.warning("codec request refused", reason="no valid staff token", origin=request.headers.get("origin"))
-            raise HTTPException(401, "a staff token is required (Authorization: Bearer, or sign in at /login)",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "a staff token is required (Authorization: Bearer, or sign in at /login)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         namespace = request.headers.get("x-namespace")
         if namespace is not None and namespace != settings.temporal_namespace:
             log.warning("codec request refused", staff=name, reason="namespace", namespace=namespace)
@@ -78,7 +81,9 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
         try:
             return json_format.ParseDict(await request.json(), Payloads())
         except (ValueError, json_format.ParseError) as e:
-            raise HTTPException(400, f'expected {{"payloads": [...]}} in Temporal\'s JSON: {type(e).__name__}') from None
+            raise HTTPException(
+                400, f'expected {{"payloads": [...]}} in Temporal\'s JSON: {type(e).__name__}'
+            ) from None
 
     def answer(payloads: list) -> JSONResponse:
         return JSONResponse(json_format.MessageToDict(Payloads(payloads=payloads)))
@@ -116,8 +121,9 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
         log.info("codec sign-in", staff=name)
         response = RedirectResponse("login", status_code=303)
         # HttpOnly: scripts cannot read it; Lax: sent by the Web UI on the same site (any port).
-        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
-                            max_age=12 * 3600)
+        response.set_cookie(
+            COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https", max_age=12 * 3600
+        )
         return response
 
     return app

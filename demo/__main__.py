@@ -70,7 +70,9 @@ def demo_edition(day_seconds: float) -> EditionSettings:
 
 
 class Simulation:
-    def __init__(self, client: Client, task_queue: str, edition: EditionSettings, apps: list[ApplicationSubmission], seed: int):
+    def __init__(
+        self, client: Client, task_queue: str, edition: EditionSettings, apps: list[ApplicationSubmission], seed: int
+    ):
         self.client, self.queue, self.edition, self.apps = client, task_queue, edition, apps
         self.rng = random.Random(seed)
         self.handles: dict[str, WorkflowHandle] = {}
@@ -80,8 +82,10 @@ class Simulation:
 
     async def open_edition(self) -> None:
         self.edition_handle = await self.client.start_workflow(
-            EditionWorkflow.run, EditionInput(settings=self.edition, opened_by="demo-officer"),
-            id=edition_workflow_id(self.edition.edition), task_queue=self.queue,
+            EditionWorkflow.run,
+            EditionInput(settings=self.edition, opened_by="demo-officer"),
+            id=edition_workflow_id(self.edition.edition),
+            task_queue=self.queue,
         )
 
     async def submit_all(self) -> None:
@@ -117,17 +121,23 @@ class Simulation:
             quality = rng.randint(3, 9)
             for i in range(self.edition.reviewers_per_application):
                 scores = {c: max(0, min(10, quality + rng.randint(-2, 2))) for c in Criterion}
-                await h.execute_update(ApplicationWorkflow.submit_review, Review(reviewer_id=f"reviewer-{i + 1}", scores=scores))
+                await h.execute_update(
+                    ApplicationWorkflow.submit_review, Review(reviewer_id=f"reviewer-{i + 1}", scores=scores)
+                )
         elif s.stage == Stage.COFUNDING and "region" in w and self.once(a, f"cofunding-{w}"):
             region = w.split("region ")[1][:2]
             await h.execute_update(
                 ApplicationWorkflow.cofunding_decision,
-                CoFundingDecision(region_code=region, approved=rng.random() < 0.8, decided_by=f"conseil-region-{region}"),
+                CoFundingDecision(
+                    region_code=region, approved=rng.random() < 0.8, decided_by=f"conseil-region-{region}"
+                ),
             )
         elif s.stage == Stage.AGREEMENT and self.once(a, "sign") and rng.random() < 0.96:
             await h.execute_update(
                 ApplicationWorkflow.sign_agreement,
-                AgreementSigned(signed_by="demo-officer", signed_on=date.today(), bank_account=app.applicant.bank_account),
+                AgreementSigned(
+                    signed_by="demo-officer", signed_on=date.today(), bank_account=app.applicant.bank_account
+                ),
             )
         elif s.stage == Stage.DISBURSEMENT:
             for o in s.orders:
@@ -135,29 +145,51 @@ class Simulation:
                     ok = o.attempt > 1 or rng.random() > 0.06
                     await h.execute_update(
                         ApplicationWorkflow.payment_result,
-                        PaymentResult(order_key=o.key, attempt=o.attempt, executed=ok, reference=f"TGR-{rng.randint(10**6, 10**7)}",
-                                      reason="" if ok else "account closed"),
+                        PaymentResult(
+                            order_key=o.key,
+                            attempt=o.attempt,
+                            executed=ok,
+                            reference=f"TGR-{rng.randint(10**6, 10**7)}",
+                            reason="" if ok else "account closed",
+                        ),
                     )
                 elif o.status == "rejected" and self.once(a, f"fix-{o.key}-{o.attempt}"):
-                    await h.execute_update(ApplicationWorkflow.fix_bank_details,
-                                           BankDetailsFixed(bank_account=app.applicant.bank_account, fixed_by="demo-officer"))
+                    await h.execute_update(
+                        ApplicationWorkflow.fix_bank_details,
+                        BankDetailsFixed(bank_account=app.applicant.bank_account, fixed_by="demo-officer"),
+                    )
         elif s.stage == Stage.MONITORING and w.startswith("progress report"):
             period = int(w.split()[2])
             # A few reports come late: only once the applicant has been reminded.
             late = zlib.crc32(f"{a}:{period}".encode()) % 25 == 0 and "(" not in w  # sent once reminded or escalated
             early = s.report_accepted_from is not None and datetime.now(UTC) < s.report_accepted_from  # window not open
             if not late and not early and self.once(a, f"report-{period}"):
-                ind = Indicators(jobs_created=rng.randint(0, app.project.jobs_created), jobs_kept=app.project.jobs_kept,
-                                 beneficiaries=app.project.beneficiaries, women=app.project.women, youth=app.project.youth,
-                                 revenue=mad(rng.randint(0, 50_000)), spend=mad(rng.randint(5_000, 40_000)))
+                ind = Indicators(
+                    jobs_created=rng.randint(0, app.project.jobs_created),
+                    jobs_kept=app.project.jobs_kept,
+                    beneficiaries=app.project.beneficiaries,
+                    women=app.project.women,
+                    youth=app.project.youth,
+                    revenue=mad(rng.randint(0, 50_000)),
+                    spend=mad(rng.randint(5_000, 40_000)),
+                )
                 await h.execute_update(ApplicationWorkflow.submit_report, ProgressReport(period=period, indicators=ind))
         elif s.stage == Stage.MONITORING and w.startswith("approval of progress report"):
             period = int(w.split()[4])
             if self.once(a, f"approve-{period}"):
-                await h.execute_update(ApplicationWorkflow.review_report,
-                                       ReportReview(period=period, approved=True, decided_by="demo-officer"))
-        if s.stage not in FINAL_STAGES and s.stage != Stage.SUBMITTED and self.once(a, "maybe-withdraw") and rng.random() < 0.02:
-            await h.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by=app.applicant.name, reason="project abandoned"))
+                await h.execute_update(
+                    ApplicationWorkflow.review_report,
+                    ReportReview(period=period, approved=True, decided_by="demo-officer"),
+                )
+        if (
+            s.stage not in FINAL_STAGES
+            and s.stage != Stage.SUBMITTED
+            and self.once(a, "maybe-withdraw")
+            and rng.random() < 0.02
+        ):
+            await h.execute_update(
+                ApplicationWorkflow.withdraw, Withdrawal(requested_by=app.applicant.name, reason="project abandoned")
+            )
 
     async def committee(self) -> None:
         """Ops close the call once every application is past review; the edition's committee ranks and
@@ -170,10 +202,13 @@ class Simulation:
                 break
             await asyncio.sleep(0.5)
         p = s.proposal
-        console.print(f"committee proposal: {p.selected} selected, {p.waitlisted} waitlisted, {p.rejected} rejected; "
-                      f"by funder {p.by_funder}")
-        await self.edition_handle.execute_update(EditionWorkflow.confirm_selection,
-                                                 SelectionConfirmed(confirmed_by="demo-director"))
+        console.print(
+            f"committee proposal: {p.selected} selected, {p.waitlisted} waitlisted, {p.rejected} rejected; "
+            f"by funder {p.by_funder}"
+        )
+        await self.edition_handle.execute_update(
+            EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="demo-director")
+        )
 
     async def run(self, timeout: float) -> None:
         by_id = {a.application_id: a for a in self.apps}
@@ -200,8 +235,10 @@ class Simulation:
                     break
                 await asyncio.gather(*(poll(i) for i in open_ids))
                 progress.update(task, completed=sum(1 for s in self.status.values() if s.stage in FINAL_STAGES))
-                pending_review = any(s.stage in {Stage.SUBMITTED, Stage.ELIGIBILITY, Stage.AWAITING_DOCUMENTS, Stage.REVIEW}
-                                     for s in self.status.values())
+                pending_review = any(
+                    s.stage in {Stage.SUBMITTED, Stage.ELIGIBILITY, Stage.AWAITING_DOCUMENTS, Stage.REVIEW}
+                    for s in self.status.values()
+                )
                 if not self.committee_met and len(self.status) == len(self.handles) and not pending_review:
                     await self.committee()
                 await asyncio.sleep(0.5)
@@ -211,7 +248,9 @@ def summary(report: EditionReport, n: int) -> bool:
     print_report(report)
     total = sum(report.by_stage.values())
     ok = total == n == report.applications
-    console.print(("[green]counts add up[/]" if ok else "[red]counts do not add up[/]") + f": {total} of {n} applications")
+    console.print(
+        ("[green]counts add up[/]" if ok else "[red]counts do not add up[/]") + f": {total} of {n} applications"
+    )
     return ok
 
 

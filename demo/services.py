@@ -45,10 +45,24 @@ def up() -> None:
     VAR.mkdir(exist_ok=True)
     if not _alive(SERVER_PID) and not _port_open(PORT):
         _spawn(
-            [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(VAR / "temporal.db"),
-             "--port", str(PORT), "--ui-port", str(UI_PORT), "--log-level", "warn", *SERVER_PERSISTENCE,
-             "--ui-codec-endpoint", f"http://localhost:{GATEWAY_PORT}/codec"],  # the UI decrypts through the gateway
-            VAR / "temporal.log", SERVER_PID,
+            [
+                str(BIN / "temporal"),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(VAR / "temporal.db"),
+                "--port",
+                str(PORT),
+                "--ui-port",
+                str(UI_PORT),
+                "--log-level",
+                "warn",
+                *SERVER_PERSISTENCE,
+                "--ui-codec-endpoint",
+                f"http://localhost:{GATEWAY_PORT}/codec",
+            ],  # the UI decrypts through the gateway
+            VAR / "temporal.log",
+            SERVER_PID,
         )
     for _ in range(120):
         if _port_open(PORT):
@@ -60,8 +74,12 @@ def up() -> None:
         _spawn([sys.executable, "worker.py"], VAR / "worker.log", WORKER_PID)
     if not _alive(GATEWAY_PID):
         _spawn([sys.executable, "-m", "gateway"], VAR / "gateway.log", GATEWAY_PID)
-    print(f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT}, worker log {VAR / 'worker.log'}")
-    print(f"Gateway on http://localhost:{GATEWAY_PORT}/docs, codec server http://localhost:{GATEWAY_PORT}/codec, log {VAR / 'gateway.log'}")
+    print(
+        f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT}, worker log {VAR / 'worker.log'}"
+    )
+    print(
+        f"Gateway on http://localhost:{GATEWAY_PORT}/docs, codec server http://localhost:{GATEWAY_PORT}/codec, log {VAR / 'gateway.log'}"
+    )
 
 
 def down() -> None:

@@ -95,12 +95,16 @@ def main(argv: list[str]) -> int:
     if args.command == "add-key":
         content, key_id = add_key(content)
         write_atomically(args.file, content)
-        print(f"{args.file}: added key {key_id} (decrypts only). When every process has re-read the file, "
-              f"run: encrypt-with {args.file} {key_id}")
+        print(
+            f"{args.file}: added key {key_id} (decrypts only). When every process has re-read the file, "
+            f"run: encrypt-with {args.file} {key_id}"
+        )
         return 0
     write_atomically(args.file, encrypt_with(content, args.key_id))
-    print(f"{args.file}: new payloads are encrypted with key {args.key_id}; "
-          f"every key still decrypts: {sorted(content['codec_keys'])}")
+    print(
+        f"{args.file}: new payloads are encrypted with key {args.key_id}; "
+        f"every key still decrypts: {sorted(content['codec_keys'])}"
+    )
     return 0
 
 

@@ -70,9 +70,7 @@ def ranked_score(c: Candidate, settings: EditionSettings) -> Decimal:
 
 
 def rank(candidates: list[Candidate], settings: EditionSettings) -> list[Candidate]:
-    return sorted(
-        candidates, key=lambda c: (-ranked_score(c, settings), -c.innovation, -c.jobs, c.registration_number)
-    )
+    return sorted(candidates, key=lambda c: (-ranked_score(c, settings), -c.innovation, -c.jobs, c.registration_number))
 
 
 def funders_of(c: Candidate, settings: EditionSettings) -> dict[str, Decimal]:
@@ -114,7 +112,9 @@ def _take(remaining: dict[str, Decimal], options: list[dict[str, Decimal]]) -> d
     return None
 
 
-def _fill(ranked: list[Candidate], settings: EditionSettings, remaining: dict[str, Decimal]) -> dict[str, dict[str, Decimal]]:
+def _fill(
+    ranked: list[Candidate], settings: EditionSettings, remaining: dict[str, Decimal]
+) -> dict[str, dict[str, Decimal]]:
     """Which projects the money in `remaining` funds, in rank order, and what each draws on.
 
     A first pass in rank order; then what the ring-fenced part still holds is lent to the national
@@ -146,15 +146,38 @@ def select(candidates: list[Candidate], settings: EditionSettings) -> list[Place
         score = ranked_score(c, settings)
         if c.application_id in draws:
             funders = funders_of(c, settings)
-            out.append(Placement(application_id=c.application_id, decision=Decision.SELECTED, rank=n, score=score,
-                                 award=sum(funders.values(), Decimal(0)), funders=funders, draws=draws[c.application_id],
-                                 honorary_award=c.application_id in honorary))
+            out.append(
+                Placement(
+                    application_id=c.application_id,
+                    decision=Decision.SELECTED,
+                    rank=n,
+                    score=score,
+                    award=sum(funders.values(), Decimal(0)),
+                    funders=funders,
+                    draws=draws[c.application_id],
+                    honorary_award=c.application_id in honorary,
+                )
+            )
         elif c.score >= settings.min_score:
-            out.append(Placement(application_id=c.application_id, decision=Decision.WAITLISTED, rank=n, score=score,
-                                 reason="the envelope is spent at this rank"))
+            out.append(
+                Placement(
+                    application_id=c.application_id,
+                    decision=Decision.WAITLISTED,
+                    rank=n,
+                    score=score,
+                    reason="the envelope is spent at this rank",
+                )
+            )
         else:
-            out.append(Placement(application_id=c.application_id, decision=Decision.REJECTED, rank=n, score=score,
-                                 reason=f"score {c.score} below the minimum of {settings.min_score}"))
+            out.append(
+                Placement(
+                    application_id=c.application_id,
+                    decision=Decision.REJECTED,
+                    rank=n,
+                    score=score,
+                    reason=f"score {c.score} below the minimum of {settings.min_score}",
+                )
+            )
     return out
 
 
@@ -169,7 +192,16 @@ def promote(waitlist: list[Candidate], settings: EditionSettings, remaining: dic
     for n, c in enumerate(ranked, start=1):
         if c.application_id in draws:
             funders = funders_of(c, settings)
-            out.append(Placement(application_id=c.application_id, decision=Decision.SELECTED, rank=n,
-                                 score=ranked_score(c, settings), award=sum(funders.values(), Decimal(0)),
-                                 funders=funders, draws=draws[c.application_id], reason="promoted from the waitlist"))
+            out.append(
+                Placement(
+                    application_id=c.application_id,
+                    decision=Decision.SELECTED,
+                    rank=n,
+                    score=ranked_score(c, settings),
+                    award=sum(funders.values(), Decimal(0)),
+                    funders=funders,
+                    draws=draws[c.application_id],
+                    reason="promoted from the waitlist",
+                )
+            )
     return out

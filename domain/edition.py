@@ -107,9 +107,7 @@ class EditionSettings(BaseModel):
     ministry_envelope: MAD = Decimal("6000000.00")
     ministry_legal_forms: tuple[LegalForm, ...] = (LegalForm.ASSOCIATION, LegalForm.NETWORK)
     partners: tuple[PartnerRegion, ...] = ()
-    ceilings: dict[LegalForm, MAD] = Field(
-        default_factory=lambda: {f: Decimal("49000.00") for f in LegalForm}
-    )
+    ceilings: dict[LegalForm, MAD] = Field(default_factory=lambda: {f: Decimal("49000.00") for f in LegalForm})
     max_requested_share: Share = Decimal("0.90")  # requested amount / total cost
     min_own_contribution_share: Share = Decimal("0.10")
     min_duration_months: int = Field(default=6, ge=1, le=120)
@@ -194,8 +192,10 @@ class EditionSettings(BaseModel):
         if self.day_length == timedelta(days=1):  # calendar months of the programme's calendar (Casablanca)
             local = report_schedule(start.astimezone(PROGRAMME_TZ), duration_months, self.report_interval_months)
             return [due.astimezone(start.tzinfo) for due in local]
-        return [start + (due - start).days * self.day_length
-                for due in report_schedule(start, duration_months, self.report_interval_months)]
+        return [
+            start + (due - start).days * self.day_length
+            for due in report_schedule(start, duration_months, self.report_interval_months)
+        ]
 
     def partner(self, region_code: str) -> PartnerRegion | None:
         return next((p for p in self.partners if p.region_code == region_code), None)

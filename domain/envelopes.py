@@ -76,8 +76,14 @@ def ledger(settings: EditionSettings, committed: dict[str, Decimal], paid: dict[
     loan = lent(settings, committed)
     remaining = left(settings, committed)
     return [
-        EnvelopeLine(envelope=k, size=v, committed=committed.get(k, ZERO), paid=paid.get(k, ZERO), left=remaining[k],
-                     lent=loan if k == PRIORITY else -loan if k == NATIONAL else ZERO)
+        EnvelopeLine(
+            envelope=k,
+            size=v,
+            committed=committed.get(k, ZERO),
+            paid=paid.get(k, ZERO),
+            left=remaining[k],
+            lent=loan if k == PRIORITY else -loan if k == NATIONAL else ZERO,
+        )
         for k, v in sizes(settings).items()
     ]
 
@@ -126,8 +132,14 @@ class CoFundingCover(BaseModel):
     reason: str
 
 
-def decide_cover(settings: EditionSettings, committed: dict[str, Decimal], envelope: str,
-                 funders: dict[str, Decimal], region: str, approved: Decimal) -> CoFundingCover:
+def decide_cover(
+    settings: EditionSettings,
+    committed: dict[str, Decimal],
+    envelope: str,
+    funders: dict[str, Decimal],
+    region: str,
+    approved: Decimal,
+) -> CoFundingCover:
     """The ministry covers what the Region did not approve, as far as its envelope allows; the rest
     follows the edition's `cover_shortfall` (reduce the award, or back to the waitlist)."""
     asked = funders.get(region, ZERO)
@@ -138,14 +150,38 @@ def decide_cover(settings: EditionSettings, committed: dict[str, Decimal], envel
     new[MINISTRY] = new.get(MINISTRY, ZERO) + covered
     new = {f: a for f, a in new.items() if a > 0}
     if covered == missing:
-        return CoFundingCover(region_funder=region, asked=asked, approved=approved, covered=covered, envelope=envelope,
-                              left_before=available, outcome="covered", funders=new,
-                              reason=f"the ministry covers {missing} MAD from envelope {envelope}")
+        return CoFundingCover(
+            region_funder=region,
+            asked=asked,
+            approved=approved,
+            covered=covered,
+            envelope=envelope,
+            left_before=available,
+            outcome="covered",
+            funders=new,
+            reason=f"the ministry covers {missing} MAD from envelope {envelope}",
+        )
     short = f"envelope {envelope} has {max(ZERO, available)} MAD left of the {missing} MAD to cover"
     if settings.cover_shortfall == CoverShortfall.WAITLIST:
-        return CoFundingCover(region_funder=region, asked=asked, approved=approved, covered=ZERO, envelope=envelope,
-                              left_before=available, outcome="waitlist", funders={},
-                              reason=f"{short}; back to the waitlist (cover_shortfall=waitlist)")
-    return CoFundingCover(region_funder=region, asked=asked, approved=approved, covered=covered, envelope=envelope,
-                          left_before=available, outcome="reduced", funders=new,
-                          reason=f"{short}; the award is reduced by {missing - covered} MAD (cover_shortfall=reduce_award)")
+        return CoFundingCover(
+            region_funder=region,
+            asked=asked,
+            approved=approved,
+            covered=ZERO,
+            envelope=envelope,
+            left_before=available,
+            outcome="waitlist",
+            funders={},
+            reason=f"{short}; back to the waitlist (cover_shortfall=waitlist)",
+        )
+    return CoFundingCover(
+        region_funder=region,
+        asked=asked,
+        approved=approved,
+        covered=covered,
+        envelope=envelope,
+        left_before=available,
+        outcome="reduced",
+        funders=new,
+        reason=f"{short}; the award is reduced by {missing - covered} MAD (cover_shortfall=reduce_award)",
+    )

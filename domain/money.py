@@ -15,9 +15,7 @@ def mad(value: Decimal | int | str) -> Decimal:
 
 # A non-negative amount of dirhams with at most two decimals. Pydantic refuses floats
 # that do not fit, more decimals, and absurd magnitudes (max 12 integer digits).
-MAD = Annotated[
-    Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), AfterValidator(mad)
-]
+MAD = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), AfterValidator(mad)]
 # A fraction between 0 and 1 (shares of an award, of a cost).
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4, allow_inf_nan=False)]
 

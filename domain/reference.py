@@ -7,6 +7,7 @@ import json
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from typing import Any
 
 
 class LegalForm(StrEnum):
@@ -40,12 +41,15 @@ class DocumentKind(StrEnum):
 
 
 @cache
-def _regions_file() -> dict:
-    return json.loads(resources.files("domain").joinpath("data/morocco-regions.json").read_text("utf-8"))
+def _regions_file() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        resources.files("domain").joinpath("data/morocco-regions.json").read_text("utf-8")
+    )
+    return data
 
 
 @cache
-def regions() -> dict[str, dict]:
+def regions() -> dict[str, dict[str, Any]]:
     """Region code -> {code, name_fr, name_ar, provinces}."""
     return {r["code"]: r for r in _regions_file()["regions"]}
 
@@ -57,7 +61,7 @@ def province_region() -> dict[str, str]:
 
 
 def region_name(code: str) -> str:
-    return regions()[code]["name_fr"]
+    return str(regions()[code]["name_fr"])
 
 
 EARTHQUAKE_PROVINCES_2023: tuple[str, ...] = tuple(_regions_file()["earthquake_2023_provinces_in_seed"])

@@ -10,6 +10,7 @@ total. Money per funder:
 
 from collections import Counter, defaultdict
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -17,8 +18,16 @@ from domain.edition import EditionSettings
 from domain.models import Stage
 from domain.money import mad
 
-RELEASED = {Stage.WITHDRAWN, Stage.CANCELLED, Stage.TERMINATED, Stage.LAPSED, Stage.NOT_SELECTED, Stage.WAITLISTED,
-            Stage.REJECTED, Stage.INELIGIBLE}
+RELEASED = {
+    Stage.WITHDRAWN,
+    Stage.CANCELLED,
+    Stage.TERMINATED,
+    Stage.LAPSED,
+    Stage.NOT_SELECTED,
+    Stage.WAITLISTED,
+    Stage.REJECTED,
+    Stage.INELIGIBLE,
+}
 SIGNED = {Stage.DISBURSEMENT, Stage.MONITORING, Stage.COMPLETED}
 
 
@@ -56,15 +65,20 @@ class EditionReport(BaseModel):
     honorary_awards: list[str]
     indicators: Indicators
 
-    def flat_rows(self) -> list[dict]:
+    def flat_rows(self) -> list[dict[str, Any]]:
         """One row per (section, key) for the CSV export."""
         rows = [{"section": "total", "key": "applications", "value": self.applications}]
         for section in ("by_stage", "by_region", "by_province", "by_sector", "by_legal_form", "funded_by"):
             rows += [{"section": section, "key": k, "value": v} for k, v in getattr(self, section).items()]
         for funder, m in self.money.items():
-            rows += [{"section": f"money_{what}", "key": funder, "value": getattr(m, what)} for what in ("awarded", "committed", "paid")]
-        rows += [{"section": "earthquake_zone", "key": k, "value": getattr(self, k)}
-                 for k in ("earthquake_zone_projects", "earthquake_zone_share", "earthquake_zone_amount_share")]
+            rows += [
+                {"section": f"money_{what}", "key": funder, "value": getattr(m, what)}
+                for what in ("awarded", "committed", "paid")
+            ]
+        rows += [
+            {"section": "earthquake_zone", "key": k, "value": getattr(self, k)}
+            for k in ("earthquake_zone_projects", "earthquake_zone_share", "earthquake_zone_amount_share")
+        ]
         rows += [{"section": "honorary_award", "key": i, "value": a} for i, a in enumerate(self.honorary_awards, 1)]
         rows += [{"section": "indicators", "key": k, "value": v} for k, v in self.indicators.model_dump().items()]
         return rows
@@ -74,10 +88,12 @@ def _share(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
 
 
-def build_report(settings: EditionSettings, rows: list[dict]) -> EditionReport:
-    count = lambda key: dict(sorted(Counter(r[key] for r in rows).items()))  # noqa: E731
+def build_report(settings: EditionSettings, rows: list[dict[str, Any]]) -> EditionReport:
+    def count(key: str) -> dict[str, int]:
+        return dict(sorted(Counter(r[key] for r in rows).items()))
+
     money: dict[str, FunderMoney] = defaultdict(FunderMoney)
-    funded_by: Counter = Counter()
+    funded_by: Counter[str] = Counter()
     funded, zone, zone_amount, total_amount = [], 0, Decimal(0), Decimal(0)
     for r in rows:
         stage = Stage(r["stage"])
@@ -99,7 +115,10 @@ def build_report(settings: EditionSettings, rows: list[dict]) -> EditionReport:
     reporting = [r["indicators"] for r in funded if r["indicators"]]
     ind = Indicators(
         projects_reporting=len(reporting),
-        **{k: sum(int(i.get(k, 0)) for i in reporting) for k in ("jobs_created", "jobs_kept", "beneficiaries", "women", "youth")},
+        **{
+            k: sum(int(i.get(k, 0)) for i in reporting)
+            for k in ("jobs_created", "jobs_kept", "beneficiaries", "women", "youth")
+        },
     )
     ind.women_share = _share(ind.women, ind.beneficiaries)
     ind.rural_share = _share(sum(1 for r in funded if r["rural"]), len(funded))
@@ -112,7 +131,10 @@ def build_report(settings: EditionSettings, rows: list[dict]) -> EditionReport:
         by_sector=count("sector"),
         by_legal_form=count("legal_form"),
         funded_by=dict(sorted(funded_by.items())),
-        money={f: FunderMoney(awarded=mad(m.awarded), committed=mad(m.committed), paid=mad(m.paid)) for f, m in sorted(money.items())},
+        money={
+            f: FunderMoney(awarded=mad(m.awarded), committed=mad(m.committed), paid=mad(m.paid))
+            for f, m in sorted(money.items())
+        },
         funded_projects=len(funded),
         earthquake_zone_projects=zone,
         earthquake_zone_share=_share(zone, len(funded)),

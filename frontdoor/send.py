@@ -55,23 +55,45 @@ def _refused(workflow_id: str, actor: Actor, reason: str) -> Result:
     return Result(code=code, workflow_id=workflow_id, actor=actor.id, reason=reason, field=field)
 
 
-async def send_update(client: Client, workflow_id: str, update: str, payload: BaseModel, actor: Actor, *,
-                      update_id: str | None = None, timeout: float = 60) -> Result:
+async def send_update(
+    client: Client,
+    workflow_id: str,
+    update: str,
+    payload: BaseModel,
+    actor: Actor,
+    *,
+    update_id: str | None = None,
+    timeout: float = 60,
+) -> Result:
     """Send `payload` to `workflow_id`'s update `update` as `actor`; never raises for an outcome."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         answer: Answer = await asyncio.wait_for(
-            handle.execute_update(update, payload, id=update_id, result_type=Answer), timeout)
+            handle.execute_update(update, payload, id=update_id, result_type=Answer), timeout
+        )
     except WorkflowUpdateFailedError as e:
         return _refused(workflow_id, actor, refusal_reason(e))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        return Result(code=ResultCode.TIMEOUT, workflow_id=workflow_id, actor=actor.id,
-                      reason=f"no answer from {workflow_id} in {timeout:g} s; it may still be applied")
+        return Result(
+            code=ResultCode.TIMEOUT,
+            workflow_id=workflow_id,
+            actor=actor.id,
+            reason=f"no answer from {workflow_id} in {timeout:g} s; it may still be applied",
+        )
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             return Result(code=ResultCode.NOT_FOUND, workflow_id=workflow_id, actor=actor.id, reason=e.message)
         name = e.status.name if e.status else "error"
-        return Result(code=ResultCode.UNAVAILABLE, workflow_id=workflow_id, actor=actor.id,
-                      reason=f"Temporal did not take the input ({name}): {e.message}")
-    return Result(code=ResultCode.ACCEPTED, workflow_id=workflow_id, actor=actor.id, message=answer.message,
-                  stage=answer.stage.value)
+        return Result(
+            code=ResultCode.UNAVAILABLE,
+            workflow_id=workflow_id,
+            actor=actor.id,
+            reason=f"Temporal did not take the input ({name}): {e.message}",
+        )
+    return Result(
+        code=ResultCode.ACCEPTED,
+        workflow_id=workflow_id,
+        actor=actor.id,
+        message=answer.message,
+        stage=answer.stage.value,
+    )

@@ -65,8 +65,13 @@ def create_app(
     app.add_exception_handler(HTTPException, problems.on_http_error)
     app.include_router(router)
 
-    @app.get("/v1/health", tags=["operations"], summary="Is the gateway up, and can it reach Temporal?",
-             response_model=Health, responses={503: {"model": Health, "description": "Temporal unreachable"}})
+    @app.get(
+        "/v1/health",
+        tags=["operations"],
+        summary="Is the gateway up, and can it reach Temporal?",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "Temporal unreachable"}},
+    )
     async def health() -> JSONResponse:
         try:
             client = await app.state.gateway.temporal.client()
@@ -75,13 +80,13 @@ def create_app(
         except Exception:  # noqa: BLE001 - health answers, it does not fail
             return JSONResponse({"status": "degraded", "temporal": "unreachable"}, status_code=503)
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness: the process serves requests",
-             include_in_schema=False)
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process serves requests", include_in_schema=False)
     async def healthz() -> JSONResponse:
         return JSONResponse({"alive": True})
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: Temporal and the database answer",
-             include_in_schema=False)
+    @app.get(
+        "/readyz", tags=["operations"], summary="Readiness: Temporal and the database answer", include_in_schema=False
+    )
     async def readyz() -> JSONResponse:
         checks = {}
         try:

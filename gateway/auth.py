@@ -23,11 +23,16 @@ from gateway.problems import unauthenticated
 from infra.settings import GatewayClient, GatewayRole, Settings
 
 # Declared as security schemes so the OpenAPI document says how to authenticate.
-API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
-                       description="the integration's API key")
-SIGNATURE = APIKeyHeader(name="X-Signature", auto_error=False, scheme_name="HmacSignature",
-                         description='sha256=<hex HMAC-SHA256(secret, "<X-Timestamp>\\n<METHOD>\\n<path>\\n" + body)>, '
-                                     "with X-Client-Id and X-Timestamp (unix seconds)")
+API_KEY = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="ApiKey", description="the integration's API key"
+)
+SIGNATURE = APIKeyHeader(
+    name="X-Signature",
+    auto_error=False,
+    scheme_name="HmacSignature",
+    description='sha256=<hex HMAC-SHA256(secret, "<X-Timestamp>\\n<METHOD>\\n<path>\\n" + body)>, '
+    "with X-Client-Id and X-Timestamp (unix seconds)",
+)
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,16 @@ def authenticate(settings: Settings, headers, method: str, path: str, body: byte
         if any(hmac.compare_digest(signature.encode(), e.encode()) for e in expected):
             return _caller(client_id, client, "hmac")
         raise unauthenticated("invalid signature")
-    raise unauthenticated("credentials required: X-API-Key, or an HMAC signature (X-Client-Id, X-Timestamp, X-Signature)")
+    raise unauthenticated(
+        "credentials required: X-API-Key, or an HMAC signature (X-Client-Id, X-Timestamp, X-Signature)"
+    )
 
 
-async def caller(request: Request, _key: Annotated[str | None, Security(API_KEY)] = None,
-                 _sig: Annotated[str | None, Security(SIGNATURE)] = None) -> Caller:
+async def caller(
+    request: Request,
+    _key: Annotated[str | None, Security(API_KEY)] = None,
+    _sig: Annotated[str | None, Security(SIGNATURE)] = None,
+) -> Caller:
     """FastAPI dependency: the authenticated caller, or 401 before the body is looked at."""
     settings = request.app.state.gateway.settings()
     body = await request.body()  # Starlette caches it: the route still parses it

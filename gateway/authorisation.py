@@ -37,8 +37,10 @@ async def application(repo: Repository, application_id: str) -> dict:
 
 def same_region(who: Caller, app: dict) -> None:
     if app["region_code"] != who.region_code:
-        raise forbidden(f"region {who.region_code} may answer only for applications in its region; "
-                        f"{app['application_id']} is in region {app['region_code']}")
+        raise forbidden(
+            f"region {who.region_code} may answer only for applications in its region; "
+            f"{app['application_id']} is in region {app['region_code']}"
+        )
 
 
 def same_applicant(app: dict, registration_number: str) -> None:

@@ -19,13 +19,17 @@ OrderKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9:-]{
 
 
 def _examples(*examples: dict) -> ConfigDict:
-    return ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, json_schema_extra={"examples": list(examples)})
+    return ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, json_schema_extra={"examples": list(examples)}
+    )
 
 
 class CoFundingEvent(Input):
     """A Region Council's answer to a co-funding request (its region comes from its credentials)."""
 
-    model_config = _examples({"event_id": "oriental-2024-000123", "approved": True, "amount": "40000.00", "decided_by": "council session 12"})
+    model_config = _examples(
+        {"event_id": "oriental-2024-000123", "approved": True, "amount": "40000.00", "decided_by": "council session 12"}
+    )
     event_id: EventId
     approved: bool
     amount: MAD | None = None  # when approved: the Region's amount (default: as asked)
@@ -53,7 +57,9 @@ class VerifiedDocument(Input):
 
 
 class DocumentsVerifiedEvent(Input):
-    model_config = _examples({"event_id": "dms-7731", "documents": [{"kind": "budget", "reference": "dms/7731"}], "verified_by": "dms"})
+    model_config = _examples(
+        {"event_id": "dms-7731", "documents": [{"kind": "budget", "reference": "dms/7731"}], "verified_by": "dms"}
+    )
     event_id: EventId
     documents: tuple[VerifiedDocument, ...] = Field(min_length=1, max_length=20)
     verified_by: Actor
@@ -63,8 +69,12 @@ class ProgressReportEvent(Input):
     """A progress report from the applicants' portal, for the applicant signed in there."""
 
     model_config = _examples(
-        {"event_id": "portal-5512", "applicant": "COOP-0001", "period": 1,
-         "indicators": {"jobs_created": 3, "beneficiaries": 40, "women": 25, "youth": 10}}
+        {
+            "event_id": "portal-5512",
+            "applicant": "COOP-0001",
+            "period": 1,
+            "indicators": {"jobs_created": 3, "beneficiaries": 40, "women": 25, "youth": 10},
+        }
     )
     event_id: EventId
     applicant: RegistrationNumber  # registration number of the applicant the portal signed in

@@ -33,7 +33,9 @@ def update_id(source: str, event_id: str) -> str:
     return f"gateway:{source}:{event_id}"
 
 
-async def deliver(gw, who: Caller, kind: str, target: str, app: dict, event, update: str, payload: BaseModel) -> JSONResponse:
+async def deliver(
+    gw, who: Caller, kind: str, target: str, app: dict, event, update: str, payload: BaseModel
+) -> JSONResponse:
     """Apply `event` (already authenticated, authorised, validated) once; answer as the workflow did."""
     application_id = app["application_id"]
     fp = fingerprint(kind, target, event)
@@ -41,29 +43,64 @@ async def deliver(gw, who: Caller, kind: str, target: str, app: dict, event, upd
     _, row = await run_in_threadpool(gw.repo.inbox_claim, who.client_id, event.event_id, kind, application_id, fp, now)
     ids = {"event_id": event.event_id, "application_id": application_id}
     if row["fingerprint"] != fp:
-        raise GatewayError(409, "event_id_reused", f"event id {event.event_id} was already used for a different event",
-                           field="event_id", **ids)
+        raise GatewayError(
+            409,
+            "event_id_reused",
+            f"event id {event.event_id} was already used for a different event",
+            field="event_id",
+            **ids,
+        )
     if row["status"] == "answered":
         gw.log.info("event repeated", kind=kind, client=who.client_id, http_status=row["http_status"], **ids)
         return JSONResponse({**row["answer"], "duplicate": True}, status_code=row["http_status"])
 
-    outcome = await send_update(gw.temporal, application_id, update, payload, update_id(who.client_id, event.event_id),
-                                gw.settings().gateway_update_timeout_seconds,
-                                Actor(id=who.client_id, door="gateway", roles=frozenset(
-                                    {f"{who.role}:{who.region_code}" if who.region_code else str(who.role)})))
+    outcome = await send_update(
+        gw.temporal,
+        application_id,
+        update,
+        payload,
+        update_id(who.client_id, event.event_id),
+        gw.settings().gateway_update_timeout_seconds,
+        Actor(
+            id=who.client_id,
+            door="gateway",
+            roles=frozenset({f"{who.role}:{who.region_code}" if who.region_code else str(who.role)}),
+        ),
+    )
     if outcome.code == ResultCode.NOT_FOUND:
         if app["stage"] in {s.value for s in FINAL_STAGES}:
-            status, body = 409, {"code": "wrong_stage", "detail": f"stage: the application is closed ({app['stage']})",
-                                 "field": "stage", **ids, "duplicate": False}
+            status, body = (
+                409,
+                {
+                    "code": "wrong_stage",
+                    "detail": f"stage: the application is closed ({app['stage']})",
+                    "field": "stage",
+                    **ids,
+                    "duplicate": False,
+                },
+            )
         else:  # the database knows it, Temporal does not (another namespace?): not an answer to store
             raise not_found(f"no workflow for application {application_id}: {outcome.reason}")
     elif outcome.accepted:
-        status, body = 200, {**ids, "accepted": True, "message": outcome.message, "stage": outcome.stage, "duplicate": False}
+        status, body = (
+            200,
+            {**ids, "accepted": True, "message": outcome.message, "stage": outcome.stage, "duplicate": False},
+        )
     else:
-        status, body = 409, {"code": outcome.code.value, "detail": outcome.reason, "field": outcome.field, **ids,
-                             "duplicate": False}
-    stored = await run_in_threadpool(gw.repo.inbox_answer, who.client_id, event.event_id, status, body, datetime.now(UTC))
-    gw.log.info("event answered", kind=kind, client=who.client_id, http_status=stored["http_status"],
-                code=stored["answer"].get("code"), **ids)
+        status, body = (
+            409,
+            {"code": outcome.code.value, "detail": outcome.reason, "field": outcome.field, **ids, "duplicate": False},
+        )
+    stored = await run_in_threadpool(
+        gw.repo.inbox_answer, who.client_id, event.event_id, status, body, datetime.now(UTC)
+    )
+    gw.log.info(
+        "event answered",
+        kind=kind,
+        client=who.client_id,
+        http_status=stored["http_status"],
+        code=stored["answer"].get("code"),
+        **ids,
+    )
     # A concurrent delivery of the same event may have stored its (identical) answer first: the stored one counts.
     return JSONResponse(stored["answer"], status_code=stored["http_status"])

@@ -14,15 +14,22 @@ from starlette.exceptions import HTTPException
 
 
 class GatewayError(Exception):
-    def __init__(self, status: int, code: str, detail: str, field: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: str,
+    ) -> None:
         super().__init__(detail)
         self.status, self.headers = status, headers
         self.body = {"code": code, "detail": detail, "field": field, **extra}
 
 
 def unauthenticated(detail: str) -> GatewayError:
-    return GatewayError(401, "unauthenticated", detail, headers={"WWW-Authenticate": 'ApiKey, HMAC-SHA256'})
+    return GatewayError(401, "unauthenticated", detail, headers={"WWW-Authenticate": "ApiKey, HMAC-SHA256"})
 
 
 def forbidden(detail: str) -> GatewayError:
@@ -52,7 +59,12 @@ async def on_invalid_request(_: Request, e: RequestValidationError) -> JSONRespo
     errors = [{"field": field_of(err.get("loc", ())), "message": err.get("msg", "invalid")} for err in e.errors()]
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     return JSONResponse(
-        {"code": "invalid_body", "detail": f"{first['field']}: {first['message']}", "field": first["field"], "errors": errors},
+        {
+            "code": "invalid_body",
+            "detail": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": errors,
+        },
         status_code=422,
     )
 
@@ -60,6 +72,10 @@ async def on_invalid_request(_: Request, e: RequestValidationError) -> JSONRespo
 async def on_http_error(_: Request, e: HTTPException) -> JSONResponse:
     """Starlette's own refusals in the same shape; a body that is not even text (400) is an invalid body."""
     if e.status_code == 400:
-        return JSONResponse({"code": "invalid_body", "detail": "body: not a JSON document", "field": "body"}, status_code=422)
+        return JSONResponse(
+            {"code": "invalid_body", "detail": "body: not a JSON document", "field": "body"}, status_code=422
+        )
     code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "error")
-    return JSONResponse({"code": code, "detail": str(e.detail), "field": None}, status_code=e.status_code, headers=e.headers)
+    return JSONResponse(
+        {"code": code, "detail": str(e.detail), "field": None}, status_code=e.status_code, headers=e.headers
+    )

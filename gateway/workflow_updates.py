@@ -38,12 +38,14 @@ class TemporalLink:
         return self._client
 
 
-async def send_update(link: TemporalLink, workflow_id: str, update: str, payload: BaseModel, update_id: str,
-                      timeout: float, actor: Actor) -> Result:
+async def send_update(
+    link: TemporalLink, workflow_id: str, update: str, payload: BaseModel, update_id: str, timeout: float, actor: Actor
+) -> Result:
     """The front door's answer; what is not the sender's doing (Temporal unavailable, no answer in
     time) becomes a 503 to retry, under the same event id, hence the same update id."""
-    result = await frontdoor.send_update(await link.client(), workflow_id, update, payload, actor,
-                                         update_id=update_id, timeout=timeout)
+    result = await frontdoor.send_update(
+        await link.client(), workflow_id, update, payload, actor, update_id=update_id, timeout=timeout
+    )
     if result.code == ResultCode.UNAVAILABLE:
         raise unavailable(f"{result.reason.partition(':')[0]}; retry later")
     if result.code == ResultCode.TIMEOUT:

@@ -11,7 +11,6 @@ the field paths and pydantic's messages only. Its type stays "ValidationError", 
 policies list as non-retryable (activities/policies.py).
 """
 
-
 from pydantic import ValidationError
 from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DefaultFailureConverter, PayloadConverter
@@ -46,5 +45,3 @@ class InputFailureConverter(DefaultFailureConverter):
         if invalid is not None:
             exception = ApplicationError(describe(invalid), type="ValidationError", non_retryable=True)
         super().to_failure(exception, payload_converter, failure)
-
-

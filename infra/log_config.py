@@ -24,10 +24,37 @@ MASK = "[masked]"
 # Fields whose value is sensitive whatever it looks like (lower-cased names, '-' as '_').
 SENSITIVE_FIELDS = frozenset(
     {
-        "bank_account", "rib", "iban", "account", "national_id", "cin", "cnie", "phone", "telephone", "mobile",
-        "api_key", "api_keys", "x_api_key", "secret", "secrets", "hmac_secret", "hmac_secrets", "token", "tokens",
-        "access_token", "password", "authorization", "signature", "x_signature", "cookie", "set_cookie",
-        "codec_keys", "codec_key", "codec_server_tokens", "private_key", "temporal_api_key",
+        "bank_account",
+        "rib",
+        "iban",
+        "account",
+        "national_id",
+        "cin",
+        "cnie",
+        "phone",
+        "telephone",
+        "mobile",
+        "api_key",
+        "api_keys",
+        "x_api_key",
+        "secret",
+        "secrets",
+        "hmac_secret",
+        "hmac_secrets",
+        "token",
+        "tokens",
+        "access_token",
+        "password",
+        "authorization",
+        "signature",
+        "x_signature",
+        "cookie",
+        "set_cookie",
+        "codec_keys",
+        "codec_key",
+        "codec_server_tokens",
+        "private_key",
+        "temporal_api_key",
     }
 )
 _RIB_FIELDS = frozenset({"bank_account", "rib", "account"})
@@ -35,7 +62,9 @@ _RIB_FIELDS = frozenset({"bank_account", "rib", "account"})
 # 24 digits, possibly grouped with spaces or dashes (as written on a RIB).
 _RIB = re.compile(r"(?<!\d)\d(?:[ -]?\d){23}(?!\d)")
 # Moroccan phone numbers (+212 / 00212 / 0, then 5-7 and 8 digits) and any other "+" international one.
-_PHONE = re.compile(r"(?<![\w+])(?:(?:\+|00)212[ .-]?|0)[5-7](?:[ .-]?\d){8}(?!\d)|(?<![\w+])\+\d{1,3}(?:[ .-]?\d){6,12}(?!\d)")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)212[ .-]?|0)[5-7](?:[ .-]?\d){8}(?!\d)|(?<![\w+])\+\d{1,3}(?:[ .-]?\d){6,12}(?!\d)"
+)
 # National identity card (CNIE): one or two capital letters and 5 or 6 digits, e.g. BE123456.
 _CIN = re.compile(r"\b([A-Z]{1,2})\d{5,6}\b")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")

@@ -70,16 +70,37 @@ class Settings(BaseSettings):
     gateway_host: str = Field("127.0.0.1", description="gateway listen address")
     gateway_port: int = Field(8081, ge=1, le=65535, description="gateway listen port")
     gateway_signature_tolerance_seconds: int = Field(300, ge=1, description="HMAC timestamp: max clock skew")
-    gateway_update_timeout_seconds: float = Field(30, gt=0, description="gateway: wait this long for a workflow's answer")
+    gateway_update_timeout_seconds: float = Field(
+        30, gt=0, description="gateway: wait this long for a workflow's answer"
+    )
 
     # --- Operations (issue 7): metrics, health, shutdown; see docs/operations.md "Metrics and health" ---
-    observability_host: str = Field("127.0.0.1", description="interface the worker's metrics and health endpoints listen on; 0.0.0.0 in containers")
-    metrics_port: int = Field(9464, ge=0, le=65535, description="worker's Prometheus metrics (SDK and service counters) at /metrics; 0 turns them off")
-    health_port: int = Field(9465, ge=0, le=65535, description="worker's liveness /healthz and readiness /readyz; 0 turns them off")
+    observability_host: str = Field(
+        "127.0.0.1", description="interface the worker's metrics and health endpoints listen on; 0.0.0.0 in containers"
+    )
+    metrics_port: int = Field(
+        9464,
+        ge=0,
+        le=65535,
+        description="worker's Prometheus metrics (SDK and service counters) at /metrics; 0 turns them off",
+    )
+    health_port: int = Field(
+        9465, ge=0, le=65535, description="worker's liveness /healthz and readiness /readyz; 0 turns them off"
+    )
     # --- The payment system (issue 6): where payment orders are sent; none in the embedded default ---
-    payment_system_url: str | None = Field(None, description="payment system endpoint payment orders are POSTed to; unset: orders are taken at once (embedded default)")
-    payment_system_timeout_seconds: float = Field(10, gt=0, le=25, description="how long one call to the payment system may take before it counts as unavailable (below the activity's 30 s start-to-close)")
-    worker_shutdown_grace_seconds: float = Field(20, ge=0, description="on SIGTERM, activities in flight get this long to finish before they are cancelled")
+    payment_system_url: str | None = Field(
+        None,
+        description="payment system endpoint payment orders are POSTed to; unset: orders are taken at once (embedded default)",
+    )
+    payment_system_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=25,
+        description="how long one call to the payment system may take before it counts as unavailable (below the activity's 30 s start-to-close)",
+    )
+    worker_shutdown_grace_seconds: float = Field(
+        20, ge=0, description="on SIGTERM, activities in flight get this long to finish before they are cancelled"
+    )
 
     @field_validator("payment_system_url")
     @classmethod

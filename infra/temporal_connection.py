@@ -50,8 +50,9 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     ensure_dev_key(settings)
     ring = live_key_ring(LiveSettings(settings))
     ring()  # fail now, at start, rather than at the first payload
-    return dataclasses.replace(pydantic_data_converter, payload_codec=AesGcmCodec(ring),
-                               failure_converter_class=InputFailureConverter)
+    return dataclasses.replace(
+        pydantic_data_converter, payload_codec=AesGcmCodec(ring), failure_converter_class=InputFailureConverter
+    )
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -61,8 +62,10 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
         raise ValueError("temporal_tls_cert and temporal_tls_key: mTLS needs both the certificate and its key")
     custom = settings.temporal_tls_cert or settings.temporal_tls_ca or settings.temporal_tls_server_name
     if custom:
+
         def read(p):
             return Path(p).read_bytes() if p else None
+
         return TLSConfig(
             server_root_ca_cert=read(settings.temporal_tls_ca),
             domain=settings.temporal_tls_server_name,

@@ -72,9 +72,8 @@ class Health:
 
 def temporal_check(client: Client) -> Check:
     async def check() -> None:
-        await client.workflow_service.get_system_info(
-            GetSystemInfoRequest(), timeout=timedelta(seconds=CHECK_TIMEOUT)
-        )
+        await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=CHECK_TIMEOUT))
+
     return check
 
 
@@ -85,6 +84,7 @@ def database_check(engine: Engine) -> Check:
 
     async def check() -> None:
         await asyncio.to_thread(select_one)
+
     return check
 
 
@@ -92,6 +92,7 @@ def worker_check(worker: Worker) -> Check:
     async def check() -> None:
         if not worker.is_running:
             raise RuntimeError("the worker is not polling its task queue")
+
     return check
 
 
@@ -145,5 +146,7 @@ async def start_health_server(health: Health, host: str, port: int) -> asyncio.S
     except OSError as e:
         log.warning("health endpoints not started: this worker runs without them", host=host, port=port, error=str(e))
         return None
-    log.info("health endpoints started", liveness=f"http://{host}:{port}/healthz", readiness=f"http://{host}:{port}/readyz")
+    log.info(
+        "health endpoints started", liveness=f"http://{host}:{port}/healthz", readiness=f"http://{host}:{port}/readyz"
+    )
     return server

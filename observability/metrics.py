@@ -38,7 +38,9 @@ def install_metrics_runtime(settings: Settings) -> str | None:
     try:
         # The core's own logs go through Python logging (and its masking of personal data), as in
         # every other process of the service.
-        runtime = Runtime(telemetry=TelemetryConfig(logging=core_logging(), metrics=PrometheusConfig(bind_address=address)))
+        runtime = Runtime(
+            telemetry=TelemetryConfig(logging=core_logging(), metrics=PrometheusConfig(bind_address=address))
+        )
     except (ValueError, RuntimeError) as e:
         log.warning("metrics endpoint not started: this worker runs without metrics", address=address, error=str(e))
         Runtime.set_default(logging_runtime(), error_if_already_set=False)

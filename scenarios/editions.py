@@ -72,15 +72,26 @@ def generate(
         submission = ApplicationSubmission(
             edition=settings.edition,
             applicant=Applicant(
-                registration_number=reg, name=f"{form.value.title()} {province} {i}", legal_form=form,
-                region_code=region, province=province, rural=rng.random() < 0.52, bank_account=_rib(rng),
+                registration_number=reg,
+                name=f"{form.value.title()} {province} {i}",
+                legal_form=form,
+                region_code=region,
+                province=province,
+                rural=rng.random() < 0.52,
+                bank_account=_rib(rng),
             ),
             project=Project(
-                title=f"{sector.value.replace('_', ' ').title()} project {i}", sector=sector, total_cost=total,
-                requested_amount=requested, own_contribution=own,
+                title=f"{sector.value.replace('_', ' ').title()} project {i}",
+                sector=sector,
+                total_cost=total,
+                requested_amount=requested,
+                own_contribution=own,
                 duration_months=rng.choice([settings.min_duration_months, settings.max_duration_months]),
-                jobs_created=rng.randint(1, 12), jobs_kept=rng.randint(0, 10), beneficiaries=beneficiaries,
-                women=int(beneficiaries * rng.uniform(0.4, 0.8)), youth=int(beneficiaries * rng.uniform(0.1, 0.4)),
+                jobs_created=rng.randint(1, 12),
+                jobs_kept=rng.randint(0, 10),
+                beneficiaries=beneficiaries,
+                women=int(beneficiaries * rng.uniform(0.4, 0.8)),
+                youth=int(beneficiaries * rng.uniform(0.1, 0.4)),
             ),
             documents=tuple(Document(kind=k, reference=f"dms/{reg}/{k.value}") for k in documents),
         )
@@ -111,10 +122,17 @@ def candidates(apps: list[ScenarioApplication], settings: EditionSettings) -> li
         if not check_eligibility(s, settings).eligible:
             continue
         scores = [weighted_score(r, settings.review_grid) for r in a.reviews]
-        out.append(Candidate(
-            application_id=s.application_id, registration_number=s.applicant.registration_number,
-            legal_form=s.applicant.legal_form, region_code=s.applicant.region_code, province=s.applicant.province,
-            score=application_score(scores), innovation=Decimal(sum(r[Criterion.INNOVATION] for r in a.reviews)) / len(a.reviews),
-            jobs=s.project.jobs_created, requested=s.project.requested_amount,
-        ))
+        out.append(
+            Candidate(
+                application_id=s.application_id,
+                registration_number=s.applicant.registration_number,
+                legal_form=s.applicant.legal_form,
+                region_code=s.applicant.region_code,
+                province=s.applicant.province,
+                score=application_score(scores),
+                innovation=Decimal(sum(r[Criterion.INNOVATION] for r in a.reviews)) / len(a.reviews),
+                jobs=s.project.jobs_created,
+                requested=s.project.requested_amount,
+            )
+        )
     return out

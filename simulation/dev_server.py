@@ -31,10 +31,29 @@ class DevServer:
 
     def start(self, timeout: float = 60) -> None:
         self.proc = subprocess.Popen(
-            [str(DEV_SERVER), "server", "start-dev", "--db-filename", str(self.db_file), "--ip", "127.0.0.1",
-             "--port", str(self.port), "--http-port", str(self.http_port), "--metrics-port", str(self.metrics_port),
-             "--headless", "--log-level", "warn", *self.extra_args],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                str(DEV_SERVER),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(self.db_file),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--http-port",
+                str(self.http_port),
+                "--metrics-port",
+                str(self.metrics_port),
+                "--headless",
+                "--log-level",
+                "warn",
+                *self.extra_args,
+            ],
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

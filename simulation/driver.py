@@ -57,12 +57,16 @@ class Driver:
     async def status(handle: WorkflowHandle) -> ApplicationStatus:
         return await handle.query(ApplicationWorkflow.get_status)
 
-    async def reach(self, handle: WorkflowHandle, stage: Stage, waiting: str | None = None, tries: int = 400) -> ApplicationStatus:
+    async def reach(
+        self, handle: WorkflowHandle, stage: Stage, waiting: str | None = None, tries: int = 400
+    ) -> ApplicationStatus:
         """Poll (in real time; the test server skips no time for queries) until the stage is reached
         and the workflow waits for something (optionally: something containing `waiting`)."""
         for _ in range(tries):
             s = await self.status(handle)
-            if s.stage == stage and (stage in FINAL_STAGES or (s.waiting_for and (waiting is None or waiting in s.waiting_for))):
+            if s.stage == stage and (
+                stage in FINAL_STAGES or (s.waiting_for and (waiting is None or waiting in s.waiting_for))
+            ):
                 return s
             await asyncio.sleep(0.05)
         raise AssertionError(f"never reached {stage} waiting for {waiting!r}; last status: {s.stage} / {s.waiting_for}")
@@ -75,11 +79,15 @@ class Driver:
         for i in range(self.settings.reviewers_per_application):
             await handle.execute_update(ApplicationWorkflow.submit_review, make_review(f"reviewer-{i}", score))
 
-    async def select(self, handle: WorkflowHandle, award: Decimal = Decimal("40000.00"), funders: dict | None = None) -> None:
+    async def select(
+        self, handle: WorkflowHandle, award: Decimal = Decimal("40000.00"), funders: dict | None = None
+    ) -> None:
         await self.reach(handle, Stage.COMMITTEE)
         await handle.execute_update(
             ApplicationWorkflow.decide,
-            CommitteeDecision(decision=Decision.SELECTED, award=award, funders=funders or {MINISTRY: award}, decided_by="committee"),
+            CommitteeDecision(
+                decision=Decision.SELECTED, award=award, funders=funders or {MINISTRY: award}, decided_by="committee"
+            ),
         )
 
     async def sign(self, handle: WorkflowHandle, rib: str | None = None) -> None:
@@ -97,8 +105,13 @@ class Driver:
             if o.status == "sent":
                 await handle.execute_update(
                     ApplicationWorkflow.payment_result,
-                    PaymentResult(order_key=o.key, attempt=o.attempt, executed=executed,
-                                  reference=f"PAY-{uuid.uuid4().hex[:6]}", reason="" if executed else "account closed"),
+                    PaymentResult(
+                        order_key=o.key,
+                        attempt=o.attempt,
+                        executed=executed,
+                        reference=f"PAY-{uuid.uuid4().hex[:6]}",
+                        reason="" if executed else "account closed",
+                    ),
                 )
                 keys.append(o.key)
         return keys
@@ -106,27 +119,34 @@ class Driver:
     async def report(self, handle: WorkflowHandle, period: int, approve: bool | None = None) -> None:
         await handle.execute_update(
             ApplicationWorkflow.submit_report,
-            ProgressReport(period=period, indicators=Indicators(jobs_created=period, beneficiaries=10 * period, women=5, youth=3)),
+            ProgressReport(
+                period=period, indicators=Indicators(jobs_created=period, beneficiaries=10 * period, women=5, youth=3)
+            ),
         )
         if approve is not None:
             await handle.execute_update(
-                ApplicationWorkflow.review_report, ReportReview(period=period, approved=approve, decided_by="officer-test")
+                ApplicationWorkflow.review_report,
+                ReportReview(period=period, approved=approve, decided_by="officer-test"),
             )
-
 
     async def bring_to(self, stage: Stage, reg: str) -> WorkflowHandle:
         """An application brought to `stage` the shortest way: missing documents for awaiting-documents,
         waitlisted by the committee, a cooperative of l'Oriental for co-funding, the first tranche paid
         for monitoring."""
         coop = stage == Stage.COFUNDING
-        sub = cooperative(reg) if coop else make_submission(
-            reg, documents=[DocumentKind.STATUTES] if stage == Stage.AWAITING_DOCUMENTS else None)
+        sub = (
+            cooperative(reg)
+            if coop
+            else make_submission(reg, documents=[DocumentKind.STATUTES] if stage == Stage.AWAITING_DOCUMENTS else None)
+        )
         h = await self.start(sub)
         if stage not in (Stage.AWAITING_DOCUMENTS, Stage.REVIEW):
             await self.review_all(h)
         if stage == Stage.WAITLISTED:
             await self.reach(h, Stage.COMMITTEE)
-            await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
+            await h.execute_update(
+                ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee")
+            )
         elif stage in (Stage.COFUNDING, Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING):
             await self.select(h, Decimal("40000.00"), REGION_02_SHARE if coop else None)
         if stage in (Stage.DISBURSEMENT, Stage.MONITORING):
@@ -137,4 +157,6 @@ class Driver:
         return h
 
     async def withdraw(self, h: WorkflowHandle):
-        return await h.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved away"))
+        return await h.execute_update(
+            ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved away")
+        )

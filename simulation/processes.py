@@ -134,7 +134,9 @@ class WorkerProcess:
         return self.proc.returncode
 
 
-def start_worker(name: str, env: dict[str, str], logdir: Path, command: tuple[str, ...] = ("worker.py",)) -> WorkerProcess:
+def start_worker(
+    name: str, env: dict[str, str], logdir: Path, command: tuple[str, ...] = ("worker.py",)
+) -> WorkerProcess:
     """`python worker.py` with `env` on top of a clean environment (no stray TEMPORAL_* etc.).
     `command`: e.g. ("-m", "tests.fault_injection"), the worker with a test-only fault injected."""
     metrics_port, health_port = free_port(), free_port()
@@ -152,8 +154,12 @@ def start_worker(name: str, env: dict[str, str], logdir: Path, command: tuple[st
     }
     log = logdir / f"{name}.log"
     proc = subprocess.Popen(
-        [sys.executable, *command], cwd=ROOT, env=full,
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [sys.executable, *command],
+        cwd=ROOT,
+        env=full,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     return WorkerProcess(name, proc, metrics_port, health_port, log)
 

@@ -16,7 +16,6 @@ from simulation.dev_server import DEV_SERVER, TEST_SERVER  # noqa: F401 - DEV_SE
 pytest_plugins = ["tests.conftest_db"]
 
 
-
 @pytest_asyncio.fixture(scope="module")
 async def ts_env():
     """The time-skipping test server, one per test module: a workflow left running by one module's

@@ -81,7 +81,9 @@ REGION = REGION_02_SHARE
 class Scenario:
     name: str
     ends: Stage | None  # where the application's path ends, checked before its history is kept
-    play: Callable[[Driver], Awaitable[WorkflowHandle | list[WorkflowHandle]]]  # several: an edition and its applications
+    play: Callable[
+        [Driver], Awaitable[WorkflowHandle | list[WorkflowHandle]]
+    ]  # several: an edition and its applications
     settings: Callable[[], EditionSettings] = field(default=edition_4_settings)
 
 
@@ -95,7 +97,9 @@ async def _funded(d: Driver, sub, funders: dict | None = None) -> WorkflowHandle
     await d.select(h, Decimal("40000.00"), funders)
     if funders and set(funders) != {MINISTRY}:
         await d.reach(h, Stage.COFUNDING)
-        await h.execute_update(W.cofunding_decision, CoFundingDecision(region_code="02", approved=True, decided_by="oriental"))
+        await h.execute_update(
+            W.cofunding_decision, CoFundingDecision(region_code="02", approved=True, decided_by="oriental")
+        )
     await d.sign(h)
     await d.pay_pending(h)
     await d.reach(h, Stage.MONITORING, "progress report 1")
@@ -120,14 +124,23 @@ async def full(d: Driver) -> WorkflowHandle:
 
 
 async def ineligible(d: Driver) -> WorkflowHandle:
-    return await d.start(make_submission("GOLD-CEIL", requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00")))
+    return await d.start(
+        make_submission("GOLD-CEIL", requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00"))
+    )
 
 
 async def documents_in_time_then_cancelled(d: Driver) -> WorkflowHandle:
-    h = await d.start(make_submission("GOLD-DOCS", documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN]))
+    h = await d.start(
+        make_submission(
+            "GOLD-DOCS", documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN]
+        )
+    )
     await d.reach(h, Stage.AWAITING_DOCUMENTS)
     await d.skip(10)
-    await h.execute_update(W.complete_documents, DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/budget"),)))
+    await h.execute_update(
+        W.complete_documents,
+        DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/budget"),)),
+    )
     await d.reach(h, Stage.REVIEW)
     await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="duplicate project"))
     return h
@@ -144,7 +157,9 @@ async def rejected(d: Driver) -> WorkflowHandle:
     h = await d.start(make_submission("GOLD-REJ"))
     await d.review_all(h, score=3)
     await d.reach(h, Stage.COMMITTEE)
-    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line"))
+    await h.execute_update(
+        W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line")
+    )
     return h
 
 
@@ -159,7 +174,9 @@ async def slow_reviews_and_committee(d: Driver) -> WorkflowHandle:
     await d.reach(h, Stage.COMMITTEE)
     await d.skip(121)
     await d.reach(h, Stage.COMMITTEE, "escalated")
-    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="late and weak"))
+    await h.execute_update(
+        W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="late and weak")
+    )
     return h
 
 
@@ -170,8 +187,15 @@ async def waitlisted_promoted_then_lapsed(d: Driver) -> WorkflowHandle:
     await h.execute_update(W.decide, CommitteeDecision(decision=Decision.WAITLISTED, rank=130, decided_by="committee"))
     await d.reach(h, Stage.WAITLISTED, "promotion")
     await d.skip(60)
-    await h.execute_update(W.decide, CommitteeDecision(decision=Decision.SELECTED, award=Decimal("35000.00"),
-                                                       funders={MINISTRY: Decimal("35000.00")}, decided_by="committee"))
+    await h.execute_update(
+        W.decide,
+        CommitteeDecision(
+            decision=Decision.SELECTED,
+            award=Decimal("35000.00"),
+            funders={MINISTRY: Decimal("35000.00")},
+            decided_by="committee",
+        ),
+    )
     await d.reach(h, Stage.AGREEMENT)
     await d.skip(61)
     return h
@@ -200,18 +224,28 @@ async def cofunding_declined_ministry_covers_then_terminated(d: Driver) -> Workf
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), REGION)
     await d.reach(h, Stage.COFUNDING)
-    await h.execute_update(W.cofunding_decision, CoFundingDecision(region_code="02", approved=False, decided_by="oriental", reason="envelope spent"))
+    await h.execute_update(
+        W.cofunding_decision,
+        CoFundingDecision(region_code="02", approved=False, decided_by="oriental", reason="envelope spent"),
+    )
     await d.sign(h)
     await d.pay_pending(h)
     await d.reach(h, Stage.MONITORING, "progress report 1")
-    await h.execute_update(W.record_site_visit, SiteVisit(visited_on=date(2024, 6, 1), visitor="inspector", findings="workshop idle"))
+    await h.execute_update(
+        W.record_site_visit, SiteVisit(visited_on=date(2024, 6, 1), visitor="inspector", findings="workshop idle")
+    )
     await d.skip(180)
     await d.report(h, 1)
     await d.skip(180)
     await d.report(h, 2)
-    await h.execute_update(W.review_report, ReportReview(period=2, approved=False, decided_by="officer", reason="figures missing"))
+    await h.execute_update(
+        W.review_report, ReportReview(period=2, approved=False, decided_by="officer", reason="figures missing")
+    )
     await d.report(h, 2)
-    await h.execute_update(W.terminate, Termination(terminated_by="officer", reason="funds diverted", amount_to_recover=Decimal("20000.00")))
+    await h.execute_update(
+        W.terminate,
+        Termination(terminated_by="officer", reason="funds diverted", amount_to_recover=Decimal("20000.00")),
+    )
     return h
 
 
@@ -226,6 +260,7 @@ def _timeout_play(reg: str, waitlist: bool) -> Callable[[Driver], Awaitable[Work
             await d.reach(h, Stage.WAITLISTED)
             await h.execute_update(W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee"))
         return h
+
     return play
 
 
@@ -295,11 +330,21 @@ async def edition(d: Driver) -> list[WorkflowHandle]:
     confirmed by ops, decisions sent; the selected second withdraws and the waitlisted third is
     promoted. The edition is then terminated (it would wait for its waitlist to close)."""
     now = (await d.env.get_current_time()).date()
-    settings = settings_with(edition=EDITION, call_opens=now, call_closes=now + timedelta(days=20),
-                             ministry_envelope=Decimal("80000.00"), priority_envelope=Decimal(0),
-                             priority_envelope_exclusive=False, priority_bonus=Decimal(0))
-    ed = await d.client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer-test"),
-                                       id=edition_workflow_id(EDITION), task_queue=d.task_queue)
+    settings = settings_with(
+        edition=EDITION,
+        call_opens=now,
+        call_closes=now + timedelta(days=20),
+        ministry_envelope=Decimal("80000.00"),
+        priority_envelope=Decimal(0),
+        priority_envelope_exclusive=False,
+        priority_bonus=Decimal(0),
+    )
+    ed = await d.client.start_workflow(
+        EditionWorkflow.run,
+        EditionInput(settings=settings, opened_by="officer-test"),
+        id=edition_workflow_id(EDITION),
+        task_queue=d.task_queue,
+    )
     d.handles.append(ed)
     d.settings = settings  # reviewers per application, as the edition says
     apps = []
@@ -325,8 +370,16 @@ async def edition(d: Driver) -> list[WorkflowHandle]:
     return [ed, *apps]
 
 
-STOP_AT = [Stage.AWAITING_DOCUMENTS, Stage.REVIEW, Stage.COMMITTEE, Stage.WAITLISTED, Stage.COFUNDING,
-           Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING]
+STOP_AT = [
+    Stage.AWAITING_DOCUMENTS,
+    Stage.REVIEW,
+    Stage.COMMITTEE,
+    Stage.WAITLISTED,
+    Stage.COFUNDING,
+    Stage.AGREEMENT,
+    Stage.DISBURSEMENT,
+    Stage.MONITORING,
+]
 
 
 def _withdraw_at(stage: Stage) -> Callable[[Driver], Awaitable[WorkflowHandle]]:
@@ -334,6 +387,7 @@ def _withdraw_at(stage: Stage) -> Callable[[Driver], Awaitable[WorkflowHandle]]:
         h = await d.bring_to(stage, f"GOLD-W-{stage.value}".replace("_", "-"))
         await d.withdraw(h)
         return h
+
     return play
 
 
@@ -347,11 +401,21 @@ SCENARIOS: list[Scenario] = [
     Scenario("waitlisted-promoted-then-lapsed", Stage.LAPSED, waitlisted_promoted_then_lapsed),
     Scenario("waitlist-closed", Stage.NOT_SELECTED, waitlist_closed),
     Scenario("cofunding-approved-then-withdrawn", Stage.WITHDRAWN, cofunding_approved_then_withdrawn),
-    Scenario("cofunding-declined-then-terminated", Stage.TERMINATED, cofunding_declined_ministry_covers_then_terminated),
-    Scenario("cofunding-timeout-reduce-award", Stage.NOT_SELECTED, _timeout_play("GOLD-COOP-T-REDUCE", False),
-             lambda: settings_with(cofunding_fallback=CoFundingFallback.REDUCE_AWARD)),
-    Scenario("cofunding-timeout-waitlist", Stage.REJECTED, _timeout_play("GOLD-COOP-T-WAIT", True),
-             lambda: settings_with(cofunding_fallback=CoFundingFallback.WAITLIST)),
+    Scenario(
+        "cofunding-declined-then-terminated", Stage.TERMINATED, cofunding_declined_ministry_covers_then_terminated
+    ),
+    Scenario(
+        "cofunding-timeout-reduce-award",
+        Stage.NOT_SELECTED,
+        _timeout_play("GOLD-COOP-T-REDUCE", False),
+        lambda: settings_with(cofunding_fallback=CoFundingFallback.REDUCE_AWARD),
+    ),
+    Scenario(
+        "cofunding-timeout-waitlist",
+        Stage.REJECTED,
+        _timeout_play("GOLD-COOP-T-WAIT", True),
+        lambda: settings_with(cofunding_fallback=CoFundingFallback.WAITLIST),
+    ),
     Scenario("payment-rejected-fixed-then-cancelled", Stage.CANCELLED, payment_rejected_fixed_then_cancelled),
     Scenario("payment-system-down-then-retried", Stage.CANCELLED, payment_system_down_then_retried),
     Scenario("overdue-report", Stage.COMPLETED, overdue_report),
@@ -364,8 +428,12 @@ def golden_settings() -> Settings:
     """Settings whose payload key is the golden histories' test-only key (created on first use)."""
     if not GOLDEN_SECRETS.exists():
         GOLDEN_SECRETS.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN_SECRETS.write_text(json.dumps({"codec_keys": {"golden-test-only": new_key()},
-                                              "codec_encrypt_key": "golden-test-only"}, indent=2) + "\n")
+        GOLDEN_SECRETS.write_text(
+            json.dumps(
+                {"codec_keys": {"golden-test-only": new_key()}, "codec_encrypt_key": "golden-test-only"}, indent=2
+            )
+            + "\n"
+        )
     return Settings(secrets_file=str(GOLDEN_SECRETS), codec_keys={}, codec_encrypt_key=None)
 
 
@@ -379,7 +447,10 @@ def golden_files() -> list[Path]:
 
 
 async def run_scenarios(
-    env: WorkflowEnvironment, repo: Repository, scenarios: list[Scenario], executor: concurrent.futures.Executor,
+    env: WorkflowEnvironment,
+    repo: Repository,
+    scenarios: list[Scenario],
+    executor: concurrent.futures.Executor,
     on_done: Callable[[Scenario, list[WorkflowHandle]], Awaitable[None]] | None = None,
 ) -> dict[str, WorkflowHandle]:
     """Play each scenario (one after the other: time skipping is shared) on a production worker;
@@ -387,16 +458,26 @@ async def run_scenarios(
     handles: dict[str, WorkflowHandle] = {}
     # A real payment system on loopback that takes every order, unless a scenario says otherwise.
     with FakePaymentSystem() as payment_system:
-        settings = Settings(task_queue=f"golden-{uuid.uuid4().hex[:8]}", database_url=str(repo.engine.url),
-                            max_concurrent_activities=8, payment_system_url=payment_system.url,
-                            payment_system_timeout_seconds=1)
+        settings = Settings(
+            task_queue=f"golden-{uuid.uuid4().hex[:8]}",
+            database_url=str(repo.engine.url),
+            max_concurrent_activities=8,
+            payment_system_url=payment_system.url,
+            payment_system_timeout_seconds=1,
+        )
         async with build_worker(env.client, repo, settings, executor):
             await _play(env, settings, scenarios, payment_system, handles, on_done)
     return handles
 
 
-async def _play(env: WorkflowEnvironment, settings: Settings, scenarios: list[Scenario], payment_system: FakePaymentSystem,
-                handles: dict[str, WorkflowHandle], on_done) -> None:
+async def _play(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    scenarios: list[Scenario],
+    payment_system: FakePaymentSystem,
+    handles: dict[str, WorkflowHandle],
+    on_done,
+) -> None:
     for sc in scenarios:
         d = Driver(env, settings.task_queue, sc.settings())
         d.payment_system = payment_system  # type: ignore[attr-defined]

@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_export_replay_and_timeline_against_the_dev_server(tmp_path, executor):
-    env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter())
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter()
+    )
     try:
         db = tmp_path / "moazara.db"
         engine = make_engine(f"sqlite:///{db}")
@@ -33,8 +35,15 @@ async def test_export_replay_and_timeline_against_the_dev_server(tmp_path, execu
         environ = {**os.environ, "TEMPORAL_ADDRESS": address, "DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "200"}
 
         def audit(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "audit.py", *args], cwd=ROOT, env=environ,
-                                  capture_output=True, text=True, timeout=120, check=False)
+            return subprocess.run(
+                [sys.executable, "audit.py", *args],
+                cwd=ROOT,
+                env=environ,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
 
         # Listed by Temporal's visibility, not the database.
         out = tmp_path / "histories"
@@ -45,8 +54,13 @@ async def test_export_replay_and_timeline_against_the_dev_server(tmp_path, execu
         # Byte for byte what the Temporal CLI prints (compared as JSON documents).
         for wid in ids:
             shown = await asyncio.to_thread(
-                subprocess.run, [str(DEV_SERVER), "workflow", "show", "-w", wid, "--address", address, "--output", "json"],
-                capture_output=True, text=True, timeout=60, check=False)
+                subprocess.run,
+                [str(DEV_SERVER), "workflow", "show", "-w", wid, "--address", address, "--output", "json"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
             assert shown.returncode == 0, shown.stderr
             assert json.loads((out / f"{wid}.json").read_text()) == json.loads(shown.stdout)
 
@@ -63,7 +77,9 @@ async def test_export_replay_and_timeline_against_the_dev_server(tmp_path, execu
         run = audit("timeline", handles["rejected"].id)
         assert run.returncode == 0, run.stderr
         lines = run.stdout.splitlines()
-        assert any(" committee " in ln and "committee decision: rejected: below the line - accepted" in ln for ln in lines)
+        assert any(
+            " committee " in ln and "committee decision: rejected: below the line - accepted" in ln for ln in lines
+        )
         assert lines[-1].endswith("workflow completed: final stage rejected")
     finally:
         await env.shutdown()

@@ -46,8 +46,13 @@ def funded(repo: Repository, reg: str = "ASSO-0001") -> str:
     repo.set_award(app, {"ministry": Decimal("40000.00")})
     repo.record_decision(app, "agreement", 1, "signed", {"signed_by": "officer"}, "officer", at(4))
     for n, amount in ((1, "24000.00"), (2, "16000.00")):
-        repo.create_payment_order(PaymentOrder(key=f"{app}:T{n}:ministry", application_id=app, tranche=n,
-                                               funder="ministry", amount=Decimal(amount)), RIB, at(5))
+        repo.create_payment_order(
+            PaymentOrder(
+                key=f"{app}:T{n}:ministry", application_id=app, tranche=n, funder="ministry", amount=Decimal(amount)
+            ),
+            RIB,
+            at(5),
+        )
     repo.record_payment(f"{app}:T1:ministry", 1, "PAY-1", at(6))
     repo.mark_payment_rejected(f"{app}:T2:ministry", 1, "account closed", at(7))
     repo.retry_payment_order(f"{app}:T2:ministry", 2, valid_rib(2), at(8))
@@ -84,8 +89,13 @@ def test_every_decision_and_money_movement_is_chained_once(repo):
     repo.record_review(app, make_review("r1"), Decimal("70.00"), at(2))
     repo.record_decision(app, "committee", 1, "selected", {"award": "40000.00"}, "committee", at(3))
     repo.set_award(app, {"ministry": Decimal("40000.00")})
-    repo.create_payment_order(PaymentOrder(key=f"{app}:T1:ministry", application_id=app, tranche=1,
-                                           funder="ministry", amount=Decimal("24000.00")), RIB, at(5))
+    repo.create_payment_order(
+        PaymentOrder(
+            key=f"{app}:T1:ministry", application_id=app, tranche=1, funder="ministry", amount=Decimal("24000.00")
+        ),
+        RIB,
+        at(5),
+    )
     repo.record_payment(f"{app}:T1:ministry", 1, "PAY-1", at(6))
     repo.retry_payment_order(f"{app}:T2:ministry", 2, valid_rib(2), at(8))
     assert len(entries(repo, app)) == 12
@@ -101,14 +111,24 @@ def test_closing_with_money_to_recover_is_chained(repo):
     repo.close(app, "terminated", Decimal("24000.00"), at(30))  # retried
     assert [e.kind for e in entries(repo, app)][-2:] == ["close", "recovery"]
     assert entries(repo, app)[-1].payload["ledger"] == {
-        "kind": "recovery", "funder": "ministry", "amount": "24000.00", "order_key": f"recovery-{app}", "reference": ""}
+        "kind": "recovery",
+        "funder": "ministry",
+        "amount": "24000.00",
+        "order_key": f"recovery-{app}",
+        "reference": "",
+    }
     assert verify(repo.engine, application_ids=[app]).ok
 
 
 def test_a_refused_payment_logs_nothing(repo):
     app = funded(repo)
-    repo.create_payment_order(PaymentOrder(key=f"{app}:T3:ministry", application_id=app, tranche=3, funder="ministry",
-                                           amount=Decimal("30000.00")), RIB, at(9))
+    repo.create_payment_order(
+        PaymentOrder(
+            key=f"{app}:T3:ministry", application_id=app, tranche=3, funder="ministry", amount=Decimal("30000.00")
+        ),
+        RIB,
+        at(9),
+    )
     before = len(entries(repo, app))
     with pytest.raises(AwardExceeded):
         repo.record_payment(f"{app}:T3:ministry", 1, "PAY-3", at(10))
@@ -121,10 +141,23 @@ def test_the_entry_is_written_in_the_same_transaction_as_the_decision(repo):
     app = funded(repo)
     dialect = repo.engine.dialect.name
     if dialect == "sqlite":
-        sql(repo, text("CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log down'); END"))
+        sql(
+            repo,
+            text(
+                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log down'); END"
+            ),
+        )
     else:
-        sql(repo, text("CREATE FUNCTION audit_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit log down'; END $$ LANGUAGE plpgsql"))
-        sql(repo, text("CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()"))
+        sql(
+            repo,
+            text(
+                "CREATE FUNCTION audit_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit log down'; END $$ LANGUAGE plpgsql"
+            ),
+        )
+        sql(
+            repo,
+            text("CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()"),
+        )
     with pytest.raises(Exception, match="audit log down"):
         repo.record_decision(app, "site_visit", 1, "visited", {}, "inspector", at(9))
     with pytest.raises(Exception, match="audit log down"):
@@ -141,13 +174,21 @@ def test_verify_names_an_edited_entry_a_deleted_one_and_an_edited_decision(repo)
     log = entries(repo, app)
     decision = log[4]  # seq 5, the committee's selection
     # Someone raises the award recorded in the selection's audit entry...
-    sql(repo, update(AuditEntry).where(AuditEntry.id == decision.id).values(
-        payload={**decision.payload, "payload": {"award": "49000.00"}}))
+    sql(
+        repo,
+        update(AuditEntry)
+        .where(AuditEntry.id == decision.id)
+        .values(payload={**decision.payload, "payload": {"award": "49000.00"}}),
+    )
     # ... deletes the entry of the review ...
     sql(repo, delete(AuditEntry).where(AuditEntry.id == log[3].id))
     # ... and edits the agreement's row itself (not its entry).
-    sql(repo, update(DecisionRow).where(DecisionRow.application_id == app, DecisionRow.kind == "agreement")
-        .values(decided_by="someone else"))
+    sql(
+        repo,
+        update(DecisionRow)
+        .where(DecisionRow.application_id == app, DecisionRow.kind == "agreement")
+        .values(decided_by="someone else"),
+    )
 
     report = verify(repo.engine, edition=4)
     found = {(f.application_id, f.row, f.problem.split(":")[0]) for f in report.findings}
@@ -155,7 +196,11 @@ def test_verify_names_an_edited_entry_a_deleted_one_and_an_edited_decision(repo)
         (app, f"audit_log id {decision.id} (seq 5, decision:committee:1)", "edited"),
         (app, "audit_log seq 4", "deleted"),
         (app, "reviews review:r1", "has no audit entry (entry deleted, or row written outside the repository)"),
-        (app, "decisions decision:agreement:1", f"differs from its audit entry audit_log id {log[6].id} (seq 7, decision"),
+        (
+            app,
+            "decisions decision:agreement:1",
+            f"differs from its audit entry audit_log id {log[6].id} (seq 7, decision",
+        ),
     }, report.findings
     assert not [f for f in report.findings if f.application_id == other]
 
@@ -167,14 +212,24 @@ def test_verify_catches_a_rewritten_chain_and_deleted_last_entries(repo):
     # A careful forger edits entry 3 and recomputes its hash: entry 4 no longer points at it.
     third = log[2]
     forged = {**third.payload, "eligible": False}
-    sql(repo, update(AuditEntry).where(AuditEntry.id == third.id).values(
-        payload=forged, hash=chain.entry_hash(app, 3, third.kind, third.ref, forged, third.at, third.prev_hash)))
+    sql(
+        repo,
+        update(AuditEntry)
+        .where(AuditEntry.id == third.id)
+        .values(
+            payload=forged, hash=chain.entry_hash(app, 3, third.kind, third.ref, forged, third.at, third.prev_hash)
+        ),
+    )
     report = verify(repo.engine, edition=4)
-    assert [f.row for f in report.findings if "rewritten" in f.problem] == [f"audit_log id {log[3].id} (seq 4, review:r1)"]
+    assert [f.row for f in report.findings if "rewritten" in f.problem] == [
+        f"audit_log id {log[3].id} (seq 4, review:r1)"
+    ]
 
     # The last two entries and their rows are removed: the chain alone still adds up; the saved head does not.
     sql(repo, delete(AuditEntry).where(AuditEntry.id.in_([log[-1].id, log[-2].id])))
     report = verify(repo.engine, edition=4, anchor=saved)
-    assert any(f.row == "audit_log seq 12" and f.problem.startswith("deleted") for f in report.findings), report.findings
+    assert any(f.row == "audit_log seq 12" and f.problem.startswith("deleted") for f in report.findings), (
+        report.findings
+    )
     # Without the anchor, the order whose newest entries went is still named: its row says more than its log.
     assert any(f.row == f"payment_orders {app}:T2:ministry" for f in verify(repo.engine, edition=4).findings)

@@ -22,9 +22,22 @@ from workflows.application import ApplicationWorkflow
 ROOT = Path(__file__).resolve().parent.parent
 
 # Every input the application workflow accepts: the golden set must have received each.
-UPDATES = {"submit_review", "decide", "cofunding_decision", "sign_agreement", "payment_result", "fix_bank_details",
-           "submit_report", "review_report", "complete_documents", "record_site_visit", "withdraw", "cancel", "terminate",
-           "retry_payment_orders"}
+UPDATES = {
+    "submit_review",
+    "decide",
+    "cofunding_decision",
+    "sign_agreement",
+    "payment_result",
+    "fix_bank_details",
+    "submit_report",
+    "review_report",
+    "complete_documents",
+    "record_site_visit",
+    "withdraw",
+    "cancel",
+    "terminate",
+    "retry_payment_orders",
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +86,19 @@ async def test_a_non_deterministic_change_fails_replay_naming_the_event(golden_h
         assert "Nondeterminism" in o.error
         assert o.event_id is not None
         # The event named is the first `record_stage` activity the history scheduled.
-        first_stage = next(e.event_id for e in h.events
-                           if e.activity_task_scheduled_event_attributes.activity_type.name == "record_stage")
+        first_stage = next(
+            e.event_id
+            for e in h.events
+            if e.activity_task_scheduled_event_attributes.activity_type.name == "record_stage"
+        )
         assert o.event_id == first_stage, o.line()
-        assert o.line().startswith(f"NON-DETERMINISTIC {o.workflow_id} at event {o.event_id}: [TMPRL1100] Nondeterminism error")
+        assert o.line().startswith(
+            f"NON-DETERMINISTIC {o.workflow_id} at event {o.event_id}: [TMPRL1100] Nondeterminism error"
+        )
     # And the real class still replays them (the replayer holds no state across runs).
-    again = await replay.replay(golden_histories[:2], replayer_=replay.replayer([ApplicationWorkflow], golden_converter))
+    again = await replay.replay(
+        golden_histories[:2], replayer_=replay.replayer([ApplicationWorkflow], golden_converter)
+    )
     assert all(o.ok for o in again)
 
 
@@ -95,8 +115,15 @@ def test_replay_cli_one_line_per_workflow_a_total_and_the_exit_code(tmp_path):
     (tmp_path / "moazara-4-ALTERED.json").write_text(json.dumps(altered))
     (tmp_path / good.name).write_text(good.read_text())
     env = {**os.environ, "SECRETS_FILE": str(golden.GOLDEN_SECRETS), "COLUMNS": "250"}
-    run = subprocess.run([sys.executable, "audit.py", "replay", str(tmp_path)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "audit.py", "replay", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert f"ok                moazara-4-GOLD-REJ ({len(altered['events'])} events)" in run.stdout
     [line] = [ln for ln in run.stderr.splitlines() if ln.startswith("NON-DETERMINISTIC")]

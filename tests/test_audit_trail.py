@@ -31,8 +31,14 @@ from simulation.factories import valid_rib
 from tests import golden_histories as golden
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ["full", "payment-rejected-fixed-then-cancelled", "cofunding-approved-then-withdrawn",
-             "cofunding-declined-then-terminated", "slow-reviews-and-committee", "edition"]
+SCENARIOS = [
+    "full",
+    "payment-rejected-fixed-then-cancelled",
+    "cofunding-approved-then-withdrawn",
+    "cofunding-declined-then-terminated",
+    "slow-reviews-and-committee",
+    "edition",
+]
 
 
 @dataclass
@@ -64,9 +70,15 @@ def copy_of(trail: Trail, tmp_path: Path) -> Repository:
 
 
 def cli(trail: Trail, *args: str, db: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TEMPORAL_ADDRESS": trail.address, "DATABASE_URL": f"sqlite:///{db or trail.db}",
-           "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "audit.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": trail.address,
+        "DATABASE_URL": f"sqlite:///{db or trail.db}",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "audit.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 async def timeline_of(trail: Trail, scenario: str) -> timeline.Timeline:
@@ -93,23 +105,36 @@ async def test_timeline_of_a_complete_lifecycle_lists_every_decision_with_its_se
     payment_system = next(a for a, name, _ in updates if name == "payment_result")
     assert payment_system.startswith("client ")  # the payment system signs nothing in its payload: its client identity
     assert updates == [
-        ("reviewer-0", "submit_review", True), ("reviewer-1", "submit_review", True),
-        ("committee", "decide", True), ("officer-test", "sign_agreement", True),
+        ("reviewer-0", "submit_review", True),
+        ("reviewer-1", "submit_review", True),
+        ("committee", "decide", True),
+        ("officer-test", "sign_agreement", True),
         (payment_system, "payment_result", True),
-        ("portal", "submit_report", True), ("portal", "submit_report", True), ("officer-test", "review_report", True),
+        ("portal", "submit_report", True),
+        ("portal", "submit_report", True),
+        ("officer-test", "review_report", True),
         (payment_system, "payment_result", True),
-        ("portal", "submit_report", True), ("portal", "submit_report", True), ("officer-test", "review_report", True),
+        ("portal", "submit_report", True),
+        ("portal", "submit_report", True),
+        ("officer-test", "review_report", True),
     ]
     assert t.entries[0].actor == "officer-test" and t.entries[0].kind == "workflow"  # who submitted it
-    assert "committee decision: selected, award 40000.00 MAD (ministry 40000.00 MAD)" in \
-        next(e.summary for e in t.entries if e.kind == "update" and e.actor == "committee")
+    assert "committee decision: selected, award 40000.00 MAD (ministry 40000.00 MAD)" in next(
+        e.summary for e in t.entries if e.kind == "update" and e.actor == "committee"
+    )
 
     # Every decision the database holds is in the history, with the same sender.
     with trail.repo._tx() as s:
-        rows = s.execute(select(DecisionRow.kind, DecisionRow.seq, DecisionRow.outcome, DecisionRow.decided_by)
-                         .where(DecisionRow.application_id == app)).all()
-        stages = s.scalars(select(StageChange.stage).where(StageChange.application_id == app, StageChange.seq > 0)
-                           .order_by(StageChange.seq)).all()
+        rows = s.execute(
+            select(DecisionRow.kind, DecisionRow.seq, DecisionRow.outcome, DecisionRow.decided_by).where(
+                DecisionRow.application_id == app
+            )
+        ).all()
+        stages = s.scalars(
+            select(StageChange.stage)
+            .where(StageChange.application_id == app, StageChange.seq > 0)
+            .order_by(StageChange.seq)
+        ).all()
     recorded = [e.summary for e in t.entries if e.summary.startswith("decision recorded")]
     assert sorted(recorded) == sorted(f"decision recorded: {k} #{n} {o}, by {by}" for k, n, o, by in rows)
     assert len(rows) == 4  # committee, agreement, two report approvals
@@ -123,7 +148,9 @@ async def test_timeline_of_a_complete_lifecycle_lists_every_decision_with_its_se
     assert len(money) == 4
     assert len([m for m in money if m.startswith(f"payment order {app}")]) == 2
     assert [m.split(", ")[0] for m in money if m.startswith(f"payment {app}")] == [
-        f"payment {app}:T1:ministry executed", f"payment {app}:T2:ministry executed"]
+        f"payment {app}:T1:ministry executed",
+        f"payment {app}:T2:ministry executed",
+    ]
     assert any("24000.00 MAD, tranche 1, ministry" in m for m in money)
     assert any("16000.00 MAD, tranche 2, ministry" in m for m in money)
     assert t.entries[-1].summary == "workflow completed: final stage completed"
@@ -137,19 +164,27 @@ async def test_timeline_of_a_complete_lifecycle_lists_every_decision_with_its_se
 async def test_timeline_shows_deadlines_that_passed_and_refusals(trail):
     t = await timeline_of(trail, "slow-reviews-and-committee")
     fired = [e.summary for e in t.entries if e.kind == "timer"]
-    assert fired == ["deadline passed: waiting for 2 reviews (after 21 days)",
-                     "deadline passed: waiting for 2 reviews (reminded) (after 7 days)",
-                     "deadline passed: waiting for committee decision (after 120 days)"]
+    assert fired == [
+        "deadline passed: waiting for 2 reviews (after 21 days)",
+        "deadline passed: waiting for 2 reviews (reminded) (after 7 days)",
+        "deadline passed: waiting for committee decision (after 120 days)",
+    ]
     notices = [e.summary for e in t.entries if e.kind == "notice"]
-    assert notices == ["reminder: reviews missing at the review deadline",
-                       "escalation: reviews still missing after the reminder",
-                       "escalation: no committee decision in time"]
+    assert notices == [
+        "reminder: reviews missing at the review deadline",
+        "escalation: reviews still missing after the reminder",
+        "escalation: no committee decision in time",
+    ]
     # The rejected payment and the fixed account, as the payment system and ops sent them.
     t = await timeline_of(trail, "payment-rejected-fixed-then-cancelled")
     lines = [(e.actor, e.summary) for e in t.entries if e.kind in ("update", "payment")]
     assert any(s.startswith("payment system: order") and "rejected: account closed" in s for _, s in lines)
-    assert ("officer", "bank details fixed: new account 007*****************" + valid_rib(7)[-4:]
-            + " - accepted: bank details fixed; 1 payment order(s) sent again") in lines
+    assert (
+        "officer",
+        "bank details fixed: new account 007*****************"
+        + valid_rib(7)[-4:]
+        + " - accepted: bank details fixed; 1 payment order(s) sent again",
+    ) in lines
     assert any("sent again (attempt 2)" in s for _, s in lines)
     assert valid_rib(7) not in t.model_dump_json()
 
@@ -192,8 +227,17 @@ async def test_reconcile_finds_a_payment_doubled_in_the_database(trail, tmp_path
     app = trail.handles["full"].id
     with repo.engine.begin() as c:
         first = c.execute(select(LedgerRow).where(LedgerRow.order_key == f"{app}:T1:ministry")).one()
-        c.execute(insert(LedgerRow).values(application_id=app, funder="ministry", kind="payment", amount=first.amount,
-                                           order_key=None, reference=first.reference, at=first.at))
+        c.execute(
+            insert(LedgerRow).values(
+                application_id=app,
+                funder="ministry",
+                kind="payment",
+                amount=first.amount,
+                order_key=None,
+                reference=first.reference,
+                at=first.at,
+            )
+        )
         doubled = c.execute(select(LedgerRow.id).where(LedgerRow.order_key.is_(None))).scalar_one()
     result = await reconcile.reconcile(repo, 4, await histories_of(trail), trail.client.data_converter)
     assert [str(m) for m in result.mismatches] == [
@@ -216,8 +260,10 @@ async def test_reconcile_finds_a_payment_missing_from_the_ledger(trail, tmp_path
     assert len(details) == 3, details
     assert details[0].startswith(f"{app}: [ledger] payment {key} (24000.00 MAD) recorded in the history (event ")
     assert details[0].endswith("missing from the ledger")
-    assert details[1:] == [f"{app}: [per-funder] region-02: 0.00 MAD paid in the ledger, 24000.00 MAD in the history",
-                           "edition 4: [per-funder] region-02: 0.00 MAD in the ledger, 24000.00 MAD in the histories"]
+    assert details[1:] == [
+        f"{app}: [per-funder] region-02: 0.00 MAD paid in the ledger, 24000.00 MAD in the history",
+        "edition 4: [per-funder] region-02: 0.00 MAD in the ledger, 24000.00 MAD in the histories",
+    ]
 
 
 async def test_reconcile_finds_money_paid_without_selection_or_above_the_award(trail, tmp_path):
@@ -225,7 +271,9 @@ async def test_reconcile_finds_money_paid_without_selection_or_above_the_award(t
     app = trail.handles["cofunding-declined-then-terminated"].id
     with repo.engine.begin() as c:
         c.execute(delete(DecisionRow).where(DecisionRow.application_id == app, DecisionRow.kind == "committee"))
-        c.execute(update(PaymentOrderRow).where(PaymentOrderRow.application_id == app).values(amount=Decimal("24000.01")))
+        c.execute(
+            update(PaymentOrderRow).where(PaymentOrderRow.application_id == app).values(amount=Decimal("24000.01"))
+        )
     result = await reconcile.reconcile(repo, 4, await histories_of(trail), trail.client.data_converter)
     assert [str(m) for m in result.mismatches] == [
         f"{app}: [orders] payment order {app}:T1:ministry: 24000.01 MAD in the database, 24000.00 MAD in the history",
@@ -239,8 +287,9 @@ async def test_reconcile_cli_from_exported_histories(trail, tmp_path):
     out = tmp_path / "histories"
     run = cli(trail, "export", "--edition", "4", "--out", str(out))
     assert run.returncode == 0, run.stderr
-    assert sorted(p.name for p in out.glob("*.json")) == sorted(f"{h.id}.json" for h in trail.handles.values()
-                                                                if h.id.startswith("moazara-4-"))
+    assert sorted(p.name for p in out.glob("*.json")) == sorted(
+        f"{h.id}.json" for h in trail.handles.values() if h.id.startswith("moazara-4-")
+    )
     assert run.stdout.strip().endswith(f"5 histories written to {out}")
 
     repo = copy_of(trail, tmp_path)
@@ -257,7 +306,9 @@ async def test_reconcile_cli_from_exported_histories(trail, tmp_path):
 
 def test_an_editions_workflows_listed_from_the_database_include_the_edition_workflow(trail):
     assert histories.edition_workflow_ids(trail.repo, golden.EDITION) == [
-        f"moazara-edition-{golden.EDITION}", *(f"moazara-{golden.EDITION}-GOLD-ED-{x}" for x in "ABC")]
+        f"moazara-edition-{golden.EDITION}",
+        *(f"moazara-{golden.EDITION}-GOLD-ED-{x}" for x in "ABC"),
+    ]
     assert len(histories.edition_workflow_ids(trail.repo, 4)) == 5  # opened without an EditionWorkflow
 
 
@@ -273,10 +324,16 @@ async def test_the_audit_log_of_the_edition_verifies_and_an_edit_is_named(trail,
     repo = copy_of(trail, tmp_path)
     app = trail.handles["full"].id
     with repo.engine.begin() as c:
-        entry = c.execute(select(AuditEntry).where(AuditEntry.application_id == app, AuditEntry.kind == "payment")
-                          .order_by(AuditEntry.seq)).first()
-        c.execute(update(AuditEntry).where(AuditEntry.id == entry.id)
-                  .values(payload={**entry.payload, "ledger": {**entry.payload["ledger"], "amount": "2400.00"}}))
+        entry = c.execute(
+            select(AuditEntry)
+            .where(AuditEntry.application_id == app, AuditEntry.kind == "payment")
+            .order_by(AuditEntry.seq)
+        ).first()
+        c.execute(
+            update(AuditEntry)
+            .where(AuditEntry.id == entry.id)
+            .values(payload={**entry.payload, "ledger": {**entry.payload["ledger"], "amount": "2400.00"}})
+        )
     run = cli(trail, "verify", "--edition", "4", db=Path(repo.engine.url.database))
     assert run.returncode == 1
     assert f"TAMPERED {app}: audit_log id {entry.id} (seq {entry.seq}, {entry.ref}): edited" in run.stderr

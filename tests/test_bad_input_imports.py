@@ -63,8 +63,10 @@ def corrupted_line(draw, i: int) -> str:
 @given(data=st.data(), n=st.integers(min_value=1, max_value=8))
 def test_every_corrupted_jsonl_line_is_named_with_its_line_and_the_good_ones_validate(tmp_path_factory, data, n):
     bad = set(data.draw(st.sets(st.integers(min_value=1, max_value=n), min_size=1), label="bad lines"))
-    lines = [data.draw(corrupted_line(i), label=f"line {i}") if i in bad else json.dumps(good_line(i))
-             for i in range(1, n + 1)]
+    lines = [
+        data.draw(corrupted_line(i), label=f"line {i}") if i in bad else json.dumps(good_line(i))
+        for i in range(1, n + 1)
+    ]
     path = tmp_path_factory.mktemp("imp") / "apps.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
     result = inputs.read_import(path, None, None, "ops-import")
@@ -76,10 +78,36 @@ def test_every_corrupted_jsonl_line_is_named_with_its_line_and_the_good_ones_val
             assert len(str(e)) < 5_000
 
 
-CSV_HEADER = ["edition", "registration_number", "name", "legal_form", "region_code", "province", "rural", "sector",
-              "title", "total_cost", "requested_amount", "own_contribution", "duration_months"]
-CSV_GOOD = ["4", "ASSO-CSV-{i}", "Asso", "association", "07", "Al Haouz", "yes", "handicrafts", "T", "50000", "40000",
-            "10000", "24"]
+CSV_HEADER = [
+    "edition",
+    "registration_number",
+    "name",
+    "legal_form",
+    "region_code",
+    "province",
+    "rural",
+    "sector",
+    "title",
+    "total_cost",
+    "requested_amount",
+    "own_contribution",
+    "duration_months",
+]
+CSV_GOOD = [
+    "4",
+    "ASSO-CSV-{i}",
+    "Asso",
+    "association",
+    "07",
+    "Al Haouz",
+    "yes",
+    "handicrafts",
+    "T",
+    "50000",
+    "40000",
+    "10000",
+    "24",
+]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -88,16 +116,22 @@ def test_every_corrupted_csv_cell_is_named_by_its_column_and_line(tmp_path_facto
     bad: dict[int, str] = {}
     out = io.StringIO()
     # Every cell quoted, so a cell holding a line break stays one cell (as spreadsheets write them).
-    w = csv.writer(out, lineterminator=data.draw(st.sampled_from(["\n", "\r\n"]), label="line ends"),
-                   quoting=csv.QUOTE_ALL)
+    w = csv.writer(
+        out, lineterminator=data.draw(st.sampled_from(["\n", "\r\n"]), label="line ends"), quoting=csv.QUOTE_ALL
+    )
     w.writerow(CSV_HEADER)
     for i in range(n):
         row = [c.format(i=i) for c in CSV_GOOD]
         if data.draw(st.booleans(), label=f"corrupt row {i}"):
             col = data.draw(st.sampled_from([c for c in CSV_HEADER if c != "edition"]), label="column")
-            value = data.draw(st.one_of(st.text(max_size=30), st.text(min_size=2_001, max_size=2_500),
-                                        st.sampled_from(["-1", "1e309", "NaN", "maybe", "40000.001", "99", "٠٧"])),
-                              label="cell")
+            value = data.draw(
+                st.one_of(
+                    st.text(max_size=30),
+                    st.text(min_size=2_001, max_size=2_500),
+                    st.sampled_from(["-1", "1e309", "NaN", "maybe", "40000.001", "99", "٠٧"]),
+                ),
+                label="cell",
+            )
             row[CSV_HEADER.index(col)] = value
             if _refused(tmp_path_factory, row):  # only cells the model refuses count as corrupted
                 # the row's first line, counted as the reader counts them ("\r", "\n", "\r\n")
@@ -105,7 +139,9 @@ def test_every_corrupted_csv_cell_is_named_by_its_column_and_line(tmp_path_facto
         w.writerow(row)
     path = _write(tmp_path_factory, out.getvalue())
     result = inputs.read_import(path, None, None, "ops-import")
-    assert {x.line for x in result if not x.ok} == set(bad), [(x.line, [str(e)[:200] for e in x.errors]) for x in result]
+    assert {x.line for x in result if not x.ok} == set(bad), [
+        (x.line, [str(e)[:200] for e in x.errors]) for x in result
+    ]
     for x in result:
         if not x.ok:
             assert x.errors and all(e.line == x.line and e.message for e in x.errors)
@@ -129,9 +165,21 @@ def _refused(factory, row: list[str]) -> bool:
 
 
 def starter_import(path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TEMPORAL_ADDRESS": CLOSED_PORT, "SECRETS_FILE": "", "CODEC_KEYS": '{"k": "' + "A" * 43 + '="}'}
-    return subprocess.run([sys.executable, "starter.py", "import", str(path), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": CLOSED_PORT,
+        "SECRETS_FILE": "",
+        "CODEC_KEYS": '{"k": "' + "A" * 43 + '="}',
+    }
+    return subprocess.run(
+        [sys.executable, "starter.py", "import", str(path), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_files_the_import_cannot_use_are_refused_with_the_reason_and_no_traceback(tmp_path):

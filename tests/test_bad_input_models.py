@@ -58,14 +58,21 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
         ApplicationInput(settings=edition_4_settings(), submission=SUBMISSION, submitted_by="ops"),
         DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/1"),)),
         make_review("r1", 7, organisation="ORG-1"),
-        CommitteeDecision(decision=Decision.SELECTED, award=Decimal("40000.00"), funders={MINISTRY: Decimal("40000.00")},
-                          rank=3, decided_by="committee"),
+        CommitteeDecision(
+            decision=Decision.SELECTED,
+            award=Decimal("40000.00"),
+            funders={MINISTRY: Decimal("40000.00")},
+            rank=3,
+            decided_by="committee",
+        ),
         CoFundingDecision(region_code="02", approved=True, amount=Decimal("10000.00"), decided_by="council"),
         AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=RIB),
         PaymentResult(order_key="moazara-4-A:T1:ministry", attempt=1, executed=True, reference="VIR-1"),
         PaymentRetry(requested_by="officer", reason="back up"),
         BankDetailsFixed(bank_account=RIB, fixed_by="officer"),
-        Indicators(jobs_created=1, beneficiaries=10, women=5, youth=2, revenue=Decimal("100.00"), spend=Decimal("50.00")),
+        Indicators(
+            jobs_created=1, beneficiaries=10, women=5, youth=2, revenue=Decimal("100.00"), spend=Decimal("50.00")
+        ),
         ProgressReport(period=1, indicators=Indicators(beneficiaries=10, women=5), narrative="ok"),
         ReportReview(period=1, approved=True, decided_by="officer"),
         SiteVisit(visited_on=date(2024, 5, 2), visitor="inspector", findings="fine"),
@@ -99,11 +106,34 @@ HOSTILE = st.one_of(
     st.text(min_size=2_001, max_size=12_000),  # longer than any text field
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
-    st.sampled_from([
-        "", " ", "\x00", "\u202eevil", "٠١٢٣٤٥٦٧٨٩", "NaN", "-Infinity", "1e309", "-0.01", "0.001", "9" * 40,
-        "40000.005", "-40000", "'; DROP TABLE applications; --", "<script>alert(1)</script>", "../../etc/passwd",
-        "2024-13-01", "2024-02-30", "ministry", "region-99", "selected", "تعاونية", RIB[:-1], RIB + "0",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\u202eevil",
+            "٠١٢٣٤٥٦٧٨٩",
+            "NaN",
+            "-Infinity",
+            "1e309",
+            "-0.01",
+            "0.001",
+            "9" * 40,
+            "40000.005",
+            "-40000",
+            "'; DROP TABLE applications; --",
+            "<script>alert(1)</script>",
+            "../../etc/passwd",
+            "2024-13-01",
+            "2024-02-30",
+            "ministry",
+            "region-99",
+            "selected",
+            "تعاونية",
+            RIB[:-1],
+            RIB + "0",
+        ]
+    ),
     st.integers(min_value=0, max_value=10**6).map(wrong_key_rib),  # 24 digits, bad checksum
 )
 
@@ -238,14 +268,21 @@ def test_a_rib_is_accepted_exactly_when_its_key_matches(seed, spaced):
 
 
 @PROPERTY
-@given(amount=st.one_of(
-    # Bounded: unbounded decimal strategies with fixed places overflow the decimal context.
-    st.decimals(min_value=Decimal("-1e15"), max_value=Decimal("-0.01"), allow_nan=False, allow_infinity=False, places=2),
-    st.decimals(min_value=Decimal("1e12"), max_value=Decimal("1e20"), allow_nan=False, allow_infinity=False, places=2),
-    st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), allow_nan=False, allow_infinity=False,
-                places=3).filter(lambda d: d != d.quantize(Decimal("0.01"))),
-    st.sampled_from([Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), "1e309", "40 000", "40,000.00"]),
-))
+@given(
+    amount=st.one_of(
+        # Bounded: unbounded decimal strategies with fixed places overflow the decimal context.
+        st.decimals(
+            min_value=Decimal("-1e15"), max_value=Decimal("-0.01"), allow_nan=False, allow_infinity=False, places=2
+        ),
+        st.decimals(
+            min_value=Decimal("1e12"), max_value=Decimal("1e20"), allow_nan=False, allow_infinity=False, places=2
+        ),
+        st.decimals(
+            min_value=Decimal("-1e9"), max_value=Decimal("1e9"), allow_nan=False, allow_infinity=False, places=3
+        ).filter(lambda d: d != d.quantize(Decimal("0.01"))),
+        st.sampled_from([Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), "1e309", "40 000", "40,000.00"]),
+    )
+)
 def test_negative_absurd_or_sub_centime_amounts_are_refused_naming_the_amount(amount):
     for model, field in ((Termination, "amount_to_recover"), (CoFundingDecision, "amount"), (Indicators, "revenue")):
         data = {**VALID[model], field: str(amount) if isinstance(amount, Decimal) else amount}

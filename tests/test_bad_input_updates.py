@@ -44,7 +44,9 @@ async def parked(ts_env, tmp_path_factory, executor):
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('badupdates') / 'moazara.db'}")
     migrate(engine)
-    config = Settings(task_queue=f"bad-{uuid.uuid4().hex[:8]}", database_url=str(engine.url), max_concurrent_activities=8)
+    config = Settings(
+        task_queue=f"bad-{uuid.uuid4().hex[:8]}", database_url=str(engine.url), max_concurrent_activities=8
+    )
     async with build_worker(ts_env.client, Repository(engine), config, executor):
         d = Driver(ts_env, config.task_queue, edition_4_settings())
         handles: dict[Stage, WorkflowHandle] = {}
@@ -87,7 +89,9 @@ def malformed(name: str):
     base = VALID[MODEL[name]]
     one_field = st.builds(lambda p, v: replaced(base, p, v), st.sampled_from(leaf_paths(base)), HOSTILE)
     missing = st.sampled_from([removed(base, f) for f, info in MODEL[name].model_fields.items() if info.is_required()])
-    unknown = st.builds(lambda k, v: {**base, k: v}, st.text(min_size=1, max_size=20).filter(lambda k: k not in base), HOSTILE)
+    unknown = st.builds(
+        lambda k, v: {**base, k: v}, st.text(min_size=1, max_size=20).filter(lambda k: k not in base), HOSTILE
+    )
     not_an_object = st.one_of(st.none(), st.integers(), st.text(max_size=30), st.lists(st.integers(), max_size=3))
     return st.one_of(one_field, missing, unknown, not_an_object)
 
@@ -122,17 +126,59 @@ async def test_a_malformed_update_is_refused_with_a_reason_and_changes_nothing(p
 
 # Well-formed inputs sent to stages that do not take them, and the reason each gives.
 OUT_OF_PLACE = {
-    Stage.REVIEW: ["decide", "cofunding_decision", "sign_agreement", "payment_result", "fix_bank_details",
-                   "retry_payment_orders", "submit_report", "review_report", "record_site_visit", "terminate",
-                   "complete_documents"],
-    Stage.COMMITTEE: ["submit_review", "cofunding_decision", "sign_agreement", "payment_result", "submit_report",
-                      "record_site_visit", "terminate", "complete_documents"],
-    Stage.AGREEMENT: ["submit_review", "decide", "cofunding_decision", "payment_result", "fix_bank_details",
-                      "submit_report", "review_report", "terminate"],
-    Stage.DISBURSEMENT: ["submit_review", "decide", "sign_agreement", "fix_bank_details", "retry_payment_orders",
-                         "review_report", "complete_documents"],
-    Stage.MONITORING: ["submit_review", "decide", "cofunding_decision", "sign_agreement", "payment_result",
-                       "fix_bank_details", "retry_payment_orders", "review_report", "complete_documents"],
+    Stage.REVIEW: [
+        "decide",
+        "cofunding_decision",
+        "sign_agreement",
+        "payment_result",
+        "fix_bank_details",
+        "retry_payment_orders",
+        "submit_report",
+        "review_report",
+        "record_site_visit",
+        "terminate",
+        "complete_documents",
+    ],
+    Stage.COMMITTEE: [
+        "submit_review",
+        "cofunding_decision",
+        "sign_agreement",
+        "payment_result",
+        "submit_report",
+        "record_site_visit",
+        "terminate",
+        "complete_documents",
+    ],
+    Stage.AGREEMENT: [
+        "submit_review",
+        "decide",
+        "cofunding_decision",
+        "payment_result",
+        "fix_bank_details",
+        "submit_report",
+        "review_report",
+        "terminate",
+    ],
+    Stage.DISBURSEMENT: [
+        "submit_review",
+        "decide",
+        "sign_agreement",
+        "fix_bank_details",
+        "retry_payment_orders",
+        "review_report",
+        "complete_documents",
+    ],
+    Stage.MONITORING: [
+        "submit_review",
+        "decide",
+        "cofunding_decision",
+        "sign_agreement",
+        "payment_result",
+        "fix_bank_details",
+        "retry_payment_orders",
+        "review_report",
+        "complete_documents",
+    ],
 }
 
 
@@ -146,7 +192,10 @@ async def test_a_well_formed_input_out_of_place_is_refused_with_the_reason_and_c
         reason = await refused_unchanged(handles[stage], name, payload)
         field = reason.split(":")[0]
         assert field in MODEL[name].model_fields or field in ("stage", "period", "orders", "order_key", "input"), (
-            name, stage, reason)
+            name,
+            stage,
+            reason,
+        )
 
 
 async def test_after_all_that_every_application_is_healthy_and_takes_its_next_input(parked):

@@ -93,7 +93,9 @@ async def test_codec_encrypts_with_the_primary_key_and_reads_clear_payloads():
     with pytest.raises(InvalidTag):
         await codec.decode([tampered])
     relabelled = Payload(metadata={**sealed.metadata, "encryption-key-id": b"b"}, data=sealed.data)
-    both = AesGcmCodec(lambda: key_ring(Settings(secrets_file=None, codec_keys={"a": KEY_A, "b": KEY_A}, codec_encrypt_key="a")))
+    both = AesGcmCodec(
+        lambda: key_ring(Settings(secrets_file=None, codec_keys={"a": KEY_A, "b": KEY_A}, codec_encrypt_key="a"))
+    )
     with pytest.raises(InvalidTag):  # the key id is authenticated: relabelling breaks the tag
         await both.decode([relabelled])
     only_b = AesGcmCodec(lambda: key_ring(ring_settings(b=KEY_B)))
@@ -119,8 +121,9 @@ def test_bad_key_configuration_is_refused_without_showing_keys(fields, error):
 
 def test_production_settings_without_keys_generate_none(tmp_path):
     """Only the embedded default (local, no TLS) gets a generated key; a cluster must be configured."""
-    settings = Settings(temporal_address="temporal.internal:7233", temporal_tls=True,
-                        secrets_file=str(tmp_path / "secrets.json"))
+    settings = Settings(
+        temporal_address="temporal.internal:7233", temporal_tls=True, secrets_file=str(tmp_path / "secrets.json")
+    )
     with pytest.raises(CodecKeyError):
         data_converter(settings)
     assert not (tmp_path / "secrets.json").exists()
@@ -142,8 +145,13 @@ async def encrypted(ts_env, tmp_path, sqlite_repo, executor):
     client = Client(service, namespace=ns, data_converter=data_converter(settings))
     raw = Client(service, namespace=ns, data_converter=pydantic_data_converter)
     queue = f"codec-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=queue, workflows=[ApplicationWorkflow],
-                      activities=ApplicationActivities(sqlite_repo).all(), activity_executor=executor):
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[ApplicationWorkflow],
+        activities=ApplicationActivities(sqlite_repo).all(),
+        activity_executor=executor,
+    ):
         driver = Driver(ts_env, queue, edition_4_settings())
         driver.client = client
         yield driver, client, raw, settings, secrets
@@ -171,7 +179,11 @@ async def test_history_on_the_server_holds_no_clear_bank_account_and_staff_decod
     codec_app = create_codec_app(LiveSettings(settings).current, client.data_converter.payload_codec, [UI])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=codec_app), base_url="http://codec") as http:
         body = as_codec_json(stored)
-        ok = await http.post("/decode", json=body, headers={"Authorization": f"Bearer {STAFF_TOKEN}", "X-Namespace": "default", "Origin": UI})
+        ok = await http.post(
+            "/decode",
+            json=body,
+            headers={"Authorization": f"Bearer {STAFF_TOKEN}", "X-Namespace": "default", "Origin": UI},
+        )
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == UI
         decoded = json_format.ParseDict(ok.json(), Payloads()).payloads
         assert len(decoded) == len(stored) and not any(p.metadata["encoding"] == ENCODING for p in decoded)
@@ -179,13 +191,22 @@ async def test_history_on_the_server_holds_no_clear_bank_account_and_staff_decod
         assert all(rib in clear for rib in ribs)
 
         assert (await http.post("/decode", json=body)).status_code == 401
-        assert (await http.post("/decode", json=body, headers={"Authorization": "Bearer guessed-token"})).status_code == 401
-        other_ns = await http.post("/decode", json=body, headers={"Authorization": f"Bearer {STAFF_TOKEN}", "X-Namespace": "other"})
+        assert (
+            await http.post("/decode", json=body, headers={"Authorization": "Bearer guessed-token"})
+        ).status_code == 401
+        other_ns = await http.post(
+            "/decode", json=body, headers={"Authorization": f"Bearer {STAFF_TOKEN}", "X-Namespace": "other"}
+        )
         assert other_ns.status_code == 403
 
         # The Web UI's preflight: allowed for the configured UI origin only.
-        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,x-namespace,content-type"}
-        assert (await http.options("/decode", headers={**preflight, "Origin": UI})).headers["access-control-allow-origin"] == UI
+        preflight = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,x-namespace,content-type",
+        }
+        assert (await http.options("/decode", headers={**preflight, "Origin": UI})).headers[
+            "access-control-allow-origin"
+        ] == UI
         foreign = await http.options("/decode", headers={**preflight, "Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in foreign.headers
 
@@ -207,8 +228,10 @@ async def test_rotation_keeps_old_histories_readable_without_restart(encrypted):
     # Key B becomes the primary; A stays to read what it wrote. Neither worker nor client restarts.
     write_secrets(secrets, codec_keys={"A": KEY_A, "B": KEY_B}, codec_encrypt_key="B")
     order = s.orders[0]
-    await h.execute_update(ApplicationWorkflow.payment_result,
-                           PaymentResult(order_key=order.key, attempt=1, executed=True, reference="V-1"))
+    await h.execute_update(
+        ApplicationWorkflow.payment_result,
+        PaymentResult(order_key=order.key, attempt=1, executed=True, reference="V-1"),
+    )
     s = await d.reach(h, Stage.MONITORING, "progress report 1")
     assert s.paid_total == Decimal("24000.00")
 
@@ -225,8 +248,12 @@ async def test_histories_written_before_encryption_still_decode(encrypted):
     d, client, raw, _, _ = encrypted
     sub = make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}")
     # Started by a client without the codec, as every workflow was before encryption.
-    old = await raw.start_workflow(ApplicationWorkflow.run, ApplicationInput(settings=d.settings, submission=sub),
-                                   id=sub.application_id, task_queue=d.task_queue)
+    old = await raw.start_workflow(
+        ApplicationWorkflow.run,
+        ApplicationInput(settings=d.settings, submission=sub),
+        id=sub.application_id,
+        task_queue=d.task_queue,
+    )
     d.handles.append(old)
     h = client.get_workflow_handle(old.id)
     await d.review_all(h)

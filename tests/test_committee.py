@@ -53,7 +53,9 @@ def test_edition_5_shape_163_selected():
     ministry = [p for p in chosen if p.funders == {MINISTRY: Decimal("49000.00")}]
     assert len(ministry) == 130
     assert {by_id[p.application_id].legal_form for p in ministry} <= {LegalForm.ASSOCIATION, LegalForm.NETWORK}
-    coops = Counter(next(iter(p.funders)) for p in chosen if by_id[p.application_id].legal_form == LegalForm.COOPERATIVE)
+    coops = Counter(
+        next(iter(p.funders)) for p in chosen if by_id[p.application_id].legal_form == LegalForm.COOPERATIVE
+    )
     assert coops == {"region-03": 19, "region-02": 14}
 
 
@@ -81,15 +83,38 @@ def test_envelopes_are_never_exceeded(settings, generator):
 
 def _plain(**overrides):
     """Edition 4's rules without its envelopes: only what a test sets."""
-    return settings_with(**{"partners": (), "priority_envelope": Decimal(0), "priority_envelope_exclusive": False,
-                            "priority_bonus": Decimal(0), **overrides})
+    return settings_with(
+        **{
+            "partners": (),
+            "priority_envelope": Decimal(0),
+            "priority_envelope_exclusive": False,
+            "priority_bonus": Decimal(0),
+            **overrides,
+        }
+    )
 
 
-def _c(reg: str, score: str, province: str = "Rabat", region: str = "04", form=LegalForm.ASSOCIATION,
-       innovation: str = "5", jobs: int = 3, requested: str = "40000.00") -> Candidate:
-    return Candidate(application_id=f"app-{reg}", registration_number=reg, legal_form=form, region_code=region,
-                     province=province, score=Decimal(score), innovation=Decimal(innovation), jobs=jobs,
-                     requested=Decimal(requested))
+def _c(
+    reg: str,
+    score: str,
+    province: str = "Rabat",
+    region: str = "04",
+    form=LegalForm.ASSOCIATION,
+    innovation: str = "5",
+    jobs: int = 3,
+    requested: str = "40000.00",
+) -> Candidate:
+    return Candidate(
+        application_id=f"app-{reg}",
+        registration_number=reg,
+        legal_form=form,
+        region_code=region,
+        province=province,
+        score=Decimal(score),
+        innovation=Decimal(innovation),
+        jobs=jobs,
+        requested=Decimal(requested),
+    )
 
 
 def test_priority_bonus_lifts_an_earthquake_zone_project_above_a_better_scored_one():
@@ -110,8 +135,12 @@ def test_ring_fenced_envelope_leftover_goes_back_to_the_national_envelope():
 
 def test_ties_are_broken_by_innovation_then_jobs_then_registration_number():
     settings = _plain(ministry_envelope=Decimal("80000.00"))
-    cands = [_c("C", "70", innovation="6", jobs=1), _c("B", "70", innovation="6", jobs=9), _c("A", "70", innovation="6", jobs=9),
-             _c("D", "70", innovation="8")]
+    cands = [
+        _c("C", "70", innovation="6", jobs=1),
+        _c("B", "70", innovation="6", jobs=9),
+        _c("A", "70", innovation="6", jobs=9),
+        _c("D", "70", innovation="8"),
+    ]
     assert [p.application_id for p in select(cands, settings)] == ["app-D", "app-A", "app-B", "app-C"]
 
 
@@ -123,7 +152,11 @@ def test_below_the_minimum_score_is_rejected_not_waitlisted():
 
 def test_promotion_takes_the_next_waitlisted_project_that_fits_the_freed_money():
     settings = _plain(ministry_envelope=Decimal("100000.00"))
-    waitlist = [_c("W1", "70", requested="45000.00"), _c("W2", "65", requested="30000.00"), _c("W3", "60", requested="30000.00")]
+    waitlist = [
+        _c("W1", "70", requested="45000.00"),
+        _c("W2", "65", requested="30000.00"),
+        _c("W3", "60", requested="30000.00"),
+    ]
     promoted = promote(waitlist, settings, {MINISTRY: Decimal("35000.00")})
     assert [p.application_id for p in promoted] == ["app-W2"]  # W1 does not fit, W3 no longer does
     assert promoted[0].award == Decimal("30000.00")

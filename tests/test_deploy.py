@@ -38,10 +38,19 @@ SETTINGS_ENV = {name.upper(): name for name in Settings.model_fields}
 # Variables of our image that belong to other programs, not to settings.py.
 OTHER_PROGRAMS = {"PATH": "the shell", "PYTHONUNBUFFERED": "Python", "PYTHONDONTWRITEBYTECODE": "Python"}
 # What a cluster must set: the embedded default (localhost, SQLite, a generated key) is wrong there.
-REQUIRED_IN_A_CLUSTER = {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TASK_QUEUE", "DATABASE_URL", "SECRETS_FILE",
-                         "MIGRATE_ON_START", "LOG_FORMAT"}
-SECRET_PLACEHOLDER = {"DATABASE_URL": "postgresql+psycopg://moazara:from-a-secret@db:5432/moazara",
-                      "TEMPORAL_API_KEY": "from-a-secret"}
+REQUIRED_IN_A_CLUSTER = {
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TASK_QUEUE",
+    "DATABASE_URL",
+    "SECRETS_FILE",
+    "MIGRATE_ON_START",
+    "LOG_FORMAT",
+}
+SECRET_PLACEHOLDER = {
+    "DATABASE_URL": "postgresql+psycopg://moazara:from-a-secret@db:5432/moazara",
+    "TEMPORAL_API_KEY": "from-a-secret",
+}
 
 
 # --- Reading deploy/ ------------------------------------------------------------------------------------
@@ -67,7 +76,7 @@ def k8s(kind: str, name: str | None = None) -> list[dict]:
 def dockerfile_env() -> dict[str, str]:
     """ENV of the image's final stage."""
     text = (DEPLOY / "Dockerfile").read_text("utf-8").replace("\\\n", " ")
-    final = text[text.rindex("\nFROM "):]
+    final = text[text.rindex("\nFROM ") :]
     env = {}
     for line in final.splitlines():
         if line.startswith("ENV "):
@@ -182,7 +191,9 @@ def test_other_containers_variables_are_documented_as_theirs():
         for k in service.get("environment") or {}:
             if not any(name in row.split("|")[1] and f"`{k}`" in row for row in rows):
                 undocumented.append(f"{name}: {k}")
-    assert not undocumented, f"document these in deploy/README.md, 'Environment of the other containers': {undocumented}"
+    assert not undocumented, (
+        f"document these in deploy/README.md, 'Environment of the other containers': {undocumented}"
+    )
 
 
 def test_required_settings_are_set_and_the_processes_agree(monkeypatch):
@@ -200,8 +211,10 @@ def test_required_settings_are_set_and_the_processes_agree(monkeypatch):
         seen["k8s"][workload["metadata"]["name"]] = settings_from(env, monkeypatch)
 
     for where, processes in seen.items():
-        roles = {role(command(c)) for c in
-                 (our_compose_services().values() if where == "compose" else [c for _, _, c in pod_containers()])}
+        roles = {
+            role(command(c))
+            for c in (our_compose_services().values() if where == "compose" else [c for _, _, c in pod_containers()])
+        }
         assert {"worker", "gateway", "migrate"} <= roles, where
         running = {n: s for n, s in processes.items() if "migrate" not in n}
         for n, s in processes.items():
@@ -280,8 +293,12 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     (tmp_path / "deploy").mkdir()
     shutil.copy(DEPLOY / "compose.yaml", tmp_path / "deploy" / "compose.yaml")
     (tmp_path / "deploy" / "secrets.json").write_text("{}")
-    r = subprocess.run([docker, "compose", "-f", str(tmp_path / "deploy" / "compose.yaml"), "config", "-q"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [docker, "compose", "-f", str(tmp_path / "deploy" / "compose.yaml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
 
 
@@ -382,7 +399,7 @@ def test_kustomizations_list_every_manifest_with_one_image():
 
 def test_image_is_non_root_and_installs_exactly_the_lock():
     text = (DEPLOY / "Dockerfile").read_text("utf-8")
-    final = text[text.rindex("\nFROM "):]
+    final = text[text.rindex("\nFROM ") :]
     [user] = re.findall(r"^USER (\S+)", final, re.M)
     assert user.split(":")[0] not in ("0", "root")
     assert re.search(r"pip install --no-deps .*-r /tmp/requirements.lock", text.replace("\\\n", " "))
@@ -409,6 +426,7 @@ def test_lock_pins_the_runtime_closure_of_the_tested_virtualenv():
     assert pinned == lock.closure(), "deploy/requirements.lock is stale: run `make lock`"
     assert "moazara" not in pinned and "pytest" not in pinned
     import tomllib
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     for dep in project["dependencies"]:
         req = Requirement(dep)
@@ -438,16 +456,28 @@ def test_secrets_file_tool_rotates_keys_that_the_processes_accept(tmp_path):
     out = subprocess.run(tool + ["encrypt-with", str(path), second], capture_output=True, text=True, check=True)
     rotated = ring()
     assert rotated.primary == second and set(rotated.ciphers) == {first, second}, out.stdout  # old key kept
-    assert set(json.loads(path.read_text())) <= {"codec_keys", "codec_encrypt_key", "codec_server_tokens",
-                                                 "codec_server_origins", "gateway_clients"}
+    assert set(json.loads(path.read_text())) <= {
+        "codec_keys",
+        "codec_encrypt_key",
+        "codec_server_tokens",
+        "codec_server_origins",
+        "gateway_clients",
+    }
     bad = subprocess.run(tool + ["encrypt-with", str(path), "nope"], capture_output=True, text=True)
     assert bad.returncode != 0 and "no key 'nope'" in bad.stderr
 
 
 def test_runbook_covers_the_operations_and_names_existing_files():
     headings = [line.lower() for line in RUNBOOK.splitlines() if line.startswith("#")]
-    for topic in ("first deploy", "scaling workers", "rotating the codec keys", "upgrading workflow code", "backing up",
-                  "health endpoints", "metrics"):
+    for topic in (
+        "first deploy",
+        "scaling workers",
+        "rotating the codec keys",
+        "upgrading workflow code",
+        "backing up",
+        "health endpoints",
+        "metrics",
+    ):
         assert any(topic in h for h in headings), topic
     # Files (with an extension) and the k8s folders; `deploy/NAME` alone is a kubectl Deployment.
     for ref in set(re.findall(r"deploy/[\w./-]*\.\w+|deploy/k8s[\w/-]*", RUNBOOK)):
@@ -484,7 +514,10 @@ def test_every_setting_is_documented_in_the_readme_with_its_default(monkeypatch)
 
 def test_the_payment_system_url_must_be_http_and_blank_means_none(monkeypatch):
     assert settings_from({"PAYMENT_SYSTEM_URL": ""}, monkeypatch).payment_system_url is None
-    assert settings_from({"PAYMENT_SYSTEM_URL": "https://pay.example.org/o"}, monkeypatch).payment_system_url == "https://pay.example.org/o"
+    assert (
+        settings_from({"PAYMENT_SYSTEM_URL": "https://pay.example.org/o"}, monkeypatch).payment_system_url
+        == "https://pay.example.org/o"
+    )
     with pytest.raises(ValidationError) as e:
         settings_from({"PAYMENT_SYSTEM_URL": "pay.example.org/o"}, monkeypatch)
     assert "payment_system_url" in str(e.value) and "http" in str(e.value)
@@ -495,8 +528,11 @@ def test_alert_rules_name_metrics_the_workers_export_and_say_what_to_do():
 
     from observability.counters import DESCRIPTIONS
 
-    rules = [r for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text("utf-8"))["groups"]
-             for r in g["rules"]]
+    rules = [
+        r
+        for g in yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text("utf-8"))["groups"]
+        for r in g["rules"]
+    ]
     assert {"MoazaraPaymentOrderNotTaken", "MoazaraActivitiesFailing"} <= {r["alert"] for r in rules}
     # The SDK's metric names are in its core library, without the `temporal_` prefix the runtime adds.
     [bridge] = Path(temporalio.bridge.__file__).parent.glob("temporal_sdk_bridge*")
@@ -513,6 +549,9 @@ def test_alert_rules_name_metrics_the_workers_export_and_say_what_to_do():
                 base = re.sub(r"_(bucket|count|sum)$", "", name.removeprefix("temporal_"))
                 assert base.encode() in sdk, (r["alert"], name)
         anchor = r["annotations"]["runbook"].split("#", 1)[1].split(":", 1)[0]
-        headings = [re.sub(r"[^\w -]", "", h.lstrip("#").strip()).lower().replace(" ", "-")
-                    for h in RUNBOOK.splitlines() if h.startswith("#")]
+        headings = [
+            re.sub(r"[^\w -]", "", h.lstrip("#").strip()).lower().replace(" ", "-")
+            for h in RUNBOOK.splitlines()
+            if h.startswith("#")
+        ]
         assert anchor in headings, (r["alert"], anchor)

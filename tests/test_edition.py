@@ -37,8 +37,10 @@ class EditionDriver(Driver):
 
     async def open(self, settings: EditionSettings, **kw) -> WorkflowHandle:
         handle = await self.client.start_workflow(
-            EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer-test", **kw),
-            id=edition_workflow_id(settings.edition), task_queue=self.task_queue,
+            EditionWorkflow.run,
+            EditionInput(settings=settings, opened_by="officer-test", **kw),
+            id=edition_workflow_id(settings.edition),
+            task_queue=self.task_queue,
         )
         self.handles.append(handle)
         return handle
@@ -48,6 +50,7 @@ class EditionDriver(Driver):
 
     async def phase(self, h: WorkflowHandle, phase: Phase, tries: int = 400):
         import asyncio
+
         for _ in range(tries):
             s = await self.edition_status(h)
             if s.phase == phase:
@@ -66,8 +69,10 @@ class EditionDriver(Driver):
         for sub, h in zip(subs, handles, strict=False):
             await self.reach(h, Stage.REVIEW)
             for i in range(self.settings.reviewers_per_application):
-                await h.execute_update(ApplicationWorkflow.submit_review,
-                                       make_review(f"rev-{i}", scores[sub.applicant.registration_number]))
+                await h.execute_update(
+                    ApplicationWorkflow.submit_review,
+                    make_review(f"rev-{i}", scores[sub.applicant.registration_number]),
+                )
         return handles
 
     async def run_committee(self, edition: WorkflowHandle):
@@ -82,18 +87,31 @@ class EditionDriver(Driver):
 
 
 def edition_settings(now, number: int, **overrides) -> EditionSettings:
-    return settings_with(**{
-        "edition": number, "call_opens": now.date(), "call_closes": now.date() + timedelta(days=20),
-        "ministry_envelope": Decimal("80000.00"), "priority_envelope": Decimal(0), "priority_envelope_exclusive": False,
-        "priority_bonus": Decimal(0), **overrides})
+    return settings_with(
+        **{
+            "edition": number,
+            "call_opens": now.date(),
+            "call_closes": now.date() + timedelta(days=20),
+            "ministry_envelope": Decimal("80000.00"),
+            "priority_envelope": Decimal(0),
+            "priority_envelope_exclusive": False,
+            "priority_bonus": Decimal(0),
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture
 async def edition_run(ts_env, sqlite_repo, executor):
     queue = f"edition-{uuid.uuid4().hex[:8]}"
     repo = EditionRepository(sqlite_repo.engine)
-    async with Worker(ts_env.client, task_queue=queue, workflows=WORKFLOWS,
-                      activities=activities_for(ts_env.client, repo), activity_executor=executor):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=activities_for(ts_env.client, repo),
+        activity_executor=executor,
+    ):
         drivers = []
 
         def make(settings: EditionSettings) -> EditionDriver:
@@ -162,8 +180,13 @@ async def test_a_batch_of_submissions_answers_each_and_counts_each_once(edition_
     batch = SubmissionBatch(submissions=[subs[0], first, subs[1], subs[0], subs[2]])
     answer = await h.execute_update(EditionWorkflow.submit_batch, batch)
     got = [(a.application_id.rsplit("-", 2)[-2:], a.accepted) for a in answer.answers]
-    assert got == [(["BAT", "1"], True), (["BAT", "0"], False), (["BAT", "2"], True), (["BAT", "1"], False),
-                   (["BAT", "3"], True)]
+    assert got == [
+        (["BAT", "1"], True),
+        (["BAT", "0"], False),
+        (["BAT", "2"], True),
+        (["BAT", "1"], False),
+        (["BAT", "3"], True),
+    ]
     assert "already has an application" in answer.answers[1].message
     assert "twice in this batch" in answer.answers[3].message
     for sub in subs:
@@ -249,8 +272,12 @@ async def test_a_declined_cofunding_hands_the_money_to_the_next_cooperative(edit
     make, repo, now = edition_run
     from domain.edition import PartnerRegion
 
-    settings = edition_settings(now, _number(), cofunding_fallback=CoFundingFallback.REDUCE_AWARD,
-                                partners=(PartnerRegion(region_code="02", envelope=Decimal("40000.00")),))
+    settings = edition_settings(
+        now,
+        _number(),
+        cofunding_fallback=CoFundingFallback.REDUCE_AWARD,
+        partners=(PartnerRegion(region_code="02", envelope=Decimal("40000.00")),),
+    )
     d = make(settings)
     h = await d.open(settings)
     coop = dict(legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
@@ -261,8 +288,10 @@ async def test_a_declined_cofunding_hands_the_money_to_the_next_cooperative(edit
     await h.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
     await d.reach(first, Stage.COFUNDING, "region 02")
     await d.reach(second, Stage.WAITLISTED)
-    await first.execute_update(ApplicationWorkflow.cofunding_decision,
-                               CoFundingDecision(region_code="02", approved=False, decided_by="oriental"))
+    await first.execute_update(
+        ApplicationWorkflow.cofunding_decision,
+        CoFundingDecision(region_code="02", approved=False, decided_by="oriental"),
+    )
     assert (await first.result()).stage == Stage.NOT_SELECTED
     await d.reach(second, Stage.COFUNDING, "region 02")  # promoted, and its Region is asked in turn
 
@@ -273,7 +302,9 @@ async def test_the_edition_history_stays_bounded_by_continuing_as_new(edition_ru
     d = make(settings)
     h = await d.open(settings, max_history_events=60)
     for i in range(12):
-        answer = await h.execute_update(EditionWorkflow.submit, make_submission(f"CAN-{i:02d}", edition=settings.edition))
+        answer = await h.execute_update(
+            EditionWorkflow.submit, make_submission(f"CAN-{i:02d}", edition=settings.edition)
+        )
         assert answer.accepted
         d.handles.append(d.client.get_workflow_handle(answer.application_id))
     s = await d.edition_status(h)

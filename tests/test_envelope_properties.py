@@ -53,13 +53,19 @@ from workflows.edition import EditionWorkflow
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "3"))
 # Shrinking a failure replays whole editions for minutes: `make properties` does it, `make test` reports as found.
-PHASES = [Phase.explicit, Phase.generate] + ([Phase.shrink] if os.environ.get("PROPERTY_SHRINK", str(int(EXAMPLES > 3))) == "1" else [])
+PHASES = [Phase.explicit, Phase.generate] + (
+    [Phase.shrink] if os.environ.get("PROPERTY_SHRINK", str(int(EXAMPLES > 3))) == "1" else []
+)
 K = Decimal("1000.00")
 PRIORITY = "ministry-priority"
 # Stages in which an award no longer holds: only what was paid on it stays committed.
 RELEASED = {"withdrawn", "cancelled", "terminated", "lapsed", "not_selected", "rejected", "waitlisted", "ineligible"}
-PLACES = [("Rabat", "04", LegalForm.ASSOCIATION), ("Al Haouz", "07", LegalForm.ASSOCIATION),
-          ("Oujda-Angad", "02", LegalForm.COOPERATIVE), ("Oujda-Angad", "02", LegalForm.ASSOCIATION)]
+PLACES = [
+    ("Rabat", "04", LegalForm.ASSOCIATION),
+    ("Al Haouz", "07", LegalForm.ASSOCIATION),
+    ("Oujda-Angad", "02", LegalForm.COOPERATIVE),
+    ("Oujda-Angad", "02", LegalForm.ASSOCIATION),
+]
 ACTIONS = ["decline", "half", "approve", "withdraw", "cancel", "sign", "terminate", "lapse", "week"]
 
 
@@ -67,10 +73,16 @@ ACTIONS = ["decline", "half", "approve", "withdraw", "cancel", "sign", "terminat
 def editions(draw):
     ministry = draw(st.integers(0, 16)) * 10 * K
     over = dict(
-        ministry_envelope=ministry, priority_envelope=min(ministry, draw(st.integers(0, 8)) * 10 * K),
+        ministry_envelope=ministry,
+        priority_envelope=min(ministry, draw(st.integers(0, 8)) * 10 * K),
         priority_envelope_exclusive=draw(st.booleans()),
-        partners=(PartnerRegion(region_code="02", envelope=draw(st.integers(0, 10)) * 10 * K,
-                                share=draw(st.sampled_from([Decimal("1"), Decimal("0.5")]))),),
+        partners=(
+            PartnerRegion(
+                region_code="02",
+                envelope=draw(st.integers(0, 10)) * 10 * K,
+                share=draw(st.sampled_from([Decimal("1"), Decimal("0.5")])),
+            ),
+        ),
         cofunding_fallback=draw(st.sampled_from(list(CoFundingFallback))),
     )
     if "cover_shortfall" in EditionSettings.model_fields:  # the same test runs on the commit before it existed
@@ -78,7 +90,9 @@ def editions(draw):
     return over
 
 
-applicants = st.lists(st.tuples(st.sampled_from(PLACES), st.integers(20, 49), st.integers(5, 9)), min_size=3, max_size=7)
+applicants = st.lists(
+    st.tuples(st.sampled_from(PLACES), st.integers(20, 49), st.integers(5, 9)), min_size=3, max_size=7
+)
 steps = st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, 50)), min_size=1, max_size=8)
 
 
@@ -101,8 +115,13 @@ async def fresh(ts_env, tmp_path, executor):
         finally:
             engine.dispose()
 
-    async with Worker(ts_env.client, task_queue=queue, workflows=WORKFLOWS,
-                      activities=app_acts.all() + edition_acts.all(), activity_executor=executor):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=app_acts.all() + edition_acts.all(),
+        activity_executor=executor,
+    ):
         yield ts_env, queue, new_database
 
 
@@ -116,8 +135,11 @@ async def quiet(d: EditionDriver, edition, handles) -> dict:
     for _ in range(600):
         e = await d.edition_status(edition)
         statuses = {h.id: await d.status(h) for h in handles}
-        settled = e.phase not in (EditionPhase.PROPOSED, EditionPhase.DECIDING) and e.waiting_for is not None and all(
-            s.stage in FINAL_STAGES or s.waiting_for for s in statuses.values())
+        settled = (
+            e.phase not in (EditionPhase.PROPOSED, EditionPhase.DECIDING)
+            and e.waiting_for is not None
+            and all(s.stage in FINAL_STAGES or s.waiting_for for s in statuses.values())
+        )
         snapshot = (e.rounds, tuple((s.stage, s.waiting_for) for s in statuses.values()))
         if settled and snapshot == last:
             return statuses
@@ -129,18 +151,27 @@ async def quiet(d: EditionDriver, edition, handles) -> dict:
 def check_envelopes(repo: EditionRepository, settings: EditionSettings) -> None:
     """The promise, computed from the database's own rows (awards, ledger, stages, decisions)."""
     with repo._tx() as s:
-        apps = {a.application_id: a for a in s.scalars(select(Application).where(Application.edition == settings.edition))}
+        apps = {
+            a.application_id: a for a in s.scalars(select(Application).where(Application.edition == settings.edition))
+        }
         ids = list(apps)
         awards, paid, _draws = defaultdict(dict), defaultdict(dict), {}
-        for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
-                                      .where(AwardRow.application_id.in_(ids))):
+        for a, f, amount in s.execute(
+            select(AwardRow.application_id, AwardRow.funder, AwardRow.amount).where(AwardRow.application_id.in_(ids))
+        ):
             awards[a][f] = amount
-        for a, f, amount in s.execute(select(LedgerRow.application_id, LedgerRow.funder, LedgerRow.amount)
-                                      .where(LedgerRow.application_id.in_(ids), LedgerRow.kind == "payment")):
+        for a, f, amount in s.execute(
+            select(LedgerRow.application_id, LedgerRow.funder, LedgerRow.amount).where(
+                LedgerRow.application_id.in_(ids), LedgerRow.kind == "payment"
+            )
+        ):
             paid[a][f] = paid[a].get(f, 0) + amount
         decisions = {}
-        for r in s.scalars(select(CommitteeDecisionRow).where(CommitteeDecisionRow.edition == settings.edition)
-                           .order_by(CommitteeDecisionRow.round)):
+        for r in s.scalars(
+            select(CommitteeDecisionRow)
+            .where(CommitteeDecisionRow.edition == settings.edition)
+            .order_by(CommitteeDecisionRow.round)
+        ):
             decisions[r.application_id] = r
     spent: dict[str, Decimal] = defaultdict(Decimal)
     for app_id, app in apps.items():
@@ -184,15 +215,19 @@ async def act(d: EditionDriver, handles, statuses, action: str, pick: int) -> No
         if action in ("decline", "half", "approve") and stage == Stage.COFUNDING:
             share = statuses[h.id].funders.get("region-02", Decimal(0))
             amount = {"decline": None, "half": (share / 2).quantize(Decimal("0.01")), "approve": share}[action]
-            await h.execute_update(W.cofunding_decision, CoFundingDecision(
-                region_code="02", approved=action != "decline", amount=amount, decided_by="oriental"))
+            await h.execute_update(
+                W.cofunding_decision,
+                CoFundingDecision(region_code="02", approved=action != "decline", amount=amount, decided_by="oriental"),
+            )
         elif action == "withdraw":
             await h.execute_update(W.withdraw, Withdrawal(requested_by="applicant", reason="moved"))
         elif action == "cancel":
             await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="duplicate file"))
         elif action == "sign" and stage == Stage.AGREEMENT:
-            await h.execute_update(W.sign_agreement, AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1),
-                                                                     bank_account=valid_rib(pick)))
+            await h.execute_update(
+                W.sign_agreement,
+                AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(pick)),
+            )
         elif action == "terminate" and stage in (Stage.DISBURSEMENT, Stage.MONITORING):
             await h.execute_update(W.terminate, Termination(terminated_by="officer", reason="funds diverted"))
     except Exception as e:  # a refusal (the stage moved on meanwhile) changes nothing: the property still holds
@@ -200,13 +235,25 @@ async def act(d: EditionDriver, handles, statuses, action: str, pick: int) -> No
             raise
 
 
-@hsettings(max_examples=EXAMPLES, deadline=None, database=None, phases=PHASES,
-           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@hsettings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    phases=PHASES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(editions(), applicants, steps)
 @example(  # found before the fix: a Region declines and the ministry covers beyond its envelope
-    {"ministry_envelope": 50 * K, "priority_envelope": Decimal(0), "priority_envelope_exclusive": False,
-     "partners": (PartnerRegion(region_code="02", envelope=40 * K),), "cofunding_fallback": CoFundingFallback.MINISTRY_COVERS},
-    [(PLACES[0], 40, 8), (PLACES[2], 40, 8)], [("decline", 1)])
+    {
+        "ministry_envelope": 50 * K,
+        "priority_envelope": Decimal(0),
+        "priority_envelope_exclusive": False,
+        "partners": (PartnerRegion(region_code="02", envelope=40 * K),),
+        "cofunding_fallback": CoFundingFallback.MINISTRY_COVERS,
+    },
+    [(PLACES[0], 40, 8), (PLACES[2], 40, 8)],
+    [("decline", 1)],
+)
 async def test_no_envelope_is_ever_overspent_whatever_happens(fresh, edition_over, people, events):
     env, queue, new_database = fresh
     note(f"edition {edition_over}; applicants (place, requested k MAD, score) {people}; events {events}")
@@ -220,12 +267,23 @@ async def play(d: EditionDriver, repo: EditionRepository, settings: EditionSetti
         settings = d.settings
         edition = await d.open(settings)
         run = uuid.uuid4().hex[:8]  # edition numbers come round again; applicants (workflow ids) never do
-        subs = [make_submission(f"P{run}-{i}", edition=settings.edition, province=province,
-                                region_code=region, legal_form=form, requested=Decimal(req) * K,
-                                total=Decimal(req + 10) * K)
-                for i, ((province, region, form), req, _) in enumerate(people)]
-        handles = await d.submit_and_review(edition, subs, {s.applicant.registration_number: score
-                                                            for s, (_, _, score) in zip(subs, people, strict=False)})
+        subs = [
+            make_submission(
+                f"P{run}-{i}",
+                edition=settings.edition,
+                province=province,
+                region_code=region,
+                legal_form=form,
+                requested=Decimal(req) * K,
+                total=Decimal(req + 10) * K,
+            )
+            for i, ((province, region, form), req, _) in enumerate(people)
+        ]
+        handles = await d.submit_and_review(
+            edition,
+            subs,
+            {s.applicant.registration_number: score for s, (_, _, score) in zip(subs, people, strict=False)},
+        )
         await d.run_committee(edition)
         await edition.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
         statuses = await quiet(d, edition, handles)

@@ -22,8 +22,13 @@ COOP = dict(legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-
 
 
 def edition(number: int, ministry: str, **kw):
-    return settings_with(edition=number, partners=(PartnerRegion(region_code="02", envelope=Decimal("200000.00")),),
-                         ministry_envelope=Decimal(ministry), priority_envelope=Decimal(0), **kw)
+    return settings_with(
+        edition=number,
+        partners=(PartnerRegion(region_code="02", envelope=Decimal("200000.00")),),
+        ministry_envelope=Decimal(ministry),
+        priority_envelope=Decimal(0),
+        **kw,
+    )
 
 
 def submit(repo, settings, reg: str, **kw) -> str:
@@ -34,8 +39,15 @@ def submit(repo, settings, reg: str, **kw) -> str:
 
 def selected(app_id: str, funders: dict[str, str]) -> Placement:
     amounts = {f: Decimal(v) for f, v in funders.items()}
-    return Placement(application_id=app_id, decision=Decision.SELECTED, rank=1, score=Decimal(80),
-                     award=sum(amounts.values()), funders=amounts, draws=amounts)
+    return Placement(
+        application_id=app_id,
+        decision=Decision.SELECTED,
+        rank=1,
+        score=Decimal(80),
+        award=sum(amounts.values()),
+        funders=amounts,
+        draws=amounts,
+    )
 
 
 def place(repo: EditionRepository, settings, placements: list[Placement], round_: int = 0) -> None:
@@ -58,7 +70,11 @@ def test_the_ministry_covers_a_declined_cofunding_only_within_its_envelope(repo)
     assert lines(repo, settings)[MINISTRY] == (Decimal("49000.00"), Decimal(0), Decimal("31000.00"))
 
     cover = repo.cover_cofunding(b, settings, "region-02", Decimal(0), T0)
-    assert (cover.outcome, cover.covered, cover.funders) == ("reduced", Decimal("31000.00"), {MINISTRY: Decimal("31000.00")})
+    assert (cover.outcome, cover.covered, cover.funders) == (
+        "reduced",
+        Decimal("31000.00"),
+        {MINISTRY: Decimal("31000.00")},
+    )
     assert "31000.00 MAD left of the 40000.00 MAD" in cover.reason
     assert repo.cover_cofunding(b, settings, "region-02", Decimal(0), T0 + timedelta(hours=1)) == cover  # a retry
     got = lines(repo, settings)
@@ -97,9 +113,11 @@ def test_a_terminated_grant_keeps_only_what_was_paid_committed(repo):
     a = submit(repo, settings, "ENV-E")
     place(repo, settings, [selected(a, {MINISTRY: "40000.00"})])
     from domain.models import PaymentOrder
+
     key = f"{a}:T1:ministry"
-    repo.create_payment_order(PaymentOrder(key=key, application_id=a, tranche=1, funder=MINISTRY,
-                                           amount=Decimal("24000.00")), "0" * 24, T0)
+    repo.create_payment_order(
+        PaymentOrder(key=key, application_id=a, tranche=1, funder=MINISTRY, amount=Decimal("24000.00")), "0" * 24, T0
+    )
     repo.record_payment(key, 1, "ref-1", T0)
     assert lines(repo, settings)[MINISTRY] == (Decimal("40000.00"), Decimal("24000.00"), Decimal("60000.00"))
     repo.close(a, "terminated", Decimal("24000.00"), T0 + timedelta(days=90))
@@ -126,8 +144,9 @@ def _cover_at_once(url: str, settings_json: str, app_id: str, barrier) -> str:
 
     repo = EditionRepository(make_engine(url))
     barrier.wait()
-    cover = repo.cover_cofunding(app_id, EditionSettings.model_validate_json(settings_json), "region-02", Decimal(0),
-                                 datetime.now(UTC))
+    cover = repo.cover_cofunding(
+        app_id, EditionSettings.model_validate_json(settings_json), "region-02", Decimal(0), datetime.now(UTC)
+    )
     repo.engine.dispose()
     return str(cover.covered)
 
@@ -143,8 +162,11 @@ def test_two_workers_covering_at_the_same_moment_cannot_overspend_together(postg
             settings = edition(40 + round_, "89000.00")
             a = submit(repo, settings, f"RACE-{round_}-A")
             coops = [submit(repo, settings, f"RACE-{round_}-{x}", **COOP) for x in "BC"]
-            place(repo, settings, [selected(a, {MINISTRY: "49000.00"})]
-                  + [selected(c, {"region-02": "30000.00"}) for c in coops])
+            place(
+                repo,
+                settings,
+                [selected(a, {MINISTRY: "49000.00"})] + [selected(c, {"region-02": "30000.00"}) for c in coops],
+            )
             barrier = manager.Barrier(2)
             covered = pool.starmap(_cover_at_once, [(url, settings.model_dump_json(), c, barrier) for c in coops])
             assert sorted(Decimal(c) for c in covered) == [Decimal("10000.00"), Decimal("30000.00")]

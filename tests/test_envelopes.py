@@ -29,14 +29,34 @@ K = Decimal("1000.00")
 
 
 def _plain(**overrides):
-    return settings_with(**{"partners": (), "priority_envelope": Decimal(0), "priority_envelope_exclusive": False,
-                            "priority_bonus": Decimal(0), **overrides})
+    return settings_with(
+        **{
+            "partners": (),
+            "priority_envelope": Decimal(0),
+            "priority_envelope_exclusive": False,
+            "priority_bonus": Decimal(0),
+            **overrides,
+        }
+    )
 
 
-def _c(reg: str, score: str, province: str = "Rabat", region: str = "04", form=LegalForm.ASSOCIATION,
-       requested: str = "40000.00") -> Candidate:
-    return Candidate(application_id=f"app-{reg}", registration_number=reg, legal_form=form, region_code=region,
-                     province=province, score=Decimal(score), requested=Decimal(requested))
+def _c(
+    reg: str,
+    score: str,
+    province: str = "Rabat",
+    region: str = "04",
+    form=LegalForm.ASSOCIATION,
+    requested: str = "40000.00",
+) -> Candidate:
+    return Candidate(
+        application_id=f"app-{reg}",
+        registration_number=reg,
+        legal_form=form,
+        region_code=region,
+        province=province,
+        score=Decimal(score),
+        requested=Decimal(requested),
+    )
 
 
 def test_a_loan_from_the_ring_fenced_part_is_counted_once():
@@ -44,8 +64,12 @@ def test_a_loan_from_the_ring_fenced_part_is_counted_once():
     part; a priority project reaching the committee late must not be promoted on that money (before
     the fix it was, and the ministry reached 167,000 against 147,000)."""
     settings = _plain(ministry_envelope=Decimal("147000.00"), priority_envelope=Decimal("60000.00"))
-    cands = [_c("Z1", "90", "Al Haouz", "07"), _c("N1", "85", requested="45000.00"),
-             _c("N2", "80", requested="30000.00"), _c("N3", "75", requested="32000.00")]
+    cands = [
+        _c("Z1", "90", "Al Haouz", "07"),
+        _c("N1", "85", requested="45000.00"),
+        _c("N2", "80", requested="30000.00"),
+        _c("N3", "75", requested="32000.00"),
+    ]
     committed: dict[str, Decimal] = {}
     for p in select(cands, settings):
         assert p.decision == Decision.SELECTED
@@ -68,26 +92,41 @@ def test_the_ledger_shows_the_loan_and_never_an_overspend_after_it():
     committed = {NATIONAL: Decimal("75000.00"), PRIORITY: Decimal("20000.00")}
     lines = {x.envelope: x for x in ledger(settings, committed, {NATIONAL: Decimal("45000.00")})}
     assert (lines[NATIONAL].size, lines[NATIONAL].lent, lines[NATIONAL].left) == (
-        Decimal("60000.00"), Decimal("-15000.00"), Decimal("0.00"))
+        Decimal("60000.00"),
+        Decimal("-15000.00"),
+        Decimal("0.00"),
+    )
     assert (lines[PRIORITY].lent, lines[PRIORITY].left) == (Decimal("15000.00"), Decimal("5000.00"))
     assert lines[NATIONAL].paid == Decimal("45000.00") and overspent(settings, committed) == {}
     assert overspent(settings, {NATIONAL: Decimal("90000.00"), PRIORITY: Decimal("20000.00")}) == {
-        PRIORITY: Decimal("10000.00")}
+        PRIORITY: Decimal("10000.00")
+    }
 
 
 def test_the_ministry_covers_only_what_its_envelope_has_left():
     partner = PartnerRegion(region_code="02", envelope=Decimal("40000.00"))
     funders = {"region-02": Decimal("40000.00")}
-    for shortfall, outcome, award in ((CoverShortfall.REDUCE_AWARD, "reduced", {MINISTRY: Decimal("25000.00")}),
-                                      (CoverShortfall.WAITLIST, "waitlist", {})):
+    for shortfall, outcome, award in (
+        (CoverShortfall.REDUCE_AWARD, "reduced", {MINISTRY: Decimal("25000.00")}),
+        (CoverShortfall.WAITLIST, "waitlist", {}),
+    ):
         settings = _plain(ministry_envelope=Decimal("100000.00"), partners=(partner,), cover_shortfall=shortfall)
-        cover = decide_cover(settings, {NATIONAL: Decimal("75000.00"), "region-02": Decimal("40000.00")}, NATIONAL,
-                             funders, "region-02", Decimal(0))
+        cover = decide_cover(
+            settings,
+            {NATIONAL: Decimal("75000.00"), "region-02": Decimal("40000.00")},
+            NATIONAL,
+            funders,
+            "region-02",
+            Decimal(0),
+        )
         assert (cover.outcome, cover.funders, cover.left_before) == (outcome, award, Decimal("25000.00"))
         assert "25000.00 MAD left of the 40000.00 MAD" in cover.reason
     whole = decide_cover(settings, {NATIONAL: Decimal("10000.00")}, NATIONAL, funders, "region-02", Decimal("5000.00"))
     assert (whole.outcome, whole.covered, whole.funders) == (
-        "covered", Decimal("35000.00"), {"region-02": Decimal("5000.00"), MINISTRY: Decimal("35000.00")})
+        "covered",
+        Decimal("35000.00"),
+        {"region-02": Decimal("5000.00"), MINISTRY: Decimal("35000.00")},
+    )
 
 
 # --- Properties: random editions, then random events; after every step no envelope is overspent ------
@@ -99,14 +138,25 @@ money = st.integers(0, 30).map(lambda n: n * 10 * K)
 @st.composite
 def editions(draw):
     ministry = draw(money)
-    partners = tuple(PartnerRegion(region_code=r, envelope=draw(money), share=draw(st.sampled_from(
-        [Decimal("1"), Decimal("0.5")])), legal_forms=(LegalForm.COOPERATIVE,))
-        for r in ("02", "03") if draw(st.booleans()))
-    return _plain(ministry_envelope=ministry, priority_envelope=min(ministry, draw(money)),
-                  priority_envelope_exclusive=draw(st.booleans()), partners=partners,
-                  priority_bonus=Decimal(draw(st.sampled_from([0, 10]))),
-                  cofunding_fallback=draw(st.sampled_from(list(CoFundingFallback))),
-                  cover_shortfall=draw(st.sampled_from(list(CoverShortfall))))
+    partners = tuple(
+        PartnerRegion(
+            region_code=r,
+            envelope=draw(money),
+            share=draw(st.sampled_from([Decimal("1"), Decimal("0.5")])),
+            legal_forms=(LegalForm.COOPERATIVE,),
+        )
+        for r in ("02", "03")
+        if draw(st.booleans())
+    )
+    return _plain(
+        ministry_envelope=ministry,
+        priority_envelope=min(ministry, draw(money)),
+        priority_envelope_exclusive=draw(st.booleans()),
+        partners=partners,
+        priority_bonus=Decimal(draw(st.sampled_from([0, 10]))),
+        cofunding_fallback=draw(st.sampled_from(list(CoFundingFallback))),
+        cover_shortfall=draw(st.sampled_from(list(CoverShortfall))),
+    )
 
 
 @st.composite
@@ -116,14 +166,28 @@ def candidates(draw):
     for i in range(n):
         province, region = draw(st.sampled_from(PROVINCES))
         form = draw(st.sampled_from([LegalForm.ASSOCIATION, LegalForm.COOPERATIVE]))
-        out.append(Candidate(application_id=f"app-{i}", registration_number=f"R{i:03d}", legal_form=form,
-                             region_code=region, province=province, score=Decimal(draw(st.integers(40, 95))),
-                             requested=Decimal(draw(st.integers(5, 49))) * K))
+        out.append(
+            Candidate(
+                application_id=f"app-{i}",
+                registration_number=f"R{i:03d}",
+                legal_form=form,
+                region_code=region,
+                province=province,
+                score=Decimal(draw(st.integers(40, 95))),
+                requested=Decimal(draw(st.integers(5, 49))) * K,
+            )
+        )
     return out
 
 
-EVENTS = st.lists(st.tuples(st.sampled_from(["decline", "withdraw", "pay", "promote", "terminate", "late"]),
-                            st.integers(0, 20), st.sampled_from([Decimal(0), Decimal("0.5")])), max_size=25)
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["decline", "withdraw", "pay", "promote", "terminate", "late"]),
+        st.integers(0, 20),
+        st.sampled_from([Decimal(0), Decimal("0.5")]),
+    ),
+    max_size=25,
+)
 
 
 @dataclass
@@ -198,8 +262,9 @@ def apply(ed: Edition, kind: str, pick: int, approved_share: Decimal) -> None:
         policy = s.cofunding_fallback
         if policy == CoFundingFallback.MINISTRY_COVERS:
             ministry = ed.held[app].get(MINISTRY, (None, 0))[0]
-            envelope = ministry or (PRIORITY if ed.cands[app].province in s.priority_provinces and PRIORITY in sizes(s)
-                                    else NATIONAL)
+            envelope = ministry or (
+                PRIORITY if ed.cands[app].province in s.priority_provinces and PRIORITY in sizes(s) else NATIONAL
+            )
             cover = decide_cover(s, ed.committed(), envelope, funders, region, approved)
             if cover.outcome == "waitlist":
                 policy = CoFundingFallback.WAITLIST
@@ -215,16 +280,27 @@ def apply(ed: Edition, kind: str, pick: int, approved_share: Decimal) -> None:
 @hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(editions(), candidates(), EVENTS)
 @example(  # the issue's shape: a loan in round 0, then a late priority project promoted (found before the fix)
-    settings_with(partners=(), priority_envelope=Decimal("60000.00"), ministry_envelope=Decimal("147000.00"),
-                  priority_envelope_exclusive=False, priority_bonus=Decimal(0)),
-    [_c("Z1", "90", "Al Haouz", "07"), _c("N1", "85", requested="45000.00"), _c("N2", "80", requested="30000.00"),
-     _c("N3", "75", requested="32000.00"), _c("Z2", "70", "Chichaoua", "07", requested="20000.00"),
-     _c("N4", "60", requested="5000.00")],
-    [("late", 0, Decimal(0)), ("promote", 0, Decimal(0))])
+    settings_with(
+        partners=(),
+        priority_envelope=Decimal("60000.00"),
+        ministry_envelope=Decimal("147000.00"),
+        priority_envelope_exclusive=False,
+        priority_bonus=Decimal(0),
+    ),
+    [
+        _c("Z1", "90", "Al Haouz", "07"),
+        _c("N1", "85", requested="45000.00"),
+        _c("N2", "80", requested="30000.00"),
+        _c("N3", "75", requested="32000.00"),
+        _c("Z2", "70", "Chichaoua", "07", requested="20000.00"),
+        _c("N4", "60", requested="5000.00"),
+    ],
+    [("late", 0, Decimal(0)), ("promote", 0, Decimal(0))],
+)
 def test_no_envelope_is_ever_overspent(settings, cands, events):
     n_late = len(cands) // 3
-    ed = Edition(settings=settings, cands={c.application_id: c for c in cands}, late=cands[len(cands) - n_late:])
-    ed.place(select(cands[:len(cands) - n_late], settings))
+    ed = Edition(settings=settings, cands={c.application_id: c for c in cands}, late=cands[len(cands) - n_late :])
+    ed.place(select(cands[: len(cands) - n_late], settings))
     ed.check()
     for kind, pick, share in events:
         apply(ed, kind, pick, share)

@@ -66,7 +66,8 @@ def postgres():
 async def stack(tmp_path, postgres):
     env = {**codec_settings(), "TASK_QUEUE": f"dbfault-{uuid.uuid4().hex[:8]}", "DATABASE_URL": postgres.url}
     server = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(client_settings(env)))
+        dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(client_settings(env))
+    )
     env["TEMPORAL_ADDRESS"] = server.client.service_client.config.target_host
     worker = start_worker("worker", env, tmp_path)
     try:
@@ -115,16 +116,24 @@ async def outages_in_the_middle_of_a_batch(stack, postgres) -> None:
     handles = [
         await client.start_workflow(
             ApplicationWorkflow.run,
-            ApplicationInput(settings=settings, submission=make_submission(f"DB{i:02d}-{tag}", duration_months=6),
-                             submitted_by="ops"),
-            id=f"moazara-4-DB{i:02d}-{tag}", task_queue=env["TASK_QUEUE"])
+            ApplicationInput(
+                settings=settings, submission=make_submission(f"DB{i:02d}-{tag}", duration_months=6), submitted_by="ops"
+            ),
+            id=f"moazara-4-DB{i:02d}-{tag}",
+            task_queue=env["TASK_QUEUE"],
+        )
         for i in range(N)
     ]
     await asyncio.gather(*(reach(h, Stage.REVIEW) for h in handles))
 
     async def reviews() -> None:
-        await asyncio.gather(*(update(h, f"review-{r}", ApplicationWorkflow.submit_review, make_review(r, 7))
-                               for h in handles for r in ("r1", "r2")))
+        await asyncio.gather(
+            *(
+                update(h, f"review-{r}", ApplicationWorkflow.submit_review, make_review(r, 7))
+                for h in handles
+                for r in ("r1", "r2")
+            )
+        )
 
     # First outage: the reviews wait for the database; Temporal retries their activities.
     seen = await an_outage(postgres, handles, reviews)
@@ -134,8 +143,17 @@ async def outages_in_the_middle_of_a_batch(stack, postgres) -> None:
     keys = [s.orders[0].key for s in await asyncio.gather(*(to_disbursement(h) for h in handles))]
 
     async def payments() -> None:
-        await asyncio.gather(*(update(h, "pay-1", ApplicationWorkflow.payment_result, PaymentResult(
-            order_key=k, attempt=1, executed=True, reference=f"VIR-{k[-20:]}")) for h, k in zip(handles, keys, strict=False)))
+        await asyncio.gather(
+            *(
+                update(
+                    h,
+                    "pay-1",
+                    ApplicationWorkflow.payment_result,
+                    PaymentResult(order_key=k, attempt=1, executed=True, reference=f"VIR-{k[-20:]}"),
+                )
+                for h, k in zip(handles, keys, strict=False)
+            )
+        )
 
     # Second outage: the payment system's confirmations wait for the ledger.
     seen = await an_outage(postgres, handles, payments)
@@ -143,14 +161,26 @@ async def outages_in_the_middle_of_a_batch(stack, postgres) -> None:
 
     async def to_the_end(h: WorkflowHandle) -> ApplicationStatus:
         await reach(h, Stage.MONITORING)
-        await update(h, "report-1", ApplicationWorkflow.submit_report, ProgressReport(
-            period=1, indicators=Indicators(jobs_created=3, beneficiaries=20, women=10, youth=5)))
-        await update(h, "approve-1", ApplicationWorkflow.review_report,
-                     ReportReview(period=1, approved=True, decided_by="officer"))
+        await update(
+            h,
+            "report-1",
+            ApplicationWorkflow.submit_report,
+            ProgressReport(period=1, indicators=Indicators(jobs_created=3, beneficiaries=20, women=10, youth=5)),
+        )
+        await update(
+            h,
+            "approve-1",
+            ApplicationWorkflow.review_report,
+            ReportReview(period=1, approved=True, decided_by="officer"),
+        )
         s = await reach(h, Stage.DISBURSEMENT)
         [second] = [o for o in s.orders if o.tranche == 2]
-        await update(h, "pay-2", ApplicationWorkflow.payment_result, PaymentResult(
-            order_key=second.key, attempt=1, executed=True, reference=f"VIR-{second.key[-20:]}"))
+        await update(
+            h,
+            "pay-2",
+            ApplicationWorkflow.payment_result,
+            PaymentResult(order_key=second.key, attempt=1, executed=True, reference=f"VIR-{second.key[-20:]}"),
+        )
         return await h.result()
 
     finals = await asyncio.gather(*(to_the_end(h) for h in handles))
@@ -162,6 +192,7 @@ async def outages_in_the_middle_of_a_batch(stack, postgres) -> None:
     engine = make_engine(env["DATABASE_URL"])
     try:
         with engine.connect() as conn:
+
             def per_app(sql: str) -> dict[str, int]:
                 return {r[0]: r[1] for r in conn.execute(text(sql + " GROUP BY application_id")) if r[0] in ids}
 
@@ -169,15 +200,19 @@ async def outages_in_the_middle_of_a_batch(stack, postgres) -> None:
             assert per_app("SELECT application_id, count(*) FROM payment_orders") == {i: 2 for i in ids}
             assert per_app("SELECT application_id, count(*) FROM ledger WHERE kind = 'payment'") == {i: 2 for i in ids}
             assert per_app("SELECT application_id, count(*) FROM stage_changes WHERE seq > 0") == {
-                f.application_id: len(f.history) for f in finals}
-            assert per_app("SELECT application_id, count(*) FROM decisions WHERE kind = 'committee'") == {i: 1 for i in ids}
+                f.application_id: len(f.history) for f in finals
+            }
+            assert per_app("SELECT application_id, count(*) FROM decisions WHERE kind = 'committee'") == {
+                i: 1 for i in ids
+            }
             stages = dict(conn.execute(text("SELECT application_id, stage FROM applications")).all())
             assert {i: stages[i] for i in ids} == {i: "completed" for i in ids}
         report = verify(engine, edition=4)
         assert report.ok, report.findings
         assert report.applications == N
-        checked = await reconcile.reconcile(Repository(engine), 4, {h.id: await histories.fetch(client, h.id) for h in handles},
-                                            client.data_converter)
+        checked = await reconcile.reconcile(
+            Repository(engine), 4, {h.id: await histories.fetch(client, h.id) for h in handles}, client.data_converter
+        )
         assert checked.mismatches == [] and checked.paid_db == {MINISTRY: N * AWARD}
     finally:
         engine.dispose()

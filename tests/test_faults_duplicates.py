@@ -43,16 +43,25 @@ from simulation.factories import make_review, make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 
 W = ApplicationWorkflow
-SELECT = CommitteeDecision(decision=Decision.SELECTED, award=Decimal("40000.00"), funders={MINISTRY: Decimal("40000.00")},
-                           decided_by="committee")
+SELECT = CommitteeDecision(
+    decision=Decision.SELECTED,
+    award=Decimal("40000.00"),
+    funders={MINISTRY: Decimal("40000.00")},
+    decided_by="committee",
+)
 SIGN = AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(9))
 
 
 @pytest.fixture
 async def run(ts_env, sqlite_repo, executor):
     queue = f"dup-{uuid.uuid4().hex[:8]}"
-    async with Worker(ts_env.client, task_queue=queue, workflows=[W], activities=ApplicationActivities(sqlite_repo).all(),
-                      activity_executor=executor):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[W],
+        activities=ApplicationActivities(sqlite_repo).all(),
+        activity_executor=executor,
+    ):
         d = Driver(ts_env, queue, edition_4_settings())
         yield d, sqlite_repo
         await d.cleanup()
@@ -91,8 +100,13 @@ async def test_each_input_twice_and_after_its_stage_one_effect_and_a_clear_answe
     await h.execute_update(W.submit_review, make_review("r2", 8))
     await d.reach(h, Stage.COMMITTEE)
     await refused(h, W.submit_review, make_review("r3", 8), "stage:", "not review")
-    await refused(h, W.complete_documents, DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="x"),)),
-                  "stage:", "not awaiting_documents")
+    await refused(
+        h,
+        W.complete_documents,
+        DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="x"),)),
+        "stage:",
+        "not awaiting_documents",
+    )
 
     answer = await twice(d, h, W.decide, SELECT, "committee-decision", Stage.AGREEMENT)
     assert "selected" in answer.message
@@ -107,12 +121,22 @@ async def test_each_input_twice_and_after_its_stage_one_effect_and_a_clear_answe
     answer = await twice(d, h, W.payment_result, paid, "payment-1", Stage.MONITORING, "progress report 1")
     assert "24000.00 MAD" in answer.message
     await refused(h, W.payment_result, paid, "order_key", "not awaiting a result")
-    await refused(h, W.payment_result, paid.model_copy(update={"executed": False, "reason": "late rejection"}),
-                  "not awaiting a result")
-    await refused(h, W.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(10), fixed_by="officer"),
-                  "no rejected payment order")
+    await refused(
+        h,
+        W.payment_result,
+        paid.model_copy(update={"executed": False, "reason": "late rejection"}),
+        "not awaiting a result",
+    )
+    await refused(
+        h,
+        W.fix_bank_details,
+        BankDetailsFixed(bank_account=valid_rib(10), fixed_by="officer"),
+        "no rejected payment order",
+    )
     await refused(h, W.retry_payment_orders, PaymentRetry(requested_by="officer"), "no payment order is waiting")
-    await refused(h, W.review_report, ReportReview(period=1, approved=True, decided_by="officer"), "not waiting for a review")
+    await refused(
+        h, W.review_report, ReportReview(period=1, approved=True, decided_by="officer"), "not waiting for a review"
+    )
 
     # Once each in the database.
     row = repo.get_application(h.id)
@@ -123,7 +147,9 @@ async def test_each_input_twice_and_after_its_stage_one_effect_and_a_clear_answe
     assert row["paid_total"] == Decimal("24000.00")
 
     # Withdrawn, then anything else: the application is closed, and says so.
-    final_answer = await h.execute_update(W.withdraw, Withdrawal(requested_by="applicant", reason="moved"), id="withdrawal")
+    final_answer = await h.execute_update(
+        W.withdraw, Withdrawal(requested_by="applicant", reason="moved"), id="withdrawal"
+    )
     final = await h.result()
     assert final_answer.stage == Stage.WITHDRAWN
     assert final.stage == Stage.WITHDRAWN and final.amount_to_recover == Decimal("24000.00")

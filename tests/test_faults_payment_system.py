@@ -45,8 +45,13 @@ def payment_system():
 async def run(ts_env, sqlite_repo, executor, payment_system):
     queue = f"payfault-{uuid.uuid4().hex[:8]}"
     activities = ApplicationActivities(sqlite_repo, PaymentSystem(payment_system.url, timeout_seconds=0.5))
-    async with Worker(ts_env.client, task_queue=queue, workflows=[ApplicationWorkflow],
-                      activities=activities.all(), activity_executor=executor):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ApplicationWorkflow],
+        activities=activities.all(),
+        activity_executor=executor,
+    ):
         d = Driver(ts_env, queue, edition_4_settings())
         yield d, sqlite_repo
         await d.cleanup()
@@ -76,7 +81,9 @@ async def escalated(d: Driver, h, times: int = 1):
 
 
 @pytest.mark.parametrize("mode, says", [(DOWN, "503"), (HANG, "timed out")], ids=["errors", "times-out"])
-async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_escalated_to_ops(run, payment_system, mode, says):
+async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_escalated_to_ops(
+    run, payment_system, mode, says
+):
     d, repo = run
     payment_system.mode, payment_system.hang_seconds = mode, 2
     h = await signed(d, f"PAYDOWN-{mode.upper()}")
@@ -103,13 +110,17 @@ async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_esc
 
     # A result for another attempt than the one escalated is refused.
     with pytest.raises(WorkflowUpdateFailedError) as e:
-        await h.execute_update(ApplicationWorkflow.payment_result,
-                               PaymentResult(order_key=key, attempt=2, executed=True, reference="X"))
+        await h.execute_update(
+            ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=2, executed=True, reference="X")
+        )
     assert "not awaiting a result" in str(e.value.cause)
 
     # Ops retry while it is still down: escalated again, then a clear refusal; nothing paid.
-    retry = await h.start_update(ApplicationWorkflow.retry_payment_orders, PaymentRetry(requested_by="officer"),
-                                 wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+    retry = await h.start_update(
+        ApplicationWorkflow.retry_payment_orders,
+        PaymentRetry(requested_by="officer"),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
     s = await escalated(d, h, times=2)
     with pytest.raises(WorkflowUpdateFailedError) as e:
         await retry.result()
@@ -119,8 +130,9 @@ async def test_payment_system_down_is_retried_a_bounded_number_of_times_then_esc
 
     # Back up: the retry goes through, the order is taken once and paid once.
     payment_system.mode = TAKE
-    answer = await h.execute_update(ApplicationWorkflow.retry_payment_orders,
-                                    PaymentRetry(requested_by="officer", reason="payment system back"))
+    answer = await h.execute_update(
+        ApplicationWorkflow.retry_payment_orders, PaymentRetry(requested_by="officer", reason="payment system back")
+    )
     assert "1 payment order(s) sent again" in answer.message
     assert payment_system.taken() == [f"{key}#1"]
     s = await d.status(h)

@@ -51,20 +51,43 @@ EDITION = 77
 AWARD, FIRST_TRANCHE = Decimal("40000.00"), Decimal("24000.00")
 # Score per criterion of each group (the weighted score is ten times it), and the stage it ends in.
 SELECTED_HIGH, SELECTED, WAITLISTED, REJECTED = 9, 8, 6, 4
-EXPECTED = {SELECTED_HIGH: Stage.MONITORING, SELECTED: Stage.MONITORING, WAITLISTED: Stage.WAITLISTED,
-            REJECTED: Stage.REJECTED, None: Stage.INELIGIBLE}
+EXPECTED = {
+    SELECTED_HIGH: Stage.MONITORING,
+    SELECTED: Stage.MONITORING,
+    WAITLISTED: Stage.WAITLISTED,
+    REJECTED: Stage.REJECTED,
+    None: Stage.INELIGIBLE,
+}
 
 
 def plan() -> dict[str, int | None]:
     """Registration number -> review score (None: ineligible), spread over the groups."""
-    groups = [None, SELECTED_HIGH, SELECTED, WAITLISTED, REJECTED, SELECTED, WAITLISTED, SELECTED_HIGH, REJECTED, SELECTED]
+    groups = [
+        None,
+        SELECTED_HIGH,
+        SELECTED,
+        WAITLISTED,
+        REJECTED,
+        SELECTED,
+        WAITLISTED,
+        SELECTED_HIGH,
+        REJECTED,
+        SELECTED,
+    ]
     return {f"RST-{i:03d}": groups[i % len(groups)] for i in range(N)}
 
 
 def edition_settings(today: date, selected: int):
-    return settings_with(edition=EDITION, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20),
-                         ministry_envelope=selected * AWARD, priority_envelope=Decimal(0),
-                         priority_envelope_exclusive=False, priority_bonus=Decimal(0), partners=())
+    return settings_with(
+        edition=EDITION,
+        call_opens=today - timedelta(days=1),
+        call_closes=today + timedelta(days=20),
+        ministry_envelope=selected * AWARD,
+        priority_envelope=Decimal(0),
+        priority_envelope_exclusive=False,
+        priority_bonus=Decimal(0),
+        partners=(),
+    )
 
 
 async def robust(call, what: str, seconds: float = 120):
@@ -133,8 +156,12 @@ async def stack(tmp_path):
     server.start()
     worker = None
     try:  # a setup that fails stops the server too
-        env = {**codec_settings(), "TASK_QUEUE": f"restart-{uuid.uuid4().hex[:8]}", "TEMPORAL_ADDRESS": server.address,
-               "DATABASE_URL": f"sqlite:///{tmp_path / 'moazara.db'}"}
+        env = {
+            **codec_settings(),
+            "TASK_QUEUE": f"restart-{uuid.uuid4().hex[:8]}",
+            "TEMPORAL_ADDRESS": server.address,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'moazara.db'}",
+        }
         client: Client = await robust(lambda: connect(client_settings(env)), "connect", 30)
         worker = start_worker("worker", env, tmp_path)
         await worker.wait_ready()
@@ -160,10 +187,24 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
     scores = plan()
     selected = sum(1 for s in scores.values() if s in (SELECTED_HIGH, SELECTED))
     settings = edition_settings(datetime.now(UTC).date(), selected)
-    edition = await client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer"),
-                                          id=edition_workflow_id(EDITION), task_queue=env["TASK_QUEUE"])
-    subs = {reg: make_submission(reg, edition=EDITION, **({} if score is not None else dict(
-        requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00")))) for reg, score in scores.items()}
+    edition = await client.start_workflow(
+        EditionWorkflow.run,
+        EditionInput(settings=settings, opened_by="officer"),
+        id=edition_workflow_id(EDITION),
+        task_queue=env["TASK_QUEUE"],
+    )
+    subs = {
+        reg: make_submission(
+            reg,
+            edition=EDITION,
+            **(
+                {}
+                if score is not None
+                else dict(requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00"))
+            ),
+        )
+        for reg, score in scores.items()
+    }
 
     # Submissions through the edition: half one by one (8 at a time), half as a bulk import does, in
     # batches of 10 (4 at a time). The server is killed when a quarter are in: updates and batch
@@ -190,9 +231,12 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
 
     regs = list(scores)
     singles, batched = regs[0::2], regs[1::2]
-    submissions = asyncio.ensure_future(asyncio.gather(
-        bounded(8, [submit(r) for r in singles]),
-        bounded(4, [submit_batch(batched[k:k + 10]) for k in range(0, len(batched), 10)])))
+    submissions = asyncio.ensure_future(
+        asyncio.gather(
+            bounded(8, [submit(r) for r in singles]),
+            bounded(4, [submit_batch(batched[k : k + 10]) for k in range(0, len(batched), 10)]),
+        )
+    )
     await quarter.wait()
     await restart(server)
     await submissions
@@ -201,8 +245,14 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
     handles = {reg: client.get_workflow_handle(sub.application_id) for reg, sub in subs.items()}
     eligible = [reg for reg, s in scores.items() if s is not None]
     await all_reach([handles[r] for r in eligible], Stage.REVIEW)
-    await bounded(16, [update(handles[r], ApplicationWorkflow.submit_review, make_review(rv, scores[r]), f"review-{rv}-{r}")
-                       for r in eligible for rv in ("r1", "r2")])
+    await bounded(
+        16,
+        [
+            update(handles[r], ApplicationWorkflow.submit_review, make_review(rv, scores[r]), f"review-{rv}-{r}")
+            for r in eligible
+            for rv in ("r1", "r2")
+        ],
+    )
     await all_reach([handles[r] for r in eligible], Stage.COMMITTEE)
 
     # The committee: proposal, confirmation; the server is killed while decisions are being sent.
@@ -213,7 +263,10 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
             break
         await asyncio.sleep(0.2)
     assert (s.proposal.selected, s.proposal.waitlisted, s.proposal.rejected) == (
-        selected, sum(1 for v in scores.values() if v == WAITLISTED), sum(1 for v in scores.values() if v == REJECTED))
+        selected,
+        sum(1 for v in scores.values() if v == WAITLISTED),
+        sum(1 for v in scores.values() if v == REJECTED),
+    )
     await update(edition, EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"), "confirm")
     await asyncio.sleep(0.1)
     await restart(server, down=DOWN_DURING_DECISIONS)
@@ -221,13 +274,33 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
     by_group = {g: [handles[r] for r, s in scores.items() if s == g] for g in EXPECTED}
     funded = by_group[SELECTED_HIGH] + by_group[SELECTED]
     await all_reach(funded, Stage.AGREEMENT)
-    await bounded(16, [update(h, ApplicationWorkflow.sign_agreement, AgreementSigned(
-        signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(i)), f"sign-{h.id}")
-        for i, h in enumerate(funded)])
+    await bounded(
+        16,
+        [
+            update(
+                h,
+                ApplicationWorkflow.sign_agreement,
+                AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(i)),
+                f"sign-{h.id}",
+            )
+            for i, h in enumerate(funded)
+        ],
+    )
     waiting = await all_reach(funded, Stage.DISBURSEMENT)
-    await bounded(16, [update(h, ApplicationWorkflow.payment_result, PaymentResult(
-        order_key=waiting[h.id].orders[0].key, attempt=1, executed=True, reference=f"VIR-{h.id[-3:]}"), f"pay-{h.id}")
-        for h in funded])
+    await bounded(
+        16,
+        [
+            update(
+                h,
+                ApplicationWorkflow.payment_result,
+                PaymentResult(
+                    order_key=waiting[h.id].orders[0].key, attempt=1, executed=True, reference=f"VIR-{h.id[-3:]}"
+                ),
+                f"pay-{h.id}",
+            )
+            for h in funded
+        ],
+    )
 
     # Where every application ended: as the rules say, whatever the crashes.
     ended: dict[str, Stage] = {}
@@ -248,18 +321,28 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
     engine = make_engine(env["DATABASE_URL"])
     try:
         with engine.connect() as conn:
+
             def counts(sql: str) -> dict[str, int]:
                 return dict(conn.execute(text(sql + " GROUP BY application_id")).all())
 
             ids = {h.id for h in handles.values()}
             assert set(counts("SELECT application_id, count(*) FROM applications")) == ids
             assert counts("SELECT application_id, count(*) FROM decisions WHERE kind = 'committee'") == {
-                handles[r].id: 1 for r in eligible}
+                handles[r].id: 1 for r in eligible
+            }
             assert counts("SELECT application_id, count(*) FROM payment_orders") == {h.id: 1 for h in funded}
-            assert counts("SELECT application_id, count(*) FROM ledger WHERE kind = 'payment'") == {h.id: 1 for h in funded}
+            assert counts("SELECT application_id, count(*) FROM ledger WHERE kind = 'payment'") == {
+                h.id: 1 for h in funded
+            }
             assert counts("SELECT application_id, count(*) FROM reviews") == {handles[r].id: 2 for r in eligible}
             # Every decision was delivered to its application (none marked sent without an answer).
-            notes = conn.execute(text("SELECT sent_note FROM committee_decisions WHERE edition = :e"), {"e": EDITION}).scalars().all()
-            assert len(notes) == len(eligible) and all(n.startswith("committee decision recorded") for n in notes), notes
+            notes = (
+                conn.execute(text("SELECT sent_note FROM committee_decisions WHERE edition = :e"), {"e": EDITION})
+                .scalars()
+                .all()
+            )
+            assert len(notes) == len(eligible) and all(n.startswith("committee decision recorded") for n in notes), (
+                notes
+            )
     finally:
         engine.dispose()

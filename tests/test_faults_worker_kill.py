@@ -47,10 +47,15 @@ AWARD, FIRST_TRANCHE = Decimal("40000.00"), Decimal("24000.00")
 @pytest_asyncio.fixture
 async def stack(tmp_path):
     with FakePaymentSystem() as payment_system:
-        env = {**codec_settings(), "TASK_QUEUE": f"kill-{uuid.uuid4().hex[:8]}",
-               "DATABASE_URL": f"sqlite:///{tmp_path / 'moazara.db'}", "PAYMENT_SYSTEM_URL": payment_system.url}
+        env = {
+            **codec_settings(),
+            "TASK_QUEUE": f"kill-{uuid.uuid4().hex[:8]}",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'moazara.db'}",
+            "PAYMENT_SYSTEM_URL": payment_system.url,
+        }
         server = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(client_settings(env)))
+            dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(client_settings(env))
+        )
         env["TEMPORAL_ADDRESS"] = server.client.service_client.config.target_host
         workers = []
         try:
@@ -65,8 +70,12 @@ async def holding_worker(activity: str, env: dict, workers: list, tmp_path):
     """Worker A, with a test-only hold after `activity`'s body (tests/fault_injection.py); and the
     file it writes when the hold starts."""
     marker = tmp_path / f"held-{activity}"
-    a = start_worker("worker-a", {**env, "FAULT_HOLD_ACTIVITY": activity, "FAULT_HOLD_SECONDS": "300",
-                                  "FAULT_MARKER": str(marker)}, tmp_path, ("-m", "tests.fault_injection"))
+    a = start_worker(
+        "worker-a",
+        {**env, "FAULT_HOLD_ACTIVITY": activity, "FAULT_HOLD_SECONDS": "300", "FAULT_MARKER": str(marker)},
+        tmp_path,
+        ("-m", "tests.fault_injection"),
+    )
     workers.append(a)
     await a.wait_ready()
     return a, marker
@@ -89,18 +98,29 @@ async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
     a, marker = await holding_worker("create_payment_order", env, workers, tmp_path)
     sub = make_submission(f"KILL-{uuid.uuid4().hex[:6].upper()}")
     h: WorkflowHandle = await client.start_workflow(
-        ApplicationWorkflow.run, ApplicationInput(settings=edition_4_settings(), submission=sub, submitted_by="ops"),
-        id=sub.application_id, task_queue=env["TASK_QUEUE"])
+        ApplicationWorkflow.run,
+        ApplicationInput(settings=edition_4_settings(), submission=sub, submitted_by="ops"),
+        id=sub.application_id,
+        task_queue=env["TASK_QUEUE"],
+    )
     key = f"{h.id}:T1:{MINISTRY}"
     await reach(h, Stage.REVIEW)
     for r in ("r1", "r2"):
         await update(h, f"review-{r}", ApplicationWorkflow.submit_review, make_review(r, 8))
     await reach(h, Stage.COMMITTEE)
-    await update(h, "decide", ApplicationWorkflow.decide, CommitteeDecision(
-        decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"))
+    await update(
+        h,
+        "decide",
+        ApplicationWorkflow.decide,
+        CommitteeDecision(decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"),
+    )
     await reach(h, Stage.AGREEMENT)
-    await update(h, "sign", ApplicationWorkflow.sign_agreement, AgreementSigned(
-        signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(5)))
+    await update(
+        h,
+        "sign",
+        ApplicationWorkflow.sign_agreement,
+        AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(5)),
+    )
 
     # The payment activity has run its body (order stored, payment system called) and is held.
     await held(marker)
@@ -133,8 +153,11 @@ async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
     assert s.paid_total == FIRST_TRANCHE and s.paid == {MINISTRY: FIRST_TRANCHE}
 
     # The history: attempt 1 lost with worker A, attempt 2 completed by worker B.
-    started = [e.activity_task_started_event_attributes async for e in h.fetch_history_events()
-               if e.HasField("activity_task_started_event_attributes")]
+    started = [
+        e.activity_task_started_event_attributes
+        async for e in h.fetch_history_events()
+        if e.HasField("activity_task_started_event_attributes")
+    ]
     payment = [st for st in started if st.attempt == 2]
     assert len(payment) == 1 and payment[0].identity == b.identity
 
@@ -168,12 +191,22 @@ async def kill_inside_a_batch(stack, tmp_path) -> None:
     a, marker = await holding_worker("start_applications", env, workers, tmp_path)
     today = datetime.now(UTC).date()
     number = 50 + uuid.uuid4().int % 40
-    settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
-    edition = await client.start_workflow(EditionWorkflow.run, EditionInput(settings=settings, opened_by="officer"),
-                                          id=edition_workflow_id(number), task_queue=env["TASK_QUEUE"])
+    settings = settings_with(
+        edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20)
+    )
+    edition = await client.start_workflow(
+        EditionWorkflow.run,
+        EditionInput(settings=settings, opened_by="officer"),
+        id=edition_workflow_id(number),
+        task_queue=env["TASK_QUEUE"],
+    )
     subs = [make_submission(f"BATCH-{i:02d}", edition=number) for i in range(10)]
-    pending = await edition.start_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=subs),
-                                         id="import-1", wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+    pending = await edition.start_update(
+        EditionWorkflow.submit_batch,
+        SubmissionBatch(submissions=subs),
+        id="import-1",
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+    )
 
     # Every application of the batch is started; the activity is held before it reports.
     await held(marker)
@@ -190,11 +223,16 @@ async def kill_inside_a_batch(stack, tmp_path) -> None:
     assert [(x.application_id, x.accepted) for x in answer.answers] == [(s.application_id, True) for s in subs]
     status = await edition.query(EditionWorkflow.get_status)
     assert (status.submissions, status.duplicates) == (10, 0)
-    recognised = [line for line in b.log_lines() if line.get("event") == "started by an earlier attempt of this activity"]
+    recognised = [
+        line for line in b.log_lines() if line.get("event") == "started by an earlier attempt of this activity"
+    ]
     assert sorted(line["application_id"] for line in recognised) == sorted(s.application_id for s in subs)
     # The history: the batch's first attempt lost with worker A, its second completed by worker B.
-    started = [e.activity_task_started_event_attributes async for e in edition.fetch_history_events()
-               if e.HasField("activity_task_started_event_attributes")]
+    started = [
+        e.activity_task_started_event_attributes
+        async for e in edition.fetch_history_events()
+        if e.HasField("activity_task_started_event_attributes")
+    ]
     assert [(st.attempt, st.identity) for st in started if st.attempt > 1] == [(2, b.identity)]
     # A second import of the same applicants is answered with duplicates, one each.
     again = await edition.execute_update(EditionWorkflow.submit_batch, SubmissionBatch(submissions=subs[:3]))

@@ -20,8 +20,13 @@ OFFICER = Actor(id="officer-1", door="console", roles=frozenset({"officer"}))
 @pytest.fixture
 async def run(ts_env, sqlite_repo, executor):
     queue = f"frontdoor-{uuid.uuid4().hex[:8]}"
-    async with Worker(ts_env.client, task_queue=queue, workflows=[ApplicationWorkflow],
-                      activities=ApplicationActivities(sqlite_repo).all(), activity_executor=executor):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ApplicationWorkflow],
+        activities=ApplicationActivities(sqlite_repo).all(),
+        activity_executor=executor,
+    ):
         d = Driver(ts_env, queue, edition_4_settings())
         yield d
         await d.cleanup()
@@ -43,14 +48,16 @@ async def test_accepted_refused_wrong_stage_and_unknown_come_back_as_one_result(
     early = await send_update(d.client, h.id, U.TERMINATE.value, _termination(), OFFICER)
     assert early.code == ResultCode.REFUSED and early.field == "reason"
 
-    withdrawn = await send_update(d.client, h.id, U.WITHDRAW, Withdrawal(requested_by="applicant", reason="moved"),
-                                  OFFICER)
+    withdrawn = await send_update(
+        d.client, h.id, U.WITHDRAW, Withdrawal(requested_by="applicant", reason="moved"), OFFICER
+    )
     assert withdrawn.accepted and withdrawn.stage == "withdrawn"
     late = await send_update(d.client, h.id, U.SUBMIT_REVIEW, make_review("rev-2", 7), OFFICER)
     assert late.code in (ResultCode.WRONG_STAGE, ResultCode.NOT_FOUND)  # closed: refused by stage, or gone
 
-    unknown = await send_update(d.client, "moazara-4-NOBODY", U.WITHDRAW,
-                                Withdrawal(requested_by="applicant", reason="x"), OFFICER)
+    unknown = await send_update(
+        d.client, "moazara-4-NOBODY", U.WITHDRAW, Withdrawal(requested_by="applicant", reason="x"), OFFICER
+    )
     assert unknown.code == ResultCode.NOT_FOUND and not unknown.accepted
 
 

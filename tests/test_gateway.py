@@ -37,11 +37,18 @@ from workflows.application import ApplicationWorkflow
 # Credentials of the integrations (each also has an HMAC secret); long and unlike anything else,
 # so tests/test_log_masking.py can look for them in the logs.
 CLIENTS = {
-    "oriental": {"role": "region_council", "region_code": "02",
-                 "api_keys": ["key-oriental-7f3a9c1e5b2d"], "hmac_secrets": ["hmac-oriental-4d8e2a6c0f1b"]},
+    "oriental": {
+        "role": "region_council",
+        "region_code": "02",
+        "api_keys": ["key-oriental-7f3a9c1e5b2d"],
+        "hmac_secrets": ["hmac-oriental-4d8e2a6c0f1b"],
+    },
     "fes-meknes": {"role": "region_council", "region_code": "03", "api_keys": ["key-fesmeknes-2b7d4f9a1c3e"]},
-    "payments": {"role": "payment_system",
-                 "api_keys": ["key-payments-9e1c3a5f7b2d"], "hmac_secrets": ["hmac-payments-6a2f8d4b0e3c"]},
+    "payments": {
+        "role": "payment_system",
+        "api_keys": ["key-payments-9e1c3a5f7b2d"],
+        "hmac_secrets": ["hmac-payments-6a2f8d4b0e3c"],
+    },
     "dms": {"role": "document_verification", "api_keys": ["key-dms-3c5e7a9b1d4f"]},
     "portal": {"role": "portal", "api_keys": ["key-portal-8b0d2f4a6c1e"]},
 }
@@ -61,8 +68,17 @@ class GatewayStack:
     repo: Repository
     secrets: Path
 
-    async def post(self, path: str, body: dict | str, client: str | None = None, *, via: str = "key",
-                   key: str | None = None, timestamp: int | None = None, secret: str | None = None) -> httpx.Response:
+    async def post(
+        self,
+        path: str,
+        body: dict | str,
+        client: str | None = None,
+        *,
+        via: str = "key",
+        key: str | None = None,
+        timestamp: int | None = None,
+        secret: str | None = None,
+    ) -> httpx.Response:
         """POST as integration `client`: with its API key (via="key") or an HMAC signature (via="hmac")."""
         content = body if isinstance(body, str) else json.dumps(body)
         headers = {"Content-Type": "application/json"}
@@ -98,8 +114,13 @@ async def gw(ts_env, tmp_path_factory, executor):
     queue = f"gateway-{uuid.uuid4().hex[:8]}"
     settings = Settings(secrets_file=str(secrets), database_url=url, task_queue=queue)
     app = gateway_app(settings, repo, ts_env.client)
-    async with Worker(ts_env.client, task_queue=queue, workflows=[ApplicationWorkflow],
-                      activities=ApplicationActivities(repo).all(), activity_executor=executor):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ApplicationWorkflow],
+        activities=ApplicationActivities(repo).all(),
+        activity_executor=executor,
+    ):
         driver = Driver(ts_env, queue, edition_4_settings())
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as http:
             yield GatewayStack(http, driver, repo, secrets)
@@ -130,7 +151,9 @@ async def updates_in_history(handle: WorkflowHandle, via_gateway: bool = True) -
 async def at_cofunding(gw: GatewayStack) -> WorkflowHandle:
     """A cooperative in l'Oriental (region 02), selected, waiting for the Region's co-funding."""
     d = gw.driver
-    h = await d.start(make_submission(reg("COOP"), legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad"))
+    h = await d.start(
+        make_submission(reg("COOP"), legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
+    )
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
     await d.reach(h, Stage.COFUNDING, "region 02")
@@ -147,25 +170,43 @@ async def test_every_refusal_has_its_status_and_changes_nothing(gw):
         (await gw.post(path, good), 401, None),  # no credentials
         (await gw.post(path, good, "oriental", key="key-oriental-wrong"), 401, None),
         (await gw.post(path, good, "oriental", via="hmac", secret="not-the-secret"), 401, None),
-        (await gw.post(path, good, "oriental", via="hmac", timestamp=int(time.time()) - 3600), 401, None),  # replayed later
+        (
+            await gw.post(path, good, "oriental", via="hmac", timestamp=int(time.time()) - 3600),
+            401,
+            None,
+        ),  # replayed later
         (await gw.post(path, good, "payments"), 403, None),  # wrong role
         (await gw.post(path, good, "fes-meknes"), 403, None),  # another region's council
         (await gw.post("/v1/applications/moazara-4-NOBODY/cofunding-decision", good, "oriental"), 404, None),
         (await gw.post(path, {**good, "amount": "-5"}, "oriental"), 422, "amount"),
         (await gw.post(path, {**good, "amount": "12.345"}, "oriental"), 422, "amount"),
         (await gw.post(path, {k: v for k, v in good.items() if k != "decided_by"}, "oriental"), 422, "decided_by"),
-        (await gw.post(path, {**good, "region_code": "03"}, "oriental"), 422, "region_code"),  # the sender is not in the body
+        (
+            await gw.post(path, {**good, "region_code": "03"}, "oriental"),
+            422,
+            "region_code",
+        ),  # the sender is not in the body
         (await gw.post(path, {**good, "event_id": "bad id!"}, "oriental"), 422, "event_id"),
         (await gw.post(path, "{not json", "oriental"), 422, None),
-        (await gw.post(f"/v1/applications/{h.id}/documents-verified",
-                       {"event_id": event_id(), "documents": [{"kind": "budget", "reference": "dms/1"}], "verified_by": "dms"},
-                       "dms"), 409, "stage"),  # wrong stage, the workflow's own reason
+        (
+            await gw.post(
+                f"/v1/applications/{h.id}/documents-verified",
+                {"event_id": event_id(), "documents": [{"kind": "budget", "reference": "dms/1"}], "verified_by": "dms"},
+                "dms",
+            ),
+            409,
+            "stage",
+        ),  # wrong stage, the workflow's own reason
     ]
     for response, status, field in refusals:
         assert response.status_code == status, response.text
         body = response.json()
-        assert body["code"] == {401: "unauthenticated", 403: "forbidden", 404: "not_found", 422: "invalid_body",
-                                409: "wrong_stage"}[status]
+        assert (
+            body["code"]
+            == {401: "unauthenticated", 403: "forbidden", 404: "not_found", 422: "invalid_body", 409: "wrong_stage"}[
+                status
+            ]
+        )
         if field:
             assert body["field"] == field and body["detail"].startswith(f"{field}:")
     assert refusals[0][0].headers["WWW-Authenticate"]
@@ -175,8 +216,11 @@ async def test_every_refusal_has_its_status_and_changes_nothing(gw):
     # An HMAC signature covers the body: the same headers on another body are refused.
     ts = str(int(time.time()))
     signed = sign(CLIENTS["oriental"]["hmac_secrets"][0], ts, "POST", path, json.dumps(good).encode())
-    tampered = await gw.http.post(path, content=json.dumps({**good, "approved": False}),
-                                  headers={"X-Client-Id": "oriental", "X-Timestamp": ts, "X-Signature": signed})
+    tampered = await gw.http.post(
+        path,
+        content=json.dumps({**good, "approved": False}),
+        headers={"X-Client-Id": "oriental", "X-Timestamp": ts, "X-Signature": signed},
+    )
     assert tampered.status_code == 401
 
     # A business rule of the workflow: more than asked of the region.
@@ -235,24 +279,38 @@ async def test_payment_system_and_portal_events(gw):
     executed = f"/v1/payment-orders/{key}/executed"
     rejected = f"/v1/payment-orders/{key}/rejected"
 
-    assert (await gw.post(executed, {"event_id": event_id(), "attempt": 1, "reference": "V1"}, "oriental")).status_code == 403
-    unknown = await gw.post(f"/v1/payment-orders/{h.id}:T9:ministry/executed", {"event_id": event_id(), "attempt": 1, "reference": "V1"}, "payments")
+    assert (
+        await gw.post(executed, {"event_id": event_id(), "attempt": 1, "reference": "V1"}, "oriental")
+    ).status_code == 403
+    unknown = await gw.post(
+        f"/v1/payment-orders/{h.id}:T9:ministry/executed",
+        {"event_id": event_id(), "attempt": 1, "reference": "V1"},
+        "payments",
+    )
     assert unknown.status_code == 404
 
-    r = await gw.post(rejected, {"event_id": event_id(), "attempt": 1, "reason": "account closed"}, "payments", via="hmac")
+    r = await gw.post(
+        rejected, {"event_id": event_id(), "attempt": 1, "reason": "account closed"}, "payments", via="hmac"
+    )
     assert r.status_code == 200 and "rejected" in r.json()["message"], r.text
     # Executed for an attempt that was rejected: the workflow refuses it.
     stale = await gw.post(executed, {"event_id": event_id(), "attempt": 1, "reference": "V1"}, "payments")
     assert stale.status_code == 409 and stale.json()["code"] == "refused" and stale.json()["field"] == "order_key"
 
-    await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(777), fixed_by="ops"))
+    await h.execute_update(
+        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(777), fixed_by="ops")
+    )
     ok = await gw.post(executed, {"event_id": event_id(), "attempt": 2, "reference": "VIR-2"}, "payments")
     assert ok.status_code == 200 and ok.json()["accepted"], ok.text
     await d.reach(h, Stage.MONITORING, "progress report 1")
     assert gw.repo.paid_by_funder(h.id) == {"ministry": Decimal("24000.00")}
 
-    report = {"event_id": event_id(), "applicant": sub.applicant.registration_number, "period": 1,
-              "indicators": {"jobs_created": 2, "beneficiaries": 30, "women": 20, "youth": 5}}
+    report = {
+        "event_id": event_id(),
+        "applicant": sub.applicant.registration_number,
+        "period": 1,
+        "indicators": {"jobs_created": 2, "beneficiaries": 30, "women": 20, "youth": 5},
+    }
     reports = f"/v1/applications/{h.id}/progress-reports"
     assert (await gw.post(reports, {**report, "applicant": "ASSO-SOMEONE"}, "portal")).status_code == 403
     invalid = await gw.post(reports, {**report, "indicators": {"jobs_created": -1}}, "portal")
@@ -270,11 +328,18 @@ async def test_payment_system_and_portal_events(gw):
 
 async def test_documents_verified_and_temporal_unreachable_then_retried(gw, ts_env):
     d = gw.driver
-    h = await d.start(make_submission(reg("DOCS"), documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT,
-                                                               DocumentKind.PROJECT_PLAN]))
+    h = await d.start(
+        make_submission(
+            reg("DOCS"), documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN]
+        )
+    )
     await d.reach(h, Stage.AWAITING_DOCUMENTS)
     path = f"/v1/applications/{h.id}/documents-verified"
-    event = {"event_id": event_id(), "documents": [{"kind": "budget", "reference": "dms/budget-1"}], "verified_by": "dms-bot"}
+    event = {
+        "event_id": event_id(),
+        "documents": [{"kind": "budget", "reference": "dms/budget-1"}],
+        "verified_by": "dms-bot",
+    }
     assert (await gw.post(path, event, "portal")).status_code == 403
 
     # Temporal unreachable: 503, nothing applied, the event stays pending in the inbox.
@@ -301,7 +366,9 @@ async def test_keys_rotate_without_restart(gw):
     old, new = CLIENTS["oriental"]["api_keys"][0], "key-oriental-rotated-5e9b1d"
     try:
         # Overlap: both keys work; then the old one is withdrawn.
-        write_secrets(gw.secrets, gateway_clients={**CLIENTS, "oriental": {**CLIENTS["oriental"], "api_keys": [new, old]}})
+        write_secrets(
+            gw.secrets, gateway_clients={**CLIENTS, "oriental": {**CLIENTS["oriental"], "api_keys": [new, old]}}
+        )
         assert (await gw.post(path, body, "oriental", key=new)).status_code == 404
         assert (await gw.post(path, body, "oriental", key=old)).status_code == 404
         write_secrets(gw.secrets, gateway_clients={**CLIENTS, "oriental": {**CLIENTS["oriental"], "api_keys": [new]}})

@@ -39,8 +39,13 @@ def _app(tmp_dir):
     now = datetime.now(UTC)
     repo.record_submission(sub.application_id, sub.application_id, sub, "fuzz", now)
     repo.set_award(sub.application_id, {"region-02": Decimal("40000.00")})
-    order = PaymentOrder(key=f"{sub.application_id}:T1:region-02", application_id=sub.application_id, tranche=1,
-                         funder="region-02", amount=Decimal("24000.00"))
+    order = PaymentOrder(
+        key=f"{sub.application_id}:T1:region-02",
+        application_id=sub.application_id,
+        tranche=1,
+        funder="region-02",
+        amount=Decimal("24000.00"),
+    )
     repo.create_payment_order(order, valid_rib(1), now)
     unreachable = Settings(temporal_address="127.0.0.1:1")
     return create_app(LiveSettings(Settings(secrets_file=str(secrets))).current, repo, lambda: connect(unreachable))
@@ -53,8 +58,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app(Path(_tmp.name)))
 
 
 def credentials(path: str) -> dict[str, str]:
-    role = ("oriental" if "cofunding" in path else "payments" if "payment-orders" in path
-            else "dms" if "documents" in path else "portal")
+    role = (
+        "oriental"
+        if "cofunding" in path
+        else "payments"
+        if "payment-orders" in path
+        else "dms"
+        if "documents" in path
+        else "portal"
+    )
     return {"X-API-Key": CLIENTS[role]["api_keys"][0]}
 
 
@@ -63,6 +75,7 @@ def credentials(path: str) -> dict[str, str]:
 def test_no_input_makes_the_gateway_fail(case):
     # Every check (documented status codes, content types, response schemas, invalid data refused)
     # but two: valid data cannot be accepted with no workflow behind, and 503 is the right answer then.
-    response = case.call_and_validate(headers=credentials(case.path),
-                                      excluded_checks=[positive_data_acceptance, not_a_server_error])
+    response = case.call_and_validate(
+        headers=credentials(case.path), excluded_checks=[positive_data_acceptance, not_a_server_error]
+    )
     assert response.status_code < 500 or response.status_code == 503, response.text

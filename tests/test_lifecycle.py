@@ -94,7 +94,9 @@ async def test_complete_24_month_lifecycle(run):
 
 async def test_ineligible_application_ends_with_reasons(run):
     d, repo = run
-    h = await d.start(make_submission("ASSO-CEIL", requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00")))
+    h = await d.start(
+        make_submission("ASSO-CEIL", requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00"))
+    )
     final = await h.result()
     assert final.stage == Stage.INELIGIBLE
     assert [r.code for r in final.reasons] == ["CEILING_EXCEEDED"]
@@ -119,14 +121,17 @@ async def test_review_refuses_conflict_of_interest_and_duplicates(run):
 
 async def test_missing_documents_completed_in_time_goes_on_to_review(run):
     d, repo = run
-    sub = make_submission("ASSO-DOCS", documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN])
+    sub = make_submission(
+        "ASSO-DOCS", documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN]
+    )
     h = await d.start(sub)
     s = await d.reach(h, Stage.AWAITING_DOCUMENTS)
     assert s.until is not None and round((s.until - s.since).total_seconds() / 86400) == 15
     assert "budget" in s.history[-1].note
     await d.skip(10)
     await h.execute_update(
-        ApplicationWorkflow.complete_documents, DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/budget"),))
+        ApplicationWorkflow.complete_documents,
+        DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/budget"),)),
     )
     s = await d.reach(h, Stage.REVIEW)
     assert [c.stage for c in s.history].count(Stage.ELIGIBILITY) == 2
@@ -148,7 +153,10 @@ async def test_rejected_by_the_committee(run):
     h = await d.start(make_submission("ASSO-REJ"))
     await d.review_all(h, score=3)
     await d.reach(h, Stage.COMMITTEE)
-    await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line"))
+    await h.execute_update(
+        ApplicationWorkflow.decide,
+        CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line"),
+    )
     final = await h.result()
     assert final.stage == Stage.REJECTED and final.award == 0 and final.score == Decimal("30.00")
     assert repo.get_application(h.id)["stage"] == "rejected"
@@ -159,13 +167,20 @@ async def test_waitlisted_then_promoted(run):
     h = await d.start(make_submission("ASSO-WAIT"))
     await d.review_all(h)
     await d.reach(h, Stage.COMMITTEE)
-    await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, rank=130, decided_by="committee"))
+    await h.execute_update(
+        ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, rank=130, decided_by="committee")
+    )
     s = await d.reach(h, Stage.WAITLISTED, "promotion")
     assert (s.until - s.since).days == 180
     await d.skip(60)
     await h.execute_update(
         ApplicationWorkflow.decide,
-        CommitteeDecision(decision=Decision.SELECTED, award=Decimal("35000.00"), funders={MINISTRY: Decimal("35000.00")}, decided_by="committee"),
+        CommitteeDecision(
+            decision=Decision.SELECTED,
+            award=Decimal("35000.00"),
+            funders={MINISTRY: Decimal("35000.00")},
+            decided_by="committee",
+        ),
     )
     s = await d.reach(h, Stage.AGREEMENT)
     assert s.award == Decimal("35000.00")
@@ -176,7 +191,9 @@ async def test_waitlist_closes_without_promotion(run):
     h = await d.start(make_submission("ASSO-WAITX"))
     await d.review_all(h)
     await d.reach(h, Stage.COMMITTEE)
-    await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee"))
+    await h.execute_update(
+        ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.WAITLISTED, decided_by="committee")
+    )
     await d.reach(h, Stage.WAITLISTED, "promotion")
     await d.skip(181)
     assert (await h.result()).stage == Stage.NOT_SELECTED
@@ -190,9 +207,15 @@ async def test_cofunding_approved_by_the_region(run):
     s = await d.reach(h, Stage.COFUNDING, "region 02")
     # Only that Region may answer.
     with pytest.raises(WorkflowUpdateFailedError) as e:
-        await h.execute_update(ApplicationWorkflow.cofunding_decision, CoFundingDecision(region_code="03", approved=True, decided_by="fes-meknes"))
+        await h.execute_update(
+            ApplicationWorkflow.cofunding_decision,
+            CoFundingDecision(region_code="03", approved=True, decided_by="fes-meknes"),
+        )
     assert "not asked" in str(e.value.cause)
-    await h.execute_update(ApplicationWorkflow.cofunding_decision, CoFundingDecision(region_code="02", approved=True, decided_by="oriental"))
+    await h.execute_update(
+        ApplicationWorkflow.cofunding_decision,
+        CoFundingDecision(region_code="02", approved=True, decided_by="oriental"),
+    )
     s = await d.reach(h, Stage.AGREEMENT)
     assert s.funders == {"region-02": Decimal("40000.00")}
     await d.sign(h)
@@ -207,7 +230,10 @@ async def test_cofunding_declined_ministry_covers(run):
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
     await d.reach(h, Stage.COFUNDING)
-    await h.execute_update(ApplicationWorkflow.cofunding_decision, CoFundingDecision(region_code="02", approved=False, decided_by="oriental", reason="envelope spent"))
+    await h.execute_update(
+        ApplicationWorkflow.cofunding_decision,
+        CoFundingDecision(region_code="02", approved=False, decided_by="oriental", reason="envelope spent"),
+    )
     s = await d.reach(h, Stage.AGREEMENT)
     assert s.funders == {MINISTRY: Decimal("40000.00")} and s.award == Decimal("40000.00")
 
@@ -219,8 +245,13 @@ async def test_cofunding_declined_ministry_covers(run):
 async def test_cofunding_timeout_follows_the_edition_policy(ts_env, sqlite_repo, executor, policy, expected):
     queue = f"policy-{uuid.uuid4().hex[:8]}"
     settings = settings_with(cofunding_fallback=policy)
-    async with Worker(ts_env.client, task_queue=queue, workflows=[ApplicationWorkflow],
-                      activities=ApplicationActivities(sqlite_repo).all(), activity_executor=executor):
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ApplicationWorkflow],
+        activities=ApplicationActivities(sqlite_repo).all(),
+        activity_executor=executor,
+    ):
         d = Driver(ts_env, queue, settings)
         try:
             await _timeout_under_policy(d, policy, expected)
@@ -238,7 +269,9 @@ async def _timeout_under_policy(d, policy, expected):
     assert s.award == 0 and s.funders == {}
     assert any("did not answer" in e for e in s.escalations)
     if expected == Stage.WAITLISTED:  # handed back to the waitlist: the committee may promote it again
-        await h.execute_update(ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee"))
+        await h.execute_update(
+            ApplicationWorkflow.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee")
+        )
         assert (await h.result()).stage == Stage.REJECTED
 
 
@@ -253,16 +286,24 @@ async def test_payment_rejected_then_fixed_pays_once(run):
     assert s.waiting_for.startswith("ops: fix the bank details") and s.orders[0].status == "rejected"
     # The same rejection delivered twice: refused, nothing changes.
     with pytest.raises(WorkflowUpdateFailedError):
-        await h.execute_update(ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=1, executed=False, reason="again"))
+        await h.execute_update(
+            ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=1, executed=False, reason="again")
+        )
     with pytest.raises(WorkflowUpdateFailedError):
-        await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed.model_construct(bank_account="123", fixed_by="ops"))
-    await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="officer"))
+        await h.execute_update(
+            ApplicationWorkflow.fix_bank_details, BankDetailsFixed.model_construct(bank_account="123", fixed_by="ops")
+        )
+    await h.execute_update(
+        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="officer")
+    )
     s = await d.status(h)
     assert s.orders[0].attempt == 2 and s.orders[0].status == "sent"
     await d.pay_pending(h)
     # An executed payment delivered again is refused: a tranche is never paid twice.
     with pytest.raises(WorkflowUpdateFailedError):
-        await h.execute_update(ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=2, executed=True))
+        await h.execute_update(
+            ApplicationWorkflow.payment_result, PaymentResult(order_key=key, attempt=2, executed=True)
+        )
     await d.reach(h, Stage.MONITORING)
     assert repo.paid_by_funder(h.id) == {MINISTRY: Decimal("24000.00")}
     [order] = repo.payment_orders(h.id)
@@ -329,8 +370,16 @@ async def test_agreement_not_signed_in_time_lapses(run):
     assert repo.get_application(h.id)["award"] == 0
 
 
-STOP_AT = [Stage.AWAITING_DOCUMENTS, Stage.REVIEW, Stage.COMMITTEE, Stage.WAITLISTED, Stage.COFUNDING,
-           Stage.AGREEMENT, Stage.DISBURSEMENT, Stage.MONITORING]
+STOP_AT = [
+    Stage.AWAITING_DOCUMENTS,
+    Stage.REVIEW,
+    Stage.COMMITTEE,
+    Stage.WAITLISTED,
+    Stage.COFUNDING,
+    Stage.AGREEMENT,
+    Stage.DISBURSEMENT,
+    Stage.MONITORING,
+]
 
 
 @pytest.mark.parametrize("stage", STOP_AT, ids=[s.value for s in STOP_AT])
@@ -361,8 +410,14 @@ async def test_termination_for_cause_records_the_amount_to_recover(run):
     await d.pay_pending(h)
     await d.reach(h, Stage.MONITORING)
     with pytest.raises(WorkflowUpdateFailedError):
-        await h.execute_update(ApplicationWorkflow.terminate, Termination(terminated_by="officer", reason="fraud", amount_to_recover=Decimal("30000.00")))
-    await h.execute_update(ApplicationWorkflow.terminate, Termination(terminated_by="officer", reason="funds diverted", amount_to_recover=Decimal("20000.00")))
+        await h.execute_update(
+            ApplicationWorkflow.terminate,
+            Termination(terminated_by="officer", reason="fraud", amount_to_recover=Decimal("30000.00")),
+        )
+    await h.execute_update(
+        ApplicationWorkflow.terminate,
+        Termination(terminated_by="officer", reason="funds diverted", amount_to_recover=Decimal("20000.00")),
+    )
     final = await h.result()
     assert final.stage == Stage.TERMINATED and final.amount_to_recover == Decimal("20000.00")
     assert repo.get_application(h.id)["amount_to_recover"] == Decimal("20000.00")
@@ -393,7 +448,9 @@ async def test_cancellation_by_ops_needs_a_reason_and_closes_the_application(run
     await d.reach(h, Stage.REVIEW)
     with pytest.raises(ValidationError, match="reason"):  # refused before it reaches the workflow
         Cancellation(cancelled_by="officer", reason="")
-    answer = await h.execute_update(ApplicationWorkflow.cancel, Cancellation(cancelled_by="officer", reason="duplicate file"))
+    answer = await h.execute_update(
+        ApplicationWorkflow.cancel, Cancellation(cancelled_by="officer", reason="duplicate file")
+    )
     assert answer.stage == Stage.CANCELLED
     final = await h.result()
     assert final.stage == Stage.CANCELLED and final.history[-1].note == "by officer: duplicate file"

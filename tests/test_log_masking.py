@@ -52,8 +52,10 @@ def captured():
         ("X-Signature sha256=" + "ab" * 32, "X-Signature sha256=[masked]"),
         ("key " + "A" * 43 + "=", "key [masked]"),
         # Not secrets: ids, keys of orders, amounts, dates and times stay readable.
-        ("moazara-4-ASSO-0001:T1:region-02 24000.00 MAD on 2024-02-01T10:00:00+00:00",
-         "moazara-4-ASSO-0001:T1:region-02 24000.00 MAD on 2024-02-01T10:00:00+00:00"),
+        (
+            "moazara-4-ASSO-0001:T1:region-02 24000.00 MAD on 2024-02-01T10:00:00+00:00",
+            "moazara-4-ASSO-0001:T1:region-02 24000.00 MAD on 2024-02-01T10:00:00+00:00",
+        ),
     ],
 )
 def test_masking_by_content(value, masked):
@@ -61,9 +63,15 @@ def test_masking_by_content(value, masked):
 
 
 def test_masking_by_field_name_and_nested_values():
-    event = {"bank_account": RIB, "phone": "0612345678", "api_key": "k-123456", "X-Signature": "sha256=00",
-             "applicant": {"bank_account": RIB, "name": "Coopérative Atlas", "declared_links": [f"rib {RIB}"]},
-             "amount": Decimal("24000.00"), "rural": True}
+    event = {
+        "bank_account": RIB,
+        "phone": "0612345678",
+        "api_key": "k-123456",
+        "X-Signature": "sha256=00",
+        "applicant": {"bank_account": RIB, "name": "Coopérative Atlas", "declared_links": [f"rib {RIB}"]},
+        "amount": Decimal("24000.00"),
+        "rural": True,
+    }
     masked = mask_value(event)
     assert masked["bank_account"] == masked["applicant"]["bank_account"] == f"007{'*' * 17}{RIB[-4:]}"
     assert masked["phone"] == masked["api_key"] == masked["X-Signature"] == "[masked]"
@@ -73,8 +81,9 @@ def test_masking_by_field_name_and_nested_values():
 
 def test_both_chains_mask_messages_fields_and_tracebacks(captured):
     register_secrets(["configured-secret-9f8e7d"])
-    structlog.get_logger("moazara.test").info("structlog line", account=RIB, note=f"phone {PHONE}",
-                                               token="configured-secret-9f8e7d")
+    structlog.get_logger("moazara.test").info(
+        "structlog line", account=RIB, note=f"phone {PHONE}", token="configured-secret-9f8e7d"
+    )
     logging.getLogger("temporalio.test").warning("stdlib line %s %s", RIB, "configured-secret-9f8e7d")
     try:
         raise ValueError(f"bad account {RIB}")
@@ -89,19 +98,33 @@ def test_both_chains_mask_messages_fields_and_tracebacks(captured):
 
 async def test_a_whole_lifecycle_logs_no_secret(gw: GatewayStack, captured):  # noqa: F811
     d = gw.driver
-    sub = make_submission(f"COOP-{uuid.uuid4().hex[:6].upper()}", legal_form=LegalForm.COOPERATIVE,
-                          region_code="02", province="Oujda-Angad")
+    sub = make_submission(
+        f"COOP-{uuid.uuid4().hex[:6].upper()}",
+        legal_form=LegalForm.COOPERATIVE,
+        region_code="02",
+        province="Oujda-Angad",
+    )
     sub = sub.model_copy(update={"applicant": sub.applicant.model_copy(update={"phone": PHONE})})
     signed_rib, fixed_rib = valid_rib(2024), valid_rib(2025)
     h = await d.start(sub)
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
     await d.reach(h, Stage.COFUNDING, "region 02")
-    r = await gw.post(f"/v1/applications/{h.id}/cofunding-decision",
-                      {"event_id": event_id(), "approved": True, "decided_by": "council"}, "oriental", via="hmac")
+    r = await gw.post(
+        f"/v1/applications/{h.id}/cofunding-decision",
+        {"event_id": event_id(), "approved": True, "decided_by": "council"},
+        "oriental",
+        via="hmac",
+    )
     assert r.status_code == 200, r.text
-    assert (await gw.post(f"/v1/applications/{h.id}/cofunding-decision", {"event_id": event_id(), "approved": True,
-                          "decided_by": "x"}, "oriental", key="key-guessed-0000")).status_code == 401
+    assert (
+        await gw.post(
+            f"/v1/applications/{h.id}/cofunding-decision",
+            {"event_id": event_id(), "approved": True, "decided_by": "x"},
+            "oriental",
+            key="key-guessed-0000",
+        )
+    ).status_code == 401
     await d.sign(h, signed_rib)
 
     async def pay(executed: bool = True) -> None:
@@ -113,17 +136,25 @@ async def test_a_whole_lifecycle_logs_no_secret(gw: GatewayStack, captured):  # 
             assert (await gw.post(path, body, "payments", via="hmac")).status_code == 200
 
     await pay(executed=False)
-    await h.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=fixed_rib, fixed_by="ops"))
+    await h.execute_update(
+        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=fixed_rib, fixed_by="ops")
+    )
     await pay()
     for period in (1, 2, 3, 4):
         await d.reach(h, Stage.MONITORING, f"progress report {period}")
         await d.skip(185)
-        report = {"event_id": event_id(), "applicant": sub.applicant.registration_number, "period": period,
-                  "indicators": {"jobs_created": period, "beneficiaries": 20, "women": 10, "youth": 4},
-                  "narrative": f"treasurer {CIN}, {PHONE}"}
+        report = {
+            "event_id": event_id(),
+            "applicant": sub.applicant.registration_number,
+            "period": period,
+            "indicators": {"jobs_created": period, "beneficiaries": 20, "women": 10, "youth": 4},
+            "narrative": f"treasurer {CIN}, {PHONE}",
+        }
         assert (await gw.post(f"/v1/applications/{h.id}/progress-reports", report, "portal")).status_code == 200
         if period in (2, 4):
-            await h.execute_update(ApplicationWorkflow.review_report, ReportReview(period=period, approved=True, decided_by="ops"))
+            await h.execute_update(
+                ApplicationWorkflow.review_report, ReportReview(period=period, approved=True, decided_by="ops")
+            )
         if period == 2:
             await pay()
     assert (await h.result()).stage == Stage.COMPLETED
@@ -138,10 +169,20 @@ async def test_a_whole_lifecycle_logs_no_secret(gw: GatewayStack, captured):  # 
     assert len(lines) > 40 and f"007{'*' * 17}{fixed_rib[-4:]}" in text  # accounts appear, masked
 
     secrets_file = Path(get_settings().secrets_file)
-    codec_keys = list(json.loads(secrets_file.read_text()).get("codec_keys", {}).values()) if secrets_file.exists() else []
+    codec_keys = (
+        list(json.loads(secrets_file.read_text()).get("codec_keys", {}).values()) if secrets_file.exists() else []
+    )
     credentials = [s for c in CLIENTS.values() for s in (*c.get("api_keys", []), *c.get("hmac_secrets", []))]
-    sensitive = [sub.applicant.bank_account, signed_rib, fixed_rib, PHONE, PHONE.replace(" ", "").replace("-", ""), CIN,
-                 *credentials, *codec_keys]
+    sensitive = [
+        sub.applicant.bank_account,
+        signed_rib,
+        fixed_rib,
+        PHONE,
+        PHONE.replace(" ", "").replace("-", ""),
+        CIN,
+        *credentials,
+        *codec_keys,
+    ]
     leaks = [(value, line) for line in lines for value in sensitive if value in line]
     assert leaks == []
 
@@ -160,16 +201,30 @@ async def test_temporal_core_logs_go_through_the_masking(ts_env, sqlite_repo, ex
     from infra.temporal_connection import connect, logging_runtime
 
     queue = f"core-logs-{uuid.uuid4().hex[:8]}"
-    client = await connect(Settings(temporal_address=ts_env.client.service_client.config.target_host,
-                                    temporal_namespace=ts_env.client.namespace, task_queue=queue),
-                           runtime=logging_runtime())
+    client = await connect(
+        Settings(
+            temporal_address=ts_env.client.service_client.config.target_host,
+            temporal_namespace=ts_env.client.namespace,
+            task_queue=queue,
+        ),
+        runtime=logging_runtime(),
+    )
     bad_rib = RIB[:-2] + f"{(int(RIB[-2:]) + 1) % 100:02d}"  # 24 digits, wrong key: refused on decoding
     sub = make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}")
     sub = sub.model_copy(update={"applicant": sub.applicant.model_copy(update={"bank_account": bad_rib})})
-    async with Worker(client, task_queue=queue, workflows=[ApplicationWorkflow],
-                      activities=ApplicationActivities(sqlite_repo).all(), activity_executor=executor):
-        h = await client.start_workflow("ApplicationWorkflow", ApplicationInput.model_construct(
-            settings=edition_4_settings(), submission=sub, submitted_by="test"), id=sub.application_id, task_queue=queue)
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[ApplicationWorkflow],
+        activities=ApplicationActivities(sqlite_repo).all(),
+        activity_executor=executor,
+    ):
+        h = await client.start_workflow(
+            "ApplicationWorkflow",
+            ApplicationInput.model_construct(settings=edition_4_settings(), submission=sub, submitted_by="test"),
+            id=sub.application_id,
+            task_queue=queue,
+        )
         try:
             for _ in range(200):  # the core buffers forwarded logs briefly
                 core = [line for line in captured.getvalue().splitlines() if '"temporalio.core' in line]

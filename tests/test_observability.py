@@ -51,8 +51,11 @@ from workflows.application import ApplicationWorkflow
 async def observed(tmp_path_factory):
     """A dev server, one worker process on a SQLite file; yields (client, worker, env)."""
     tmp = tmp_path_factory.mktemp("observability")
-    env = {**codec_settings(), "TASK_QUEUE": f"obs-{uuid.uuid4().hex[:8]}",
-           "DATABASE_URL": f"sqlite:///{tmp / 'moazara.db'}"}
+    env = {
+        **codec_settings(),
+        "TASK_QUEUE": f"obs-{uuid.uuid4().hex[:8]}",
+        "DATABASE_URL": f"sqlite:///{tmp / 'moazara.db'}",
+    }
     server = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(client_settings(env))
     )
@@ -87,7 +90,8 @@ async def start(client, task_queue: str, regno: str, **kw) -> WorkflowHandle:
     return await client.start_workflow(
         ApplicationWorkflow.run,
         ApplicationInput(settings=edition_4_settings(), submission=sub, submitted_by="officer-test"),
-        id=sub.application_id, task_queue=task_queue,
+        id=sub.application_id,
+        task_queue=task_queue,
     )
 
 
@@ -101,8 +105,13 @@ async def test_worker_is_alive_and_ready_once_connected(observed):
     assert status == 404
 
     # The probe the container health checks run.
-    probe = subprocess.run([sys.executable, "-m", "observability.probe", f"http://127.0.0.1:{worker.health_port}/readyz"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=30)
+    probe = subprocess.run(
+        [sys.executable, "-m", "observability.probe", f"http://127.0.0.1:{worker.health_port}/readyz"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert probe.returncode == 0, probe.stderr
     assert '"ready": true' in probe.stdout
 
@@ -124,8 +133,13 @@ async def test_worker_that_cannot_reach_temporal_is_alive_but_not_ready(observed
         assert "waiting" in body["checks"]["temporal"] and "onnect" in body["checks"]["temporal"]
         assert body["checks"]["worker"] == "not started"
 
-        probe = subprocess.run([sys.executable, "-m", "observability.probe", f"http://127.0.0.1:{lonely.health_port}/readyz"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=30)
+        probe = subprocess.run(
+            [sys.executable, "-m", "observability.probe", f"http://127.0.0.1:{lonely.health_port}/readyz"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert probe.returncode == 1 and "503" in probe.stderr
     finally:
         code = lonely.stop()
@@ -146,28 +160,38 @@ async def test_metrics_show_sdk_metrics_and_service_counters(observed):
         await paid.execute_update(ApplicationWorkflow.submit_review, make_review(r, 7))
     await reach(paid, Stage.COMMITTEE)
     award = Decimal("40000.00")
-    await paid.execute_update(ApplicationWorkflow.decide, CommitteeDecision(
-        decision=Decision.SELECTED, award=award, funders={MINISTRY: award}, decided_by="committee"))
+    await paid.execute_update(
+        ApplicationWorkflow.decide,
+        CommitteeDecision(decision=Decision.SELECTED, award=award, funders={MINISTRY: award}, decided_by="committee"),
+    )
     await reach(paid, Stage.AGREEMENT)
-    await paid.execute_update(ApplicationWorkflow.sign_agreement, AgreementSigned(
-        signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(7)))
+    await paid.execute_update(
+        ApplicationWorkflow.sign_agreement,
+        AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(7)),
+    )
     s = await reach(paid, Stage.DISBURSEMENT)
     [order] = s.orders
     # The payment system rejects the order (account closed); ops fix the details; the retry is paid.
-    await paid.execute_update(ApplicationWorkflow.payment_result, PaymentResult(
-        order_key=order.key, attempt=1, executed=False, reason="account closed"))
-    await paid.execute_update(ApplicationWorkflow.fix_bank_details, BankDetailsFixed(
-        bank_account=valid_rib(8), fixed_by="officer"))
-    await paid.execute_update(ApplicationWorkflow.payment_result, PaymentResult(
-        order_key=order.key, attempt=2, executed=True, reference="PAY-1"))
+    await paid.execute_update(
+        ApplicationWorkflow.payment_result,
+        PaymentResult(order_key=order.key, attempt=1, executed=False, reason="account closed"),
+    )
+    await paid.execute_update(
+        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(8), fixed_by="officer")
+    )
+    await paid.execute_update(
+        ApplicationWorkflow.payment_result,
+        PaymentResult(order_key=order.key, attempt=2, executed=True, reference="PAY-1"),
+    )
     await reach(paid, Stage.MONITORING)
 
     # … one whose reviewer has a conflict of interest (refused), then withdrawn (workflow completed).
     refused = await start(client, queue, f"ASSO-REF-{tag}")
     await reach(refused, Stage.REVIEW)
     with pytest.raises(WorkflowUpdateFailedError):
-        await refused.execute_update(ApplicationWorkflow.submit_review,
-                                     make_review("r-conflict", 7, organisation=f"ASSO-REF-{tag}"))
+        await refused.execute_update(
+            ApplicationWorkflow.submit_review, make_review("r-conflict", 7, organisation=f"ASSO-REF-{tag}")
+        )
     await refused.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved"))
     await refused.result()
 
@@ -197,8 +221,9 @@ async def test_metrics_show_sdk_metrics_and_service_counters(observed):
 async def test_a_second_worker_on_taken_ports_works_without_its_endpoints(observed, tmp_path):
     _, first, env = observed
     await first.wait_ready()
-    twin = start_worker("twin", {**env, "METRICS_PORT": str(first.metrics_port), "HEALTH_PORT": str(first.health_port)},
-                        tmp_path)
+    twin = start_worker(
+        "twin", {**env, "METRICS_PORT": str(first.metrics_port), "HEALTH_PORT": str(first.health_port)}, tmp_path
+    )
     try:
         events: list[str] = []
         for _ in range(300):  # until it polls its task queue, or dies

@@ -38,12 +38,21 @@ def test_every_activity_the_worker_runs_has_its_row_and_the_row_is_true():
     for name, (policy, start, schedule, heartbeat, retries, refusals) in rows.items():
         p = policy_for(name)
         assert by_policy[id(p)] == policy, name
-        assert (start, schedule, heartbeat) == (spoken(p.start_to_close), spoken(p.schedule_to_close), spoken(p.heartbeat)), name
+        assert (start, schedule, heartbeat) == (
+            spoken(p.start_to_close),
+            spoken(p.schedule_to_close),
+            spoken(p.heartbeat),
+        ), name
         r = p.retry
         first, factor, longest, attempts = [x.strip() for x in retries.split(",")]
-        assert (first, factor, longest) == (spoken(r.initial_interval), f"×{r.backoff_coefficient:g}", spoken(r.maximum_interval)), name
-        assert attempts == ("until schedule-to-close" if r.maximum_attempts == 0 else f"{r.maximum_attempts} attempts"), name
+        assert (first, factor, longest) == (
+            spoken(r.initial_interval),
+            f"×{r.backoff_coefficient:g}",
+            spoken(r.maximum_interval),
+        ), name
+        assert attempts == (
+            "until schedule-to-close" if r.maximum_attempts == 0 else f"{r.maximum_attempts} attempts"
+        ), name
         for refusal in (x.strip() for x in refusals.split(",") if x.strip() != "—"):
             assert refusal in (r.non_retryable_error_types or []), (name, refusal)
     assert set(POLICIES) <= names
-

@@ -24,8 +24,11 @@ def _app(repo, reg, stage, award=None, paid=None, **kw):
         repo.set_award(sub.application_id, award)
     for funder, amount in (paid or {}).items():
         key = f"{sub.application_id}:T1:{funder}"
-        repo.create_payment_order(PaymentOrder(key=key, application_id=sub.application_id, tranche=1, funder=funder,
-                                               amount=amount), valid_rib(1), NOW)
+        repo.create_payment_order(
+            PaymentOrder(key=key, application_id=sub.application_id, tranche=1, funder=funder, amount=amount),
+            valid_rib(1),
+            NOW,
+        )
         repo.record_payment(key, 1, "PAY-1", NOW)
     return sub.application_id
 
@@ -34,14 +37,34 @@ def test_report_counts_add_up_and_money_is_per_funder(repo):
     repo = EditionRepository(repo.engine)
     settings = edition_4_settings()
     _app(repo, "R-1", "monitoring", {"ministry": Decimal("40000.00")}, {"ministry": Decimal("24000.00")})
-    coop = _app(repo, "R-2", "agreement", {"region-02": Decimal("30000.00")}, legal_form=LegalForm.COOPERATIVE,
-                region_code="02", province="Oujda-Angad")
-    _app(repo, "R-3", "withdrawn", {"ministry": Decimal("40000.00")}, {"ministry": Decimal("24000.00")},
-         province="Rabat", region_code="04")
+    coop = _app(
+        repo,
+        "R-2",
+        "agreement",
+        {"region-02": Decimal("30000.00")},
+        legal_form=LegalForm.COOPERATIVE,
+        region_code="02",
+        province="Oujda-Angad",
+    )
+    _app(
+        repo,
+        "R-3",
+        "withdrawn",
+        {"ministry": Decimal("40000.00")},
+        {"ministry": Decimal("24000.00")},
+        province="Rabat",
+        region_code="04",
+    )
     _app(repo, "R-4", "ineligible", province="Rabat", region_code="04")
     _app(repo, "R-5", "rejected", province="Rabat", region_code="04")
-    repo.record_report("moazara-4-R-1", 1, ProgressReport(period=1, indicators=Indicators(
-        jobs_created=4, jobs_kept=2, beneficiaries=50, women=30, youth=10)), NOW)
+    repo.record_report(
+        "moazara-4-R-1",
+        1,
+        ProgressReport(
+            period=1, indicators=Indicators(jobs_created=4, jobs_kept=2, beneficiaries=50, women=30, youth=10)
+        ),
+        NOW,
+    )
 
     r = build_report(settings, repo.report_rows(4)["applications"])
     assert r.applications == 5 and sum(r.by_stage.values()) == 5

@@ -40,7 +40,11 @@ def submit(repo: Repository, reg: str = "ASSO-0001", **kw) -> str:
 
 def order(app_id: str, tranche: int, amount: str, funder: str = "ministry") -> PaymentOrder:
     return PaymentOrder(
-        key=f"{app_id}-t{tranche}-{funder}", application_id=app_id, tranche=tranche, funder=funder, amount=Decimal(amount)
+        key=f"{app_id}-t{tranche}-{funder}",
+        application_id=app_id,
+        tranche=tranche,
+        funder=funder,
+        amount=Decimal(amount),
     )
 
 
@@ -56,7 +60,6 @@ def ledger_rows(repo: Repository, **where) -> list[LedgerRow]:
 def _head() -> str:
     """The newest revision of the migration scripts (each new migration moves it)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
 
 
 def test_migrated_schema_matches_the_models(db_url, db_engine):
@@ -229,7 +232,9 @@ def test_payments_never_exceed_the_award(repo):
     repo.set_award(app_id, {"ministry": Decimal("24000.00")}, honorary_award=True)
     app = repo.get_application(app_id)
     assert (app["award"], app["funders"], app["honorary_award"]) == (
-        Decimal("24000.00"), {"ministry": Decimal("24000.00")}, True
+        Decimal("24000.00"),
+        {"ministry": Decimal("24000.00")},
+        True,
     )
 
 
@@ -343,11 +348,24 @@ def test_list_and_filter_by_edition_stage_and_region(repo):
     assert ids(repo.list_applications(limit=2)) == [a, b]
     row = repo.list_applications(stage="ineligible")[0]
     assert set(row) >= {
-        "id", "edition", "registration_number", "legal_form", "region_code", "province",
-        "sector", "stage", "stage_since", "score", "award", "paid",
+        "id",
+        "edition",
+        "registration_number",
+        "legal_form",
+        "region_code",
+        "province",
+        "sector",
+        "stage",
+        "stage_since",
+        "score",
+        "award",
+        "paid",
     }
     assert (row["legal_form"], row["province"], row["award"], row["paid"]) == (
-        "cooperative", "Oujda-Angad", Decimal("0.00"), Decimal("0.00")
+        "cooperative",
+        "Oujda-Angad",
+        Decimal("0.00"),
+        Decimal("0.00"),
     )
 
 

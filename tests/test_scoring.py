@@ -96,7 +96,9 @@ def test_applicant_declaring_a_link_with_the_reviewer_organisation_is_in_conflic
 
 def test_unrelated_reviewer_has_no_conflict():
     applicant = make_submission("ASSO-0042", declared_links=("ORG-12",)).applicant
-    assert conflict_of_interest(make_review("r1", organisation="ORG-77", declared_links=("ASSO-0043",)), applicant) is None
+    assert (
+        conflict_of_interest(make_review("r1", organisation="ORG-77", declared_links=("ASSO-0043",)), applicant) is None
+    )
     assert conflict_of_interest(make_review("r2"), applicant) is None
 
 

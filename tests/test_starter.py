@@ -103,8 +103,13 @@ async def cli(stack: Stack, *args: str, address: str | None = None) -> Run:
     }
     env.pop("TEMPORAL_API_KEY", None)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "starter.py", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "starter.py",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
     return Run(proc.returncode, out.decode(), err.decode())
@@ -255,7 +260,10 @@ async def test_review_with_a_missing_criterion_is_refused_before_temporal(stack)
     "args, field",
     [
         (["decide", "--decision", "selected", "--award", "40000.123", "--by", "committee"], "award"),
-        (["decide", "--decision", "selected", "--award", "40000", "--funder", "ministry=30000", "--by", "c"], "funders"),
+        (
+            ["decide", "--decision", "selected", "--award", "40000", "--funder", "ministry=30000", "--by", "c"],
+            "funders",
+        ),
         (["decide", "--decision", "maybe", "--by", "committee"], "decision"),
         (["cofunding", "--region", "2x", "--approve", "--by", "council"], "region_code"),
         (["payment", "--order", "k", "--attempt", "0", "--executed"], "attempt"),
@@ -274,7 +282,9 @@ async def test_bad_values_are_refused_naming_the_field_before_temporal(stack, ar
 
 async def test_a_bad_rib_is_refused_and_never_echoed_in_clear(stack):
     bad = valid_rib(77)[:-2] + ("00" if valid_rib(77)[-2:] != "00" else "01")
-    r = await cli(stack, "sign", "moazara-4-ANY", "--by", "o", "--on", "2024-02-01", "--rib", bad, "--json", address=CLOSED_PORT)
+    r = await cli(
+        stack, "sign", "moazara-4-ANY", "--by", "o", "--on", "2024-02-01", "--rib", bad, "--json", address=CLOSED_PORT
+    )
     assert r.code == 2
     answer = r.json()
     assert answer["accepted"] is False and answer["errors"][0]["field"].startswith("bank_account")
@@ -285,12 +295,24 @@ async def test_review_refused_by_the_workflow_exits_1_with_its_reason(stack):
     app_id = await submitted(stack)
     applicant = app_id.removeprefix("moazara-4-")
 
-    r = await cli(stack, "review", app_id, "--reviewer", "r-conflict", "--organisation", applicant, "--scores", FULL_SCORES)
+    r = await cli(
+        stack, "review", app_id, "--reviewer", "r-conflict", "--organisation", applicant, "--scores", FULL_SCORES
+    )
     assert r.code == 1, r.text
     assert r.err.startswith("refused:") and "conflict of interest" in r.err
 
-    r = await cli(stack, "review", app_id, "--reviewer", "r-conflict", "--organisation", applicant,
-                  "--scores", FULL_SCORES, "--json")
+    r = await cli(
+        stack,
+        "review",
+        app_id,
+        "--reviewer",
+        "r-conflict",
+        "--organisation",
+        applicant,
+        "--scores",
+        FULL_SCORES,
+        "--json",
+    )
     assert r.code == 1
     assert r.json()["accepted"] is False and "conflict of interest" in r.json()["reason"]
 
@@ -313,7 +335,9 @@ async def test_an_application_from_review_to_first_payment(stack, tmp_path):
         assert r.code == 0, r.text
     await reach(stack, app_id, Stage.COMMITTEE)
 
-    r = await cli(stack, "decide", app_id, "--decision", "selected", "--award", "40000", "--by", "committee", "--rank", "3")
+    r = await cli(
+        stack, "decide", app_id, "--decision", "selected", "--award", "40000", "--by", "committee", "--rank", "3"
+    )
     assert r.code == 0, r.text
     assert "selected" in r.out
     await reach(stack, app_id, Stage.AGREEMENT)
@@ -325,7 +349,9 @@ async def test_an_application_from_review_to_first_payment(stack, tmp_path):
 
     s = await reach(stack, app_id, Stage.DISBURSEMENT)
     [order] = s.orders
-    r = await cli(stack, "payment", app_id, "--order", order.key, "--attempt", "1", "--executed", "--reference", "PAY-1")
+    r = await cli(
+        stack, "payment", app_id, "--order", order.key, "--attempt", "1", "--executed", "--reference", "PAY-1"
+    )
     assert r.code == 0, r.text
     assert "24000.00 MAD" in r.out
 
@@ -374,7 +400,10 @@ async def test_import_jsonl_with_a_bad_line_reports_it_and_starts_nothing(stack)
     assert r.code == 1
     answer = r.json()
     assert answer["accepted"] is False
-    assert sorted((e["line"], e["field"]) for e in answer["errors"]) == [(2, "applicant.rural"), (2, "project.requested_amount")]
+    assert sorted((e["line"], e["field"]) for e in answer["errors"]) == [
+        (2, "applicant.rural"),
+        (2, "project.requested_amount"),
+    ]
 
     # --partial starts the good lines and refuses the bad one.
     r = await cli(stack, "import", path, "--partial", "--json")
@@ -390,15 +419,52 @@ async def test_import_csv_starts_all_then_list_shows_them(stack):
     path = stack.workdir / f"{uuid.uuid4().hex[:6]}-apps.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["registration_number", "name", "legal_form", "region_code", "province", "rural", "sector", "title",
-                    "total_cost", "requested_amount", "own_contribution", "duration_months", "jobs_created",
-                    "beneficiaries", "women", "youth", "documents", "bank_account"])
+        w.writerow(
+            [
+                "registration_number",
+                "name",
+                "legal_form",
+                "region_code",
+                "province",
+                "rural",
+                "sector",
+                "title",
+                "total_cost",
+                "requested_amount",
+                "own_contribution",
+                "duration_months",
+                "jobs_created",
+                "beneficiaries",
+                "women",
+                "youth",
+                "documents",
+                "bank_account",
+            ]
+        )
         for s in subs:
             a, p = s.applicant, s.project
-            w.writerow([a.registration_number, a.name, a.legal_form.value, a.region_code, a.province, "yes",
-                        p.sector.value, p.title, str(p.total_cost), str(p.requested_amount), str(p.own_contribution),
-                        p.duration_months, p.jobs_created, p.beneficiaries, p.women, p.youth,
-                        ";".join(d.kind.value for d in s.documents), a.bank_account])
+            w.writerow(
+                [
+                    a.registration_number,
+                    a.name,
+                    a.legal_form.value,
+                    a.region_code,
+                    a.province,
+                    "yes",
+                    p.sector.value,
+                    p.title,
+                    str(p.total_cost),
+                    str(p.requested_amount),
+                    str(p.own_contribution),
+                    p.duration_months,
+                    p.jobs_created,
+                    p.beneficiaries,
+                    p.women,
+                    p.youth,
+                    ";".join(d.kind.value for d in s.documents),
+                    a.bank_account,
+                ]
+            )
 
     r = await cli(stack, "import", str(path), "--edition", "4")
     assert r.code == 0, r.text
@@ -430,13 +496,17 @@ async def test_import_csv_starts_all_then_list_shows_them(stack):
 
 
 async def test_csv_errors_name_the_column_and_line(stack):
-    path = write(stack, "apps.csv", (
-        "edition,registration_number,name,legal_form,region_code,province,rural,sector,title,total_cost,"
-        "requested_amount,own_contribution,duration_months\n"
-        "4,ASSO-CSV-OK,Asso,association,07,Al Haouz,yes,handicrafts,T,50000,40000,10000,24\n"
-        "4,ASSO-CSV-BAD,Asso,association,07,Al Haouz,maybe,handicrafts,T,50000,40000,10000,24\n"
-        "9,ASSO-CSV-ED9,Asso,association,07,Al Haouz,no,handicrafts,T,50000,40000,10000,24\n"
-    ))
+    path = write(
+        stack,
+        "apps.csv",
+        (
+            "edition,registration_number,name,legal_form,region_code,province,rural,sector,title,total_cost,"
+            "requested_amount,own_contribution,duration_months\n"
+            "4,ASSO-CSV-OK,Asso,association,07,Al Haouz,yes,handicrafts,T,50000,40000,10000,24\n"
+            "4,ASSO-CSV-BAD,Asso,association,07,Al Haouz,maybe,handicrafts,T,50000,40000,10000,24\n"
+            "9,ASSO-CSV-ED9,Asso,association,07,Al Haouz,no,handicrafts,T,50000,40000,10000,24\n"
+        ),
+    )
     r = await cli(stack, "import", path, "--json", address=CLOSED_PORT)
     assert r.code == 1
     errors = {(e["line"], e["field"]) for e in r.json()["errors"]}
@@ -465,9 +535,15 @@ async def open_edition(stack: Stack, n: int, prefix: str):
     """An edition open today on the stack's worker, with n new applicants' submissions; closed after."""
     today = datetime.now(UTC).date()
     number = 30 + uuid.uuid4().int % 60
-    settings = settings_with(edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20))
-    edition = await stack.client.start_workflow("EditionWorkflow", EditionInput(settings=settings, opened_by="officer"),
-                                                id=edition_workflow_id(number), task_queue=stack.settings.task_queue)
+    settings = settings_with(
+        edition=number, call_opens=today - timedelta(days=1), call_closes=today + timedelta(days=20)
+    )
+    edition = await stack.client.start_workflow(
+        "EditionWorkflow",
+        EditionInput(settings=settings, opened_by="officer"),
+        id=edition_workflow_id(number),
+        task_queue=stack.settings.task_queue,
+    )
     subs = [make_submission(regno(prefix), edition=number) for _ in range(n)]
     try:
         yield settings, edition, subs
@@ -487,8 +563,9 @@ async def test_start_many_through_an_open_edition_sends_batches_and_counts_each_
         assert sorted(first.started) == sorted(s.application_id for s in subs[:2])
         seen: list = []
         # Seven, two of them already in, the last one twice: three batches of three.
-        again = await actions.start_many(stack.client, inps + inps[-1:], stack.settings.task_queue, batch_size=3,
-                                         on_done=seen.append)
+        again = await actions.start_many(
+            stack.client, inps + inps[-1:], stack.settings.task_queue, batch_size=3, on_done=seen.append
+        )
         assert sorted(again.started) == sorted(s.application_id for s in subs[2:])
         assert sorted(again.duplicates) == sorted([s.application_id for s in subs[:2]] + [subs[-1].application_id])
         assert not again.failed and len(seen) == 8
@@ -512,8 +589,11 @@ async def test_import_into_an_open_edition_goes_in_batches_and_counts_duplicates
         status = await edition.query("get_status", result_type=EditionStatus)
         assert (status.submissions, status.duplicates) == (5, 5)
         # Three batches of the five, then three more for the repeat: the edition's history holds six.
-        accepted = [e async for e in edition.fetch_history_events()
-                    if e.HasField("workflow_execution_update_accepted_event_attributes")]
+        accepted = [
+            e
+            async for e in edition.fetch_history_events()
+            if e.HasField("workflow_execution_update_accepted_event_attributes")
+        ]
         names = [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name for e in accepted]
         assert names == ["submit_batch"] * 6
 
@@ -531,8 +611,9 @@ async def test_a_retried_batch_answers_its_own_starts_as_accepted_and_others_as_
 
     def attempt(n: int, activity_id: str) -> ActivityEnvironment:
         env = ActivityEnvironment()
-        env.info = dataclasses.replace(base, attempt=n, activity_id=activity_id, workflow_run_id="run-1",
-                                       task_queue=queue)
+        env.info = dataclasses.replace(
+            base, attempt=n, activity_id=activity_id, workflow_run_id="run-1", task_queue=queue
+        )
         return env
 
     first = await attempt(1, "7").run(acts.start_applications, settings, "edition-wf", subs[:1])

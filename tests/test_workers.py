@@ -60,7 +60,9 @@ def shared_database(tmp_path) -> Iterator[str]:
             conn.execute(text("select 1"))
     except Exception as e:  # noqa: BLE001 - no server: the same test on SQLite
         admin.dispose()
-        warnings.warn(f"PostgreSQL not reachable ({type(e).__name__}): the two workers share a SQLite file", stacklevel=2)
+        warnings.warn(
+            f"PostgreSQL not reachable ({type(e).__name__}): the two workers share a SQLite file", stacklevel=2
+        )
         yield f"sqlite:///{tmp_path / 'moazara.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -77,8 +79,12 @@ def shared_database(tmp_path) -> Iterator[str]:
 
 @pytest_asyncio.fixture
 async def two_workers(tmp_path, shared_database):
-    env = {**codec_settings(), "TASK_QUEUE": f"workers-{uuid.uuid4().hex[:8]}", "DATABASE_URL": shared_database,
-           "MIGRATE_ON_START": "true"}  # both migrate at once: one does, the other finds the schema at head
+    env = {
+        **codec_settings(),
+        "TASK_QUEUE": f"workers-{uuid.uuid4().hex[:8]}",
+        "DATABASE_URL": shared_database,
+        "MIGRATE_ON_START": "true",
+    }  # both migrate at once: one does, the other finds the schema at head
     server = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(client_settings(env))
     )
@@ -127,18 +133,30 @@ async def update(handle: WorkflowHandle, step: str, fn, arg) -> None:
 async def to_disbursement(handle: WorkflowHandle) -> ApplicationStatus:
     """From the committee: selected, agreement signed; waiting for the first tranche's result."""
     await reach(handle, Stage.COMMITTEE)
-    await update(handle, "decide", ApplicationWorkflow.decide, CommitteeDecision(
-        decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"))
+    await update(
+        handle,
+        "decide",
+        ApplicationWorkflow.decide,
+        CommitteeDecision(decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"),
+    )
     await reach(handle, Stage.AGREEMENT)
-    await update(handle, "sign", ApplicationWorkflow.sign_agreement, AgreementSigned(
-        signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(1)))
+    await update(
+        handle,
+        "sign",
+        ApplicationWorkflow.sign_agreement,
+        AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(1)),
+    )
     return await reach(handle, Stage.DISBURSEMENT)
 
 
 async def to_first_payment(handle: WorkflowHandle) -> ApplicationStatus:
     [order] = (await to_disbursement(handle)).orders
-    await update(handle, "pay", ApplicationWorkflow.payment_result, PaymentResult(
-        order_key=order.key, attempt=order.attempt, executed=True, reference=f"PAY-{handle.id[-6:]}"))
+    await update(
+        handle,
+        "pay",
+        ApplicationWorkflow.payment_result,
+        PaymentResult(order_key=order.key, attempt=order.attempt, executed=True, reference=f"PAY-{handle.id[-6:]}"),
+    )
     return await reach(handle, Stage.MONITORING)
 
 
@@ -168,7 +186,8 @@ async def kill_one_in_the_middle_of_a_batch(two_workers, shared_database) -> Non
         await client.start_workflow(
             ApplicationWorkflow.run,
             ApplicationInput(settings=settings, submission=make_submission(f"ASSO-W{i:02d}-{tag}"), submitted_by="ops"),
-            id=f"moazara-4-ASSO-W{i:02d}-{tag}", task_queue=env["TASK_QUEUE"],
+            id=f"moazara-4-ASSO-W{i:02d}-{tag}",
+            task_queue=env["TASK_QUEUE"],
         )
         for i in range(N)
     ]
@@ -209,7 +228,9 @@ async def kill_one_in_the_middle_of_a_batch(two_workers, shared_database) -> Non
             who == b.identity for _, who, t in events if t > killed_at
         ), app_id
         assert events[-1][1] == b.identity, app_id
-    taken_over = [i for i, events in histories.items() if a.identity in {who for kind, who, _ in events if kind == "workflow"}]
+    taken_over = [
+        i for i, events in histories.items() if a.identity in {who for kind, who, _ in events if kind == "workflow"}
+    ]
     assert taken_over, "worker A ran no workflow before it was killed"
 
     # The database: everything once.
@@ -217,6 +238,7 @@ async def kill_one_in_the_middle_of_a_batch(two_workers, shared_database) -> Non
     engine = make_engine(shared_database)
     try:
         with engine.connect() as conn:
+
             def per_app(sql: str) -> dict[str, int]:
                 rows = conn.execute(text(sql + " GROUP BY application_id"))
                 return {r[0]: r[1] for r in rows if r[0] in ids}

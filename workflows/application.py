@@ -8,8 +8,10 @@ validator, so it never reaches the history and changes nothing. Withdrawal, canc
 and termination can arrive at any stage: every wait below ends on them.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -153,7 +155,9 @@ class ApplicationWorkflow:
             if not await self._wait(enough, f"{k} reviews (reminded)", escalate_at):
                 await self._notice("review-escalation", "escalation", "reviews still missing after the reminder")
                 # Escalated: ops decide; the application goes on with whatever reviews arrived, at least one.
-                await self._wait(lambda: any(s is not None for s in self._reviews.values()), "at least one review", None)
+                await self._wait(
+                    lambda: any(s is not None for s in self._reviews.values()), "at least one review", None
+                )
         scores = [s for s in self._reviews.values() if s is not None]
         self.status.score = await self._act(A.set_score, self.app_id, scores)
 
@@ -176,14 +180,18 @@ class ApplicationWorkflow:
                 await self._enter(Stage.WAITLISTED, f"rank {decision.rank}" if decision.rank else "")
                 waitlist_until = waitlist_until or self.settings.after_days(self._now(), self.settings.waitlist_days)
                 self._decision = None
-                if not await self._wait(lambda: self._decision is not None, "promotion from the waitlist", waitlist_until):
+                if not await self._wait(
+                    lambda: self._decision is not None, "promotion from the waitlist", waitlist_until
+                ):
                     await self._close(Stage.NOT_SELECTED, "waitlist closed")
                     return False
                 continue
             try:
                 return await self._fund(decision)
             except _BackToWaitlist:
-                self._decision = decision.model_copy(update={"decision": Decision.WAITLISTED, "award": Decimal(0), "funders": {}})
+                self._decision = decision.model_copy(
+                    update={"decision": Decision.WAITLISTED, "award": Decimal(0), "funders": {}}
+                )
 
     async def _fund(self, decision: CommitteeDecision) -> bool:
         self._selected = True
@@ -203,8 +211,9 @@ class ApplicationWorkflow:
             why = policy.value
             if policy == CoFundingFallback.MINISTRY_COVERS and workflow.patched(PATCH_COVER_WITHIN_ENVELOPE):
                 # Only as far as the ministry's envelope allows; short of it, the edition's cover_shortfall.
-                cover: CoFundingCover = await self._act(A.cover_cofunding, self.app_id, self.settings, funder,
-                                                        approved, self._now())
+                cover: CoFundingCover = await self._act(
+                    A.cover_cofunding, self.app_id, self.settings, funder, approved, self._now()
+                )
                 await self._enter(Stage.COFUNDING, cover.reason)
                 funders, why = dict(cover.funders), cover.reason
                 if cover.outcome == "waitlist":
@@ -229,7 +238,9 @@ class ApplicationWorkflow:
     async def _ask_region(self, region: str, share: Decimal) -> Decimal:
         """Ask the Region Council for its share; the amount it approves (0 on decline or timeout)."""
         await self._enter(Stage.COFUNDING, f"region {region}, {share} MAD")
-        await self._notice(f"cofunding-request-{region}", "request", f"co-funding of {share} MAD asked of region {region}")
+        await self._notice(
+            f"cofunding-request-{region}", "request", f"co-funding of {share} MAD asked of region {region}"
+        )
         deadline = self.settings.after_days(self._now(), self.settings.cofunding_deadline_days)
         if not await self._wait(lambda: region in self._cofunding, f"co-funding decision of region {region}", deadline):
             await self._notice(f"cofunding-timeout-{region}", "escalation", f"region {region} did not answer in time")
@@ -260,7 +271,11 @@ class ApplicationWorkflow:
                 if part <= 0:
                     continue
                 order = PaymentOrder(
-                    key=f"{self.app_id}:T{n}:{funder}", application_id=self.app_id, tranche=n, funder=funder, amount=part
+                    key=f"{self.app_id}:T{n}:{funder}",
+                    application_id=self.app_id,
+                    tranche=n,
+                    funder=funder,
+                    amount=part,
                 )
                 self._orders[order.key] = order  # known before the await: a result may come at once
                 await self._send_order(order, A.create_payment_order, order, self._bank_account, self._now())
@@ -287,12 +302,20 @@ class ApplicationWorkflow:
             what = f"progress report {period} of {final}"
             if not await self._wait(received, what, self.settings.after_days(due, self.settings.report_grace_days)):
                 await self._notice(f"report-{period}-reminder", "reminder", f"{what} overdue")
-                if not await self._wait(received, f"{what} (reminded)", self.settings.after_days(due, self.settings.report_escalation_days)):
-                    await self._notice(f"report-{period}-escalation", "escalation", f"{what} overdue; next tranche suspended")
+                if not await self._wait(
+                    received, f"{what} (reminded)", self.settings.after_days(due, self.settings.report_escalation_days)
+                ):
+                    await self._notice(
+                        f"report-{period}-escalation", "escalation", f"{what} overdue; next tranche suspended"
+                    )
                     await self._wait(received, f"{what} (escalated, next tranche suspended)", None)
             self.status.report_accepted_from = None
             if period in self._review_reports:
-                await self._wait(lambda p=period: self._reports.get(p) == "approved", f"approval of {what}", None)
+
+                def approved(p: int = period) -> bool:
+                    return self._reports.get(p) == "approved"
+
+                await self._wait(approved, f"approval of {what}", None)
             if period == midterm:
                 await self._disburse(TrancheRelease.MIDTERM_REPORT)
 
@@ -352,7 +375,9 @@ class ApplicationWorkflow:
         applicant, project = self.submission.applicant, self.submission.project
         ceiling = self.settings.ceilings[applicant.legal_form]
         if decision.award > min(ceiling, project.requested_amount):
-            raise ValueError(f"award: {decision.award} MAD exceeds the requested amount or the ceiling of {ceiling} MAD")
+            raise ValueError(
+                f"award: {decision.award} MAD exceeds the requested amount or the ceiling of {ceiling} MAD"
+            )
         partner = self.settings.partner(applicant.region_code)
         for funder in decision.funders:
             if funder != MINISTRY and (partner is None or funder != region_funder(partner.region_code)):
@@ -364,7 +389,9 @@ class ApplicationWorkflow:
         seq = self._next_seq("cofunding")
         await self._record("cofunding", seq, "approved" if answer.approved else "declined", answer, answer.decided_by)
         self._cofunding[answer.region_code] = answer
-        return self._answer(f"co-funding {'approved' if answer.approved else 'declined'} by region {answer.region_code}")
+        return self._answer(
+            f"co-funding {'approved' if answer.approved else 'declined'} by region {answer.region_code}"
+        )
 
     @cofunding_decision.validator
     def _check_cofunding(self, answer: CoFundingDecision) -> None:
@@ -383,7 +410,9 @@ class ApplicationWorkflow:
         self._agreement = agreement  # claimed before the await
         self._bank_account = agreement.bank_account
         payload = {"signed_by": agreement.signed_by, "signed_on": agreement.signed_on.isoformat()}
-        await self._act(A.record_decision, self.app_id, "agreement", 1, "signed", payload, agreement.signed_by, self._now())
+        await self._act(
+            A.record_decision, self.app_id, "agreement", 1, "signed", payload, agreement.signed_by, self._now()
+        )
         return self._answer(f"agreement signed on {agreement.signed_on}; first tranche ordered")
 
     @sign_agreement.validator
@@ -432,13 +461,17 @@ class ApplicationWorkflow:
         self._refresh_orders()
         self.status.waiting_for = PAYMENTS_DUE
         for o in rejected:
-            await self._send_order(self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, fix.bank_account, self._now())
+            await self._send_order(
+                self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, fix.bank_account, self._now()
+            )
         seq = self._next_seq("bank_details")
         await self._record("bank_details", seq, "fixed", {"orders": [o.key for o in rejected]}, fix.fixed_by)
         unsent = [o.key for o in rejected if self._orders[o.key].status == UNSENT]
         if unsent:
-            return self._answer(f"bank details fixed; payment order(s) {', '.join(unsent)} not taken by the payment "
-                                "system: escalated, retry them with retry_payment_orders")
+            return self._answer(
+                f"bank details fixed; payment order(s) {', '.join(unsent)} not taken by the payment "
+                "system: escalated, retry them with retry_payment_orders"
+            )
         return self._answer(f"bank details fixed; {len(rejected)} payment order(s) sent again")
 
     @fix_bank_details.validator
@@ -460,14 +493,24 @@ class ApplicationWorkflow:
             if order.attempt == 1:
                 await self._send_order(order, A.create_payment_order, order, self._bank_account, self._now())
             else:  # a re-sent order after fixed bank details: the same attempt, sent again
-                await self._send_order(order, A.retry_payment_order, order.key, order.attempt, self._bank_account, self._now())
-        await self._record("payment_retry", self._next_seq("payment_retry"), "retried",
-                           {"orders": [o.key for o in unsent], "reason": retry.reason}, retry.requested_by)
+                await self._send_order(
+                    order, A.retry_payment_order, order.key, order.attempt, self._bank_account, self._now()
+                )
+        await self._record(
+            "payment_retry",
+            self._next_seq("payment_retry"),
+            "retried",
+            {"orders": [o.key for o in unsent], "reason": retry.reason},
+            retry.requested_by,
+        )
         still = [o.key for o in unsent if self._orders[o.key].status == UNSENT]
         if still:
             raise ApplicationError(
                 f"orders: the payment system still did not take {', '.join(still)}; escalated again, "
-                "waiting for ops to retry", type="PaymentSystemUnavailable", non_retryable=True)
+                "waiting for ops to retry",
+                type="PaymentSystemUnavailable",
+                non_retryable=True,
+            )
         return self._answer(f"{len(unsent)} payment order(s) sent again to the payment system")
 
     @retry_payment_orders.validator
@@ -492,8 +535,10 @@ class ApplicationWorkflow:
         self._check_report_state(report)
         opens = self.status.report_accepted_from
         if opens is not None and self._now() < opens:
-            raise ValueError(f"period: report {report.period} is accepted from {local_date(opens)} "
-                             f"({self.settings.report_window_days} days before it is due)")
+            raise ValueError(
+                f"period: report {report.period} is accepted from {local_date(opens)} "
+                f"({self.settings.report_window_days} days before it is due)"
+            )
 
     def _check_report_state(self, report: ProgressReport) -> None:
         if self.status.stage not in FUNDED:
@@ -555,7 +600,9 @@ class ApplicationWorkflow:
     def _check_terminate(self, t: Termination) -> None:
         self._expect_open()
         if self.status.stage not in FUNDED:
-            raise ValueError("reason: only a funded grant (agreement signed) can be terminated; withdraw or cancel instead")
+            raise ValueError(
+                "reason: only a funded grant (agreement signed) can be terminated; withdraw or cancel instead"
+            )
         if t.amount_to_recover is not None and t.amount_to_recover > self.status.paid_total:
             raise ValueError(f"amount_to_recover: exceeds the {self.status.paid_total} MAD paid")
 
@@ -565,7 +612,9 @@ class ApplicationWorkflow:
 
     # --- Helpers ---------------------------------------------------------------------------
 
-    async def _stop_with(self, stage: Stage, kind: str, by: str, reason: str, payload, recover: Decimal | None) -> Answer:
+    async def _stop_with(
+        self, stage: Stage, kind: str, by: str, reason: str, payload: Any, recover: Decimal | None
+    ) -> Answer:
         self._guard(lambda _: self._expect_open(), None)
         self._stop = (stage, by, reason, recover if recover else None)
         await self._record(kind, 1, stage.value, payload, by)
@@ -573,7 +622,7 @@ class ApplicationWorkflow:
         return self._answer(f"application {self.status.stage.value}")
 
     @staticmethod
-    def _guard(validator, arg) -> None:
+    def _guard(validator: Callable[[Any], None], arg: Any) -> None:
         """Run a validator again inside its handler: a concurrent update may have changed the state
         since validation; refuse the update then (an ApplicationError), never fail the workflow task."""
         try:
@@ -611,7 +660,7 @@ class ApplicationWorkflow:
     def _refresh_orders(self) -> None:
         self.status.orders = list(self._orders.values())
 
-    async def _act(self, fn, *args):
+    async def _act(self, fn: Callable[..., Any], *args: Any) -> Any:
         p = policy_for(fn.__name__)
         return await workflow.execute_activity_method(
             fn,
@@ -622,7 +671,7 @@ class ApplicationWorkflow:
             heartbeat_timeout=p.heartbeat,
         )
 
-    async def _send_order(self, order: PaymentOrder, fn, *args) -> None:
+    async def _send_order(self, order: PaymentOrder, fn: Callable[..., Any], *args: Any) -> None:
         """Run a payment order's activity: stored, then handed to the payment system. When the payment
         system stays unavailable past that activity's bounded retries (activities/policies.py), the
         order waits for ops (`retry_payment_orders`) with an escalation, rather than failing the grant."""
@@ -634,12 +683,15 @@ class ApplicationWorkflow:
             self._refresh_orders()
             if workflow.patched(PATCH_UNSENT_ROW):  # the database says so too (histories before it do not)
                 await self._act(A.mark_payment_unsent, order.key, order.attempt, reason, self._now())
-            await self._notice(f"payment-unsent-{self._next_seq('payment_unsent')}", "escalation",
-                               f"payment order {order.key} (attempt {order.attempt}) not taken by the payment system: {reason}")
+            await self._notice(
+                f"payment-unsent-{self._next_seq('payment_unsent')}",
+                "escalation",
+                f"payment order {order.key} (attempt {order.attempt}) not taken by the payment system: {reason}",
+            )
             self.status.waiting_for = RESEND_DUE
         self._refresh_orders()
 
-    async def _record(self, kind: str, seq: int, outcome: str, payload, by: str) -> None:
+    async def _record(self, kind: str, seq: int, outcome: str, payload: Any, by: str) -> None:
         data = payload.model_dump(mode="json") if hasattr(payload, "model_dump") else payload
         await self._act(A.record_decision, self.app_id, kind, seq, outcome, data, by, self._now())
 
@@ -655,12 +707,14 @@ class ApplicationWorkflow:
         self._stage_seq += 1
         await self._act(A.record_stage, self.app_id, self._stage_seq, stage.value, now, note)
 
-    async def _wait(self, ready, what: str, until: datetime | None) -> bool:
+    async def _wait(self, ready: Callable[[], bool], what: str, until: datetime | None) -> bool:
         """Wait for `ready()` until `until`; False on timeout. Raises _Stopped on withdrawal and the like."""
         self.status.waiting_for, self.status.since, self.status.until = what, self._now(), until
         timeout = None if until is None else max(until - self._now(), timedelta(seconds=1))
         try:
-            await workflow.wait_condition(lambda: self._stop is not None or ready(), timeout=timeout, timeout_summary=what)
+            await workflow.wait_condition(
+                lambda: self._stop is not None or ready(), timeout=timeout, timeout_summary=what
+            )
         except TimeoutError:
             if self._stop is not None:
                 raise _Stopped() from None

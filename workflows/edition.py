@@ -9,7 +9,9 @@ Per-application data lives in the database and in each application's own workflo
 the edition's history holds only its own steps and continues as new when it grows.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 
@@ -72,16 +74,19 @@ class EditionWorkflow:
             await self._promote_until_the_waitlist_closes(inp)
         self._enter(Phase.CLOSED)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return await self._act(E.edition_report, s)
+        report: EditionReport = await self._act(E.edition_report, s)
+        return report
 
     async def _call_window(self, inp: EditionInput) -> None:
         closes = self._closing_time()
         self._waiting("submissions until the call closes", closes)
         while self.state.phase == Phase.OPEN:
             try:
-                await workflow.wait_condition(lambda: self._closing or self._history_full(),
-                                              timeout=max(closes - workflow.now(), timedelta(seconds=1)),
-                                              timeout_summary="call closes")
+                await workflow.wait_condition(
+                    lambda: self._closing or self._history_full(),
+                    timeout=max(closes - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="call closes",
+                )
             except TimeoutError:
                 self._closing = True
             if self._closing:
@@ -96,7 +101,9 @@ class EditionWorkflow:
     async def _wait_for_reviews(self) -> None:
         """Until nothing is left before the committee, or the longest review path has run out."""
         s = self.settings
-        cutoff = s.after_days(workflow.now(), s.documents_deadline_days + s.review_deadline_days + s.review_reminder_days + 1)
+        cutoff = s.after_days(
+            workflow.now(), s.documents_deadline_days + s.review_deadline_days + s.review_reminder_days + 1
+        )
         while True:
             pending = await self._act(E.pending_before_committee, s.edition)
             self.status.pending_before_committee = pending
@@ -115,9 +122,11 @@ class EditionWorkflow:
             # Weekly as well: applications that reach the committee late join the waitlist.
             until = min(s.after_days(workflow.now(), 7), closes)
             try:
-                await workflow.wait_condition(lambda: bool(self._freed) or self._history_full(),
-                                              timeout=max(until - workflow.now(), timedelta(seconds=1)),
-                                              timeout_summary="weekly waitlist round")
+                await workflow.wait_condition(
+                    lambda: bool(self._freed) or self._history_full(),
+                    timeout=max(until - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="weekly waitlist round",
+                )
             except TimeoutError:
                 pass
             if self._history_full():
@@ -126,8 +135,9 @@ class EditionWorkflow:
             self.state.rounds += 1
             summary: ProposalSummary = await self._act(E.promote_waitlist, s, self.state.rounds, workflow.now())
             if summary.selected or summary.waitlisted or summary.rejected:
-                await self._act(E.send_decisions, s.edition, self.state.rounds, self.state.confirmed_by or "ops",
-                                workflow.now())
+                await self._act(
+                    E.send_decisions, s.edition, self.state.rounds, self.state.confirmed_by or "ops", workflow.now()
+                )
             self.status.promotions += summary.top if summary.selected else []
             if freed:
                 workflow.logger.info("waitlist round %s after %s freed seat(s)", self.state.rounds, len(freed))
@@ -140,8 +150,12 @@ class EditionWorkflow:
         late = self._late()
         if late:
             return late[0].model_copy(update={"application_id": submission.application_id})
-        app = ApplicationInput(settings=self.settings, submission=submission, submitted_by="edition",
-                               edition_workflow_id=workflow.info().workflow_id)
+        app = ApplicationInput(
+            settings=self.settings,
+            submission=submission,
+            submitted_by="edition",
+            edition_workflow_id=workflow.info().workflow_id,
+        )
         answer: SubmissionAnswer = await self._act(E.start_application, app)
         if answer.accepted:
             self.state.submissions += 1
@@ -162,18 +176,30 @@ class EditionWorkflow:
         self._check_batch(batch)
         late = self._late(len(batch.submissions))
         if late:
-            return BatchAnswer(answers=[a.model_copy(update={"application_id": sub.application_id})
-                                        for a, sub in zip(late, batch.submissions, strict=False)])
+            return BatchAnswer(
+                answers=[
+                    a.model_copy(update={"application_id": sub.application_id})
+                    for a, sub in zip(late, batch.submissions, strict=False)
+                ]
+            )
         first: dict[str, ApplicationSubmission] = {}
         for sub in batch.submissions:
             first.setdefault(sub.application_id, sub)
         started: list[SubmissionAnswer] = await self._act(
-            E.start_applications, self.settings, workflow.info().workflow_id, list(first.values()))
-        by_id = {a.application_id: a for a in started}
+            E.start_applications, self.settings, workflow.info().workflow_id, list(first.values())
+        )
+        by_id: dict[str, SubmissionAnswer | None] = {a.application_id: a for a in started}
         # The first of each registration number takes its answer; a repeat finds it taken.
-        answers = [by_id.pop(sub.application_id, None) or SubmissionAnswer(
-            application_id=sub.application_id, accepted=False, refusal="duplicate",
-            message=f"{sub.application_id} is twice in this batch: submitted once") for sub in batch.submissions]
+        answers = [
+            by_id.pop(sub.application_id, None)
+            or SubmissionAnswer(
+                application_id=sub.application_id,
+                accepted=False,
+                refusal="duplicate",
+                message=f"{sub.application_id} is twice in this batch: submitted once",
+            )
+            for sub in batch.submissions
+        ]
         self.state.submissions += sum(a.accepted for a in answers)
         self.state.duplicates += sum(not a.accepted for a in answers)
         self._sync_counts()
@@ -264,7 +290,12 @@ class EditionWorkflow:
     def _enter(self, phase: Phase) -> None:
         self.state.phase = phase
         self._sync_counts()
-        self.status.phase, self.status.since, self.status.until, self.status.waiting_for = phase, workflow.now(), None, None
+        self.status.phase, self.status.since, self.status.until, self.status.waiting_for = (
+            phase,
+            workflow.now(),
+            None,
+            None,
+        )
 
     def _waiting(self, what: str, until: datetime | None) -> None:
         self.status.waiting_for, self.status.until = what, until
@@ -272,14 +303,21 @@ class EditionWorkflow:
     def _sync_counts(self) -> None:
         st = self.state
         self.status.submissions, self.status.duplicates, self.status.rounds, self.status.runs = (
-            st.submissions, st.duplicates, st.rounds, st.runs)
+            st.submissions,
+            st.duplicates,
+            st.rounds,
+            st.runs,
+        )
         self.status.late_refused = st.late_refused
         self.status.call_closed_by, self.status.confirmed_by = st.call_closed_by, st.confirmed_by
 
-    async def _act(self, fn, *args):
+    async def _act(self, fn: Callable[..., Any], *args: Any) -> Any:
         p = policy_for(fn.__name__)
         return await workflow.execute_activity_method(
-            fn, args=list(args), start_to_close_timeout=p.start_to_close,
-            schedule_to_close_timeout=p.schedule_to_close, retry_policy=p.retry,
+            fn,
+            args=list(args),
+            start_to_close_timeout=p.start_to_close,
+            schedule_to_close_timeout=p.schedule_to_close,
+            retry_policy=p.retry,
             heartbeat_timeout=p.heartbeat,
         )

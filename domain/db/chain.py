@@ -56,8 +56,15 @@ def utc_iso(at: datetime) -> str:
 
 def entry_hash(application_id: str, seq: int, kind: str, ref: str, payload: Any, at: datetime, prev_hash: str) -> str:
     body = canonical(
-        {"application_id": application_id, "seq": seq, "kind": kind, "ref": ref,
-         "payload": payload, "at": utc_iso(at), "prev_hash": prev_hash}
+        {
+            "application_id": application_id,
+            "seq": seq,
+            "kind": kind,
+            "ref": ref,
+            "payload": payload,
+            "at": utc_iso(at),
+            "prev_hash": prev_hash,
+        }
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -71,7 +78,9 @@ def append(s: Session, entry: Entry, at: datetime) -> AuditEntry:
     """Add `entry` at the end of its application's chain, inside the caller's transaction."""
     # Next seq and prev_hash are read-then-write: lock the application row (PostgreSQL; SQLite
     # writers already hold the database lock) so two concurrent appends cannot fork the chain.
-    s.execute(select(Application.application_id).where(Application.application_id == entry.application_id).with_for_update())
+    s.execute(
+        select(Application.application_id).where(Application.application_id == entry.application_id).with_for_update()
+    )
     last = s.execute(
         select(AuditEntry.seq, AuditEntry.hash)
         .where(AuditEntry.application_id == entry.application_id)
@@ -81,8 +90,14 @@ def append(s: Session, entry: Entry, at: datetime) -> AuditEntry:
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     payload = to_jsonable_python(entry.payload)
     row = AuditEntry(
-        application_id=entry.application_id, seq=seq, kind=entry.kind, ref=entry.ref, payload=payload, at=at,
-        prev_hash=prev, hash=entry_hash(entry.application_id, seq, entry.kind, entry.ref, payload, at, prev),
+        application_id=entry.application_id,
+        seq=seq,
+        kind=entry.kind,
+        ref=entry.ref,
+        payload=payload,
+        at=at,
+        prev_hash=prev,
+        hash=entry_hash(entry.application_id, seq, entry.kind, entry.ref, payload, at, prev),
     )
     s.add(row)
     s.flush()
@@ -97,10 +112,17 @@ def _money(value: Decimal | int | str | None) -> str | None:
 
 
 def of_submission(app: Application) -> Entry:
-    return Entry(app.application_id, "submission", "submission", {
-        "edition": app.edition, "registration_number": app.registration_number,
-        "requested_amount": _money(app.requested_amount), "submitted_by": app.submitted_by,
-    })
+    return Entry(
+        app.application_id,
+        "submission",
+        "submission",
+        {
+            "edition": app.edition,
+            "registration_number": app.registration_number,
+            "requested_amount": _money(app.requested_amount),
+            "submitted_by": app.submitted_by,
+        },
+    )
 
 
 def of_stage(row: StageChange) -> Entry:
@@ -108,41 +130,79 @@ def of_stage(row: StageChange) -> Entry:
 
 
 def of_eligibility(row: EligibilityCheck) -> Entry:
-    return Entry(row.application_id, "eligibility", f"eligibility:{row.attempt}", {
-        "eligible": row.eligible, "rule_set_version": row.rule_set_version,
-        "failures": [f.get("code") for f in row.failures],
-    })
+    return Entry(
+        row.application_id,
+        "eligibility",
+        f"eligibility:{row.attempt}",
+        {
+            "eligible": row.eligible,
+            "rule_set_version": row.rule_set_version,
+            "failures": [f.get("code") for f in row.failures],
+        },
+    )
 
 
 def of_review(row: ReviewRow) -> Entry:
-    return Entry(row.application_id, "review", f"review:{row.reviewer_id}", {
-        "reviewer_id": row.reviewer_id, "weighted_score": _money(row.weighted_score),
-    })
+    return Entry(
+        row.application_id,
+        "review",
+        f"review:{row.reviewer_id}",
+        {
+            "reviewer_id": row.reviewer_id,
+            "weighted_score": _money(row.weighted_score),
+        },
+    )
 
 
 def of_decision(row: DecisionRow) -> Entry:
-    return Entry(row.application_id, "decision", f"decision:{row.kind}:{row.seq}", {
-        "kind": row.kind, "seq": row.seq, "outcome": row.outcome, "decided_by": row.decided_by, "payload": row.payload,
-    })
+    return Entry(
+        row.application_id,
+        "decision",
+        f"decision:{row.kind}:{row.seq}",
+        {
+            "kind": row.kind,
+            "seq": row.seq,
+            "outcome": row.outcome,
+            "decided_by": row.decided_by,
+            "payload": row.payload,
+        },
+    )
 
 
 def of_award(app: Application, rows: list[AwardRow]) -> Entry:
-    return Entry(app.application_id, "award", "award", {
-        "funders": {r.funder: _money(r.amount) for r in sorted(rows, key=lambda r: r.funder)},
-        "total": _money(app.award), "honorary_award": app.honorary_award,
-    })
+    return Entry(
+        app.application_id,
+        "award",
+        "award",
+        {
+            "funders": {r.funder: _money(r.amount) for r in sorted(rows, key=lambda r: r.funder)},
+            "total": _money(app.award),
+            "honorary_award": app.honorary_award,
+        },
+    )
 
 
 def order_state(row: PaymentOrderRow) -> dict[str, Any]:
     return {
-        "key": row.key, "tranche": row.tranche, "funder": row.funder, "amount": _money(row.amount),
-        "attempt": row.attempt, "status": row.status, "reason": row.reason, "bank_account": mask_rib(row.bank_account),
+        "key": row.key,
+        "tranche": row.tranche,
+        "funder": row.funder,
+        "amount": _money(row.amount),
+        "attempt": row.attempt,
+        "status": row.status,
+        "reason": row.reason,
+        "bank_account": mask_rib(row.bank_account),
     }
 
 
 def ledger_state(row: LedgerRow) -> dict[str, Any]:
-    return {"kind": row.kind, "funder": row.funder, "amount": _money(row.amount),
-            "order_key": row.order_key, "reference": row.reference}
+    return {
+        "kind": row.kind,
+        "funder": row.funder,
+        "amount": _money(row.amount),
+        "order_key": row.order_key,
+        "reference": row.reference,
+    }
 
 
 def of_order(event: str, row: PaymentOrderRow) -> Entry:
@@ -152,8 +212,12 @@ def of_order(event: str, row: PaymentOrderRow) -> Entry:
 
 
 def of_payment(ledger: LedgerRow, order: PaymentOrderRow) -> Entry:
-    return Entry(ledger.application_id, "payment", f"ledger:{ledger.order_key}",
-                 {"ledger": ledger_state(ledger), "order": order_state(order)})
+    return Entry(
+        ledger.application_id,
+        "payment",
+        f"ledger:{ledger.order_key}",
+        {"ledger": ledger_state(ledger), "order": order_state(order)},
+    )
 
 
 def of_recovery(ledger: LedgerRow) -> Entry:
@@ -161,5 +225,9 @@ def of_recovery(ledger: LedgerRow) -> Entry:
 
 
 def of_close(app: Application) -> Entry:
-    return Entry(app.application_id, "close", f"close:{app.stage}",
-                 {"stage": app.stage, "amount_to_recover": _money(app.amount_to_recover)})
+    return Entry(
+        app.application_id,
+        "close",
+        f"close:{app.stage}",
+        {"stage": app.stage, "amount_to_recover": _money(app.amount_to_recover)},
+    )

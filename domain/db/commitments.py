@@ -32,8 +32,11 @@ def lock_edition(s: Session, edition: int) -> None:
 
 def committed(s: Session, edition: int) -> dict[str, Decimal]:
     """What each envelope of the edition has committed."""
-    rows = s.execute(select(EnvelopeCommitmentRow.envelope, func.sum(EnvelopeCommitmentRow.amount))
-                     .where(EnvelopeCommitmentRow.edition == edition).group_by(EnvelopeCommitmentRow.envelope))
+    rows = s.execute(
+        select(EnvelopeCommitmentRow.envelope, func.sum(EnvelopeCommitmentRow.amount))
+        .where(EnvelopeCommitmentRow.edition == edition)
+        .group_by(EnvelopeCommitmentRow.envelope)
+    )
     return {envelope: mad(total) for envelope, total in rows}
 
 
@@ -41,21 +44,28 @@ def paid(s: Session, edition: int) -> dict[str, Decimal]:
     """What each envelope of the edition has paid out (the ledger's payments, by the envelope they hold)."""
     rows = s.execute(
         select(EnvelopeCommitmentRow.envelope, func.sum(LedgerRow.amount))
-        .join(LedgerRow, (LedgerRow.application_id == EnvelopeCommitmentRow.application_id)
-              & (LedgerRow.funder == EnvelopeCommitmentRow.funder))
+        .join(
+            LedgerRow,
+            (LedgerRow.application_id == EnvelopeCommitmentRow.application_id)
+            & (LedgerRow.funder == EnvelopeCommitmentRow.funder),
+        )
         .where(EnvelopeCommitmentRow.edition == edition, LedgerRow.kind == PAYMENT)
-        .group_by(EnvelopeCommitmentRow.envelope))
+        .group_by(EnvelopeCommitmentRow.envelope)
+    )
     return {envelope: mad(total) for envelope, total in rows}
 
 
 def held(s: Session, application_id: str) -> dict[str, EnvelopeCommitmentRow]:
     """The application's commitments, by funder."""
-    return {r.funder: r for r in s.scalars(select(EnvelopeCommitmentRow)
-                                           .where(EnvelopeCommitmentRow.application_id == application_id))}
+    return {
+        r.funder: r
+        for r in s.scalars(select(EnvelopeCommitmentRow).where(EnvelopeCommitmentRow.application_id == application_id))
+    }
 
 
-def hold(s: Session, app: Application, amounts: dict[str, Decimal], at: datetime,
-         envelopes: dict[str, str] | None = None) -> None:
+def hold(
+    s: Session, app: Application, amounts: dict[str, Decimal], at: datetime, envelopes: dict[str, str] | None = None
+) -> None:
     """Set what each funder of the application holds (a funder not named holds nothing), in the
     envelope `envelopes` names for it, else the one it already draws on, else its own. The caller
     holds the edition's lock."""
@@ -67,22 +77,32 @@ def hold(s: Session, app: Application, amounts: dict[str, Decimal], at: datetime
         if amount <= 0:
             continue
         envelope = (envelopes or {}).get(funder)
-        row = rows.get(funder)
-        if row is None:
-            s.add(EnvelopeCommitmentRow(edition=app.edition, application_id=app.application_id, funder=funder,
-                                        envelope=envelope or funder, amount=mad(amount), updated_at=at))
+        existing = rows.get(funder)
+        if existing is None:
+            s.add(
+                EnvelopeCommitmentRow(
+                    edition=app.edition,
+                    application_id=app.application_id,
+                    funder=funder,
+                    envelope=envelope or funder,
+                    amount=mad(amount),
+                    updated_at=at,
+                )
+            )
         else:
-            row.amount, row.updated_at = mad(amount), at
+            existing.amount, existing.updated_at = mad(amount), at
             if envelope is not None:
-                row.envelope = envelope
+                existing.envelope = envelope
     s.flush()
 
 
 def paid_by_funder(s: Session, application_id: str) -> dict[str, Decimal]:
     out: dict[str, Decimal] = defaultdict(Decimal)
-    for funder, total in s.execute(select(LedgerRow.funder, func.sum(LedgerRow.amount))
-                                   .where(LedgerRow.application_id == application_id, LedgerRow.kind == PAYMENT)
-                                   .group_by(LedgerRow.funder)):
+    for funder, total in s.execute(
+        select(LedgerRow.funder, func.sum(LedgerRow.amount))
+        .where(LedgerRow.application_id == application_id, LedgerRow.kind == PAYMENT)
+        .group_by(LedgerRow.funder)
+    ):
         out[funder] = mad(total)
     return dict(out)
 
@@ -91,14 +111,19 @@ def release(s: Session, app: Application, at: datetime) -> None:
     """The application's award no longer holds: only what was paid on it stays committed, and its
     award rows say when it was released. The caller holds the edition's lock."""
     hold(s, app, paid_by_funder(s, app.application_id), at)
-    for row in s.scalars(select(AwardRow).where(AwardRow.application_id == app.application_id,
-                                                AwardRow.released_at.is_(None))):
+    for row in s.scalars(
+        select(AwardRow).where(AwardRow.application_id == app.application_id, AwardRow.released_at.is_(None))
+    ):
         row.released_at = at
 
 
 def resync(s: Session, app: Application, at: datetime) -> None:
     """Commitments back to what the application's own award says (after a placement it never
     applied, e.g. a decision refused because it had closed meanwhile)."""
-    awards = {r.funder: mad(r.amount) for r in s.scalars(
-        select(AwardRow).where(AwardRow.application_id == app.application_id, AwardRow.released_at.is_(None)))}
+    awards = {
+        r.funder: mad(r.amount)
+        for r in s.scalars(
+            select(AwardRow).where(AwardRow.application_id == app.application_id, AwardRow.released_at.is_(None))
+        )
+    }
     hold(s, app, awards or paid_by_funder(s, app.application_id), at)

@@ -6,11 +6,13 @@ commitments and the report are a few queries over `applications`, `reviews`, `aw
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from domain.committee import Candidate, Placement
 from domain.db import commitments
@@ -33,22 +35,25 @@ from domain.reference import LegalForm
 BEFORE_COMMITTEE = (Stage.SUBMITTED, Stage.ELIGIBILITY, Stage.AWAITING_DOCUMENTS, Stage.REVIEW)
 
 
-def _chunks(ids: list[str], size: int = 500):
+def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
     """IN (…) lists of a bounded size: databases cap the number of bound parameters."""
-    return (ids[i:i + size] for i in range(0, len(ids), size))
+    return (ids[i : i + size] for i in range(0, len(ids), size))
 
 
-def _awards_and_payments(s, ids: list[str]) -> tuple[dict, dict]:
+def _awards_and_payments(s: Session, ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """application -> funder -> award, and application -> funder -> paid (the ledger's payments)."""
-    awards: dict = defaultdict(dict)
-    paid: dict = defaultdict(dict)
+    awards: dict[str, Any] = defaultdict(dict)
+    paid: dict[str, Any] = defaultdict(dict)
     for chunk in _chunks(ids):
-        for a, f, amount in s.execute(select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
-                                      .where(AwardRow.application_id.in_(chunk))):
+        for a, f, amount in s.execute(
+            select(AwardRow.application_id, AwardRow.funder, AwardRow.amount).where(AwardRow.application_id.in_(chunk))
+        ):
             awards[a][f] = mad(amount)
-        for a, f, amount in s.execute(select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
-                                      .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
-                                      .group_by(LedgerRow.application_id, LedgerRow.funder)):
+        for a, f, amount in s.execute(
+            select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
+            .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
+            .group_by(LedgerRow.application_id, LedgerRow.funder)
+        ):
             paid[a][f] = mad(amount)
     return awards, paid
 
@@ -59,49 +64,77 @@ class EditionRepository(Repository):
     def open_edition(self, settings: EditionSettings, workflow_id: str, opened_by: str, at: datetime) -> bool:
         with self._tx(write=True) as s:
             return self._insert_ignore(
-                s, EditionRow, ["edition"], edition=settings.edition, year=settings.year,
-                settings=settings.model_dump(mode="json"), workflow_id=workflow_id, opened_by=opened_by, opened_at=at,
+                s,
+                EditionRow,
+                ["edition"],
+                edition=settings.edition,
+                year=settings.year,
+                settings=settings.model_dump(mode="json"),
+                workflow_id=workflow_id,
+                opened_by=opened_by,
+                opened_at=at,
             )
 
     def close_call(self, edition: int, at: datetime) -> None:
         with self._tx(write=True) as s:
-            s.execute(update(EditionRow).where(EditionRow.edition == edition, EditionRow.call_closed_at.is_(None))
-                      .values(call_closed_at=at))
+            s.execute(
+                update(EditionRow)
+                .where(EditionRow.edition == edition, EditionRow.call_closed_at.is_(None))
+                .values(call_closed_at=at)
+            )
 
     def confirm(self, edition: int, confirmed_by: str, at: datetime) -> None:
         with self._tx(write=True) as s:
-            s.execute(update(EditionRow).where(EditionRow.edition == edition, EditionRow.confirmed_at.is_(None))
-                      .values(confirmed_by=confirmed_by, confirmed_at=at))
+            s.execute(
+                update(EditionRow)
+                .where(EditionRow.edition == edition, EditionRow.confirmed_at.is_(None))
+                .values(confirmed_by=confirmed_by, confirmed_at=at)
+            )
 
-    def get_edition(self, edition: int) -> dict | None:
+    def get_edition(self, edition: int) -> dict[str, Any] | None:
         with self._tx() as s:
             row = s.get(EditionRow, edition)
             return None if row is None else {c.name: getattr(row, c.name) for c in EditionRow.__table__.columns}
 
     def pending_before_committee(self, edition: int) -> int:
         with self._tx() as s:
-            return s.scalar(select(func.count()).select_from(Application).where(
-                Application.edition == edition, Application.stage.in_([x.value for x in BEFORE_COMMITTEE])))
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(Application)
+                    .where(Application.edition == edition, Application.stage.in_([x.value for x in BEFORE_COMMITTEE]))
+                )
+                or 0
+            )
 
     # --- candidates --------------------------------------------------------------------------
 
     def candidates(self, edition: int, stage: Stage) -> list[Candidate]:
         """Applications of the edition in `stage`, as the committee sees them."""
         with self._tx() as s:
-            apps = s.scalars(select(Application).where(Application.edition == edition, Application.stage == stage.value)).all()
+            apps = s.scalars(
+                select(Application).where(Application.edition == edition, Application.stage == stage.value)
+            ).all()
             innovation: dict[str, list[int]] = defaultdict(list)
             ids = [a.application_id for a in apps]
             for chunk in _chunks(ids):
-                for app_id, scores in s.execute(select(ReviewRow.application_id, ReviewRow.scores)
-                                                .where(ReviewRow.application_id.in_(chunk))):
+                for app_id, scores in s.execute(
+                    select(ReviewRow.application_id, ReviewRow.scores).where(ReviewRow.application_id.in_(chunk))
+                ):
                     innovation[app_id].append(int(scores.get(Criterion.INNOVATION.value, 0)))
         return [
             Candidate(
-                application_id=a.application_id, registration_number=a.registration_number,
-                legal_form=LegalForm(a.legal_form), region_code=a.region_code, province=a.province,
+                application_id=a.application_id,
+                registration_number=a.registration_number,
+                legal_form=LegalForm(a.legal_form),
+                region_code=a.region_code,
+                province=a.province,
                 score=a.score if a.score is not None else Decimal(0),
-                innovation=(Decimal(sum(innovation[a.application_id])) / len(innovation[a.application_id])
-                            if innovation[a.application_id] else Decimal(0)),
+                innovation=(
+                    Decimal(sum(innovation[a.application_id])) / len(innovation[a.application_id])
+                    if innovation[a.application_id]
+                    else Decimal(0)
+                ),
                 jobs=int(a.submission["project"].get("jobs_created", 0)),
                 requested=mad(a.requested_amount),
             )
@@ -111,44 +144,77 @@ class EditionRepository(Repository):
     def latest_decisions(self, edition: int) -> dict[str, CommitteeDecisionRow]:
         """Each application's latest committee round."""
         with self._tx() as s:
-            rows = s.scalars(select(CommitteeDecisionRow).where(CommitteeDecisionRow.edition == edition)
-                             .order_by(CommitteeDecisionRow.round)).all()
+            rows = s.scalars(
+                select(CommitteeDecisionRow)
+                .where(CommitteeDecisionRow.edition == edition)
+                .order_by(CommitteeDecisionRow.round)
+            ).all()
         return {r.application_id: r for r in rows}
 
     # --- the committee's rounds ------------------------------------------------------------
 
-    def commit_round(self, settings: EditionSettings, round_: int, at: datetime,
-                     plan: Callable[[dict[str, Decimal]], list[Placement]]) -> int:
+    def commit_round(
+        self,
+        settings: EditionSettings,
+        round_: int,
+        at: datetime,
+        plan: Callable[[dict[str, Decimal]], list[Placement]],
+    ) -> int:
         """Record a committee round once, with the edition's money locked: `plan` gets what each
         envelope has left (domain/envelopes.left) and returns the round's placements; the selected
         ones are committed in the same transaction. A retried call finds the round and writes nothing."""
         with self._tx(write=True) as s:
             commitments.lock_edition(s, settings.edition)
-            if s.scalar(select(func.count()).select_from(CommitteeDecisionRow).where(
-                    CommitteeDecisionRow.edition == settings.edition, CommitteeDecisionRow.round == round_)):
+            if s.scalar(
+                select(func.count())
+                .select_from(CommitteeDecisionRow)
+                .where(CommitteeDecisionRow.edition == settings.edition, CommitteeDecisionRow.round == round_)
+            ):
                 return 0
             placements = plan(left(settings, commitments.committed(s, settings.edition)))
             return self._store_placements(s, settings.edition, round_, placements, at)
 
-    def _store_placements(self, s, edition: int, round_: int, placements: list[Placement], at: datetime) -> int:
+    def _store_placements(
+        self, s: Session, edition: int, round_: int, placements: list[Placement], at: datetime
+    ) -> int:
         new = 0
-        apps = {a.application_id: a for chunk in _chunks([p.application_id for p in placements])
-                for a in s.scalars(select(Application).where(Application.application_id.in_(chunk)))}
+        apps = {
+            a.application_id: a
+            for chunk in _chunks([p.application_id for p in placements])
+            for a in s.scalars(select(Application).where(Application.application_id.in_(chunk)))
+        }
         for p in placements:
             new += self._insert_ignore(
-                s, CommitteeDecisionRow, ["application_id", "round"], edition=edition,
-                application_id=p.application_id, round=round_, decision=p.decision.value, rank=p.rank,
-                score=p.score, award=mad(p.award), funders={k: str(v) for k, v in p.funders.items()},
-                draws={k: str(v) for k, v in p.draws.items()}, honorary_award=p.honorary_award,
-                reason=p.reason[:300], proposed_at=at,
+                s,
+                CommitteeDecisionRow,
+                ["application_id", "round"],
+                edition=edition,
+                application_id=p.application_id,
+                round=round_,
+                decision=p.decision.value,
+                rank=p.rank,
+                score=p.score,
+                award=mad(p.award),
+                funders={k: str(v) for k, v in p.funders.items()},
+                draws={k: str(v) for k, v in p.draws.items()},
+                honorary_award=p.honorary_award,
+                reason=p.reason[:300],
+                proposed_at=at,
             )
             if p.decision == Decision.SELECTED:
-                commitments.hold(s, apps[p.application_id], dict(p.funders), at,
-                                 envelopes={f: envelope_of(f, p.draws) for f in p.funders})
+                commitments.hold(
+                    s,
+                    apps[p.application_id],
+                    dict(p.funders),
+                    at,
+                    envelopes={f: envelope_of(f, p.draws) for f in p.funders},
+                )
         return new
 
     def round_rows(self, edition: int, round_: int, unsent_only: bool = False) -> list[CommitteeDecisionRow]:
-        q = select(CommitteeDecisionRow).where(CommitteeDecisionRow.edition == edition, CommitteeDecisionRow.round == round_)
+        q = select(CommitteeDecisionRow).where(
+            CommitteeDecisionRow.edition == edition, CommitteeDecisionRow.round == round_
+        )
         if unsent_only:
             q = q.where(CommitteeDecisionRow.sent_at.is_(None))
         with self._tx() as s:
@@ -161,14 +227,22 @@ class EditionRepository(Repository):
             if not applied:
                 commitments.lock_edition(s, self._app(s, application_id).edition)
                 commitments.resync(s, self._app(s, application_id, lock=True), at)
-            s.execute(update(CommitteeDecisionRow)
-                      .where(CommitteeDecisionRow.application_id == application_id, CommitteeDecisionRow.round == round_,
-                             CommitteeDecisionRow.sent_at.is_(None))
-                      .values(sent_at=at, sent_note=note[:300]))
+            s.execute(
+                update(CommitteeDecisionRow)
+                .where(
+                    CommitteeDecisionRow.application_id == application_id,
+                    CommitteeDecisionRow.round == round_,
+                    CommitteeDecisionRow.sent_at.is_(None),
+                )
+                .values(sent_at=at, sent_note=note[:300])
+            )
 
     def last_round(self, edition: int) -> int:
         with self._tx() as s:
-            return s.scalar(select(func.max(CommitteeDecisionRow.round)).where(CommitteeDecisionRow.edition == edition)) or 0
+            return (
+                s.scalar(select(func.max(CommitteeDecisionRow.round)).where(CommitteeDecisionRow.edition == edition))
+                or 0
+            )
 
     def committed(self, edition: int) -> dict[str, Decimal]:
         """What each envelope has committed (domain/db/commitments.py)."""
@@ -182,7 +256,7 @@ class EditionRepository(Repository):
 
     # --- the programme report ------------------------------------------------------------
 
-    def report_rows(self, edition: int) -> dict:
+    def report_rows(self, edition: int) -> dict[str, Any]:
         """Everything the programme report is computed from (domain/report.py)."""
         with self._tx() as s:
             apps = s.scalars(select(Application).where(Application.edition == edition)).all()
@@ -191,15 +265,26 @@ class EditionRepository(Repository):
             reports = {}
             for chunk in _chunks(ids):
                 for a, _period, indicators in s.execute(
-                        select(ProgressReportRow.application_id, ProgressReportRow.period, ProgressReportRow.indicators)
-                        .where(ProgressReportRow.application_id.in_(chunk), ProgressReportRow.status != "rejected")
-                        .order_by(ProgressReportRow.period)):
+                    select(ProgressReportRow.application_id, ProgressReportRow.period, ProgressReportRow.indicators)
+                    .where(ProgressReportRow.application_id.in_(chunk), ProgressReportRow.status != "rejected")
+                    .order_by(ProgressReportRow.period)
+                ):
                     reports[a] = indicators  # the latest report's indicators are cumulative
             rows = [
-                {"id": a.application_id, "stage": a.stage, "region_code": a.region_code, "province": a.province,
-                 "sector": a.sector, "legal_form": a.legal_form, "rural": a.rural, "honorary_award": a.honorary_award,
-                 "title": a.title, "awards": awards[a.application_id], "paid": paid[a.application_id],
-                 "indicators": reports.get(a.application_id)}
+                {
+                    "id": a.application_id,
+                    "stage": a.stage,
+                    "region_code": a.region_code,
+                    "province": a.province,
+                    "sector": a.sector,
+                    "legal_form": a.legal_form,
+                    "rural": a.rural,
+                    "honorary_award": a.honorary_award,
+                    "title": a.title,
+                    "awards": awards[a.application_id],
+                    "paid": paid[a.application_id],
+                    "indicators": reports.get(a.application_id),
+                }
                 for a in apps
             ]
         return {"applications": rows, "decisions": {a: r.decision for a, r in self.latest_decisions(edition).items()}}

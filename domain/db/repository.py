@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -99,7 +99,7 @@ class Repository:
     @staticmethod
     def _insert_ignore(s: Session, model: type[Base], keys: list[str], **values: Any) -> bool:
         """INSERT … ON CONFLICT (keys) DO NOTHING; True if the row is new."""
-        table = model.__table__
+        table: Table = model.__table__  # type: ignore[assignment]  # declarative tables are Tables
         dialect = s.get_bind().dialect.name
         if dialect in ("postgresql", "sqlite"):
             ins = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -199,8 +199,14 @@ class Repository:
                 )
                 if new:  # seq 0: the workflow numbers its own stage changes from 1
                     self._insert_ignore(
-                        s, StageChange, ["application_id", "seq"],
-                        application_id=application_id, seq=0, stage=Stage.SUBMITTED.value, at=at, note="",
+                        s,
+                        StageChange,
+                        ["application_id", "seq"],
+                        application_id=application_id,
+                        seq=0,
+                        stage=Stage.SUBMITTED.value,
+                        at=at,
+                        note="",
                     )
                     # The first link of the application's audit chain (same transaction).
                     chain.append(s, chain.of_submission(self._row(s, Application, application_id=application_id)), at)
@@ -226,8 +232,14 @@ class Repository:
         with self._tx(write=True) as s:
             app = self._app(s, application_id, lock=True)
             new = self._insert_ignore(
-                s, StageChange, ["application_id", "seq"],
-                application_id=application_id, seq=seq, stage=stage, at=at, note=note,
+                s,
+                StageChange,
+                ["application_id", "seq"],
+                application_id=application_id,
+                seq=seq,
+                stage=stage,
+                at=at,
+                note=note,
             )
             # A retry (row already there) already applied its change; an older seq arriving
             # late must not move the application back.
@@ -257,9 +269,16 @@ class Repository:
             if final in RECOVERABLE and recover:
                 funders = sorted(self._paid(s, application_id)) or ["ministry"]
                 if self._insert_ignore(
-                    s, LedgerRow, ["order_key"],
-                    application_id=application_id, funder=",".join(funders), kind=RECOVERY, amount=recover,
-                    order_key=f"recovery-{application_id}", reference="", at=at,
+                    s,
+                    LedgerRow,
+                    ["order_key"],
+                    application_id=application_id,
+                    funder=",".join(funders),
+                    kind=RECOVERY,
+                    amount=recover,
+                    order_key=f"recovery-{application_id}",
+                    reference="",
+                    at=at,
                 ):
                     ledger = self._row(s, LedgerRow, order_key=f"recovery-{application_id}")
                     chain.append(s, chain.of_recovery(ledger), at)
@@ -296,10 +315,15 @@ class Repository:
         with self._tx(write=True) as s:
             self._app(s, application_id)
             if self._insert_ignore(
-                s, EligibilityCheck, ["application_id", "attempt"],
-                application_id=application_id, attempt=attempt, eligible=result.eligible,
+                s,
+                EligibilityCheck,
+                ["application_id", "attempt"],
+                application_id=application_id,
+                attempt=attempt,
+                eligible=result.eligible,
                 rule_set_version=result.rule_set_version,
-                failures=[f.model_dump(mode="json") for f in result.failures], at=at,
+                failures=[f.model_dump(mode="json") for f in result.failures],
+                at=at,
             ):
                 row = self._row(s, EligibilityCheck, application_id=application_id, attempt=attempt)
                 chain.append(s, chain.of_eligibility(row), at)
@@ -320,10 +344,15 @@ class Repository:
         with self._tx(write=True) as s:
             self._app(s, application_id)
             new = self._insert_ignore(
-                s, ReviewRow, ["application_id", "reviewer_id"],
-                application_id=application_id, reviewer_id=review.reviewer_id,
-                scores=review.model_dump(mode="json")["scores"], weighted_score=mad(weighted_score),
-                comment=review.comment, at=at,
+                s,
+                ReviewRow,
+                ["application_id", "reviewer_id"],
+                application_id=application_id,
+                reviewer_id=review.reviewer_id,
+                scores=review.model_dump(mode="json")["scores"],
+                weighted_score=mad(weighted_score),
+                comment=review.comment,
+                at=at,
             )
             if new:
                 row = self._row(s, ReviewRow, application_id=application_id, reviewer_id=review.reviewer_id)
@@ -335,14 +364,28 @@ class Repository:
             self._app(s, application_id, lock=True).score = _opt(score)
 
     def record_decision(
-        self, application_id: str, kind: str, seq: int, outcome: str, payload: dict, decided_by: str, at: datetime
+        self,
+        application_id: str,
+        kind: str,
+        seq: int,
+        outcome: str,
+        payload: dict[str, Any],
+        decided_by: str,
+        at: datetime,
     ) -> bool:
         with self._tx(write=True) as s:
             self._app(s, application_id)
             new = self._insert_ignore(
-                s, DecisionRow, ["application_id", "kind", "seq"],
-                application_id=application_id, kind=kind, seq=seq, outcome=outcome,
-                payload=to_jsonable_python(payload), decided_by=decided_by, at=at,
+                s,
+                DecisionRow,
+                ["application_id", "kind", "seq"],
+                application_id=application_id,
+                kind=kind,
+                seq=seq,
+                outcome=outcome,
+                payload=to_jsonable_python(payload),
+                decided_by=decided_by,
+                at=at,
             )
             if new:
                 row = self._row(s, DecisionRow, application_id=application_id, kind=kind, seq=seq)
@@ -386,33 +429,62 @@ class Repository:
             awards = list(s.scalars(select(AwardRow).where(AwardRow.application_id == application_id)))
             chain.append(s, chain.of_award(app, awards), datetime.now(UTC))
 
-    def cover_cofunding(self, application_id: str, settings: EditionSettings, region_funder: str,
-                        approved: Decimal, at: datetime) -> CoFundingCover:
+    def cover_cofunding(
+        self, application_id: str, settings: EditionSettings, region_funder: str, approved: Decimal, at: datetime
+    ) -> CoFundingCover:
         """The ministry covers what a Region did not approve, within its envelope (domain/envelopes.py),
         in one transaction with the edition's money locked. Recorded once (decision 'cofunding_cover',
         one per Region): a retry answers what the first call decided."""
         seq = int(region_funder.removeprefix("region-"))
         with self._tx(write=True) as s:
             app = self._app_with_money(s, application_id)
-            done = s.scalar(select(DecisionRow).where(DecisionRow.application_id == application_id,
-                                                      DecisionRow.kind == "cofunding_cover", DecisionRow.seq == seq))
+            done = s.scalar(
+                select(DecisionRow).where(
+                    DecisionRow.application_id == application_id,
+                    DecisionRow.kind == "cofunding_cover",
+                    DecisionRow.seq == seq,
+                )
+            )
             if done is not None:
                 return CoFundingCover.model_validate(done.payload)
-            awards = {r.funder: mad(r.amount) for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))}
+            awards = {
+                r.funder: mad(r.amount)
+                for r in s.scalars(select(AwardRow).where(AwardRow.application_id == application_id))
+            }
             held = commitments.held(s, application_id)
             envelope = cover_envelope(settings, app.province, held[MINISTRY].envelope if MINISTRY in held else None)
-            cover = decide_cover(settings, commitments.committed(s, app.edition), envelope, awards, region_funder,
-                                 mad(approved))
+            cover = decide_cover(
+                settings, commitments.committed(s, app.edition), envelope, awards, region_funder, mad(approved)
+            )
             if cover.outcome != "waitlist":
                 if MINISTRY not in held and cover.covered > 0:  # the cover's envelope, before the award is written
-                    commitments.hold(s, app, {**{f: r.amount for f, r in held.items()}, MINISTRY: cover.covered}, at,
-                                     envelopes={MINISTRY: envelope})
+                    commitments.hold(
+                        s,
+                        app,
+                        {**{f: r.amount for f, r in held.items()}, MINISTRY: cover.covered},
+                        at,
+                        envelopes={MINISTRY: envelope},
+                    )
                 self._write_award(s, app, cover.funders, app.honorary_award)
-            self._insert_ignore(s, DecisionRow, ["application_id", "kind", "seq"], application_id=application_id,
-                                kind="cofunding_cover", seq=seq, outcome=cover.outcome,
-                                payload=cover.model_dump(mode="json"), decided_by="ministry", at=at)
-            chain.append(s, chain.of_decision(self._row(s, DecisionRow, application_id=application_id,
-                                                        kind="cofunding_cover", seq=seq)), at)
+            self._insert_ignore(
+                s,
+                DecisionRow,
+                ["application_id", "kind", "seq"],
+                application_id=application_id,
+                kind="cofunding_cover",
+                seq=seq,
+                outcome=cover.outcome,
+                payload=cover.model_dump(mode="json"),
+                decided_by="ministry",
+                at=at,
+            )
+            chain.append(
+                s,
+                chain.of_decision(
+                    self._row(s, DecisionRow, application_id=application_id, kind="cofunding_cover", seq=seq)
+                ),
+                at,
+            )
             return cover
 
     def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
@@ -420,10 +492,20 @@ class Repository:
         with self._tx(write=True) as s:
             self._app(s, order.application_id)
             if self._insert_ignore(
-                s, PaymentOrderRow, ["key"],
-                key=order.key, application_id=order.application_id, tranche=order.tranche, funder=order.funder,
-                amount=_amount(order.amount), bank_account=bank_account, attempt=order.attempt,
-                status="sent", reason="", created_at=at, updated_at=at,
+                s,
+                PaymentOrderRow,
+                ["key"],
+                key=order.key,
+                application_id=order.application_id,
+                tranche=order.tranche,
+                funder=order.funder,
+                amount=_amount(order.amount),
+                bank_account=bank_account,
+                attempt=order.attempt,
+                status="sent",
+                reason="",
+                created_at=at,
+                updated_at=at,
             ):
                 chain.append(s, chain.of_order("created", self._row(s, PaymentOrderRow, key=order.key)), at)
             return self._to_order(self._order(s, order.key))
@@ -490,9 +572,16 @@ class Repository:
                     f"{paid + order.amount} MAD, above its award of {award} MAD"
                 )
             new = self._insert_ignore(
-                s, LedgerRow, ["order_key"],
-                application_id=app_id, funder=order.funder, kind=PAYMENT, amount=mad(order.amount),
-                order_key=key, reference=reference, at=at,
+                s,
+                LedgerRow,
+                ["order_key"],
+                application_id=app_id,
+                funder=order.funder,
+                kind=PAYMENT,
+                amount=mad(order.amount),
+                order_key=key,
+                reference=reference,
+                at=at,
             )
             order.status, order.reason, order.updated_at = "executed", "", at
             if new:
@@ -518,9 +607,16 @@ class Repository:
                 stored.status, stored.at, stored.reviewed_at = "received", at, None
                 return True
             return self._insert_ignore(
-                s, ProgressReportRow, ["application_id", "period"],
-                application_id=application_id, period=period, indicators=report.indicators.model_dump(mode="json"),
-                narrative=report.narrative, submitted_by=report.submitted_by, status="received", at=at,
+                s,
+                ProgressReportRow,
+                ["application_id", "period"],
+                application_id=application_id,
+                period=period,
+                indicators=report.indicators.model_dump(mode="json"),
+                narrative=report.narrative,
+                submitted_by=report.submitted_by,
+                status="received",
+                at=at,
             )
 
     def review_report(self, application_id: str, period: int, approved: bool, at: datetime) -> None:
@@ -542,15 +638,22 @@ class Repository:
         with self._tx(write=True) as s:
             self._app(s, application_id)
             return self._insert_ignore(
-                s, NoticeRow, ["application_id", "key"],
-                application_id=application_id, key=key, kind=kind, message=message, at=at,
+                s,
+                NoticeRow,
+                ["application_id", "key"],
+                application_id=application_id,
+                key=key,
+                kind=kind,
+                message=message,
+                at=at,
             )
 
     # --- queries -------------------------------------------------------------------------------
 
-    def get_application(self, application_id: str) -> dict | None:
+    def get_application(self, application_id: str) -> dict[str, Any] | None:
         """Everything recorded about one application (bank accounts of orders left out)."""
-        def rows(s: Session, model: type[Base], *order_by: Any, exclude: tuple[str, ...] = ()) -> list[dict]:
+
+        def rows(s: Session, model: type[Any], *order_by: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
             q = select(model).where(model.application_id == application_id).order_by(*order_by)
             return [_as_dict(r, exclude) for r in s.scalars(q)]
 
@@ -578,7 +681,7 @@ class Repository:
 
     def list_applications(
         self, edition: int | None = None, stage: str | None = None, region_code: str | None = None, limit: int = 1000
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         paid = (
             select(LedgerRow.application_id, func.sum(LedgerRow.amount).label("paid"))
             .where(LedgerRow.kind == PAYMENT)
@@ -630,7 +733,11 @@ class Repository:
 
     def stage_counts(self, edition: int) -> dict[str, int]:
         with self._tx() as s:
-            q = select(Application.stage, func.count()).where(Application.edition == edition).group_by(Application.stage)
+            q = (
+                select(Application.stage, func.count())
+                .where(Application.edition == edition)
+                .group_by(Application.stage)
+            )
             return {stage: int(n) for stage, n in s.execute(q)}
 
     def ledger_total(self, edition: int) -> dict[str, Decimal]:
@@ -644,23 +751,35 @@ class Repository:
             )
             return {funder: mad(total) for funder, total in s.execute(q)}
 
-
     # --- gateway inbox: each integration event once ------------------------------------------
 
     def inbox_claim(
         self, source: str, event_id: str, kind: str, application_id: str, fingerprint: str, at: datetime
-    ) -> tuple[bool, dict]:
+    ) -> tuple[bool, dict[str, Any]]:
         """Record an event as pending unless (source, event_id) is already there.
         Returns (new, the row): an existing row carries the first fingerprint and answer."""
         with self._tx(write=True) as s:
             new = self._insert_ignore(
-                s, GatewayInboxRow, ["source", "event_id"], source=source, event_id=event_id, kind=kind,
-                application_id=application_id, fingerprint=fingerprint, status="pending", received_at=at,
+                s,
+                GatewayInboxRow,
+                ["source", "event_id"],
+                source=source,
+                event_id=event_id,
+                kind=kind,
+                application_id=application_id,
+                fingerprint=fingerprint,
+                status="pending",
+                received_at=at,
             )
-            row = s.scalar(select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id))
+            row = s.scalar(
+                select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
+            )
+            assert row is not None  # inserted above, or already there
             return new, _as_dict(row)
 
-    def inbox_answer(self, source: str, event_id: str, http_status: int, answer: dict, at: datetime) -> dict:
+    def inbox_answer(
+        self, source: str, event_id: str, http_status: int, answer: dict[str, Any], at: datetime
+    ) -> dict[str, Any]:
         """Store the answer of a pending event; the first stored answer wins. Returns the row."""
         with self._tx(write=True) as s:
             q = select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
@@ -672,7 +791,7 @@ class Repository:
                 row.answer = to_jsonable_python(answer)
             return _as_dict(row)
 
-    def inbox_event(self, source: str, event_id: str) -> dict | None:
+    def inbox_event(self, source: str, event_id: str) -> dict[str, Any] | None:
         with self._tx() as s:
             q = select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
             row = s.scalar(q)
@@ -680,7 +799,11 @@ class Repository:
 
     def inbox_count(self, application_id: str) -> int:
         with self._tx() as s:
-            q = select(func.count()).select_from(GatewayInboxRow).where(GatewayInboxRow.application_id == application_id)
+            q = (
+                select(func.count())
+                .select_from(GatewayInboxRow)
+                .where(GatewayInboxRow.application_id == application_id)
+            )
             return int(s.scalar(q) or 0)
 
 

@@ -77,7 +77,7 @@ _WRITERS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKey
 _WRITERS_GUARD = threading.Lock()
 
 
-def writer_lock(engine: Engine) -> AbstractContextManager:
+def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
     """What a write transaction holds in this process: for SQLite, one lock per database.
 
     SQLite has one writer at a time. Left to themselves, the worker's activity threads all BEGIN

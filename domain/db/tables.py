@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware timestamp: naive values are refused, values come back in UTC.
 
     SQLite keeps no offset, so without this a value would come back naive there and aware on

@@ -69,9 +69,7 @@ def upgrade() -> None:
         sa.Column("submitted_by", sa.String(length=100), nullable=False),
         _ts("submitted_at"),
         sa.PrimaryKeyConstraint("application_id", name=op.f("pk_applications")),
-        sa.UniqueConstraint(
-            "edition", "registration_number", name=op.f("uq_applications_edition_registration_number")
-        ),
+        sa.UniqueConstraint("edition", "registration_number", name=op.f("uq_applications_edition_registration_number")),
     )
     op.create_index("ix_applications_edition_stage", "applications", ["edition", "stage"])
     op.create_index("ix_applications_edition_region_code", "applications", ["edition", "region_code"])
@@ -98,9 +96,7 @@ def upgrade() -> None:
         sa.Column("failures", sa.JSON(), nullable=False),
         _ts("at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_eligibility_results")),
-        sa.UniqueConstraint(
-            "application_id", "attempt", name=op.f("uq_eligibility_results_application_id_attempt")
-        ),
+        sa.UniqueConstraint("application_id", "attempt", name=op.f("uq_eligibility_results_application_id_attempt")),
     )
 
     op.create_table(
@@ -127,9 +123,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(length=100), nullable=False),
         _ts("at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decisions")),
-        sa.UniqueConstraint(
-            "application_id", "kind", "seq", name=op.f("uq_decisions_application_id_kind_seq")
-        ),
+        sa.UniqueConstraint("application_id", "kind", "seq", name=op.f("uq_decisions_application_id_kind_seq")),
     )
 
     op.create_table(

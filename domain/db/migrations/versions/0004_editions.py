@@ -50,9 +50,14 @@ def upgrade() -> None:
         sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_note", sa.String(300), nullable=True),
-        sa.ForeignKeyConstraint(["application_id"], ["applications.application_id"],
-                                name=op.f("fk_committee_decisions_application_id_applications")),
-        sa.ForeignKeyConstraint(["edition"], ["editions.edition"], name=op.f("fk_committee_decisions_edition_editions")),
+        sa.ForeignKeyConstraint(
+            ["application_id"],
+            ["applications.application_id"],
+            name=op.f("fk_committee_decisions_application_id_applications"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["edition"], ["editions.edition"], name=op.f("fk_committee_decisions_edition_editions")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_committee_decisions")),
         sa.UniqueConstraint("application_id", "round", name=op.f("uq_committee_decisions_application_id_round")),
     )

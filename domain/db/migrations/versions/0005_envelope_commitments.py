@@ -37,8 +37,11 @@ def upgrade() -> None:
         sa.Column("envelope", sa.String(30), nullable=False),
         sa.Column("amount", MONEY, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["application_id"], ["applications.application_id"],
-                                name=op.f("fk_envelope_commitments_application_id_applications")),
+        sa.ForeignKeyConstraint(
+            ["application_id"],
+            ["applications.application_id"],
+            name=op.f("fk_envelope_commitments_application_id_applications"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_envelope_commitments")),
         sa.UniqueConstraint("application_id", "funder", name=op.f("uq_envelope_commitments_application_id_funder")),
     )
@@ -53,33 +56,59 @@ def _backfill() -> None:
     now = datetime.now(UTC)
     apps = {a: (e, st) for a, e, st in bind.execute(sa.text("SELECT application_id, edition, stage FROM applications"))}
     latest: dict[str, tuple] = {}  # application -> (decision, funders, draws) of its latest round
-    for a, decision, funders, d in bind.execute(sa.text(
-            "SELECT application_id, decision, funders, draws FROM committee_decisions ORDER BY round")):
+    for a, decision, funders, d in bind.execute(
+        sa.text("SELECT application_id, decision, funders, draws FROM committee_decisions ORDER BY round")
+    ):
         latest[a] = (decision, *(x if isinstance(x, dict) else json.loads(x or "{}") for x in (funders, d)))
     draws = {a: v[2] for a, v in latest.items()}
     paid: dict = defaultdict(Decimal)
-    for a, f, amount in bind.execute(sa.text(
-            "SELECT application_id, funder, SUM(amount) FROM ledger WHERE kind = 'payment' GROUP BY application_id, funder")):
+    for a, f, amount in bind.execute(
+        sa.text(
+            "SELECT application_id, funder, SUM(amount) FROM ledger WHERE kind = 'payment' GROUP BY application_id, funder"
+        )
+    ):
         paid[(a, f)] = Decimal(str(amount))
     rows = []
     for a, f, amount in bind.execute(sa.text("SELECT application_id, funder, amount FROM awards")):
         edition, stage = apps[a]
         held = paid[(a, f)] if stage in RELEASED else Decimal(str(amount))
         envelope = "ministry-priority" if f == "ministry" and "ministry-priority" in draws.get(a, {}) else f
-        rows.append({"edition": edition, "application_id": a, "funder": f, "envelope": envelope, "amount": held,
-                     "updated_at": now})
+        rows.append(
+            {
+                "edition": edition,
+                "application_id": a,
+                "funder": f,
+                "envelope": envelope,
+                "amount": held,
+                "updated_at": now,
+            }
+        )
         if stage in RELEASED:
-            bind.execute(sa.text("UPDATE awards SET released_at = :now WHERE application_id = :a"), {"now": now, "a": a})
+            bind.execute(
+                sa.text("UPDATE awards SET released_at = :now WHERE application_id = :a"), {"now": now, "a": a}
+            )
     awarded = {r["application_id"] for r in rows}
     for a, (decision, funders, d) in latest.items():  # selected, the decision not yet applied
         if decision == "selected" and a not in awarded and apps[a][1] == "committee":
-            rows += [{"edition": apps[a][0], "application_id": a, "funder": f,
-                      "envelope": "ministry-priority" if f == "ministry" and "ministry-priority" in d else f,
-                      "amount": Decimal(str(v)), "updated_at": now} for f, v in funders.items()]
+            rows += [
+                {
+                    "edition": apps[a][0],
+                    "application_id": a,
+                    "funder": f,
+                    "envelope": "ministry-priority" if f == "ministry" and "ministry-priority" in d else f,
+                    "amount": Decimal(str(v)),
+                    "updated_at": now,
+                }
+                for f, v in funders.items()
+            ]
     if rows:
-        bind.execute(sa.text("INSERT INTO envelope_commitments (edition, application_id, funder, envelope, amount, "
-                             "updated_at) VALUES (:edition, :application_id, :funder, :envelope, :amount, :updated_at)"),
-                     rows)
+        bind.execute(
+            sa.text(
+                "INSERT INTO envelope_commitments (edition, application_id, funder, envelope, amount, "
+                "updated_at) VALUES (:edition, :application_id, :funder, :envelope, :amount, :updated_at)"
+            ),
+            rows,
+        )
 
 
 def downgrade() -> None:
