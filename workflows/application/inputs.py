@@ -1,0 +1,236 @@
+"""The inputs people and partners send an application, each an update with its validator (a refusal
+raised there never reaches the history), and the status query. Payment inputs are in payments.py."""
+
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.application import ApplicationActivities as A
+    from domain.calendar import local_date
+    from domain.models import (
+        FINAL_STAGES,
+        AgreementSigned,
+        Answer,
+        ApplicationStatus,
+        Cancellation,
+        CoFundingDecision,
+        CommitteeDecision,
+        Decision,
+        DocumentsCompleted,
+        ProgressReport,
+        ReportReview,
+        Review,
+        SiteVisit,
+        Stage,
+        Termination,
+        Withdrawal,
+    )
+    from domain.reference import MINISTRY, region_funder
+    from domain.scoring import conflict_of_interest
+
+
+from workflows.application.state import FUNDED, ApplicationState
+
+
+class Inputs(ApplicationState):
+    @workflow.update
+    async def complete_documents(self, inp: DocumentsCompleted) -> Answer:
+        self._guard(self._check_documents, inp)
+        docs = {d.kind: d for d in self.submission.documents} | {d.kind: d for d in inp.documents}
+        self.submission = self.submission.model_copy(update={"documents": tuple(docs.values())})
+        await self._act(A.add_documents, self.app_id, list(inp.documents), self._now())
+        self._documents_in = True
+        return self._answer(f"{len(inp.documents)} document(s) received; eligibility will be checked again")
+
+    @complete_documents.validator
+    def _check_documents(self, inp: DocumentsCompleted) -> None:
+        self._expect(Stage.AWAITING_DOCUMENTS)
+
+    @workflow.update
+    async def submit_review(self, review: Review) -> Answer:
+        self._guard(self._check_review, review)
+        self._reviews[review.reviewer_id] = None  # reserve the seat before the await
+        score = await self._act(A.record_review, self.app_id, review, dict(self.settings.review_grid), self._now())
+        self._reviews[review.reviewer_id] = score
+        self.status.reviews = len(self._reviews)
+        return self._answer(f"review by {review.reviewer_id} recorded: {score}/100")
+
+    @submit_review.validator
+    def _check_review(self, review: Review) -> None:
+        self._expect(Stage.REVIEW)
+        if review.reviewer_id in self._reviews:
+            raise ValueError(f"reviewer_id: {review.reviewer_id} has already reviewed this application")
+        if len(self._reviews) >= self.settings.reviewers_per_application:
+            raise ValueError(f"reviewer_id: the {self.settings.reviewers_per_application} reviews are already in")
+        if set(review.scores) != set(self.settings.review_grid):
+            missing = sorted(set(self.settings.review_grid) - set(review.scores))
+            raise ValueError(f"scores: one score per criterion of the grid; missing {missing}")
+        conflict = conflict_of_interest(review, self.submission.applicant)
+        if conflict:
+            raise ValueError(f"reviewer_id: conflict of interest: {conflict}")
+
+    @workflow.update
+    async def decide(self, decision: CommitteeDecision) -> Answer:
+        self._guard(self._check_decision, decision)
+        seq = self._next_seq("committee")
+        await self._record("committee", seq, decision.decision.value, decision, decision.decided_by)
+        self._decision = decision
+        return self._answer(f"committee decision recorded: {decision.decision.value}")
+
+    @decide.validator
+    def _check_decision(self, decision: CommitteeDecision) -> None:
+        self._expect(Stage.COMMITTEE, Stage.WAITLISTED)
+        if self._decision is not None:
+            raise ValueError("decision: a decision is already being applied")
+        if decision.decision != Decision.SELECTED:
+            return
+        applicant, project = self.submission.applicant, self.submission.project
+        ceiling = self.settings.ceilings[applicant.legal_form]
+        if decision.award > min(ceiling, project.requested_amount):
+            raise ValueError(
+                f"award: {decision.award} MAD exceeds the requested amount or the ceiling of {ceiling} MAD"
+            )
+        partner = self.settings.partner(applicant.region_code)
+        for funder in decision.funders:
+            if funder != MINISTRY and (partner is None or funder != region_funder(partner.region_code)):
+                raise ValueError(f"funders: {funder} does not co-fund projects in region {applicant.region_code}")
+
+    @workflow.update
+    async def cofunding_decision(self, answer: CoFundingDecision) -> Answer:
+        self._guard(self._check_cofunding, answer)
+        seq = self._next_seq("cofunding")
+        await self._record("cofunding", seq, "approved" if answer.approved else "declined", answer, answer.decided_by)
+        self._cofunding[answer.region_code] = answer
+        return self._answer(
+            f"co-funding {'approved' if answer.approved else 'declined'} by region {answer.region_code}"
+        )
+
+    @cofunding_decision.validator
+    def _check_cofunding(self, answer: CoFundingDecision) -> None:
+        self._expect(Stage.COFUNDING)
+        asked = self.status.funders.get(region_funder(answer.region_code))
+        if answer.region_code in self._cofunding:
+            raise ValueError(f"region_code: region {answer.region_code} has already answered")
+        if asked is None:
+            raise ValueError(f"region_code: region {answer.region_code} is not asked to co-fund this application")
+        if answer.approved and answer.amount is not None and answer.amount > asked:
+            raise ValueError(f"amount: {answer.amount} MAD exceeds the {asked} MAD asked of the region")
+
+    @workflow.update
+    async def sign_agreement(self, agreement: AgreementSigned) -> Answer:
+        self._guard(self._check_agreement, agreement)
+        self._agreement = agreement  # claimed before the await
+        self._bank_account = agreement.bank_account
+        payload = {"signed_by": agreement.signed_by, "signed_on": agreement.signed_on.isoformat()}
+        await self._act(
+            A.record_decision, self.app_id, "agreement", 1, "signed", payload, agreement.signed_by, self._now()
+        )
+        return self._answer(f"agreement signed on {agreement.signed_on}; first tranche ordered")
+
+    @sign_agreement.validator
+    def _check_agreement(self, agreement: AgreementSigned) -> None:
+        self._expect(Stage.AGREEMENT)
+        if self._agreement is not None:
+            raise ValueError("signed_by: the agreement is already signed")
+
+    @workflow.update
+    async def submit_report(self, report: ProgressReport) -> Answer:
+        self._guard(self._check_report_state, report)  # not the window: histories before it took early reports
+        self._reports[report.period] = "storing"
+        await self._act(A.record_report, self.app_id, report, self._now())
+        self._reports[report.period] = "received"
+        self.status.reports_received = sorted(p for p, s in self._reports.items() if s != "rejected")
+        if report.period not in self._review_reports:
+            return self._answer(f"progress report {report.period} recorded")
+        return self._answer(f"progress report {report.period} recorded; waiting for approval by ops")
+
+    @submit_report.validator
+    def _check_report(self, report: ProgressReport) -> None:
+        self._check_report_state(report)
+        opens = self.status.report_accepted_from
+        if opens is not None and self._now() < opens:
+            raise ValueError(
+                f"period: report {report.period} is accepted from {local_date(opens)} "
+                f"({self.settings.report_window_days} days before it is due)"
+            )
+
+    def _check_report_state(self, report: ProgressReport) -> None:
+        if self.status.stage not in FUNDED:
+            raise ValueError(f"period: no progress report is expected in stage {self.status.stage.value}")
+        if report.period != self._expected_period:
+            raise ValueError(f"period: report {self._expected_period} is expected, not {report.period}")
+        if self._reports.get(report.period) not in (None, "rejected"):
+            raise ValueError(f"period: report {report.period} is already in")
+
+    @workflow.update
+    async def review_report(self, review: ReportReview) -> Answer:
+        self._guard(self._check_report_review, review)
+        outcome = "approved" if review.approved else "rejected"
+        self._reports[review.period] = outcome
+        await self._act(A.review_report, self.app_id, review.period, review.approved, self._now())
+        await self._record("report_review", self._next_seq("report_review"), outcome, review, review.decided_by)
+        self.status.reports_received = sorted(p for p, s in self._reports.items() if s != "rejected")
+        return self._answer(f"progress report {review.period} {outcome}")
+
+    @review_report.validator
+    def _check_report_review(self, review: ReportReview) -> None:
+        if self._reports.get(review.period) != "received":
+            raise ValueError(f"period: report {review.period} is not waiting for a review")
+
+    @workflow.update
+    async def record_site_visit(self, visit: SiteVisit) -> Answer:
+        self._guard(self._check_visit, visit)
+        await self._record("site_visit", self._next_seq("site_visit"), "visited", visit, visit.visitor)
+        return self._answer(f"site visit of {visit.visited_on} recorded")
+
+    @record_site_visit.validator
+    def _check_visit(self, visit: SiteVisit) -> None:
+        if self.status.stage not in FUNDED | {Stage.AGREEMENT}:
+            raise ValueError(f"visited_on: no site visit in stage {self.status.stage.value}")
+
+    @workflow.update
+    async def withdraw(self, w: Withdrawal) -> Answer:
+        return await self._stop_with(Stage.WITHDRAWN, "withdrawal", w.requested_by, w.reason, w, self._paid())
+
+    @withdraw.validator
+    def _check_withdraw(self, w: Withdrawal) -> None:
+        self._expect_open()
+
+    @workflow.update
+    async def cancel(self, c: Cancellation) -> Answer:
+        return await self._stop_with(Stage.CANCELLED, "cancellation", c.cancelled_by, c.reason, c, self._paid())
+
+    @cancel.validator
+    def _check_cancel(self, c: Cancellation) -> None:
+        self._expect_open()
+
+    @workflow.update
+    async def terminate(self, t: Termination) -> Answer:
+        self._guard(self._check_terminate, t)
+        recover = t.amount_to_recover if t.amount_to_recover is not None else self.status.paid_total
+        return await self._stop_with(Stage.TERMINATED, "termination", t.terminated_by, t.reason, t, recover)
+
+    @terminate.validator
+    def _check_terminate(self, t: Termination) -> None:
+        self._expect_open()
+        if self.status.stage not in FUNDED:
+            raise ValueError(
+                "reason: only a funded grant (agreement signed) can be terminated; withdraw or cancel instead"
+            )
+        if t.amount_to_recover is not None and t.amount_to_recover > self.status.paid_total:
+            raise ValueError(f"amount_to_recover: exceeds the {self.status.paid_total} MAD paid")
+
+    @workflow.query
+    def get_status(self) -> ApplicationStatus:
+        return self.status
+
+    async def _stop_with(
+        self, stage: Stage, kind: str, by: str, reason: str, payload: Any, recover: Decimal | None
+    ) -> Answer:
+        self._guard(lambda _: self._expect_open(), None)
+        self._stop = (stage, by, reason, recover if recover else None)
+        await self._record(kind, 1, stage.value, payload, by)
+        await workflow.wait_condition(lambda: self.status.stage in FINAL_STAGES)
+        return self._answer(f"application {self.status.stage.value}")

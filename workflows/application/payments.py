@@ -1,0 +1,176 @@
+"""Money out of an application: the tranches released by an event, one payment order per funder
+(idempotency key APPLICATION:T<n>:<funder>), and the inputs about them — the payment system's
+result, bank details fixed after a rejection, ops retrying orders the payment system did not take."""
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.application import ApplicationActivities as A
+    from domain.edition import TrancheRelease
+    from domain.models import (
+        Answer,
+        BankDetailsFixed,
+        PaymentOrder,
+        PaymentResult,
+        PaymentRetry,
+        Stage,
+    )
+    from domain.money import mad, split
+
+
+from workflows.application.state import PATCH_UNSENT_ROW, PAYMENTS_DUE, RESEND_DUE, UNSENT, ApplicationState
+
+
+class Payments(ApplicationState):
+    async def _disburse(self, release: TrancheRelease) -> None:
+        """Pay every tranche released by this event, one payment order per funder, and wait for them."""
+        previous = self.status.stage
+        await self._enter(Stage.DISBURSEMENT, f"tranches released at {release.value}")
+        shares = [t.share for t in self.settings.tranches]
+        for n, tranche in enumerate(self.settings.tranches, start=1):
+            if tranche.release != release:
+                continue
+            for funder, amount in sorted(self.status.funders.items()):
+                part = split(amount, shares)[n - 1]
+                if part <= 0:
+                    continue
+                order = PaymentOrder(
+                    key=f"{self.app_id}:T{n}:{funder}",
+                    application_id=self.app_id,
+                    tranche=n,
+                    funder=funder,
+                    amount=part,
+                )
+                self._orders[order.key] = order  # known before the await: a result may come at once
+                await self._send_order(order, A.create_payment_order, order, self._bank_account, self._now())
+        self._refresh_orders()
+        await self._wait(
+            lambda: all(o.status == "executed" for o in self._orders.values()),
+            RESEND_DUE if any(o.status == UNSENT for o in self._orders.values()) else PAYMENTS_DUE,
+            None,
+        )
+        if previous == Stage.MONITORING:
+            await self._enter(Stage.MONITORING, "tranche paid")
+
+    async def _send_order(self, order: PaymentOrder, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a payment order's activity: stored, then handed to the payment system. When the payment
+        system stays unavailable past that activity's bounded retries (activities/policies.py), the
+        order waits for ops (`retry_payment_orders`) with an escalation, rather than failing the grant."""
+        try:
+            self._orders[order.key] = await self._act(fn, *args)
+        except ActivityError as e:
+            reason = str(e.cause or e)[:300]
+            self._orders[order.key] = order.model_copy(update={"status": UNSENT})
+            self._refresh_orders()
+            if workflow.patched(PATCH_UNSENT_ROW):  # the database says so too (histories before it do not)
+                await self._act(A.mark_payment_unsent, order.key, order.attempt, reason, self._now())
+            await self._notice(
+                f"payment-unsent-{self._next_seq('payment_unsent')}",
+                "escalation",
+                f"payment order {order.key} (attempt {order.attempt}) not taken by the payment system: {reason}",
+            )
+            self.status.waiting_for = RESEND_DUE
+        self._refresh_orders()
+
+    @workflow.update
+    async def payment_result(self, result: PaymentResult) -> Answer:
+        self._guard(self._check_payment, result)
+        order = self._orders[result.order_key]
+        if result.executed:
+            self._orders[order.key] = order.model_copy(update={"status": "executed"})
+            await self._act(A.record_payment, order.key, result.attempt, result.reference, self._now())
+            self.status.paid[order.funder] = self.status.paid.get(order.funder, Decimal(0)) + order.amount
+            self.status.paid_total = mad(sum(self.status.paid.values(), Decimal(0)))
+            self._refresh_orders()
+            return self._answer(f"payment of {order.amount} MAD (tranche {order.tranche}, {order.funder}) recorded")
+        self._orders[order.key] = order.model_copy(update={"status": "rejected"})
+        self._refresh_orders()
+        await self._act(A.mark_payment_rejected, order.key, result.attempt, result.reason, self._now())
+        self.status.waiting_for = "ops: fix the bank details of a rejected payment"
+        return self._answer(f"payment order {order.key} rejected ({result.reason}); waiting for ops to fix the details")
+
+    @payment_result.validator
+    def _check_payment(self, result: PaymentResult) -> None:
+        order = self._orders.get(result.order_key)
+        if order is None:
+            raise ValueError(f"order_key: unknown payment order {result.order_key!r}")
+        # An unsent order may have been taken all the same (our call timed out after the payment system
+        # had it): its result is the proof, and a payment made is recorded rather than refused.
+        if order.status not in ("sent", UNSENT) or order.attempt != result.attempt:
+            raise ValueError(
+                f"order_key: order {order.key} attempt {result.attempt} is not awaiting a result "
+                f"(status {order.status}, attempt {order.attempt})"
+            )
+
+    @workflow.update
+    async def fix_bank_details(self, fix: BankDetailsFixed) -> Answer:
+        self._guard(self._check_fix, fix)
+        self._bank_account = fix.bank_account
+        rejected = [o for o in self._orders.values() if o.status == "rejected"]
+        for o in rejected:  # marked as sent before the awaits: a result may come at once
+            self._orders[o.key] = o.model_copy(update={"status": "sent", "attempt": o.attempt + 1})
+        self._refresh_orders()
+        self.status.waiting_for = PAYMENTS_DUE
+        for o in rejected:
+            await self._send_order(
+                self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, fix.bank_account, self._now()
+            )
+        seq = self._next_seq("bank_details")
+        await self._record("bank_details", seq, "fixed", {"orders": [o.key for o in rejected]}, fix.fixed_by)
+        unsent = [o.key for o in rejected if self._orders[o.key].status == UNSENT]
+        if unsent:
+            return self._answer(
+                f"bank details fixed; payment order(s) {', '.join(unsent)} not taken by the payment "
+                "system: escalated, retry them with retry_payment_orders"
+            )
+        return self._answer(f"bank details fixed; {len(rejected)} payment order(s) sent again")
+
+    @fix_bank_details.validator
+    def _check_fix(self, fix: BankDetailsFixed) -> None:
+        if not any(o.status == "rejected" for o in self._orders.values()):
+            raise ValueError("bank_account: no rejected payment order is waiting for new bank details")
+
+    @workflow.update
+    async def retry_payment_orders(self, retry: PaymentRetry) -> Answer:
+        """Ops send again the orders the payment system did not take (after its outage)."""
+        self._guard(self._check_retry_payments, retry)
+        unsent = [o for o in self._orders.values() if o.status == UNSENT]
+        for o in unsent:  # marked as sent before the awaits: a result may come at once
+            self._orders[o.key] = o.model_copy(update={"status": "sent"})
+        self._refresh_orders()
+        self.status.waiting_for = PAYMENTS_DUE
+        for o in unsent:
+            order = self._orders[o.key]
+            if order.attempt == 1:
+                await self._send_order(order, A.create_payment_order, order, self._bank_account, self._now())
+            else:  # a re-sent order after fixed bank details: the same attempt, sent again
+                await self._send_order(
+                    order, A.retry_payment_order, order.key, order.attempt, self._bank_account, self._now()
+                )
+        await self._record(
+            "payment_retry",
+            self._next_seq("payment_retry"),
+            "retried",
+            {"orders": [o.key for o in unsent], "reason": retry.reason},
+            retry.requested_by,
+        )
+        still = [o.key for o in unsent if self._orders[o.key].status == UNSENT]
+        if still:
+            raise ApplicationError(
+                f"orders: the payment system still did not take {', '.join(still)}; escalated again, "
+                "waiting for ops to retry",
+                type="PaymentSystemUnavailable",
+                non_retryable=True,
+            )
+        return self._answer(f"{len(unsent)} payment order(s) sent again to the payment system")
+
+    @retry_payment_orders.validator
+    def _check_retry_payments(self, retry: PaymentRetry) -> None:
+        self._expect_open()
+        if not any(o.status == UNSENT for o in self._orders.values()):
+            raise ValueError("orders: no payment order is waiting to be sent again to the payment system")

@@ -1,0 +1,181 @@
+"""What an application workflow knows and the steps every part of it takes: entering a stage, waiting
+for someone until a deadline, running an activity under its policy, recording a decision, closing.
+
+The process (process.py), the inputs (inputs.py) and the payments (payments.py) build on it.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.application import ApplicationActivities as A
+    from activities.policies import policy_for
+    from domain.edition_messages import SeatFreed
+    from domain.models import (
+        FINAL_STAGES,
+        AgreementSigned,
+        Answer,
+        ApplicationInput,
+        ApplicationStatus,
+        CoFundingDecision,
+        CommitteeDecision,
+        PaymentOrder,
+        Stage,
+        StageChange,
+    )
+    from domain.money import mad
+    from workflows import names
+
+PAYMENTS_DUE = "payment system: tranche executed"
+RESEND_DUE = "ops: retry the payment orders the payment system did not take"
+UNSENT = "unsent"  # an order the payment system did not take within its retry policy
+# Patch id: from this version, an unsent order is marked so in the database (mark_payment_unsent).
+PATCH_UNSENT_ROW = "payment-order-unsent-row"
+# Patch id: from this version, the ministry covers a declined co-funding only within its envelope.
+PATCH_COVER_WITHIN_ENVELOPE = "cofunding-cover-within-envelope"
+
+# Stages in which the funding agreement is signed and money may be moving.
+FUNDED = frozenset({Stage.DISBURSEMENT, Stage.MONITORING})
+
+
+class _Stopped(Exception):
+    """Raised out of any wait when the application is withdrawn, cancelled or terminated."""
+
+
+class _BackToWaitlist(Exception):
+    """A declined co-funding under the 'waitlist' policy sends the project back to the waitlist."""
+
+
+class ApplicationState:
+    def __init__(self, inp: ApplicationInput) -> None:
+        self.settings = inp.settings
+        self.submission = inp.submission
+        self.app_id = inp.submission.application_id
+        self.edition_workflow_id = inp.edition_workflow_id
+        self._selected = False  # a selection decision holds money in the edition's envelopes
+        now = workflow.now()
+        self.status = ApplicationStatus(
+            application_id=self.app_id, edition=inp.submission.edition, stage=Stage.SUBMITTED, since=now
+        )
+        self._stage_seq = 0
+        self._decision_seq: dict[str, int] = {}
+        self._stop: tuple[Stage, str, str, Decimal | None] | None = None  # stage, by, reason, to recover
+        self._documents_in = False
+        self._reviews: dict[str, Decimal | None] = {}  # reviewer -> weighted score (None while storing)
+        self._decision: CommitteeDecision | None = None
+        self._cofunding: dict[str, CoFundingDecision] = {}
+        self._agreement: AgreementSigned | None = None
+        self._bank_account: str | None = None
+        self._orders: dict[str, PaymentOrder] = {}
+        self._reports: dict[int, str] = {}  # period -> received / approved / rejected
+        self._expected_period = 1
+        self._review_reports: set[int] = set()  # periods that need ops approval
+
+    @staticmethod
+    def _guard(validator: Callable[[Any], None], arg: Any) -> None:
+        """Run a validator again inside its handler: a concurrent update may have changed the state
+        since validation; refuse the update then (an ApplicationError), never fail the workflow task."""
+        try:
+            validator(arg)
+        except ValueError as e:
+            raise ApplicationError(str(e), type="Refused", non_retryable=True) from e
+
+    def _paid(self) -> Decimal | None:
+        return self.status.paid_total or None
+
+    def _expect(self, *stages: Stage) -> None:
+        self._expect_open()
+        if self.status.stage not in stages:
+            wanted = " or ".join(s.value for s in stages)
+            raise ValueError(f"stage: the application is in stage {self.status.stage.value}, not {wanted}")
+
+    def _expect_open(self) -> None:
+        if self.status.stage in FINAL_STAGES or self._stop is not None:
+            raise ValueError(f"stage: the application is closed ({self.status.stage.value})")
+
+    def _answer(self, message: str) -> Answer:
+        return Answer(message=message, stage=self.status.stage)
+
+    def _now(self) -> datetime:
+        return workflow.now()
+
+    def _next_seq(self, kind: str) -> int:
+        self._decision_seq[kind] = self._decision_seq.get(kind, 0) + 1
+        return self._decision_seq[kind]
+
+    def _set_award(self, funders: dict[str, Decimal]) -> None:
+        self.status.funders = dict(funders)
+        self.status.award = mad(sum(funders.values(), Decimal(0)))
+
+    def _refresh_orders(self) -> None:
+        self.status.orders = list(self._orders.values())
+
+    async def _act(self, fn: Callable[..., Any], *args: Any) -> Any:
+        p = policy_for(fn.__name__)
+        return await workflow.execute_activity_method(
+            fn,
+            args=list(args),
+            start_to_close_timeout=p.start_to_close,
+            schedule_to_close_timeout=p.schedule_to_close,
+            retry_policy=p.retry,
+            heartbeat_timeout=p.heartbeat,
+        )
+
+    async def _record(self, kind: str, seq: int, outcome: str, payload: Any, by: str) -> None:
+        data = payload.model_dump(mode="json") if hasattr(payload, "model_dump") else payload
+        await self._act(A.record_decision, self.app_id, kind, seq, outcome, data, by, self._now())
+
+    async def _notice(self, key: str, kind: str, message: str) -> None:
+        if kind == "escalation":
+            self.status.escalations.append(message)
+        await self._act(A.send_notice, self.app_id, key, kind, message, self._now())
+
+    async def _enter(self, stage: Stage, note: str = "") -> None:
+        now = self._now()
+        self.status.stage, self.status.since, self.status.until, self.status.waiting_for = stage, now, None, None
+        self.status.history.append(StageChange(stage=stage, at=now, note=note))
+        self._stage_seq += 1
+        await self._act(A.record_stage, self.app_id, self._stage_seq, stage.value, now, note)
+
+    async def _wait(self, ready: Callable[[], bool], what: str, until: datetime | None) -> bool:
+        """Wait for `ready()` until `until`; False on timeout. Raises _Stopped on withdrawal and the like."""
+        self.status.waiting_for, self.status.since, self.status.until = what, self._now(), until
+        timeout = None if until is None else max(until - self._now(), timedelta(seconds=1))
+        try:
+            await workflow.wait_condition(
+                lambda: self._stop is not None or ready(), timeout=timeout, timeout_summary=what
+            )
+        except TimeoutError:
+            if self._stop is not None:
+                raise _Stopped() from None
+            self.status.waiting_for, self.status.until = None, None  # past its deadline: no longer awaited
+            return False
+        if self._stop is not None:
+            raise _Stopped()
+        self.status.waiting_for, self.status.until = None, None
+        return True
+
+    async def _close(self, stage: Stage, note: str, recover: Decimal | None = None) -> None:
+        if self._stop is not None and stage != self._stop[0]:
+            raise _Stopped()  # a withdrawal that arrived meanwhile wins
+        await self._act(A.close_application, self.app_id, stage.value, recover, self._now())
+        self.status.amount_to_recover = recover
+        await self._enter(stage, note)
+        if self._selected and stage != Stage.COMPLETED:
+            await self._free_seat(f"{stage.value}: {note}")
+
+    async def _free_seat(self, reason: str) -> None:
+        """Tell the edition that money it gave this project may go to the waitlist."""
+        if self.edition_workflow_id is None:
+            return
+        try:
+            await workflow.get_external_workflow_handle(self.edition_workflow_id).signal(
+                names.EditionSignal.SEAT_FREED, SeatFreed(application_id=self.app_id, reason=reason[:2000])
+            )
+        except Exception as e:  # the edition has closed: nothing is waiting for the money any more
+            workflow.logger.warning("edition %s not told of a freed seat: %s", self.edition_workflow_id, e)
