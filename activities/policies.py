@@ -37,7 +37,7 @@ that this table says what the code does, for every activity the worker registers
 Why these:
 
 * **STORE** — a database write or read, idempotent under retry (every row keyed on a natural key,
-  domain/db/repository.py). Seconds to run; a database that is unreachable for a while (restart,
+  domain/db/repository/). Seconds to run; a database that is unreachable for a while (restart,
   failover, network) must delay a decision, never lose it, so it retries with backoff for up to a
   day before the workflow hears of it. A worker killed mid-activity is noticed at start-to-close.
 * **PAYMENT** — the order is stored under its key, then POSTed to the payment system with that key

@@ -1,0 +1,264 @@
+"""Submissions, stages and closing, eligibility, documents, reviews and decisions of an application."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from domain.db import chain, commitments
+from domain.db.repository.base import (
+    RECOVERABLE,
+    RECOVERY,
+    DuplicateApplication,
+    RepositoryBase,
+    _amount,
+    _opt,
+)
+from domain.db.tables import (
+    Application,
+    DecisionRow,
+    EligibilityCheck,
+    LedgerRow,
+    NoticeRow,
+    ReviewRow,
+    StageChange,
+)
+from domain.models import (
+    FINAL_STAGES,
+    ApplicationSubmission,
+    Document,
+    EligibilityResult,
+    Review,
+    Stage,
+)
+from domain.money import mad
+
+
+class Applications(RepositoryBase):
+    def record_submission(
+        self, application_id: str, workflow_id: str, submission: ApplicationSubmission, submitted_by: str, at: datetime
+    ) -> bool:
+        """Record the application (stage 'submitted'); False if it already was."""
+        a, p = submission.applicant, submission.project
+        try:
+            with self._tx(write=True) as s:
+                new = self._insert_ignore(
+                    s,
+                    Application,
+                    ["application_id"],
+                    application_id=application_id,
+                    edition=submission.edition,
+                    registration_number=a.registration_number,
+                    legal_form=a.legal_form.value,
+                    region_code=a.region_code,
+                    province=a.province,
+                    rural=a.rural,
+                    sector=p.sector.value,
+                    title=p.title,
+                    total_cost=_amount(p.total_cost),
+                    requested_amount=_amount(p.requested_amount),
+                    own_contribution=_amount(p.own_contribution),
+                    workflow_id=workflow_id,
+                    stage=Stage.SUBMITTED.value,
+                    stage_since=at,
+                    award=Decimal("0.00"),
+                    honorary_award=False,
+                    submission=submission.model_dump(mode="json"),
+                    submitted_by=submitted_by,
+                    submitted_at=at,
+                )
+                if new:  # seq 0: the workflow numbers its own stage changes from 1
+                    self._insert_ignore(
+                        s,
+                        StageChange,
+                        ["application_id", "seq"],
+                        application_id=application_id,
+                        seq=0,
+                        stage=Stage.SUBMITTED.value,
+                        at=at,
+                        note="",
+                    )
+                    # The first link of the application's audit chain (same transaction).
+                    chain.append(s, chain.of_submission(self._row(s, Application, application_id=application_id)), at)
+                return new
+        except IntegrityError:
+            # (edition, registration_number) is taken. By this very application (a concurrent
+            # retry that won the race on the other unique index)? Then it is a repeat.
+            with self._tx() as s:
+                same = s.scalar(
+                    select(Application.application_id).where(
+                        Application.edition == submission.edition,
+                        Application.registration_number == a.registration_number,
+                    )
+                )
+            if same == application_id:
+                return False
+            raise DuplicateApplication(
+                f"applicant {a.registration_number} already applied to edition {submission.edition} ({same})"
+            ) from None
+
+    def set_stage(self, application_id: str, seq: int, stage: str, at: datetime, note: str = "") -> None:
+        stage = Stage(stage).value  # an unknown stage is a ValueError, not a row
+        with self._tx(write=True) as s:
+            app = self._app(s, application_id, lock=True)
+            new = self._insert_ignore(
+                s,
+                StageChange,
+                ["application_id", "seq"],
+                application_id=application_id,
+                seq=seq,
+                stage=stage,
+                at=at,
+                note=note,
+            )
+            # A retry (row already there) already applied its change; an older seq arriving
+            # late must not move the application back.
+            newest = s.scalar(select(func.max(StageChange.seq)).where(StageChange.application_id == application_id))
+            if new and seq == newest:
+                app.stage, app.stage_since = stage, at
+            if new:
+                chain.append(s, chain.of_stage(self._row(s, StageChange, application_id=application_id, seq=seq)), at)
+
+    def close(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
+        """Put the application in its final stage; a termination or withdrawal with money to
+        recover adds one 'recovery' movement to the ledger."""
+        final = Stage(stage)
+        if final not in FINAL_STAGES:
+            raise ValueError(f"stage: {stage!r} is not a final stage")
+        recover = None if amount_to_recover is None else _amount(amount_to_recover, "amount_to_recover")
+        with self._tx(write=True) as s:
+            app = self._app_with_money(s, application_id)
+            before = (app.stage, app.amount_to_recover)
+            if final != Stage.COMPLETED:
+                commitments.release(s, app, at)
+            if app.stage != final.value:
+                app.stage, app.stage_since = final.value, at
+            app.amount_to_recover = recover
+            if (app.stage, app.amount_to_recover) != before:  # a retry changes nothing, logs nothing
+                chain.append(s, chain.of_close(app), at)
+            if final in RECOVERABLE and recover:
+                funders = sorted(self._paid(s, application_id)) or ["ministry"]
+                if self._insert_ignore(
+                    s,
+                    LedgerRow,
+                    ["order_key"],
+                    application_id=application_id,
+                    funder=",".join(funders),
+                    kind=RECOVERY,
+                    amount=recover,
+                    order_key=f"recovery-{application_id}",
+                    reference="",
+                    at=at,
+                ):
+                    ledger = self._row(s, LedgerRow, order_key=f"recovery-{application_id}")
+                    chain.append(s, chain.of_recovery(ledger), at)
+
+    def overdue_obligations(self, registration_number: str, before_edition: int) -> int:
+        """Earlier-edition debts of an applicant: terminated grants with money to recover, and
+        escalated (overdue) progress reports of grants still in monitoring."""
+        prior = (
+            func.upper(Application.registration_number) == registration_number.strip().upper(),
+            Application.edition < before_edition,
+        )
+        with self._tx() as s:
+            terminated = s.scalar(
+                select(func.count())
+                .select_from(Application)
+                .where(*prior, Application.stage == Stage.TERMINATED.value, Application.amount_to_recover > 0)
+            )
+            escalated = s.scalar(
+                select(func.count())
+                .select_from(NoticeRow)
+                .join(Application, Application.application_id == NoticeRow.application_id)
+                .where(
+                    *prior,
+                    Application.stage == Stage.MONITORING.value,
+                    NoticeRow.kind == "escalation",
+                    NoticeRow.key.startswith("report-", autoescape=True),
+                )
+            )
+        return int(terminated or 0) + int(escalated or 0)
+
+    def record_eligibility(self, application_id: str, attempt: int, result: EligibilityResult, at: datetime) -> None:
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            if self._insert_ignore(
+                s,
+                EligibilityCheck,
+                ["application_id", "attempt"],
+                application_id=application_id,
+                attempt=attempt,
+                eligible=result.eligible,
+                rule_set_version=result.rule_set_version,
+                failures=[f.model_dump(mode="json") for f in result.failures],
+                at=at,
+            ):
+                row = self._row(s, EligibilityCheck, application_id=application_id, attempt=attempt)
+                chain.append(s, chain.of_eligibility(row), at)
+
+    def add_documents(self, application_id: str, documents: list[Document], at: datetime) -> None:
+        """Merge documents into the stored submission, one per kind (a newer one replaces)."""
+        with self._tx(write=True) as s:
+            app = self._app(s, application_id, lock=True)
+            submission = dict(app.submission)
+            by_kind = {d["kind"]: d for d in submission.get("documents", [])}
+            for d in documents:
+                by_kind[d.kind.value] = d.model_dump(mode="json")
+            submission["documents"] = list(by_kind.values())
+            if submission != app.submission:
+                app.submission = submission  # a new object, so the JSON column is written
+
+    def record_review(self, application_id: str, review: Review, weighted_score: Decimal, at: datetime) -> bool:
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            new = self._insert_ignore(
+                s,
+                ReviewRow,
+                ["application_id", "reviewer_id"],
+                application_id=application_id,
+                reviewer_id=review.reviewer_id,
+                scores=review.model_dump(mode="json")["scores"],
+                weighted_score=mad(weighted_score),
+                comment=review.comment,
+                at=at,
+            )
+            if new:
+                row = self._row(s, ReviewRow, application_id=application_id, reviewer_id=review.reviewer_id)
+                chain.append(s, chain.of_review(row), at)
+            return new
+
+    def set_score(self, application_id: str, score: Decimal | None) -> None:
+        with self._tx(write=True) as s:
+            self._app(s, application_id, lock=True).score = _opt(score)
+
+    def record_decision(
+        self,
+        application_id: str,
+        kind: str,
+        seq: int,
+        outcome: str,
+        payload: dict[str, Any],
+        decided_by: str,
+        at: datetime,
+    ) -> bool:
+        with self._tx(write=True) as s:
+            self._app(s, application_id)
+            new = self._insert_ignore(
+                s,
+                DecisionRow,
+                ["application_id", "kind", "seq"],
+                application_id=application_id,
+                kind=kind,
+                seq=seq,
+                outcome=outcome,
+                payload=to_jsonable_python(payload),
+                decided_by=decided_by,
+                at=at,
+            )
+            if new:
+                row = self._row(s, DecisionRow, application_id=application_id, kind=kind, seq=seq)
+                chain.append(s, chain.of_decision(row), at)
+            return new

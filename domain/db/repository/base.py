@@ -1,0 +1,151 @@
+"""What every part of the repository stands on: short transactions (`_tx`), idempotent inserts
+(`_insert_ignore`), locked reads of an application or a payment order, and the errors it raises.
+
+Temporal retries activities, so each write is keyed on a natural key (application, attempt,
+reviewer, order key, period, notice key …) and a retried call writes nothing twice and
+answers the same. Inserts use ON CONFLICT DO NOTHING (SQLite and PostgreSQL); read-check-write
+sequences lock the application row first (SELECT … FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE
+on SQLite) so two concurrent calls cannot both pass a check, e.g. the award ceiling.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from domain.db import commitments
+from domain.db.session import IMMEDIATE, writer_lock
+from domain.db.tables import (
+    Application,
+    Base,
+    LedgerRow,
+    PaymentOrderRow,
+)
+from domain.models import (
+    PaymentOrder,
+    Stage,
+)
+from domain.money import mad
+
+PAYMENT, RECOVERY = "payment", "recovery"
+NOTICE_KINDS = ("request", "reminder", "escalation")
+RECOVERABLE = (Stage.TERMINATED, Stage.WITHDRAWN)
+
+
+class NotFound(LookupError):
+    """An unknown application, payment order or report."""
+
+
+class DuplicateApplication(ValueError):
+    """The applicant already has an application (under another id) in this edition."""
+
+
+class AwardExceeded(ValueError):
+    """A payment would take a funder's payments above its award: nothing was written."""
+
+
+def _amount(value: Decimal | int | str, what: str = "amount") -> Decimal:
+    amount = mad(value)
+    if amount < 0:
+        raise ValueError(f"{what}: must not be negative ({amount})")
+    return amount
+
+
+def _opt(value: Decimal | None) -> Decimal | None:
+    return None if value is None else mad(value)
+
+
+class RepositoryBase:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # Writers take SQLite's write lock at BEGIN (see session.make_engine); ignored elsewhere.
+        self._writer = engine.execution_options(**{IMMEDIATE: True})
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[Session]:
+        with writer_lock(self.engine) if write else nullcontext():
+            with Session(self._writer if write else self.engine, expire_on_commit=False) as s, s.begin():
+                yield s
+
+    @staticmethod
+    def _insert_ignore(s: Session, model: type[Base], keys: list[str], **values: Any) -> bool:
+        """INSERT … ON CONFLICT (keys) DO NOTHING; True if the row is new."""
+        table: Table = model.__table__  # type: ignore[assignment]  # declarative tables are Tables
+        dialect = s.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            ins = pg_insert if dialect == "postgresql" else sqlite_insert
+            stmt = ins(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+            # RETURNING rather than rowcount: psycopg reports -1 for these; a skipped row returns none.
+            return s.execute(stmt.returning(table.c[keys[0]])).first() is not None
+        # Other databases: check then insert (a concurrent duplicate raises IntegrityError).
+        cols = [getattr(model, k) == values[k] for k in keys]
+        if s.scalar(select(func.count()).select_from(model).where(*cols)):
+            return False
+        s.execute(insert(table).values(**values))
+        return True
+
+    @staticmethod
+    def _app(s: Session, application_id: str, lock: bool = False) -> Application:
+        q = select(Application).where(Application.application_id == application_id)
+        # Locking reads refresh what the session may already hold: the row may have changed.
+        app = s.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
+        if app is None:
+            raise NotFound(f"unknown application {application_id!r}")
+        return app
+
+    @classmethod
+    def _app_with_money(cls, s: Session, application_id: str) -> Application:
+        """The application's row, locked after its edition's money lock (domain/db/commitments.py)."""
+        commitments.lock_edition(s, cls._app(s, application_id).edition)
+        return cls._app(s, application_id, lock=True)
+
+    @staticmethod
+    def _order(s: Session, key: str, lock: bool = False) -> PaymentOrderRow:
+        q = select(PaymentOrderRow).where(PaymentOrderRow.key == key)
+        order = s.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
+        if order is None:
+            raise NotFound(f"unknown payment order {key!r}")
+        return order
+
+    @staticmethod
+    def _row(s: Session, model: type[Base], **keys: Any) -> Any:
+        """The row just written under its natural key (for its audit entry)."""
+        s.flush()
+        return s.scalars(select(model).filter_by(**keys)).one()
+
+    @staticmethod
+    def _paid(s: Session, application_id: str) -> dict[str, Decimal]:
+        rows = s.execute(
+            select(LedgerRow.funder, func.sum(LedgerRow.amount))
+            .where(LedgerRow.application_id == application_id, LedgerRow.kind == PAYMENT)
+            .group_by(LedgerRow.funder)
+        )
+        return {funder: mad(total) for funder, total in rows}
+
+    @staticmethod
+    def _to_order(row: PaymentOrderRow) -> PaymentOrder:
+        return PaymentOrder(
+            key=row.key,
+            application_id=row.application_id,
+            tranche=row.tranche,
+            funder=row.funder,
+            amount=mad(row.amount),
+            attempt=row.attempt,
+            status=row.status,
+        )
+
+
+def _as_dict(row: Base, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A row as a plain dict; money columns quantized to centimes."""
+    out: dict[str, Any] = {}
+    for col in row.__table__.columns:
+        if col.key in exclude:
+            continue
+        value = getattr(row, col.key)
+        out[col.key] = mad(value) if isinstance(value, Decimal) else value
+    return out

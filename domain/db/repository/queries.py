@@ -1,0 +1,133 @@
+"""Read models: one application whole, listings, counts and totals per edition. Bank accounts of\norders are left out."""
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.db.repository.base import (
+    PAYMENT,
+    RepositoryBase,
+    _as_dict,
+    _opt,
+)
+from domain.db.tables import (
+    Application,
+    AwardRow,
+    DecisionRow,
+    EligibilityCheck,
+    LedgerRow,
+    NoticeRow,
+    PaymentOrderRow,
+    ProgressReportRow,
+    ReviewRow,
+    StageChange,
+)
+from domain.models import (
+    PaymentOrder,
+)
+from domain.money import mad
+
+
+class Queries(RepositoryBase):
+    def get_application(self, application_id: str) -> dict[str, Any] | None:
+        """Everything recorded about one application (bank accounts of orders left out)."""
+
+        def rows(s: Session, model: type[Any], *order_by: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+            q = select(model).where(model.application_id == application_id).order_by(*order_by)
+            return [_as_dict(r, exclude) for r in s.scalars(q)]
+
+        with self._tx() as s:
+            app = s.get(Application, application_id)
+            if app is None:
+                return None
+            out = _as_dict(app)
+            out["id"] = app.application_id
+            out["awards"] = rows(s, AwardRow, AwardRow.funder, exclude=("id", "application_id"))
+            out["funders"] = {a["funder"]: mad(a["amount"]) for a in out["awards"] if a["released_at"] is None}
+            out["paid"] = self._paid(s, application_id)
+            out["paid_total"] = sum(out["paid"].values(), Decimal("0.00"))
+            out["history"] = rows(s, StageChange, StageChange.seq, exclude=("id", "application_id"))
+            out["eligibility"] = rows(s, EligibilityCheck, EligibilityCheck.attempt, exclude=("id", "application_id"))
+            out["reviews"] = rows(s, ReviewRow, ReviewRow.at, ReviewRow.id, exclude=("id", "application_id"))
+            out["decisions"] = rows(s, DecisionRow, DecisionRow.at, DecisionRow.id, exclude=("id", "application_id"))
+            out["orders"] = rows(
+                s, PaymentOrderRow, PaymentOrderRow.tranche, PaymentOrderRow.funder, exclude=("bank_account",)
+            )
+            out["ledger"] = rows(s, LedgerRow, LedgerRow.at, LedgerRow.id, exclude=("application_id",))
+            out["reports"] = rows(s, ProgressReportRow, ProgressReportRow.period, exclude=("id", "application_id"))
+            out["notices"] = rows(s, NoticeRow, NoticeRow.at, NoticeRow.id, exclude=("id", "application_id"))
+            return out
+
+    def list_applications(
+        self, edition: int | None = None, stage: str | None = None, region_code: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        paid = (
+            select(LedgerRow.application_id, func.sum(LedgerRow.amount).label("paid"))
+            .where(LedgerRow.kind == PAYMENT)
+            .group_by(LedgerRow.application_id)
+            .subquery()
+        )
+        q = select(Application, paid.c.paid).outerjoin(paid, paid.c.application_id == Application.application_id)
+        if edition is not None:
+            q = q.where(Application.edition == edition)
+        if stage is not None:
+            q = q.where(Application.stage == stage)
+        if region_code is not None:
+            q = q.where(Application.region_code == region_code)
+        q = q.order_by(Application.edition, Application.application_id).limit(limit)
+        with self._tx() as s:
+            return [
+                {
+                    "id": a.application_id,
+                    "edition": a.edition,
+                    "registration_number": a.registration_number,
+                    "legal_form": a.legal_form,
+                    "region_code": a.region_code,
+                    "province": a.province,
+                    "rural": a.rural,
+                    "sector": a.sector,
+                    "title": a.title,
+                    "stage": a.stage,
+                    "stage_since": a.stage_since,
+                    "score": _opt(a.score),
+                    "award": mad(a.award),
+                    "honorary_award": a.honorary_award,
+                    "paid": mad(p or 0),
+                }
+                for a, p in s.execute(q)
+            ]
+
+    def paid_by_funder(self, application_id: str) -> dict[str, Decimal]:
+        with self._tx() as s:
+            return self._paid(s, application_id)
+
+    def payment_orders(self, application_id: str) -> list[PaymentOrder]:
+        with self._tx() as s:
+            q = (
+                select(PaymentOrderRow)
+                .where(PaymentOrderRow.application_id == application_id)
+                .order_by(PaymentOrderRow.tranche, PaymentOrderRow.funder)
+            )
+            return [self._to_order(r) for r in s.scalars(q)]
+
+    def stage_counts(self, edition: int) -> dict[str, int]:
+        with self._tx() as s:
+            q = (
+                select(Application.stage, func.count())
+                .where(Application.edition == edition)
+                .group_by(Application.stage)
+            )
+            return {stage: int(n) for stage, n in s.execute(q)}
+
+    def ledger_total(self, edition: int) -> dict[str, Decimal]:
+        """Paid per funder over the edition (payments only; recoveries are receivables)."""
+        with self._tx() as s:
+            q = (
+                select(LedgerRow.funder, func.sum(LedgerRow.amount))
+                .join(Application, Application.application_id == LedgerRow.application_id)
+                .where(Application.edition == edition, LedgerRow.kind == PAYMENT)
+                .group_by(LedgerRow.funder)
+            )
+            return {funder: mad(total) for funder, total in s.execute(q)}
