@@ -1,7 +1,7 @@
 """Property tests: malformed import files report each bad line with its field, and import nothing
 unless asked (--partial).
 
-`cli.inputs.read_import` is what `starter.py import` runs before anything reaches Temporal: for any
+`cli.imports.read_import` is what `starter.py import` runs before anything reaches Temporal: for any
 mix of good and corrupted lines (a field replaced by a hostile value, broken JSON, garbage bytes,
 unbalanced CSV quotes, huge cells), it names exactly the corrupted lines, each with a field or a
 reason, and validates the good ones. The command itself, given a file it cannot use, says why and
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from cli import inputs
+from cli import imports
 from domain.models import ApplicationSubmission
 from simulation.factories import make_submission
 from tests.test_bad_input_models import HOSTILE, leaf_paths, replaced
@@ -69,7 +69,7 @@ def test_every_corrupted_jsonl_line_is_named_with_its_line_and_the_good_ones_val
     ]
     path = tmp_path_factory.mktemp("imp") / "apps.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    result = inputs.read_import(path, None, None, "ops-import")
+    result = imports.read_import(path, None, None, "ops-import")
     assert {x.line for x in result if not x.ok} == bad
     assert all(x.input is not None for x in result if x.ok) and len(result) == n
     for x in result:
@@ -138,7 +138,7 @@ def test_every_corrupted_csv_cell_is_named_by_its_column_and_line(tmp_path_facto
                 bad[len(io.StringIO(out.getvalue(), newline="").readlines()) + 1] = col
         w.writerow(row)
     path = _write(tmp_path_factory, out.getvalue())
-    result = inputs.read_import(path, None, None, "ops-import")
+    result = imports.read_import(path, None, None, "ops-import")
     assert {x.line for x in result if not x.ok} == set(bad), [
         (x.line, [str(e)[:200] for e in x.errors]) for x in result
     ]
@@ -160,7 +160,7 @@ def _write(factory, text: str) -> Path:
 
 
 def _refused(factory, row: list[str]) -> bool:
-    result = inputs.read_import(_write(factory, _csv([CSV_HEADER, row])), None, None, "x")
+    result = imports.read_import(_write(factory, _csv([CSV_HEADER, row])), None, None, "x")
     return not result[0].ok
 
 

@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.edition import EditionActivities
-from cli import actions, inputs
+from cli import actions, updates
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from domain.edition import Criterion, edition_4_settings
@@ -168,7 +168,7 @@ def test_every_cli_action_is_an_update_of_the_workflow_with_its_model():
     defn = workflow._Definition.from_class(ApplicationWorkflow)
     assert defn.name == actions.WORKFLOW
     assert actions.STATUS_QUERY in defn.queries
-    for name, action in inputs.ACTIONS.items():
+    for name, action in updates.ACTIONS.items():
         update = defn.updates.get(action.update)
         assert update is not None, f"{name}: no update {action.update!r}"
         assert update.arg_types == [action.model], name
@@ -629,7 +629,7 @@ async def test_a_retried_batch_answers_its_own_starts_as_accepted_and_others_as_
 
 async def test_send_update_answers_refuses_and_knows_unknown_ids(stack):
     app_id = await submitted(stack)
-    review = inputs.build("review", None, {"reviewer_id": "r9", "scores": {c.value: "6" for c in Criterion}})
+    review = updates.build("review", None, {"reviewer_id": "r9", "scores": {c.value: "6" for c in Criterion}})
     ok = await actions.send_update(stack.client, app_id, "submit_review", review)
     assert ok.accepted and ok.stage == "review"
     again = await actions.send_update(stack.client, app_id, "submit_review", review)
