@@ -1,5 +1,5 @@
-"""The auditor CLI: export, replay, timeline, reconcile, verify. Run as `python audit.py …`
-(or `python -m audit …`, or the `moazara-audit` script once installed).
+"""The auditor CLI: export, replay, timeline, reconcile, verify. Run as `python -m audit …`
+(its one entry point, in a checkout and installed alike).
 
 Configuration is the service's own (environment, see infra/settings.py): TEMPORAL_ADDRESS and friends
 for the server, DATABASE_URL for the domain database, and the payload keys (CODEC_KEYS or the

@@ -3,7 +3,7 @@
     .venv/bin/python -m audit.bench_replay [--histories 440] [--out var/bench_replay.json]
 
 Replays the golden set (tests/golden, every lifecycle path, decrypted with its test-only key)
-round after round through one Replayer, as `audit.py replay` does, until `--histories` have been
+round after round through one Replayer, as `python -m audit replay` does, until `--histories` have been
 replayed; prints histories/s and events/s and writes them, with the machine's facts, to --out.
 """
 

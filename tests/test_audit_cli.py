@@ -36,7 +36,7 @@ async def test_export_replay_and_timeline_against_the_dev_server(tmp_path, execu
 
         def audit(*args: str) -> subprocess.CompletedProcess:
             return subprocess.run(
-                [sys.executable, "audit.py", *args],
+                [sys.executable, "-m", "audit", *args],
                 cwd=ROOT,
                 env=environ,
                 capture_output=True,

@@ -116,7 +116,7 @@ def test_replay_cli_one_line_per_workflow_a_total_and_the_exit_code(tmp_path):
     (tmp_path / good.name).write_text(good.read_text())
     env = {**os.environ, "SECRETS_FILE": str(golden.GOLDEN_SECRETS), "COLUMNS": "250"}
     run = subprocess.run(
-        [sys.executable, "audit.py", "replay", str(tmp_path)],
+        [sys.executable, "-m", "audit", "replay", str(tmp_path)],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,7 +1,7 @@
 """An auditor's tools on real runs: a small edition driven on the time-skipping server by the
 production worker, then read back through its histories — the decision timeline, money
 reconciliation against the database (and its tampered copies), and the audit log's verification.
-Some checks run the CLI itself (`audit.py`, a subprocess) as an auditor would."""
+Some checks run the CLI itself (`python -m audit`, a subprocess) as an auditor would."""
 
 import json
 import os
@@ -77,7 +77,7 @@ def cli(trail: Trail, *args: str, db: Path | None = None) -> subprocess.Complete
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "audit.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "audit", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 

@@ -261,7 +261,7 @@ class AuditEntry(Base):
 
     Appended by the repository in the same transaction as the row it records; `hash` covers
     this row's content and `prev_hash`, so an edited or deleted row breaks the chain there
-    (see domain/db/chain.py and `audit.py verify`). Never updated, never deleted.
+    (see domain/db/chain.py and `python -m audit verify`). Never updated, never deleted.
     """
 
     __tablename__ = "audit_log"
