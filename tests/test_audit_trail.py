@@ -77,7 +77,13 @@ def cli(trail: Trail, *args: str, db: Path | None = None) -> subprocess.Complete
         "COLUMNS": "200",
     }
     return subprocess.run(
-        [sys.executable, "-m", "audit", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "audit", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
