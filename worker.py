@@ -153,6 +153,7 @@ async def main() -> None:
         await run
     if health_server is not None:
         health_server.close()
+        await health_server.wait_closed()
     engine.dispose()
     log.info("worker stopped")
 

@@ -1,4 +1,5 @@
-"""Liveness and readiness of the worker: a tiny HTTP/1.1 server on the worker's own event loop.
+"""Liveness and readiness of the worker: a small Starlette app served by uvicorn on the worker's own
+event loop (the libraries the gateway uses).
 
     GET /healthz  200 while the process serves requests and its worker has not died; 503 otherwise
     GET /readyz   200 when every check passes: Temporal answers, the database answers, the worker
@@ -11,12 +12,18 @@ The gateway exposes the same two paths on its own port (deploy/README.md, "Healt
 """
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable
+import contextlib
+import socket
+from collections.abc import Awaitable, Callable, Generator
 from datetime import timedelta
 
 import structlog
+import uvicorn
 from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -98,55 +105,58 @@ def worker_check(worker: Worker) -> Check:
 
 # --- The HTTP server ------------------------------------------------------------------------------------
 
-_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 
+def health_app(health: Health) -> Starlette:
+    """/healthz (alive) and /readyz (ready to work): 200 or 503 with the reasons, as JSON."""
 
-async def _answer(health: Health, method: str, path: str) -> tuple[int, dict]:
-    if method not in ("GET", "HEAD"):
-        return 405, {"error": f"{method} not allowed"}
-    path = path.split("?", 1)[0]
-    if path == "/healthz":
+    async def healthz(request: Request) -> JSONResponse:
         ok, body = health.liveness()
-    elif path == "/readyz":
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def readyz(request: Request) -> JSONResponse:
         ok, body = await health.readiness()
-    else:
-        return 404, {"error": f"no {path}: try /healthz or /readyz"}
-    return (200 if ok else 503), body
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]), Route("/readyz", readyz, methods=["GET", "HEAD"])]
+    )
 
 
-async def _serve(health: Health, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        request = await asyncio.wait_for(reader.readline(), 5)
-        while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
-            pass  # headers: nothing in them matters here
-        parts = request.decode("latin-1").split()
-        if len(parts) < 2:
-            return
-        status, body = await _answer(health, parts[0], parts[1])
-        payload = json.dumps(body).encode()
-        head = (
-            f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
-        ).encode()
-        writer.write(head + (b"" if parts[0] == "HEAD" else payload))
-        await writer.drain()
-    except (TimeoutError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn on the worker's own event loop: the worker handles SIGTERM and SIGINT itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
-async def start_health_server(health: Health, host: str, port: int) -> asyncio.Server | None:
+class HealthServer:
+    def __init__(self, server: _EmbeddedServer, task: asyncio.Task[None]) -> None:
+        self._server, self._task = server, task
+
+    def close(self) -> None:
+        self._server.should_exit = True
+
+    async def wait_closed(self) -> None:
+        await self._task
+
+
+async def start_health_server(health: Health, host: str, port: int) -> HealthServer | None:
     """Serve /healthz and /readyz on host:port; None when port is 0 (off) or already taken."""
     if port == 0:
         log.info("health endpoints off (HEALTH_PORT=0)")
         return None
-    try:
-        server = await asyncio.start_server(lambda r, w: _serve(health, r, w), host, port)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:  # bound here: uvicorn would exit the process on a port already taken
+        sock.bind((host, port))
     except OSError as e:
+        sock.close()
         log.warning("health endpoints not started: this worker runs without them", host=host, port=port, error=str(e))
         return None
+    config = uvicorn.Config(health_app(health), log_config=None, access_log=False, lifespan="off")
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     log.info(
         "health endpoints started", liveness=f"http://{host}:{port}/healthz", readiness=f"http://{host}:{port}/readyz"
     )
-    return server
+    return HealthServer(server, task)

@@ -7,6 +7,7 @@ second worker that cannot reach Temporal.
 """
 
 import asyncio
+import json
 import subprocess
 import sys
 import uuid
@@ -113,7 +114,8 @@ async def test_worker_is_alive_and_ready_once_connected(observed):
         timeout=30,
     )
     assert probe.returncode == 0, probe.stderr
-    assert '"ready": true' in probe.stdout
+    status, _, body = probe.stdout.partition(" ")
+    assert status == "200" and json.loads(body)["ready"] is True
 
 
 async def test_worker_that_cannot_reach_temporal_is_alive_but_not_ready(observed, tmp_path):
