@@ -25,6 +25,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 import frontdoor
 from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
@@ -114,14 +115,22 @@ EDITION_CONCURRENCY = 8
 IMPORT_BATCH = 50
 
 
-async def edition_update(handle, name: str, arg, result_type, attempts: int = 8):
-    for attempt in range(attempts):
-        try:
+def _told_to_wait(e: BaseException) -> bool:
+    return isinstance(e, RPCError) and e.status == RPCStatusCode.RESOURCE_EXHAUSTED
+
+
+async def edition_update(handle: Any, name: str, arg: Any, result_type: Any, attempts: int = 8) -> Any:
+    """An update to an edition, sent again with exponential backoff while Temporal says it has too
+    many in flight (RESOURCE_EXHAUSTED); any other error, or the last attempt's, is raised."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(_told_to_wait),
+        wait=wait_exponential(multiplier=0.2, max=30),
+        stop=stop_after_attempt(attempts),
+        reraise=True,
+    ):
+        with attempt:
             return await handle.execute_update(name, arg, result_type=result_type)
-        except RPCError as e:
-            if e.status != RPCStatusCode.RESOURCE_EXHAUSTED or attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable: tenacity returns or raises")
 
 
 async def start_application(
