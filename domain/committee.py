@@ -145,19 +145,7 @@ def select(candidates: list[Candidate], settings: EditionSettings) -> list[Place
     for n, c in enumerate(ranked, start=1):
         score = ranked_score(c, settings)
         if c.application_id in draws:
-            funders = funders_of(c, settings)
-            out.append(
-                Placement(
-                    application_id=c.application_id,
-                    decision=Decision.SELECTED,
-                    rank=n,
-                    score=score,
-                    award=sum(funders.values(), Decimal(0)),
-                    funders=funders,
-                    draws=draws[c.application_id],
-                    honorary_award=c.application_id in honorary,
-                )
-            )
+            out.append(_selected(c, settings, n, draws[c.application_id], honorary=c.application_id in honorary))
         elif c.score >= settings.min_score:
             out.append(
                 Placement(
@@ -191,17 +179,27 @@ def promote(waitlist: list[Candidate], settings: EditionSettings, remaining: dic
     out = []
     for n, c in enumerate(ranked, start=1):
         if c.application_id in draws:
-            funders = funders_of(c, settings)
-            out.append(
-                Placement(
-                    application_id=c.application_id,
-                    decision=Decision.SELECTED,
-                    rank=n,
-                    score=ranked_score(c, settings),
-                    award=sum(funders.values(), Decimal(0)),
-                    funders=funders,
-                    draws=draws[c.application_id],
-                    reason="promoted from the waitlist",
-                )
-            )
+            out.append(_selected(c, settings, n, draws[c.application_id], reason="promoted from the waitlist"))
     return out
+
+
+def _selected(
+    c: Candidate,
+    settings: EditionSettings,
+    rank_: int,
+    draws: dict[str, Decimal],
+    honorary: bool = False,
+    reason: str = "",
+) -> Placement:
+    funders = funders_of(c, settings)
+    return Placement(
+        application_id=c.application_id,
+        decision=Decision.SELECTED,
+        rank=rank_,
+        score=ranked_score(c, settings),
+        award=sum(funders.values(), Decimal(0)),
+        funders=funders,
+        draws=draws,
+        honorary_award=honorary,
+        reason=reason,
+    )

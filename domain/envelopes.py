@@ -149,31 +149,19 @@ def decide_cover(
     new = {**funders, region: approved}
     new[MINISTRY] = new.get(MINISTRY, ZERO) + covered
     new = {f: a for f, a in new.items() if a > 0}
-    if covered == missing:
-        return CoFundingCover(
-            region_funder=region,
-            asked=asked,
-            approved=approved,
-            covered=covered,
-            envelope=envelope,
-            left_before=available,
-            outcome="covered",
-            funders=new,
-            reason=f"the ministry covers {missing} MAD from envelope {envelope}",
-        )
     short = f"envelope {envelope} has {max(ZERO, available)} MAD left of the {missing} MAD to cover"
-    if settings.cover_shortfall == CoverShortfall.WAITLIST:
-        return CoFundingCover(
-            region_funder=region,
-            asked=asked,
-            approved=approved,
-            covered=ZERO,
-            envelope=envelope,
-            left_before=available,
-            outcome="waitlist",
-            funders={},
-            reason=f"{short}; back to the waitlist (cover_shortfall=waitlist)",
+    if covered == missing:
+        outcome, reason = "covered", f"the ministry covers {missing} MAD from envelope {envelope}"
+    elif settings.cover_shortfall == CoverShortfall.WAITLIST:
+        outcome, reason, covered, new = (
+            "waitlist",
+            f"{short}; back to the waitlist (cover_shortfall=waitlist)",
+            ZERO,
+            {},
         )
+    else:
+        outcome = "reduced"
+        reason = f"{short}; the award is reduced by {missing - covered} MAD (cover_shortfall=reduce_award)"
     return CoFundingCover(
         region_funder=region,
         asked=asked,
@@ -181,7 +169,7 @@ def decide_cover(
         covered=covered,
         envelope=envelope,
         left_before=available,
-        outcome="reduced",
+        outcome=outcome,
         funders=new,
-        reason=f"{short}; the award is reduced by {missing - covered} MAD (cover_shortfall=reduce_award)",
+        reason=reason,
     )
