@@ -1,6 +1,5 @@
 """Drives one application through its lifecycle the way ops, partners and the payment system would."""
 
-import asyncio
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,6 +25,7 @@ from domain.models import (
 )
 from domain.reference import MINISTRY, DocumentKind
 from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, valid_rib
+from simulation.waiting import until
 from workflows.application import ApplicationWorkflow
 
 
@@ -62,14 +62,14 @@ class Driver:
     ) -> ApplicationStatus:
         """Poll (in real time; the test server skips no time for queries) until the stage is reached
         and the workflow waits for something (optionally: something containing `waiting`)."""
-        for _ in range(tries):
-            s = await self.status(handle)
-            if s.stage == stage and (
-                stage in FINAL_STAGES or (s.waiting_for and (waiting is None or waiting in s.waiting_for))
-            ):
-                return s
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"never reached {stage} waiting for {waiting!r}; last status: {s.stage} / {s.waiting_for}")
+
+        def there(s: ApplicationStatus) -> bool:
+            waits = s.waiting_for and (waiting is None or waiting in s.waiting_for)
+            return s.stage == stage and bool(stage in FINAL_STAGES or waits)
+
+        return await until(
+            lambda: self.status(handle), there, f"reached {stage} waiting for {waiting!r}", seconds=tries * 0.05
+        )
 
     async def skip(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))

@@ -2,7 +2,6 @@
 upgraded while it waits, completed on the new code; the change is behind `workflow.patched`, and
 the same change without it would have broken the workflow in flight (the replayer says so)."""
 
-import asyncio
 import contextlib
 import uuid
 
@@ -10,16 +9,13 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from audit import replay
+from simulation.waiting import until
 from tests.versioning import v1, v2, v2_unpatched
 from tests.versioning.steps import ALL
 
 
 async def _until(handle, steps: list[str]) -> None:
-    for _ in range(200):
-        if await handle.query("done") == steps:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never reached {steps}; at {await handle.query('done')}")
+    await until(lambda: handle.query("done"), lambda done: done == steps, f"reached {steps}", seconds=10)
 
 
 async def test_a_workflow_started_on_v1_completes_on_v2_after_a_mid_flight_upgrade(ts_env, executor):

@@ -27,6 +27,7 @@ from domain.models import CoFundingDecision, Stage, Withdrawal
 from domain.reference import MINISTRY, LegalForm
 from simulation.driver import Driver
 from simulation.factories import make_review, make_submission, settings_with
+from simulation.waiting import until
 from worker import WORKFLOWS, activities_for
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
@@ -49,14 +50,12 @@ class EditionDriver(Driver):
         return await h.query(EditionWorkflow.get_status)
 
     async def phase(self, h: WorkflowHandle, phase: Phase, tries: int = 400):
-        import asyncio
-
-        for _ in range(tries):
-            s = await self.edition_status(h)
-            if s.phase == phase:
-                return s
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"edition never reached {phase}; it is {s.phase} waiting for {s.waiting_for}")
+        return await until(
+            lambda: self.edition_status(h),
+            lambda s: s.phase == phase,
+            f"edition in phase {phase}",
+            seconds=tries * 0.05,
+        )
 
     async def submit_and_review(self, edition: WorkflowHandle, subs, scores: dict[str, int]) -> list[WorkflowHandle]:
         handles = []
@@ -78,12 +77,8 @@ class EditionDriver(Driver):
     async def run_committee(self, edition: WorkflowHandle):
         await edition.execute_update(EditionWorkflow.close_call, CloseCall(closed_by="officer-test"))
         await self.skip(1)  # the edition looks again each programme day
-        s = await self.phase(edition, Phase.PROPOSED)
-        for _ in range(400):
-            if s.proposal is not None:
-                return s
-            s = await self.edition_status(edition)
-        raise AssertionError("no proposal")
+        await self.phase(edition, Phase.PROPOSED)
+        return await until(lambda: self.edition_status(edition), lambda s: s.proposal is not None, "a proposal")
 
 
 def edition_settings(now, number: int, **overrides) -> EditionSettings:

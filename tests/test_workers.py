@@ -43,6 +43,7 @@ from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_review, make_submission, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
+from simulation.waiting import until
 from tests.conftest_db import postgres_url
 from workflows.application import ApplicationWorkflow
 
@@ -108,13 +109,15 @@ async def status_of(handle: WorkflowHandle) -> ApplicationStatus | None:
 
 
 async def reach(handle: WorkflowHandle, stage: Stage, tries: int = 1000) -> ApplicationStatus:
-    s = None
-    for _ in range(tries):
-        s = await status_of(handle)
-        if s and s.stage == stage and s.waiting_for:
-            return s
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{handle.id} never reached {stage}; last: {s and (s.stage, s.waiting_for)}")
+    s = await until(
+        lambda: status_of(handle),
+        lambda s: bool(s and s.stage == stage and s.waiting_for),
+        f"{handle.id} in {stage}",
+        seconds=tries * 0.2,
+        every=0.2,
+    )
+    assert s is not None
+    return s
 
 
 async def update(handle: WorkflowHandle, step: str, fn, arg) -> None:
