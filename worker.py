@@ -30,6 +30,7 @@ from infra.temporal_connection import connect
 from observability.counters import ServiceCounters
 from observability.health import Health, database_check, start_health_server, temporal_check, worker_check
 from observability.metrics import install_metrics_runtime
+from workflows.actor import ActorFromHeader
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.missing_inputs import RefuseMissingInputs
@@ -65,7 +66,7 @@ def build_worker(
         # The service's own counters (observability/counters.py) see the activity's own outcome;
         # database errors are then made short and free of SQL parameters (activities/database_errors.py).
         # An update with no input is refused with that reason (workflows/missing_inputs.py).
-        interceptors=[ServiceCounters(), DatabaseErrors(), RefuseMissingInputs(), *interceptors],
+        interceptors=[ServiceCounters(), DatabaseErrors(), RefuseMissingInputs(), ActorFromHeader(), *interceptors],
     )
 
 

@@ -10,6 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.models import Answer
 from frontdoor.actor import Actor
+from infra.actor_header import sending_as
 
 
 class ResultCode(StrEnum):
@@ -64,13 +65,15 @@ async def send_update(
     *,
     update_id: str | None = None,
     timeout: float = 60,
+    result_type: type = Answer,
 ) -> Result:
     """Send `payload` to `workflow_id`'s update `update` as `actor`; never raises for an outcome."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        answer: Answer = await asyncio.wait_for(
-            handle.execute_update(update, payload, id=update_id, result_type=Answer), timeout
-        )
+        with sending_as(actor):  # the actor rides in the update's header (infra/actor_header.py)
+            answer = await asyncio.wait_for(
+                handle.execute_update(update, payload, id=update_id, result_type=result_type), timeout
+            )
     except WorkflowUpdateFailedError as e:
         return _refused(workflow_id, actor, refusal_reason(e))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
@@ -90,10 +93,12 @@ async def send_update(
             actor=actor.id,
             reason=f"Temporal did not take the input ({name}): {e.message}",
         )
-    return Result(
-        code=ResultCode.ACCEPTED,
-        workflow_id=workflow_id,
-        actor=actor.id,
-        message=answer.message,
-        stage=answer.stage.value,
-    )
+    if isinstance(answer, Answer):
+        return Result(
+            code=ResultCode.ACCEPTED,
+            workflow_id=workflow_id,
+            actor=actor.id,
+            message=answer.message,
+            stage=answer.stage.value,
+        )
+    return Result(code=ResultCode.ACCEPTED, workflow_id=workflow_id, actor=actor.id, message=str(answer))

@@ -23,6 +23,7 @@ from temporalio.runtime import (
 
 from codec.aes_gcm import AesGcmCodec
 from codec.keys import KeyRing, ensure_dev_key, key_ring
+from infra.actor_header import ActorHeader
 from infra.failure_converter import InputFailureConverter
 from infra.live_settings import LiveSettings
 from infra.settings import Settings, get_settings
@@ -110,4 +111,5 @@ async def connect(settings: Settings | None = None, runtime: Runtime | None = No
         rpc_metadata=rpc_metadata(settings),
         data_converter=data_converter(settings),
         runtime=runtime,
+        interceptors=[ActorHeader()],  # the front door's actor rides in its updates' headers
     )

@@ -54,6 +54,7 @@ async def test_accepted_refused_wrong_stage_and_unknown_come_back_as_one_result(
     assert withdrawn.accepted and withdrawn.stage == "withdrawn"
     late = await send_update(d.client, h.id, U.SUBMIT_REVIEW, make_review("rev-2", 7), OFFICER)
     assert late.code in (ResultCode.WRONG_STAGE, ResultCode.NOT_FOUND)  # closed: refused by stage, or gone
+    assert (await h.result()).stage == Stage.WITHDRAWN  # finished before its worker stops
 
     unknown = await send_update(
         d.client, "moazara-4-NOBODY", U.WITHDRAW, Withdrawal(requested_by="applicant", reason="x"), OFFICER
@@ -65,3 +66,72 @@ def _termination():
     from domain.models import Termination
 
     return Termination(terminated_by="officer-1", reason="funds diverted")
+
+
+async def test_the_workflow_checks_the_authenticated_actor_four_eyes_on_the_committee(ts_env, sqlite_repo, executor):
+    """Who closed the call does not confirm the committee's selection: checked by the edition's
+    validator against the actor the front door sent, whatever name the input types."""
+    from temporalio.client import Client
+
+    from domain.db.edition_repository import EditionRepository
+    from domain.edition_messages import CloseCall, SelectionConfirmed
+    from infra.actor_header import ActorHeader
+    from tests.test_edition import EditionDriver, edition_settings
+    from worker import WORKFLOWS, activities_for
+    from workflows.actor import ActorFromHeader
+    from workflows.names import EditionUpdate as E
+
+    queue = f"frontdoor-{uuid.uuid4().hex[:8]}"
+    repo = EditionRepository(sqlite_repo.engine)
+    client = Client(
+        ts_env.client.service_client,
+        namespace=ts_env.client.namespace,
+        data_converter=ts_env.client.data_converter,
+        interceptors=[ActorHeader()],
+    )
+    closer = Actor(id="officer-a", door="console", roles=frozenset({"officer"}))
+    president = Actor(id="president-b", door="console", roles=frozenset({"committee"}))
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        interceptors=[ActorFromHeader()],
+        activities=activities_for(ts_env.client, repo),
+        activity_executor=executor,
+    ):
+        settings = edition_settings(await ts_env.get_current_time(), 99)
+        d = EditionDriver(ts_env, queue, settings)
+        try:
+            edition = await d.open(settings)
+            await d.submit_and_review(edition, [make_submission("EYES-1", edition=99)], {"EYES-1": 8})
+            closed = await send_update(
+                client, edition.id, E.CLOSE_CALL, CloseCall(closed_by="typed name"), closer, result_type=str
+            )
+            assert closed.accepted and "closed by typed name" in closed.message
+            await d.skip(1)
+            await d.phase(edition, "proposed")
+            # The closer, whatever name the input types, is refused; the actor is who counts.
+            again = await send_update(
+                client,
+                edition.id,
+                E.CONFIRM_SELECTION,
+                SelectionConfirmed(confirmed_by="someone else"),
+                closer,
+                result_type=str,
+            )
+            assert (again.code, again.field) == (ResultCode.REFUSED, "confirmed_by")
+            assert "officer-a closed the call" in again.reason and "four eyes" in again.reason
+            ok = await send_update(
+                client,
+                edition.id,
+                E.CONFIRM_SELECTION,
+                SelectionConfirmed(confirmed_by="x"),
+                president,
+                result_type=str,
+            )
+            assert ok.accepted and "confirmed by president-b" in ok.message
+            assert repo.get_edition(99)["confirmed_by"] == "president-b"
+            # Without an actor (an input typed by a test or an older client) the typed names count.
+            assert (await d.edition_status(edition)).call_closed_by == "officer-a"
+        finally:
+            await d.cleanup()

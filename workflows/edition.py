@@ -34,9 +34,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.models import ApplicationInput, ApplicationSubmission
     from domain.report import EditionReport
+    from workflows.actor import current_actor
 
 # Patch id: from this version a late submission is answered refused and counted, not refused unseen.
 PATCH_LATE_COUNTED = "late-submissions-counted"
+
+TIMER = "the call's timer"  # who closed a call that closed on its last day
+
+
+def _who(typed: str) -> str:
+    """The sender: the authenticated actor when the input came through a front door, else the name
+    the input gives (tests, older clients)."""
+    actor = current_actor()
+    return actor.id if actor is not None else typed
 
 
 @workflow.defn
@@ -44,6 +54,7 @@ class EditionWorkflow:
     @workflow.init
     def __init__(self, inp: EditionInput) -> None:
         self.settings = inp.settings
+        self.opened_by = inp.opened_by
         self.state: EditionState = inp.state
         self.max_events = inp.max_history_events
         self.status = EditionStatus(edition=self.settings.edition, phase=self.state.phase, since=workflow.now())
@@ -90,7 +101,7 @@ class EditionWorkflow:
             except TimeoutError:
                 self._closing = True
             if self._closing:
-                self.state.call_closed_by = self.state.call_closed_by or "the call's timer"
+                self.state.call_closed_by = self.state.call_closed_by or TIMER
                 self.state.call_closed_at = self.state.call_closed_at or min(workflow.now(), closes)
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._act(E.close_call, self.settings.edition, workflow.now())
@@ -238,7 +249,7 @@ class EditionWorkflow:
     @workflow.update
     def close_call(self, inp: CloseCall) -> str:
         # Returns at once: the run closes the call once submissions in flight are done.
-        self.state.call_closed_by = inp.closed_by
+        self.state.call_closed_by = _who(inp.closed_by)
         self.state.call_closed_at = workflow.now()
         self._closing = True
         return f"call of edition {self.settings.edition} closed by {inp.closed_by}"
@@ -251,11 +262,11 @@ class EditionWorkflow:
     @workflow.update
     async def confirm_selection(self, inp: SelectionConfirmed) -> str:
         self._check_confirm(inp)
-        self.state.confirmed_by = inp.confirmed_by
-        await self._act(E.confirm_selection, self.settings.edition, inp.confirmed_by, workflow.now())
+        self.state.confirmed_by = _who(inp.confirmed_by)
+        await self._act(E.confirm_selection, self.settings.edition, self.state.confirmed_by, workflow.now())
         self.status.confirmed_by = inp.confirmed_by
         p = self.status.proposal
-        return f"selection confirmed by {inp.confirmed_by}: {p.selected if p else 0} selected; decisions are being sent"
+        return f"selection confirmed by {self.state.confirmed_by}: {p.selected if p else 0} selected; decisions are being sent"
 
     @confirm_selection.validator
     def _check_confirm(self, inp: SelectionConfirmed) -> None:
@@ -263,6 +274,14 @@ class EditionWorkflow:
             raise ValueError(f"phase: no proposal waits for confirmation (phase {self.state.phase.value})")
         if self.state.confirmed_by is not None:
             raise ValueError(f"confirmed_by: already confirmed by {self.state.confirmed_by}")
+        # Four eyes: whoever closed the call (its opener, when its timer closed it) does not confirm.
+        closer = self.opened_by if self.state.call_closed_by == TIMER else self.state.call_closed_by
+        who = _who(inp.confirmed_by)
+        if who == closer:
+            raise ValueError(
+                f"confirmed_by: {who} closed the call (or opened the edition its timer closed); "
+                "another member of the committee confirms (four eyes)"
+            )
 
     @workflow.signal
     def seat_freed(self, freed: SeatFreed) -> None:
