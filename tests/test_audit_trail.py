@@ -29,6 +29,7 @@ from domain.db.tables import (
 )
 from simulation.factories import valid_rib
 from tests import golden_histories as golden
+from tests import golden_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = [
@@ -311,9 +312,9 @@ async def test_reconcile_cli_from_exported_histories(trail, tmp_path):
 
 
 def test_an_editions_workflows_listed_from_the_database_include_the_edition_workflow(trail):
-    assert histories.edition_workflow_ids(trail.repo, golden.EDITION) == [
-        f"moazara-edition-{golden.EDITION}",
-        *(f"moazara-{golden.EDITION}-GOLD-ED-{x}" for x in "ABC"),
+    assert histories.edition_workflow_ids(trail.repo, golden_scenarios.EDITION) == [
+        f"moazara-edition-{golden_scenarios.EDITION}",
+        *(f"moazara-{golden_scenarios.EDITION}-GOLD-ED-{x}" for x in "ABC"),
     ]
     assert len(histories.edition_workflow_ids(trail.repo, 4)) == 5  # opened without an EditionWorkflow
 
