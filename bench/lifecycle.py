@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHandle
 
 from bench.floor import FloorPlan, FloorWorkflow
+from bench.measuring import CpuMeter, Profiler, many, percentile, timed
 from demo.services import SERVER_PERSISTENCE
 from domain.edition import edition_4_settings
 from domain.edition_messages import EditionInput, edition_workflow_id
@@ -119,26 +119,6 @@ class Phase:
         self.server.stop()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """Where the machine's CPU went during a phase: Temporal server, worker, the simulated people."""
-
-    def __init__(self, phase: "Phase") -> None:
-        self.pids = {"temporal_server": phase.server.proc.pid, "worker": phase.worker.proc.pid, "driver": os.getpid()}
-        self.start = {k: cpu_seconds(p) for k, p in self.pids.items()}
-
-    def used(self) -> dict[str, float]:
-        return {k: round(cpu_seconds(p) - self.start[k], 1) for k, p in self.pids.items()}
-
-
 async def poll(h: WorkflowHandle, ready, query) -> object:
     while True:
         s = await h.query(query)
@@ -149,13 +129,6 @@ async def poll(h: WorkflowHandle, ready, query) -> object:
 
 def waits(stage: Stage, what: str = ""):
     return lambda s: s.stage == stage and s.waiting_for is not None and what in s.waiting_for
-
-
-async def timed(latencies: list[float], coro):
-    t = time.perf_counter()
-    result = await coro
-    latencies.append(time.perf_counter() - t)
-    return result
 
 
 async def one_lifecycle(client: Client, queue: str, i: int, tag: str, ops: list[float]) -> ApplicationStatus:
@@ -237,90 +210,6 @@ async def shape_of(h: WorkflowHandle) -> dict[str, int]:
                 c[name] += 1
         c["events"] += 1
     return dict(c)
-
-
-async def many(n: int, concurrency: int, make) -> float:
-    """Run `make(i)` for i < n, `concurrency` at a time; the wall time."""
-    sem = asyncio.Semaphore(concurrency)
-
-    async def one(i: int):
-        async with sem:
-            return await make(i)
-
-    t = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(n)))
-    return time.perf_counter() - t
-
-
-def percentile(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
-class Profiler:
-    """py-spy sampling the worker process while a phase runs: the thread holding the GIL (--gil),
-    i.e. where the worker's Python CPU goes; waits on the database or the network are not in it."""
-
-    def __init__(self, pid: int, out: Path) -> None:
-        self.out = out
-        self.proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "py-spy"),
-                "record",
-                "--pid",
-                str(pid),
-                "--rate",
-                "50",
-                "--gil",
-                "--format",
-                "raw",
-                "--output",
-                str(out),
-                "--nonblocking",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    def stop(self) -> str:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        return summarize_profile(self.out)
-
-
-def summarize_profile(raw: Path, top: int = 25) -> str:
-    """Self and inclusive sample counts per function of our code and of the big libraries."""
-    if not raw.exists():
-        return "(no profile: py-spy could not attach; it needs ptrace permission)"
-    self_: Counter = Counter()
-    incl: Counter = Counter()
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue
-        n = int(count)
-        total += n
-        frames = [
-            f.split(" (")[0]
-            + " ("
-            + f.split(" (")[1].split(":")[0].split("/site-packages/")[-1].replace(str(ROOT) + "/", "")
-            + ")"
-            if " (" in f
-            else f
-            for f in stack.split(";")
-        ]
-        self_[frames[-1]] += n
-        for f in set(frames):
-            incl[f] += n
-    lines = [f"{total} samples", "", "self (where the time is spent):"]
-    lines += [f"  {c / total:6.1%}  {f}" for f, c in self_.most_common(top)]
-    lines += ["", "inclusive (what it is spent for):"]
-    lines += [f"  {c / total:6.1%}  {f}" for f, c in incl.most_common(top * 2)]
-    return "\n".join(lines)
 
 
 async def import_rate(phase: Phase, m: int, through_edition: bool) -> float:

@@ -1,0 +1,125 @@
+"""Measuring a run: CPU seconds of a process, latencies and their percentiles, a bounded pool of
+concurrent runs, and the sampling profiler's summary (bench/lifecycle.py uses them)."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Where the machine's CPU went during a phase: Temporal server, worker, the simulated people."""
+
+    def __init__(self, phase: Any) -> None:  # a bench.lifecycle.Phase
+        self.pids = {"temporal_server": phase.server.proc.pid, "worker": phase.worker.proc.pid, "driver": os.getpid()}
+        self.start = {k: cpu_seconds(p) for k, p in self.pids.items()}
+
+    def used(self) -> dict[str, float]:
+        return {k: round(cpu_seconds(p) - self.start[k], 1) for k, p in self.pids.items()}
+
+
+async def timed(latencies: list[float], coro):
+    t = time.perf_counter()
+    result = await coro
+    latencies.append(time.perf_counter() - t)
+    return result
+
+
+async def many(n: int, concurrency: int, make) -> float:
+    """Run `make(i)` for i < n, `concurrency` at a time; the wall time."""
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(i: int):
+        async with sem:
+            return await make(i)
+
+    t = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return time.perf_counter() - t
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+class Profiler:
+    """py-spy sampling the worker process while a phase runs: the thread holding the GIL (--gil),
+    i.e. where the worker's Python CPU goes; waits on the database or the network are not in it."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "50",
+                "--gil",
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        return summarize_profile(self.out)
+
+
+def summarize_profile(raw: Path, top: int = 25) -> str:
+    """Self and inclusive sample counts per function of our code and of the big libraries."""
+    if not raw.exists():
+        return "(no profile: py-spy could not attach; it needs ptrace permission)"
+    self_: Counter = Counter()
+    incl: Counter = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = [
+            f.split(" (")[0]
+            + " ("
+            + f.split(" (")[1].split(":")[0].split("/site-packages/")[-1].replace(str(ROOT) + "/", "")
+            + ")"
+            if " (" in f
+            else f
+            for f in stack.split(";")
+        ]
+        self_[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+    lines = [f"{total} samples", "", "self (where the time is spent):"]
+    lines += [f"  {c / total:6.1%}  {f}" for f, c in self_.most_common(top)]
+    lines += ["", "inclusive (what it is spent for):"]
+    lines += [f"  {c / total:6.1%}  {f}" for f, c in incl.most_common(top * 2)]
+    return "\n".join(lines)
