@@ -135,3 +135,33 @@ async def test_the_workflow_checks_the_authenticated_actor_four_eyes_on_the_comm
             assert (await d.edition_status(edition)).call_closed_by == "officer-a"
         finally:
             await d.cleanup()
+
+
+async def test_a_refusal_is_a_business_refusal_not_retryable_in_the_programme_words(ts_env, sqlite_repo, executor):
+    """On the production worker (worker.build_worker): a validator's refusal comes back as a
+    non-retryable 'Refused' with the rule's own words, never a Python name."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
+
+    from domain.models import Review
+    from infra.settings import Settings
+    from worker import build_worker
+
+    settings = Settings(
+        task_queue=f"refusals-{uuid.uuid4().hex[:8]}", database_url="sqlite://", max_concurrent_activities=8
+    )
+    async with build_worker(ts_env.client, sqlite_repo, settings, executor):
+        d = Driver(ts_env, settings.task_queue, edition_4_settings())
+        try:
+            h = await d.start(make_submission("REFUSE-1"))
+            await d.reach(h, Stage.REVIEW)
+            partial = Review(reviewer_id="rev-1", scores={c: 7 for c in list(make_review("x").scores)[:-1]})
+            with pytest.raises(WorkflowUpdateFailedError) as e:
+                await h.execute_update(ApplicationWorkflow.submit_review, partial)
+            cause = e.value.cause
+            assert isinstance(cause, ApplicationError) and cause.type == "Refused" and cause.non_retryable
+            assert cause.message == "scores: one score per criterion of the grid; missing feasibility"
+            result = await send_update(d.client, h.id, U.SUBMIT_REVIEW, partial, OFFICER)
+            assert (result.code, result.field) == (ResultCode.REFUSED, "scores") and "Criterion" not in result.reason
+        finally:
+            await d.cleanup()

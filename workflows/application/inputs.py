@@ -65,8 +65,8 @@ class Inputs(ApplicationState):
         if len(self._reviews) >= self.settings.reviewers_per_application:
             raise ValueError(f"reviewer_id: the {self.settings.reviewers_per_application} reviews are already in")
         if set(review.scores) != set(self.settings.review_grid):
-            missing = sorted(set(self.settings.review_grid) - set(review.scores))
-            raise ValueError(f"scores: one score per criterion of the grid; missing {missing}")
+            missing = sorted(c.value for c in set(self.settings.review_grid) - set(review.scores))
+            raise ValueError(f"scores: one score per criterion of the grid; missing {', '.join(missing)}")
         conflict = conflict_of_interest(review, self.submission.applicant)
         if conflict:
             raise ValueError(f"reviewer_id: conflict of interest: {conflict}")
