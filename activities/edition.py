@@ -25,7 +25,7 @@ from domain.edition import EditionSettings
 from domain.edition_messages import ProposalSummary, SubmissionAnswer
 from domain.models import ApplicationInput, ApplicationSubmission, CommitteeDecision, Decision, Stage
 from domain.report import EditionReport, build_report
-from workflows import names
+from workflows.names import APPLICATION_WORKFLOW, ApplicationUpdate
 
 log = structlog.get_logger("moazara.edition")
 
@@ -125,7 +125,7 @@ class EditionActivities:
         started_by = f"{info.workflow_run_id}/{info.activity_id}"
         try:
             await self.client.start_workflow(
-                names.APPLICATION_WORKFLOW,
+                APPLICATION_WORKFLOW,
                 inp,
                 id=app_id,
                 task_queue=info.task_queue,
@@ -186,7 +186,7 @@ class EditionActivities:
                     # One update id per decision: a retry after a decision was applied but before it
                     # was marked sent gets Temporal's first answer instead of a second decision.
                     answer = await handle.execute_update(
-                        names.ApplicationUpdate.DECIDE,
+                        ApplicationUpdate.DECIDE,
                         _decision(row, confirmed_by),
                         id=f"decision-{edition}-{round_}-{row.application_id}",
                     )
