@@ -161,6 +161,10 @@ class EditionSettings(BaseModel):
     def _coherent(self) -> "EditionSettings":
         if self.call_closes < self.call_opens:
             raise ValueError("call_closes is before call_opens")
+        if not 2020 <= self.call_opens.year <= 2100:
+            raise ValueError(f"call_opens: {self.call_opens} is outside the programme's years (2020-2100)")
+        if (self.call_closes - self.call_opens).days > 366:
+            raise ValueError("call_closes: a call lasts at most a year")
         if self.min_duration_months > self.max_duration_months:
             raise ValueError("min_duration_months exceeds max_duration_months")
         if sum((t.share for t in self.tranches), Decimal(0)) != 1:

@@ -76,6 +76,8 @@ class Project(Input):
 
     @model_validator(mode="after")
     def _coherent(self) -> "Project":
+        if self.requested_amount <= 0:
+            raise ValueError("requested_amount: a request is more than 0 MAD")
         if self.requested_amount + self.own_contribution > self.total_cost:
             raise ValueError("requested_amount: requested amount plus own contribution exceeds total_cost")
         if self.women > self.beneficiaries or self.youth > self.beneficiaries:
@@ -265,6 +267,16 @@ class Indicators(Input):
     youth: Count = 0
     revenue: MAD = Decimal("0.00")
     spend: MAD = Decimal("0.00")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "Indicators":
+        for field in ("women", "youth"):
+            if getattr(self, field) > self.beneficiaries:
+                raise ValueError(
+                    f"{field}: {getattr(self, field)} {field} among {self.beneficiaries} beneficiaries; "
+                    "they are counted among the beneficiaries"
+                )
+        return self
 
 
 class ProgressReport(Input):

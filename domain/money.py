@@ -10,7 +10,8 @@ CENT = Decimal("0.01")
 
 def mad(value: Decimal | int | str) -> Decimal:
     """Round an amount to centimes, half-even. Call it where an amount leaves a computation."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    q = Decimal(value).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return abs(q) if q == 0 else q  # never "-0.00"
 
 
 # A non-negative amount of dirhams with at most two decimals. Pydantic refuses floats

@@ -1,6 +1,7 @@
 """The inputs people and partners send an application, each an update with its validator (a refusal
 raised there never reaches the history), and the status query. Payment inputs are in payments.py."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -130,6 +131,10 @@ class Inputs(ApplicationState):
         return self._answer(f"agreement signed on {agreement.signed_on}; first tranche ordered")
 
     @sign_agreement.validator
+    def _check_agreement_on(self, agreement: AgreementSigned) -> None:
+        self._check_agreement(agreement)
+        self._check_date("signed_on", agreement.signed_on)
+
     def _check_agreement(self, agreement: AgreementSigned) -> None:
         self._expect(Stage.AGREEMENT)
         if self._agreement is not None:
@@ -186,6 +191,10 @@ class Inputs(ApplicationState):
         return self._answer(f"site visit of {visit.visited_on} recorded")
 
     @record_site_visit.validator
+    def _check_visit_on(self, visit: SiteVisit) -> None:
+        self._check_visit(visit)
+        self._check_date("visited_on", visit.visited_on)
+
     def _check_visit(self, visit: SiteVisit) -> None:
         if self.status.stage not in FUNDED | {Stage.AGREEMENT}:
             raise ValueError(f"visited_on: no site visit in stage {self.status.stage.value}")
@@ -234,3 +243,10 @@ class Inputs(ApplicationState):
         await self._record(kind, 1, stage.value, payload, by)
         await workflow.wait_condition(lambda: self.status.stage in FINAL_STAGES)
         return self._answer(f"application {self.status.stage.value}")
+
+    def _check_date(self, field: str, day: date) -> None:
+        """A date people give (a signature, a visit): from the year before the edition's, to today.
+        In validators only: histories from before this rule keep the dates they were given."""
+        earliest, today = date(self.settings.year - 1, 1, 1), local_date(self._now())
+        if not earliest <= day <= today:
+            raise ValueError(f"{field}: {day} is outside {earliest} to today ({today})")
