@@ -25,6 +25,7 @@ from domain.edition import EditionSettings
 from domain.edition_messages import ProposalSummary, SubmissionAnswer
 from domain.models import ApplicationInput, ApplicationSubmission, CommitteeDecision, Decision, Stage
 from domain.report import EditionReport, build_report
+from infra.failure_converter import refusal_reason
 from workflows.names import APPLICATION_WORKFLOW, ApplicationUpdate
 
 log = structlog.get_logger("moazara.edition")
@@ -196,7 +197,7 @@ class EditionActivities:
                     )
                 except WorkflowUpdateFailedError as e:
                     note, applied = (
-                        f"refused: {getattr(e.cause, 'message', None) or e.cause or e}",
+                        f"refused: {refusal_reason(e)}",
                         False,
                     )  # e.g. withdrawn meanwhile
                 except RPCError as e:

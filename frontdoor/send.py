@@ -11,6 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.models import Answer
 from frontdoor.actor import Actor
 from infra.actor_header import sending_as
+from infra.failure_converter import refusal_reason
 
 
 class ResultCode(StrEnum):
@@ -36,17 +37,6 @@ class Result(BaseModel):
     @property
     def accepted(self) -> bool:
         return self.code == ResultCode.ACCEPTED
-
-
-def refusal_reason(err: WorkflowUpdateFailedError) -> str:
-    """The workflow's own words for a refusal (the innermost message)."""
-    cause = err.cause
-    while cause is not None:
-        message = getattr(cause, "message", None) or str(cause)
-        if message:
-            return message
-        cause = cause.__cause__
-    return str(err)
 
 
 def _refused(workflow_id: str, actor: Actor, reason: str) -> Result:

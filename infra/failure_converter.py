@@ -13,6 +13,7 @@ policies list as non-retryable (activities/policies.py).
 
 from pydantic import ValidationError
 from temporalio.api.failure.v1 import Failure
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.converter import DefaultFailureConverter, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
@@ -45,3 +46,14 @@ class InputFailureConverter(DefaultFailureConverter):
         if invalid is not None:
             exception = ApplicationError(describe(invalid), type="ValidationError", non_retryable=True)
         super().to_failure(exception, payload_converter, failure)
+
+
+def refusal_reason(err: WorkflowUpdateFailedError) -> str:
+    """The workflow's own words for a refusal: the first message down the chain of causes."""
+    cause: BaseException | None = err.cause
+    while cause is not None:
+        message = getattr(cause, "message", None) or str(cause)
+        if message:
+            return message
+        cause = cause.__cause__
+    return str(err)

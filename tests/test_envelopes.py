@@ -24,39 +24,9 @@ from domain.envelopes import (
 from domain.models import Decision
 from domain.reference import MINISTRY, LegalForm
 from simulation.factories import settings_with
+from tests.test_committee import _c, _plain  # the committee tests' own candidates and plain editions
 
 K = Decimal("1000.00")
-
-
-def _plain(**overrides):
-    return settings_with(
-        **{
-            "partners": (),
-            "priority_envelope": Decimal(0),
-            "priority_envelope_exclusive": False,
-            "priority_bonus": Decimal(0),
-            **overrides,
-        }
-    )
-
-
-def _c(
-    reg: str,
-    score: str,
-    province: str = "Rabat",
-    region: str = "04",
-    form=LegalForm.ASSOCIATION,
-    requested: str = "40000.00",
-) -> Candidate:
-    return Candidate(
-        application_id=f"app-{reg}",
-        registration_number=reg,
-        legal_form=form,
-        region_code=region,
-        province=province,
-        score=Decimal(score),
-        requested=Decimal(requested),
-    )
 
 
 def test_a_loan_from_the_ring_fenced_part_is_counted_once():

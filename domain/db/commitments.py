@@ -10,7 +10,6 @@ is domain/envelopes.py's.
 Lock order, to never deadlock: the edition first, then the application's row.
 """
 
-from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,7 +20,7 @@ from domain.db.tables import Application, AwardRow, EnvelopeCommitmentRow, Ledge
 from domain.money import mad
 
 EDITION_LOCK = 0x656E76  # "env": the first key of the PostgreSQL advisory lock, the edition the second
-PAYMENT = "payment"
+PAYMENT = "payment"  # the ledger kind of money paid out
 
 
 def lock_edition(s: Session, edition: int) -> None:
@@ -97,14 +96,13 @@ def hold(
 
 
 def paid_by_funder(s: Session, application_id: str) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for funder, total in s.execute(
+    """What each funder of the application has paid (the ledger's payments)."""
+    rows = s.execute(
         select(LedgerRow.funder, func.sum(LedgerRow.amount))
         .where(LedgerRow.application_id == application_id, LedgerRow.kind == PAYMENT)
         .group_by(LedgerRow.funder)
-    ):
-        out[funder] = mad(total)
-    return dict(out)
+    )
+    return {funder: mad(total) for funder, total in rows}
 
 
 def release(s: Session, app: Application, at: datetime) -> None:

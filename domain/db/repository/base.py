@@ -23,7 +23,6 @@ from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import (
     Application,
     Base,
-    LedgerRow,
     PaymentOrderRow,
 )
 from domain.models import (
@@ -32,7 +31,8 @@ from domain.models import (
 )
 from domain.money import mad
 
-PAYMENT, RECOVERY = "payment", "recovery"
+PAYMENT = commitments.PAYMENT  # a ledger movement paid out (the ledger's kinds: payment, recovery)
+RECOVERY = "recovery"
 NOTICE_KINDS = ("request", "reminder", "escalation")
 RECOVERABLE = (Stage.TERMINATED, Stage.WITHDRAWN)
 
@@ -120,12 +120,7 @@ class RepositoryBase:
 
     @staticmethod
     def _paid(s: Session, application_id: str) -> dict[str, Decimal]:
-        rows = s.execute(
-            select(LedgerRow.funder, func.sum(LedgerRow.amount))
-            .where(LedgerRow.application_id == application_id, LedgerRow.kind == PAYMENT)
-            .group_by(LedgerRow.funder)
-        )
-        return {funder: mad(total) for funder, total in rows}
+        return commitments.paid_by_funder(s, application_id)
 
     @staticmethod
     def _to_order(row: PaymentOrderRow) -> PaymentOrder:
