@@ -38,8 +38,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+# Stored text is printed as typed, never read as markup or emoji codes (as in cli/render.py).
+out = Console(soft_wrap=True, highlight=False, markup=False, emoji=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False, emoji=False)
 
 Edition = Annotated[
     int | None, typer.Option("--edition", "-e", help="every application workflow of this edition", min=1)
@@ -105,7 +106,7 @@ async def _client():
     from infra.temporal_connection import connect
 
     try:
-        return await connect(get_settings())
+        return await connect(get_settings(), accept_clear=True)  # reads histories from before encryption too
     except RuntimeError as e:
         raise Failed(f"cannot connect to Temporal at {get_settings().temporal_address}: {e}") from None
 
@@ -280,7 +281,7 @@ def timeline(
                 history: WorkflowHistory = histories.load(file)
             except histories.NotAHistory as e:
                 raise typer.BadParameter(str(e)) from None
-            dc = data_converter()
+            dc = data_converter(accept_clear=True)
         else:
             client = await _client()
             history, dc = await histories.fetch(client, workflow_id), client.data_converter  # type: ignore[arg-type]
@@ -325,7 +326,7 @@ def reconcile(
                 except histories.NotAHistory as e:
                     raise typer.BadParameter(str(e)) from None
                 found[h.workflow_id] = h
-            dc = data_converter()
+            dc = data_converter(accept_clear=True)
         else:
             client = await _client()
             dc = client.data_converter

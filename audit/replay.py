@@ -72,7 +72,7 @@ def replayer(
     if converter is None:
         from infra.temporal_connection import data_converter
 
-        converter = data_converter()
+        converter = data_converter(accept_clear=True)  # histories from before encryption too
     return Replayer(workflows=list(workflows), data_converter=converter, runtime=runtime)
 
 

@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,6 +32,7 @@ from domain.edition import EditionSettings
 from domain.edition_messages import CloseCall, EditionInput, EditionStatus, SelectionConfirmed, edition_workflow_id
 from domain.envelopes import EnvelopeLine
 from domain.report import EditionReport, build_report
+from domain.text import spreadsheet_cell
 from infra.settings import get_settings
 from workflows import names
 
@@ -255,7 +257,7 @@ def write_report(report: EditionReport, out: Path) -> tuple[Path, Path]:
     with csv_path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=["section", "key", "value"])
         w.writeheader()
-        w.writerows(report.flat_rows())
+        w.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in report.flat_rows())
     return json_path, csv_path
 
 
@@ -266,7 +268,7 @@ def print_report(report: EditionReport) -> None:
     counts.add_column("applications", justify="right")
     for k, v in sorted(r.by_stage.items(), key=lambda kv: -kv[1]):
         counts.add_row(k, str(v))
-    counts.add_row("[b]total[/]", f"[b]{sum(r.by_stage.values())}[/]")
+    counts.add_row(Text("total", style="bold"), Text(str(sum(r.by_stage.values())), style="bold"))
     render.out.print(counts)
     money = Table(title="Money per funder (MAD)", title_justify="left")
     for c in ("funder", "projects", "awarded", "committed", "paid"):
@@ -277,19 +279,26 @@ def print_report(report: EditionReport) -> None:
         )
     render.out.print(money)
     for title, section in (("region", r.by_region), ("legal form", r.by_legal_form), ("sector", r.by_sector)):
-        render.out.print(f"[b]by {title}[/]: " + ", ".join(f"{k} {v}" for k, v in section.items()))
+        render.out.print(_headed(f"by {title}", ", ".join(f"{k} {v}" for k, v in section.items())))
     share = f"{r.earthquake_zone_share:.1%}" if r.earthquake_zone_share is not None else "—"
     render.out.print(
-        f"[b]earthquake zone[/]: {r.earthquake_zone_projects} of {r.funded_projects} funded projects ({share})"
+        _headed("earthquake zone", f"{r.earthquake_zone_projects} of {r.funded_projects} funded projects ({share})")
     )
-    render.out.print(f"[b]honorary awards[/]: {', '.join(r.honorary_awards) or '—'}")
+    render.out.print(_headed("honorary awards", ", ".join(r.honorary_awards) or "—"))
     i = r.indicators
     women = f"{i.women_share:.1%}" if i.women_share is not None else "—"
     rural = f"{i.rural_share:.1%}" if i.rural_share is not None else "—"
     render.out.print(
-        f"[b]indicators[/] ({i.projects_reporting} projects reporting): {i.jobs_created} jobs created, "
-        f"{i.jobs_kept} kept, {i.beneficiaries} beneficiaries, women {women}, rural projects {rural}"
+        _headed(
+            "indicators",
+            f"({i.projects_reporting} projects reporting): {i.jobs_created} jobs created, "
+            f"{i.jobs_kept} kept, {i.beneficiaries} beneficiaries, women {women}, rural projects {rural}",
+        )
     )
+
+
+def _headed(head: str, rest: str) -> Text:
+    return Text.assemble((head, "bold"), ": " if not rest.startswith("(") else " ", rest)
 
 
 @app.command(

@@ -7,7 +7,6 @@ never float.
 """
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from domain.edition import EditionSettings, edition_4_settings, edition_5_settings
+from domain.errors import located
 from domain.models import (
     ApplicationInput,
     ApplicationSubmission,
@@ -56,8 +56,6 @@ class InputError(Exception):
 
 # --- Pydantic errors -> field errors --------------------------------------------------------------
 
-_PREFIXED = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.S)
-
 
 def field_errors(
     err: ValidationError, names: Mapping[str, str] | None = None, line: int | None = None
@@ -67,17 +65,8 @@ def field_errors(
     `names` maps a dotted model path to what the user typed (an option, a CSV column)."""
     out: list[FieldError] = []
     for e in err.errors(include_url=False, include_input=False):  # no input: it may be a bank account
-        loc = [str(p) for p in e["loc"] if p != "[key]"]
-        msg = e["msg"]
-        if e["type"] == "value_error":
-            msg = msg.removeprefix("Value error, ")
-        m = _PREFIXED.match(msg)
-        if m:
-            if not loc or loc[-1] != m[1]:
-                loc.append(m[1])
-            msg = m[2]
-        path = ".".join(loc)
-        out.append(FieldError(_display(path, names), msg, line))
+        loc, msg = located(e["loc"], e["msg"])
+        out.append(FieldError(_display(".".join(loc), names), msg, line))
     return out
 
 

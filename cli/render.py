@@ -26,7 +26,9 @@ from domain.rib import mask_rib
 
 def _console(stderr: bool = False) -> Console:
     # Piped to a file or another program, tables are laid out on 160 columns rather than rich's 80.
-    c = Console(stderr=stderr, soft_wrap=True, highlight=False)
+    # No markup, no emoji codes: stored text ("[/x]", ":bomb:") is printed as it was typed; styles
+    # are given as rich Text objects, never inside strings.
+    c = Console(stderr=stderr, soft_wrap=True, highlight=False, markup=False, emoji=False)
     if not c.is_terminal and "COLUMNS" not in os.environ:
         c.width = 160
     return c

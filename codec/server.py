@@ -139,7 +139,7 @@ def main() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
-    codec = data_converter(settings).payload_codec
+    codec = data_converter(settings, accept_clear=True).payload_codec
     live = LiveSettings(settings)
     app = create_codec_app(live.current, codec, settings.codec_server_origins)
     uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port + 1, log_config=None)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
+from rich.text import Text
 from temporalio.client import Client, WorkflowHandle
 
 from cli.actions import EDITION_CONCURRENCY, edition_update
@@ -225,7 +226,7 @@ class Simulation:
                 try:
                     await self.act(by_id[i], s)
                 except Exception as e:  # a refusal is an answer, not a crash: the demo logs and goes on
-                    console.print(f"[yellow]{i}: {getattr(e, 'cause', None) or e}[/]")
+                    console.print(Text(f"{i}: {getattr(e, 'cause', None) or e}", style="yellow"))
 
         with Progress(console=console) as progress:
             task = progress.add_task("applications closed", total=len(self.apps))

@@ -5,11 +5,14 @@ header (ACTOR_HEADER); workflow validators read it (workflows/actor.py) to check
 four eyes on the committee's confirmation, for one — against the authenticated sender rather than
 a name typed into the input."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from domain.text import ONE_LINE
 
 ACTOR_HEADER = "moazara-actor"
+REFUSED = "Refused"  # the failure type of every business refusal of an input: not retryable
 
 Door = Literal["cli", "gateway", "console"]
 
@@ -19,9 +22,9 @@ class Actor(BaseModel):
     e.g. `region-council:02`), and the door it came through."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str = Field(min_length=1, max_length=100)
+    id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE]
     door: Door
-    roles: frozenset[str] = frozenset()
+    roles: frozenset[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9:_-]{0,59}$")]] = frozenset()
 
     def label(self) -> str:
         return f"{self.id} via {self.door}"

@@ -22,6 +22,7 @@ from domain.reference import (
     province_region,
     regions,
 )
+from domain.text import RefusesCharacters
 
 
 class Criterion(StrEnum):
@@ -71,7 +72,7 @@ class Tranche(BaseModel):
     release: TrancheRelease
 
 
-class PartnerRegion(BaseModel):
+class PartnerRegion(RefusesCharacters):
     """A Region Council co-funding projects in its own territory."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")  # a misspelt rule is refused, never ignored
@@ -92,7 +93,7 @@ class PartnerRegion(BaseModel):
 Days = Annotated[int, Field(ge=0, le=3650)]
 
 
-class EditionSettings(BaseModel):
+class EditionSettings(RefusesCharacters):
     """One edition (yearly call for projects) and every rule it applies."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")  # a misspelt rule is refused, never ignored

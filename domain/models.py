@@ -15,10 +15,14 @@ from domain.edition import Criterion, EditionSettings
 from domain.money import MAD
 from domain.reference import DocumentKind, LegalForm, Sector, province_region
 from domain.rib import check_rib
+from domain.text import ONE_LINE, PARAGRAPHS, RefusesCharacters
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=2000)]
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Text people type: NFC, no control or bidi-override characters, something visible (domain/text.py).
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
+Text = Annotated[str, StringConstraints(max_length=2000), PARAGRAPHS]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), PARAGRAPHS]  # a required one
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), ONE_LINE]
 RegistrationNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9/-]{2,39}$")
 ]
@@ -26,8 +30,9 @@ Rib = Annotated[str, AfterValidator(check_rib)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
-class Input(BaseModel):
-    """Base of every boundary model: unknown fields are refused, values are immutable."""
+class Input(RefusesCharacters):
+    """Base of every boundary model: unknown fields are refused, values are immutable, and no text
+    holds a control or bidi-override character (domain/text.py), checked before it is stripped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -40,7 +45,7 @@ class Applicant(Input):
     name: Name
     legal_form: LegalForm
     region_code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]  # e.g. "07"
-    province: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    province: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE]
     rural: bool
     bank_account: Rib | None = None
     email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
@@ -116,7 +121,7 @@ class ApplicationInput(Input):
     submission: ApplicationSubmission
     submitted_by: Actor = "portal"
     # The edition's workflow, told when a selected project lets its award go (waitlist promotion).
-    edition_workflow_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    edition_workflow_id: Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE] | None = None
 
 
 # --- Stages ---------------------------------------------------------------------------------
@@ -240,10 +245,10 @@ class AgreementSigned(Input):
 
 
 class PaymentResult(Input):
-    order_key: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    order_key: Annotated[str, StringConstraints(min_length=1, max_length=120), ONE_LINE]
     attempt: int = Field(ge=1, le=1000)
     executed: bool
-    reference: Annotated[str, StringConstraints(max_length=100)] = ""  # the payment system's
+    reference: Line = ""  # the payment system's
     reason: Text = ""  # why it was rejected
 
 
@@ -306,12 +311,12 @@ class Withdrawal(Input):
 
 class Cancellation(Input):
     cancelled_by: Actor
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class Termination(Input):
     terminated_by: Actor
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    reason: Reason
     amount_to_recover: MAD | None = None  # default: everything paid so far
 
 

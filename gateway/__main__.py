@@ -22,7 +22,9 @@ def main() -> None:
     # Before the first client: the core's logs go through the log masking too.
     Runtime.set_default(logging_runtime(), error_if_already_set=False)
     live = LiveSettings(settings)
-    codec = data_converter(settings).payload_codec  # the same keys as every client's
+    codec = data_converter(
+        settings, accept_clear=True
+    ).payload_codec  # the same keys as every client's; old clear payloads shown as they are
     app = create_app(live.current, Repository(engine), lambda: connect(settings), codec)
     # log_config=None: uvicorn's loggers propagate to the root handler, through the log masking.
     uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port, log_config=None)

@@ -8,9 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.models import Actor, Indicators, Input, RegistrationNumber, Text
+from domain.models import Actor, Indicators, Input, Reason, RegistrationNumber, Text
 from domain.money import MAD
 from domain.reference import DocumentKind
+from domain.text import ONE_LINE
 
 # Chosen by the sender, unique per sender: a repeat of the same event carries the same id.
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
@@ -41,14 +42,14 @@ class PaymentExecutedEvent(Input):
     model_config = _examples({"event_id": "pay-000981", "attempt": 1, "reference": "VIR-2024-55812"})
     event_id: EventId
     attempt: int = Field(ge=1, le=1000)
-    reference: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=100), ONE_LINE]
 
 
 class PaymentRejectedEvent(Input):
     model_config = _examples({"event_id": "pay-000982", "attempt": 1, "reason": "account closed"})
     event_id: EventId
     attempt: int = Field(ge=1, le=1000)
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class VerifiedDocument(Input):

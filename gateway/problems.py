@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from domain.errors import located
+
 
 class GatewayError(Exception):
     def __init__(
@@ -44,10 +46,11 @@ def unavailable(detail: str) -> GatewayError:
     return GatewayError(503, "unavailable", detail, headers={"Retry-After": "5"})
 
 
-def field_of(loc: tuple | list) -> str:
-    """('body', 'indicators', 'women') -> 'indicators.women'; ('path', 'application_id') -> 'application_id'."""
-    parts = [str(p) for p in loc if p not in ("body", "path", "query", "header")]
-    return ".".join(parts) or "body"
+def field_of(loc: tuple | list, message: str = "") -> tuple[str, str]:
+    """(field, message): ('body', 'indicators', 'women') -> 'indicators.women'; ('path',
+    'application_id') -> 'application_id'; a rule's "field: …" message names its field."""
+    parts, message = located([p for p in loc if p not in ("body", "path", "query", "header")], message)
+    return ".".join(parts) or "body", message
 
 
 async def on_gateway_error(_: Request, e: GatewayError) -> JSONResponse:
@@ -56,7 +59,8 @@ async def on_gateway_error(_: Request, e: GatewayError) -> JSONResponse:
 
 async def on_invalid_request(_: Request, e: RequestValidationError) -> JSONResponse:
     # Field names and messages only: the input values are not echoed back (nor logged).
-    errors = [{"field": field_of(err.get("loc", ())), "message": err.get("msg", "invalid")} for err in e.errors()]
+    located_errors = (field_of(err.get("loc", ()), err.get("msg", "invalid")) for err in e.errors())
+    errors = [{"field": field, "message": message} for field, message in located_errors]
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     return JSONResponse(
         {

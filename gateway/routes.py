@@ -80,9 +80,9 @@ def workflow_input(model: type[BaseModel], **values) -> BaseModel:
     try:
         return model(**values)
     except ValidationError as e:
-        err = e.errors()[0]
-        field = field_of(err.get("loc", ())) if err.get("loc") else "body"
-        raise GatewayError(422, "invalid_body", f"{field}: {err.get('msg', 'invalid')}", field=field) from None
+        err = e.errors(include_input=False)[0]
+        field, message = field_of(err.get("loc", ()), err.get("msg", "invalid"))
+        raise GatewayError(422, "invalid_body", f"{field}: {message}", field=field) from None
 
 
 @router.post(

@@ -11,13 +11,19 @@ the field paths and pydantic's messages only. Its type stays "ValidationError", 
 policies list as non-retryable (activities/policies.py).
 """
 
+from typing import TypeVar
+
 from pydantic import ValidationError
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.converter import DefaultFailureConverter, PayloadConverter
 from temporalio.exceptions import ApplicationError
 
+from codec.undecodable import UndecodablePayload
+from domain.actor import REFUSED
+
 MAX_MESSAGE = 1000
+E = TypeVar("E", bound=BaseException)
 
 
 def describe(err: ValidationError) -> str:
@@ -30,21 +36,24 @@ def describe(err: ValidationError) -> str:
     return f"invalid input: {'; '.join(parts)}"[:MAX_MESSAGE]
 
 
-def _validation_error(exc: BaseException) -> ValidationError | None:
-    """The ValidationError this exception is, or was raised from (the SDK's decoding wraps it)."""
+def _underneath(exc: BaseException | None, kind: type[E]) -> E | None:
+    """The `kind` exception this exception is, or was raised from (the SDK's decoding wraps it)."""
     seen = 0
     while exc is not None and seen < 5:
-        if isinstance(exc, ValidationError):
+        if isinstance(exc, kind):
             return exc
-        exc, seen = exc.__cause__, seen + 1  # type: ignore[assignment]
+        exc, seen = exc.__cause__, seen + 1
     return None
 
 
 class InputFailureConverter(DefaultFailureConverter):
     def to_failure(self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure) -> None:
-        invalid = None if isinstance(exception, ApplicationError) else _validation_error(exception)
-        if invalid is not None:
-            exception = ApplicationError(describe(invalid), type="ValidationError", non_retryable=True)
+        if not isinstance(exception, ApplicationError):
+            if (invalid := _underneath(exception, ValidationError)) is not None:
+                exception = ApplicationError(describe(invalid), type="ValidationError", non_retryable=True)
+            elif (sealed := _underneath(exception, UndecodablePayload)) is not None:
+                # A forged, altered or unencrypted input (codec/undecodable.py): refused, not retried.
+                exception = ApplicationError(f"input: {sealed}", type=REFUSED, non_retryable=True)
         super().to_failure(exception, payload_converter, failure)
 
 

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # --- Client security (issue 5): a secured cluster or Temporal Cloud ---
     temporal_tls_ca: str | None = Field(None, description="server CA (PEM file) when it is not in the system's store")
     temporal_tls_server_name: str | None = Field(None, description="TLS server name when it differs from the address")
+    accept_unencrypted_payloads: bool = Field(
+        False, description="accept payloads sent without the codec (only while workflows started before encryption run)"
+    )
     # --- Secrets: payload codec keys, gateway credentials, codec server tokens ---
     # Any of the secret fields below may also be in this JSON file; it is re-read when it changes,
     # so keys rotate without a restart (live_settings.py). Embedded default only: when no codec key

@@ -23,6 +23,7 @@ from temporalio.runtime import (
 
 from codec.aes_gcm import AesGcmCodec
 from codec.keys import KeyRing, ensure_dev_key, key_ring
+from codec.undecodable import PayloadConverter
 from infra.actor_header import ActorHeader
 from infra.failure_converter import InputFailureConverter
 from infra.live_settings import LiveSettings
@@ -42,17 +43,24 @@ def live_key_ring(live: LiveSettings):
     return current
 
 
-def data_converter(settings: Settings | None = None) -> DataConverter:
+def data_converter(settings: Settings | None = None, accept_clear: bool | None = None) -> DataConverter:
     """The data converter of every client: pydantic models, encrypted with the configured keys.
 
+    Unencrypted payloads are refused (a client must go through the codec) unless `accept_clear`,
+    by default settings.accept_unencrypted_payloads: readers of histories written before
+    encryption (the auditor's tools, the codec server) pass True.
     Raises codec.keys.CodecKeyError when no usable key is configured (outside the embedded
     default, which generates one into the secrets file on first use)."""
     settings = settings or get_settings()
     ensure_dev_key(settings)
     ring = live_key_ring(LiveSettings(settings))
     ring()  # fail now, at start, rather than at the first payload
+    clear = settings.accept_unencrypted_payloads if accept_clear is None else accept_clear
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=AesGcmCodec(ring), failure_converter_class=InputFailureConverter
+        pydantic_data_converter,
+        payload_converter_class=PayloadConverter,
+        payload_codec=AesGcmCodec(ring, accept_clear=clear),
+        failure_converter_class=InputFailureConverter,
     )
 
 
@@ -99,9 +107,12 @@ def logging_runtime() -> Runtime:
     return Runtime(telemetry=TelemetryConfig(logging=core_logging()))
 
 
-async def connect(settings: Settings | None = None, runtime: Runtime | None = None) -> Client:
+async def connect(
+    settings: Settings | None = None, runtime: Runtime | None = None, accept_clear: bool | None = None
+) -> Client:
     """A client of the configured cluster, encrypting; on `runtime`, else the process's default
-    Temporal runtime (the worker installs one serving metrics before connecting)."""
+    Temporal runtime (the worker installs one serving metrics before connecting). `accept_clear`:
+    see data_converter."""
     settings = settings or get_settings()
     return await Client.connect(
         settings.temporal_address,
@@ -109,7 +120,7 @@ async def connect(settings: Settings | None = None, runtime: Runtime | None = No
         api_key=settings.temporal_api_key,
         tls=tls_config(settings),
         rpc_metadata=rpc_metadata(settings),
-        data_converter=data_converter(settings),
+        data_converter=data_converter(settings, accept_clear),
         runtime=runtime,
         interceptors=[ActorHeader()],  # the front door's actor rides in its updates' headers
     )

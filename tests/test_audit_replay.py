@@ -12,7 +12,9 @@ import pytest
 
 from activities.application import ApplicationActivities
 from audit import events, histories, replay
+from codec.keys import new_key
 from domain.models import FINAL_STAGES
+from infra.settings import Settings
 from infra.temporal_connection import data_converter
 from tests import golden_histories as golden
 from tests.versioning.broken import BrokenApplicationWorkflow
@@ -130,3 +132,14 @@ def test_replay_cli_one_line_per_workflow_a_total_and_the_exit_code(tmp_path):
     assert line.startswith(f"NON-DETERMINISTIC moazara-4-ALTERED at event {tampered_at}: ")
     assert "send_notice" in line and "record_stage" in line
     assert "total: 2 replayed, 1 ok, 1 non-deterministic, 0 could not replay" in run.stdout
+
+
+async def test_replay_with_the_right_key_id_but_the_wrong_key_says_decryption_failed(golden_histories):
+    wrong = Settings(
+        secrets_file=None, codec_keys={"golden-test-only": new_key()}, codec_encrypt_key="golden-test-only"
+    )
+    [outcome] = await replay.replay(
+        golden_histories[:1], replayer_=replay.replayer(converter=data_converter(wrong, accept_clear=True))
+    )
+    assert not outcome.ok
+    assert "could not be decrypted with key 'golden-test-only'" in outcome.line()

@@ -9,6 +9,7 @@ Decimal with two decimals, text within its bounds, JSON round trip unchanged). A
 (TypeError, decimal.InvalidOperation, RecursionError …) fails the test.
 """
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,7 @@ from domain.models import (
 )
 from domain.reference import MINISTRY, DocumentKind
 from domain.rib import check_rib, rib_key
+from domain.text import BIDI_CONTROLS
 from simulation.factories import make_review, make_submission, valid_rib
 
 RIB = valid_rib(4242)
@@ -186,6 +188,9 @@ def keeps_its_promises(model: BaseModel) -> None:
             assert v.is_finite() and abs(v) < 10**13, v
         elif isinstance(v, str):
             assert len(v) <= 2_000, len(v)
+            assert v == unicodedata.normalize("NFC", v), v  # text is stored normalised (domain/text.py)
+            assert not any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\r\t" for c in v), v
+            assert not any(ord(c) in BIDI_CONTROLS for c in v), v
         elif isinstance(v, float):
             raise AssertionError(f"a float in an accepted input: {v!r}")
 

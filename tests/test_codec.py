@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from cryptography.exceptions import InvalidTag
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, Payloads
@@ -26,6 +25,7 @@ from activities.application import ApplicationActivities
 from codec.aes_gcm import ENCODING, AesGcmCodec
 from codec.keys import CodecKeyError, key_ring, new_key
 from codec.server import create_codec_app
+from codec.undecodable import UndecodablePayload, reason_of
 from domain.edition import edition_4_settings
 from domain.models import ApplicationInput, PaymentResult, Stage
 from infra.live_settings import LiveSettings
@@ -89,18 +89,26 @@ async def test_codec_encrypts_with_the_primary_key_and_reads_clear_payloads():
     assert rib.encode() not in sealed.SerializeToString()
     assert await codec.decode([sealed, clear]) == [clear, clear]  # a clear payload passes through
 
+    # What it cannot open becomes an undecodable marker with the reason, never an exception that
+    # would fail a whole workflow task (codec/undecodable.py).
     tampered = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
-    with pytest.raises(InvalidTag):
-        await codec.decode([tampered])
+    [opened] = await codec.decode([tampered])
+    assert reason_of(opened) == "could not be decrypted with key 'a': a wrong key, or an altered payload"
     relabelled = Payload(metadata={**sealed.metadata, "encryption-key-id": b"b"}, data=sealed.data)
     both = AesGcmCodec(
         lambda: key_ring(Settings(secrets_file=None, codec_keys={"a": KEY_A, "b": KEY_A}, codec_encrypt_key="a"))
     )
-    with pytest.raises(InvalidTag):  # the key id is authenticated: relabelling breaks the tag
-        await both.decode([relabelled])
+    [marker] = await both.decode([relabelled])  # the key id is authenticated: relabelling breaks the tag
+    assert "could not be decrypted with key 'b'" in reason_of(marker)
     only_b = AesGcmCodec(lambda: key_ring(ring_settings(b=KEY_B)))
-    with pytest.raises(CodecKeyError, match="key 'a', which is not configured"):
-        await only_b.decode([sealed])
+    [marker] = await only_b.decode([sealed])
+    assert "key 'a', which is not configured" in reason_of(marker)
+    strict = AesGcmCodec(lambda: key_ring(ring_settings(a=KEY_A)), accept_clear=False)
+    assert await strict.decode([sealed]) == [clear]
+    [marker] = await strict.decode([clear])
+    assert "sent unencrypted" in reason_of(marker) and marker.data == b""  # the clear value is not kept
+    with pytest.raises(UndecodablePayload, match="payload could not be decrypted with key 'a'"):
+        data_converter(ring_settings(a=KEY_A)).payload_converter.from_payloads([opened])
 
 
 @pytest.mark.parametrize(
@@ -136,11 +144,12 @@ def test_production_settings_without_keys_generate_none(tmp_path):
 
 
 @pytest.fixture
-async def encrypted(ts_env, tmp_path, sqlite_repo, executor):
-    """A worker whose client encrypts with key A from a secrets file; a raw client as the server sees it."""
+async def encrypted(request, ts_env, tmp_path, sqlite_repo, executor):
+    """A worker whose client encrypts with key A from a secrets file; a raw client as the server sees it.
+    Parametrised True: the worker accepts unencrypted inputs (accept_unencrypted_payloads)."""
     secrets = tmp_path / "secrets.json"
     write_secrets(secrets, codec_keys={"A": KEY_A}, codec_encrypt_key="A", codec_server_tokens={"amina": STAFF_TOKEN})
-    settings = Settings(secrets_file=str(secrets))
+    settings = Settings(secrets_file=str(secrets), accept_unencrypted_payloads=getattr(request, "param", False))
     service, ns = ts_env.client.service_client, ts_env.client.namespace
     client = Client(service, namespace=ns, data_converter=data_converter(settings))
     raw = Client(service, namespace=ns, data_converter=pydantic_data_converter)
@@ -244,6 +253,7 @@ async def test_rotation_keeps_old_histories_readable_without_restart(encrypted):
     assert inp.submission.application_id == h.id
 
 
+@pytest.mark.parametrize("encrypted", [True], indirect=True)  # as set while such workflows still run
 async def test_histories_written_before_encryption_still_decode(encrypted):
     d, client, raw, _, _ = encrypted
     sub = make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}")

@@ -187,6 +187,10 @@ async def test_every_refusal_has_its_status_and_changes_nothing(gw):
             "region_code",
         ),  # the sender is not in the body
         (await gw.post(path, {**good, "event_id": "bad id!"}, "oriental"), 422, "event_id"),
+        # Text no person should store (domain/text.py): control, bidi override, nothing visible.
+        (await gw.post(path, {**good, "reason": "ok\u202e gnorw"}, "oriental"), 422, "reason"),
+        (await gw.post(path, {**good, "decided_by": "council\x00"}, "oriental"), 422, "decided_by"),
+        (await gw.post(path, {**good, "decided_by": "\u200b\u2060"}, "oriental"), 422, "decided_by"),
         (await gw.post(path, "{not json", "oriental"), 422, None),
         (
             await gw.post(

@@ -655,3 +655,35 @@ async def test_edition_status_shows_each_envelope_size_lent_committed_paid_and_l
         r = await cli(stack, "edition", "status", str(settings.edition))
         assert r.code == 0 and f"Envelopes of edition {settings.edition}" in r.out
         assert "lent" in r.out and "left" in r.out
+
+
+async def test_stored_text_with_markup_is_shown_as_typed_and_never_breaks_the_cli(stack):
+    """A reason holding rich markup and emoji codes is stored as typed and printed as typed (it
+    crashed `status --history` for good before)."""
+    app_id = await submitted(stack)
+    reason = '[/x] [bold red]urgent[/] :bomb: =HYPERLINK("x")'
+    r = await cli(stack, "withdraw", app_id, "--by", "officer-7", "--reason", reason)
+    assert r.code == 0, r.text
+    assert (await status_of(stack, app_id)).stage == Stage.WITHDRAWN
+    r = await cli(stack, "status", app_id, "--history")
+    assert r.code == 0, r.text
+    assert "[/x] [bold red]urgent[/] :bomb:" in r.out and "💣" not in r.out
+
+
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("Association\x00 Al Amal", "control character (U+0000)"),
+        ("Association \u202eLAMA LA", "bidirectional override (U+202E)"),
+        ("\u200b\u200c\u200b", "no visible character"),
+    ],
+)
+async def test_a_name_no_person_should_store_is_refused_at_submit_naming_the_field(stack, name, why):
+    submission = make_submission(regno())
+    sub = submission.model_dump(mode="json")
+    sub["applicant"]["name"] = name
+    r = await cli(stack, "submit", write(stack, "bad-name.json", json.dumps(sub)), "--json")
+    assert r.code == 2, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "applicant.name" and why in error["message"]
+    assert not await exists(stack, submission.application_id)

@@ -1,31 +1,61 @@
-"""Refusals of updates, for every update of every workflow: an input sent with none at all (JSON
-null) is refused with that reason, and a validator's refusal is a business refusal — not retryable
-(sending it again changes nothing), in the validator's own words.
+"""Refusals of inputs, for every update and signal of every workflow, before any rule reads them.
 
-An update sent with no input at all (JSON null) is refused with that reason.
+- An update sent with no input at all (JSON null) is refused with that reason. The pydantic
+  converter decodes null into None whatever the handler's model; every validator would then fail
+  on its first attribute ("'NoneType' object has no attribute 'reviewer_id'"), with no reason a
+  sender can act on.
+- An input that is not a JSON object — `binary/plain` bytes, which the converter hands over as
+  bytes whatever the handler's model — is refused (an update) or dropped with a logged reason (a
+  signal): a validator that never reads its input would otherwise let the bytes reach a handler,
+  which fails the workflow task. Every update and signal of ours takes one pydantic model.
+- A validator's refusal is a business refusal: not retryable (sending it again changes nothing),
+  in the validator's own words.
 
-The pydantic converter decodes null into None whatever the handler's model; every validator would
-then fail on its first attribute ("'NoneType' object has no attribute 'reviewer_id'"): refused, but
-with no reason a sender can act on. This worker interceptor answers first, for every update of
-every workflow. Registered by worker.build_worker.
+(Inputs the codec could not open are refused by the SDK itself, before this runs:
+codec/undecodable.py.) Registered by worker.build_worker.
 """
 
-from temporalio.exceptions import ApplicationError
-from temporalio.worker import HandleUpdateInput, Interceptor, WorkflowInboundInterceptor, WorkflowInterceptorClassInput
+from collections.abc import Sequence
+from typing import Any
 
-REFUSED = "Refused"  # the ApplicationError type of every business refusal of an update
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    HandleSignalInput,
+    HandleUpdateInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+from domain.actor import REFUSED
+
+
+def _not_an_object(args: Sequence[Any]) -> str | None:
+    """Why these arguments are not one JSON object each, or None when they are."""
+    if not args or any(a is None for a in args):
+        return "needs its input (a JSON object), got none"
+    wrong = next((a for a in args if not isinstance(a, BaseModel)), None)
+    if wrong is not None:
+        return f"needs its input as a JSON object, got {type(wrong).__name__}"
+    return None
 
 
 class _RefuseMissing(WorkflowInboundInterceptor):
     def handle_update_validator(self, input: HandleUpdateInput) -> None:
-        if not input.args or any(a is None for a in input.args):
-            raise ApplicationError(
-                f"input: {input.update} needs its input (a JSON object), got none", type=REFUSED, non_retryable=True
-            )
+        if (why := _not_an_object(input.args)) is not None:
+            raise ApplicationError(f"input: {input.update} {why}", type=REFUSED, non_retryable=True)
         try:
             self.next.handle_update_validator(input)
         except ValueError as e:  # the workflows' rules refuse with "field: reason"
             raise ApplicationError(str(e), type=REFUSED, non_retryable=True) from None
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        if (why := _not_an_object(input.args)) is not None:
+            workflow.logger.warning("signal %s dropped: it %s", input.signal, why)
+            return
+        await self.next.handle_signal(input)
 
 
 class RefuseMissingInputs(Interceptor):
