@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo up down clean gateway lock bench properties
+.PHONY: install test lint demo up down clean gateway console lock bench properties browser
 
 # Runtime dependencies at the versions of deploy/requirements.lock (what the image ships).
 $(STAMP): pyproject.toml deploy/requirements.lock
@@ -13,7 +13,17 @@ $(STAMP): pyproject.toml deploy/requirements.lock
 	$(PY) -m pip install -q -c deploy/requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# The console's browser tests drive Debian's Chromium (never a browser download by Playwright).
+CHROMIUM ?= /usr/bin/chromium
+# axe-core (accessibility checks injected by the browser tests) comes from the npm registry.
+AXE := var/npm/node_modules/axe-core/axe.min.js
+browser: $(AXE)
+	@test -x $(CHROMIUM) || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix var/npm axe-core@4.11
 
 # After changing a dependency in pyproject.toml: install it, then pin the runtime closure again.
 lock:
@@ -26,7 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint browser
 	$(PY) -m pytest -q -rs
 
 # The envelope properties with many examples (make test runs a few), shrinking what they find.
@@ -48,9 +58,13 @@ bench: $(STAMP)
 	$(PY) -m bench.committee -n 10000
 	$(PY) -m bench.replay
 	$(PY) -m bench.lifecycle -n 200 --import-n 300
+	$(PY) -m bench.console -n 10000
 
 gateway: $(STAMP)
 	$(PY) -m gateway
+
+console: $(STAMP)
+	$(PY) -m console
 
 clean: down
 	rm -rf var

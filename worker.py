@@ -21,9 +21,11 @@ from activities.application import ApplicationActivities
 from activities.database_errors import DatabaseErrors
 from activities.edition import EditionActivities
 from activities.payment_system import PaymentSystem
+from domain.db.bank_accounts import BankAccounts
 from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
+from infra import vault
 from infra.log_config import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal_connection import connect
@@ -38,10 +40,15 @@ from workflows.missing_inputs import RefuseMissingInputs
 WORKFLOWS = [ApplicationWorkflow, EditionWorkflow]
 
 
-def activities_for(client: Client, repo: Repository, payment_system: PaymentSystem | None = None) -> list:
+def activities_for(
+    client: Client,
+    repo: Repository,
+    payment_system: PaymentSystem | None = None,
+    bank_accounts: BankAccounts | None = None,
+) -> list:
     """Every activity the worker runs: the application's and the edition's."""
     return (
-        ApplicationActivities(repo, payment_system).all()
+        ApplicationActivities(repo, payment_system, bank_accounts).all()
         + EditionActivities(EditionRepository(repo.engine), client).all()
     )
 
@@ -59,7 +66,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(client, repo, payment_system),
+        activities=activities_for(client, repo, payment_system, vault.bank_accounts(settings, repo.engine)),
         activity_executor=executor,
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

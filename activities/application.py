@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.payment_system import PaymentSystem
+from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
 from domain.db.repository import AwardExceeded, DuplicateApplication, Repository
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
@@ -28,7 +29,7 @@ from domain.models import (
     ProgressReport,
     Review,
 )
-from domain.rib import mask_rib
+from domain.rib import is_rib_ref, mask_rib
 from domain.scoring import application_score, weighted_score
 
 log = structlog.get_logger("moazara.activities")
@@ -54,8 +55,11 @@ def _log() -> Any:
 
 
 class ApplicationActivities:
-    def __init__(self, repo: Repository, payment_system: PaymentSystem | None = None) -> None:
+    def __init__(
+        self, repo: Repository, payment_system: PaymentSystem | None = None, bank_accounts: BankAccounts | None = None
+    ) -> None:
         self.repo = repo
+        self.bank_accounts = bank_accounts  # the vault the payment orders' accounts are read from
         # None: the embedded default, no payment system to call (orders are taken at once).
         self.payment_system = payment_system or PaymentSystem()
 
@@ -168,10 +172,23 @@ class ApplicationActivities:
         # An order already answered (executed, or rejected for this attempt) is not sent again; one
         # the payment system did not take (unsent, escalated) is, when ops retry it.
         if stored.status in ("sent", "unsent"):
-            self.payment_system.send(stored, bank_account)
+            self.payment_system.send(stored, self._rib(bank_account))
         if stored.status == "unsent":
             return self.repo.mark_payment_sent(stored.key, stored.attempt, at)
         return stored
+
+    def _rib(self, bank_account: str) -> str:
+        """The account to pay: read from the vault when the workflow holds its reference."""
+        if not is_rib_ref(bank_account):
+            return bank_account  # an order of a history from before the vault
+        if self.bank_accounts is None:
+            raise ApplicationError(
+                "bank_account: this worker has no vault to read the account from", non_retryable=True
+            )
+        try:
+            return self.bank_accounts.open(bank_account)
+        except UnknownBankAccount as e:
+            raise ApplicationError(str(e), type="UnknownBankAccount", non_retryable=True) from None
 
     @activity.defn
     def mark_payment_unsent(self, key: str, attempt: int, reason: str, at: datetime) -> PaymentOrder | None:

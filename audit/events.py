@@ -18,6 +18,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
+from domain.actor import ACTOR_HEADER, Actor
+
 E = EventType
 
 
@@ -47,6 +49,18 @@ class UpdateCall:
     failure: str | None = None
     completed_event_id: int | None = None
     completed_at: datetime | None = None
+    actor: str | None = None  # the authenticated sender, from the front door's header ("amina via console")
+
+
+def _authenticated(header: Any) -> str | None:
+    """The actor a front door sent the update as (domain/actor.py), or None (a test, an older client)."""
+    payload = header.fields.get(ACTOR_HEADER) if header is not None else None
+    if payload is None:
+        return None
+    try:
+        return Actor.model_validate_json(payload.data).label()
+    except ValueError:
+        return "an unreadable actor header"
 
 
 @dataclass
@@ -183,6 +197,7 @@ async def parse(history: WorkflowHistory, dc: DataConverter) -> Parsed:
                 req.meta.identity,
                 e.event_id,
                 _at(e),
+                actor=_authenticated(req.input.header),
             )
             updates[call.update_id] = call
             out.updates.append(call)

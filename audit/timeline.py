@@ -26,6 +26,7 @@ ACTOR_FIELDS = (
     "cancelled_by",
     "terminated_by",
     "fixed_by",
+    "approved_by",
     "visitor",
     "reviewer_id",
     "submitted_by",
@@ -107,6 +108,8 @@ def update_summary(name: str, p: dict[str, Any]) -> str:
             return f"payment system: order {p.get('order_key')} attempt {p.get('attempt')} rejected{reason}"
         case "fix_bank_details":
             return f"bank details fixed: new account {p.get('bank_account')}"
+        case "approve_bank_details":
+            return f"new bank details {'approved' if p.get('approved', True) else 'declined'}{reason}"
         case "submit_review":
             scores = p.get("scores", {})
             mean = sum(scores.values()) / len(scores) if scores else 0
@@ -293,7 +296,7 @@ def _update_entry(u: UpdateCall) -> Entry:
         event_id=u.accepted_event_id,
         at=u.accepted_at,
         kind="update",
-        actor=sender(u.name, payload, u.identity),
+        actor=u.actor or sender(u.name, payload, u.identity),
         summary=summary,
         accepted=accepted,
         detail={

@@ -12,9 +12,11 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -28,10 +30,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 import frontdoor
+from domain.db.bank_accounts import BankAccounts
 from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
 from domain.models import ApplicationInput, ApplicationStatus, ApplicationSubmission
 from frontdoor import Actor, ResultCode, refusal_reason
-from infra.settings import Settings
+from infra.settings import Settings, get_settings
 from workflows import names
 
 WORKFLOW = names.APPLICATION_WORKFLOW
@@ -76,6 +79,25 @@ async def connect_client(settings: Settings) -> Client:
         raise CliError(
             f"cannot connect to Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace}): {e}"
         ) from None
+
+
+# --- Bank accounts ---------------------------------------------------------------------------------
+
+
+@cache
+def bank_accounts() -> BankAccounts:
+    """The vault the CLI holds the RIBs it is given in (the worker's domain database)."""
+    from infra import vault
+
+    return vault.bank_accounts(get_settings())
+
+
+def _held(inputs: list[ApplicationInput]) -> list[ApplicationInput]:
+    """The inputs with their RIBs held in the vault (references instead), or a CliError."""
+    try:
+        return frontdoor.held_all(inputs, bank_accounts(), CLI_ACTOR.id)
+    except (OperationalError, ProgrammingError) as e:
+        raise CliError(f"cannot hold bank accounts in the domain database (is it migrated?): {e.orig}") from None
 
 
 # --- Submission ------------------------------------------------------------------------------------
@@ -139,6 +161,7 @@ async def start_application(
     """Submit an application: through its edition's workflow when one is open, else by starting the
     application's workflow directly. A second application of the same applicant in the same edition
     (same workflow id, running or closed) is refused."""
+    inp = _held([inp])[0]
     if via_edition is None:
         via_edition = await edition_running(client, inp.submission.edition)
     if via_edition:
@@ -183,7 +206,7 @@ async def start_many(
     """Start every application, at most `concurrency` at a time. Duplicates are counted, not fatal.
     Applications of an open edition go to its workflow in batches (`submit_batch`)."""
     result = ImportResult()
-    inputs = list(inputs)
+    inputs = _held(list(inputs))
     via = {e: await edition_running(client, e) for e in {i.submission.edition for i in inputs}}
     direct = [i for i in inputs if not via[i.submission.edition]]
 
@@ -279,7 +302,9 @@ async def send_update(
 ) -> Outcome:
     """Send one validated input to the application's workflow (through the front door) and return its
     answer or its refusal; no such workflow and Temporal's own failures are errors of the command."""
-    result = await frontdoor.send_update(client, workflow_id, update, payload, CLI_ACTOR, timeout=timeout)
+    result = await frontdoor.send_update(
+        client, workflow_id, update, payload, CLI_ACTOR, timeout=timeout, vault=bank_accounts()
+    )
     if result.code == ResultCode.NOT_FOUND:
         raise NotFound(await _not_found_message(client, workflow_id, result.reason))
     if result.code == ResultCode.UNAVAILABLE:

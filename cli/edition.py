@@ -66,6 +66,9 @@ def open_(
         base = inputs.settings_for(edition, inputs.load_settings(settings_file))
         dates = {k: date.fromisoformat(v) for k, v in (("call_opens", opens), ("call_closes", closes)) if v}
         settings = EditionSettings.model_validate({**base.model_dump(), **dates})
+    except inputs.InputError as e:  # the settings file: unreadable, not JSON, a key twice …
+        render.input_errors(e.errors, as_json)
+        raise typer.Exit(2) from None
     except ValueError as e:  # includes pydantic's ValidationError
         render.failure(f"invalid edition settings: {e}", as_json)
         raise typer.Exit(2) from None

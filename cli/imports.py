@@ -22,6 +22,7 @@ from domain.models import (
     ApplicationInput,
     ApplicationSubmission,
 )
+from infra import strict_json
 
 # CSV columns -> where they go in an ApplicationSubmission. Empty cells mean "not given".
 CSV_APPLICANT = (
@@ -126,6 +127,9 @@ def _rows_jsonl(text: str) -> Iterable[tuple[int, dict[str, Any] | None, list[Fi
         except json.JSONDecodeError as e:
             yield n, None, [FieldError("", f"not valid JSON: {e.msg} (column {e.colno})", n)]
             continue
+        except strict_json.NotStrictJson as e:  # a key twice, or nested too deeply: this line only
+            yield n, None, [FieldError(e.field or "", str(e).removeprefix(f"{e.field}: ") if e.field else str(e), n)]
+            continue
         if not isinstance(data, dict):
             yield n, None, [FieldError("", "not a JSON object (one application per line)", n)]
             continue
@@ -170,6 +174,9 @@ def _rows_csv(text: str, default_edition: int | None) -> Iterable[tuple[int, dic
         yield 1, None, [FieldError("header", f"not a readable CSV header: {e}", 1)]
         return
     problems = []
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        problems.append(FieldError("header", f"column(s) given twice: {', '.join(twice)}", 1))
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
         problems.append(FieldError("header", f"unknown column(s) {', '.join(unknown)}", 1))

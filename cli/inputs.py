@@ -21,6 +21,7 @@ from domain.models import (
     ApplicationInput,
     ApplicationSubmission,
 )
+from infra import strict_json
 
 BUILT_IN_EDITIONS = {4: edition_4_settings, 5: edition_5_settings}
 
@@ -96,19 +97,23 @@ def validate(model: type[BaseModel], data: Mapping[str, Any], names: Mapping[str
 
 
 def loads(text: str) -> Any:
-    """JSON with every fractional number as Decimal (never float)."""
-    return json.loads(text, parse_float=Decimal)
+    """Strict JSON (infra/strict_json.py): Decimal numbers, no key twice, bounded nesting."""
+    return strict_json.loads(text)
 
 
 def read_json(path: Path, what: str = "file") -> Any:
     try:
-        text = Path(path).read_text("utf-8")
+        text = Path(path).read_text("utf-8-sig")  # a UTF-8 BOM is accepted, as by `import`
     except OSError as e:
         raise InputError.one(what, f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise InputError.one(what, f"{path} is not UTF-8 text (byte {e.start})") from None
     try:
         return loads(text)
     except json.JSONDecodeError as e:
         raise InputError.one(what, f"{path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
+    except strict_json.NotStrictJson as e:
+        raise InputError.one(e.field or what, f"{path}: {e}") from None
 
 
 def read_json_object(path: Path | None, what: str = "--file") -> dict[str, Any]:

@@ -194,8 +194,32 @@ def fix_bank(
     as_json: Json = False,
     timeout: Timeout = 60,
 ) -> None:
-    """Fix the bank details after a rejected payment; rejected orders are sent again."""
+    """Request new bank details after a rejected payment; another person approves them (approve-bank),
+    then the rejected orders are sent again."""
     send_action("fix-bank", app_id, file, as_json, timeout, lambda: {"bank_account": rib, "fixed_by": by})
+
+
+@commands.command("approve-bank")
+def approve_bank(
+    app_id: AppId,
+    approve: Annotated[
+        bool, typer.Option("--approve/--decline", help="approve or decline the requested change")
+    ] = True,
+    by: By = None,
+    reason: Reason = None,
+    file: File = None,
+    as_json: Json = False,
+    timeout: Timeout = 60,
+) -> None:
+    """Approve (or decline) the bank details another person requested: four eyes on where money goes."""
+    send_action(
+        "approve-bank",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {"approved": approve, "approved_by": by, "reason": reason},
+    )
 
 
 @commands.command("retry-payments")

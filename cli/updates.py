@@ -17,6 +17,7 @@ from cli.inputs import (
 from domain.edition import Criterion
 from domain.models import (
     AgreementSigned,
+    BankDetailsApproved,
     BankDetailsFixed,
     Cancellation,
     CoFundingDecision,
@@ -97,6 +98,11 @@ ACTIONS: dict[str, Action] = {
         },
     ),
     "fix-bank": Action(U.FIX_BANK_DETAILS, BankDetailsFixed, {"bank_account": "--rib", "fixed_by": "--by"}),
+    "approve-bank": Action(
+        U.APPROVE_BANK_DETAILS,
+        BankDetailsApproved,
+        {"approved_by": "--by", "approved": "--approve/--decline", "reason": "--reason"},
+    ),
     "retry-payments": Action(U.RETRY_PAYMENT_ORDERS, PaymentRetry, {"requested_by": "--by", "reason": "--reason"}),
     "report": Action(
         U.SUBMIT_REPORT,

@@ -10,15 +10,18 @@ import binascii
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from infra.settings import Settings
 
 KEY_BYTES = 32  # AES-256
+TOKEN_INFO = b"moazara bank account token"
 
 
 class CodecKeyError(ValueError):
@@ -29,6 +32,8 @@ class CodecKeyError(ValueError):
 class KeyRing:
     primary: str
     ciphers: dict[str, AESGCM]
+    # Per key id, a key derived for keyed hashes (codec/at_rest.py's tokens), never the key itself.
+    token_keys: dict[str, bytes] = field(default_factory=dict)
 
     def cipher(self, key_id: str) -> AESGCM:
         try:
@@ -48,7 +53,7 @@ def key_ring(settings: Settings) -> KeyRing:
     """The key ring of these settings; raises CodecKeyError naming what is wrong."""
     if not settings.codec_keys:
         raise CodecKeyError("no payload encryption key configured: set CODEC_KEYS or codec_keys in the secrets file")
-    ciphers = {}
+    ciphers, token_keys = {}, {}
     for key_id, secret in settings.codec_keys.items():
         try:
             raw = base64.b64decode(secret.get_secret_value(), validate=True)
@@ -57,12 +62,13 @@ def key_ring(settings: Settings) -> KeyRing:
         if len(raw) != KEY_BYTES:
             raise CodecKeyError(f"codec key {key_id!r}: {len(raw)} bytes, AES-256 needs {KEY_BYTES}")
         ciphers[key_id] = AESGCM(raw)
+        token_keys[key_id] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=TOKEN_INFO).derive(raw)
     primary = settings.codec_encrypt_key or (next(iter(ciphers)) if len(ciphers) == 1 else None)
     if primary is None:
         raise CodecKeyError(f"several codec keys {sorted(ciphers)}: set codec_encrypt_key to the one that encrypts")
     if primary not in ciphers:
         raise CodecKeyError(f"codec_encrypt_key {primary!r} is not among the codec keys {sorted(ciphers)}")
-    return KeyRing(primary, ciphers)
+    return KeyRing(primary, ciphers, token_keys)
 
 
 def is_embedded_default(settings: Settings) -> bool:

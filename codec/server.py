@@ -12,6 +12,7 @@ Mounted at /codec by the gateway (`make gateway`); `python -m codec.server` runs
 
 import hmac
 import html
+import json
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -78,9 +79,18 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
         return name
 
     async def payloads_of(request: Request) -> Payloads:
+        """The posted payloads: at most gateway_max_body_bytes (413), JSON that parses within
+        Python's nesting limit and in Temporal's shape (400 otherwise, never a 500)."""
+        limit = current_settings().gateway_max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+            raise HTTPException(413, f"body: more than {limit} bytes")
+        body = await request.body()
+        if len(body) > limit:
+            raise HTTPException(413, f"body: more than {limit} bytes")
         try:
-            return json_format.ParseDict(await request.json(), Payloads())
-        except (ValueError, json_format.ParseError) as e:
+            return json_format.ParseDict(json.loads(body), Payloads())
+        except (ValueError, RecursionError, json_format.ParseError) as e:
             raise HTTPException(
                 400, f'expected {{"payloads": [...]}} in Temporal\'s JSON: {type(e).__name__}'
             ) from None

@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from cli.actions import EDITION_CONCURRENCY, edition_update
 from cli.edition import edition_report, print_report, write_report
+from demo import users as demo_users
 from demo.generate import generate
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
@@ -48,8 +49,10 @@ from domain.models import (
 )
 from domain.money import mad
 from domain.report import EditionReport
+from frontdoor import held_all
 from infra.settings import get_settings
 from infra.temporal_connection import connect
+from infra.vault import bank_accounts
 from workflows import names
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
@@ -265,12 +268,14 @@ async def main() -> None:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     migrate(engine)
+    people = demo_users.ensure(engine)  # console users, one per role: signed in while the demo runs
     repo = Repository(engine)
     client = await connect(settings)
     # A new demo run is a new edition number so the ids never clash with an earlier run.
     number = max([r["edition"] for r in repo.list_applications(limit=100_000)], default=3) + 1
     edition = demo_edition(args.day).model_copy(update={"edition": number})
-    apps = generate(edition, args.n, args.seed)
+    # The applicants' RIBs are held in the vault, as a front door does: histories carry references.
+    apps = held_all(generate(edition, args.n, args.seed), bank_accounts(settings, engine), "demo-portal")
     console.print(f"Edition {number}: {len(apps)} applications, one programme day = {args.day}s")
     sim = Simulation(client, settings.task_queue, edition, apps, args.seed)
     await sim.open_edition()
@@ -282,6 +287,9 @@ async def main() -> None:
     write_report(report, Path("var/reports"))
     ok = summary(report, len(apps))
     console.print("Temporal Web UI: http://localhost:8233   (stop the services with `make down`)")
+    console.print(f"Console: http://localhost:{settings.console_port}   demo users (also in {demo_users.FILE}):")
+    for login, password in people.items():
+        console.print(f"  {login:16} {password:20} {', '.join(demo_users.USERS[login][1])}", markup=False)
     return 0 if ok else 1
 
 

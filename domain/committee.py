@@ -29,7 +29,18 @@ from domain.money import mad
 from domain.reference import MINISTRY, LegalForm, region_funder
 from domain.scoring import priority_score
 
-__all__ = ["MINISTRY", "PRIORITY", "Candidate", "Placement", "envelopes", "promote", "select"]
+__all__ = [
+    "MINISTRY",
+    "PRIORITY",
+    "Candidate",
+    "Change",
+    "Placement",
+    "envelopes",
+    "fill",
+    "promote",
+    "select",
+    "what_if",
+]
 
 
 class Candidate(BaseModel):
@@ -203,3 +214,44 @@ def _selected(
         honorary_award=honorary,
         reason=reason,
     )
+
+
+class Change(BaseModel):
+    """How a what-if differs from the stored proposal, for one application."""
+
+    application_id: str
+    before: Decision
+    after: Decision
+    award_before: Decimal
+    award_after: Decimal
+
+
+def what_if(
+    candidates: list[Candidate], settings: EditionSettings, stored: dict[str, tuple[Decision, Decimal]]
+) -> tuple[list[Placement], list[Change]]:
+    """The committee's function run on the same candidates with other parameters, storing nothing:
+    its placements, and each application whose decision or award differs from `stored` (the
+    proposal as stored: application -> decision, award). With the edition's own parameters, no
+    change: confirming applies the stored proposal, which this reproduces."""
+    placements = select(candidates, settings)
+    changes = [
+        Change(
+            application_id=p.application_id,
+            before=stored[p.application_id][0],
+            after=p.decision,
+            award_before=stored[p.application_id][1],
+            award_after=p.award,
+        )
+        for p in placements
+        if p.application_id in stored and (p.decision, p.award) != stored[p.application_id]
+    ]
+    return placements, changes
+
+
+def fill(placements: list[Placement]) -> dict[str, Decimal]:
+    """What the selected placements draw on each envelope."""
+    out: dict[str, Decimal] = {}
+    for p in placements:
+        for envelope, amount in p.draws.items():
+            out[envelope] = out.get(envelope, Decimal("0.00")) + amount
+    return out

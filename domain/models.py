@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from domain.edition import Criterion, EditionSettings
 from domain.money import MAD
 from domain.reference import DocumentKind, LegalForm, Sector, province_region
-from domain.rib import check_rib
+from domain.rib import check_bank_account
 from domain.text import ONE_LINE, PARAGRAPHS, RefusesCharacters
 
 # Text people type: NFC, no control or bidi-override characters, something visible (domain/text.py).
@@ -26,7 +26,8 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), 
 RegistrationNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9/-]{2,39}$")
 ]
-Rib = Annotated[str, AfterValidator(check_rib)]
+# A bank account: its vault reference (what the front doors send), or a RIB (histories before).
+Rib = Annotated[str, AfterValidator(check_bank_account)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
@@ -257,6 +258,14 @@ class BankDetailsFixed(Input):
     fixed_by: Actor
 
 
+class BankDetailsApproved(Input):
+    """A second finance user's answer to a bank details change another one requested (four eyes)."""
+
+    approved_by: Actor
+    approved: bool = True
+    reason: Text = ""
+
+
 class PaymentRetry(Input):
     """Ops send again the payment orders the payment system did not take (it was unavailable)."""
 
@@ -368,4 +377,5 @@ class ApplicationStatus(BaseModel):
     reports_received: list[int] = []
     escalations: list[str] = []
     amount_to_recover: Decimal | None = None
+    bank_details_requested_by: str | None = None  # a change of bank details waits for a second approval
     history: list[StageChange] = []

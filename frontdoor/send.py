@@ -5,12 +5,15 @@ import re
 from enum import StrEnum
 
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.db.bank_accounts import BankAccounts
 from domain.models import Answer
 from frontdoor.actor import Actor
-from infra.actor_header import sending_as
+from frontdoor.bank_accounts import held
+from infra.actor_header import ActorHeader, sending_as
 from infra.failure_converter import refusal_reason
 
 
@@ -56,8 +59,21 @@ async def send_update(
     update_id: str | None = None,
     timeout: float = 60,
     result_type: type = Answer,
+    vault: BankAccounts | None = None,
 ) -> Result:
-    """Send `payload` to `workflow_id`'s update `update` as `actor`; never raises for an outcome."""
+    """Send `payload` to `workflow_id`'s update `update` as `actor`; never raises for an outcome.
+    A RIB in the payload is held in `vault` and only its reference is sent (bank_accounts.py).
+    Raises ValueError for a client that cannot carry the actor (one not made by
+    infra.temporal_connection.connect): the workflow's rules would judge the input without it."""
+    if not any(isinstance(i, ActorHeader) for i in client.config()["interceptors"]):
+        raise ValueError("this client does not send the actor's header: connect with infra.temporal_connection")
+    try:
+        payload = held(payload, vault, actor.id)
+    except ValueError as e:
+        return _refused(workflow_id, actor, str(e))
+    except SQLAlchemyError as e:
+        reason = f"the domain database did not take the bank account: {type(e).__name__}"
+        return Result(code=ResultCode.UNAVAILABLE, workflow_id=workflow_id, actor=actor.id, reason=reason)
     handle = client.get_workflow_handle(workflow_id)
     try:
         with sending_as(actor):  # the actor rides in the update's header (infra/actor_header.py)

@@ -16,9 +16,11 @@ from codec.aes_gcm import AesGcmCodec
 from codec.server import create_codec_app
 from domain.db.repository import Repository
 from gateway import problems
+from gateway.front import AuthenticateFirst
 from gateway.routes import router
 from gateway.workflow_updates import TemporalLink
 from infra.settings import Settings
+from observability.readiness import readiness
 
 DESCRIPTION = """Status events from Moazara's integrations, each applied to its application's workflow
 exactly once and answered with the workflow's own answer.
@@ -64,6 +66,10 @@ def create_app(
     app.add_exception_handler(RequestValidationError, problems.on_invalid_request)
     app.add_exception_handler(HTTPException, problems.on_http_error)
     app.include_router(router)
+    # Bounded and authenticated before any body is parsed (gateway/front.py).
+    app.add_middleware(
+        AuthenticateFirst, gateway=lambda: app.state.gateway, max_body=lambda: settings().gateway_max_body_bytes
+    )
 
     @app.get(
         "/v1/health",
@@ -88,21 +94,8 @@ def create_app(
         "/readyz", tags=["operations"], summary="Readiness: Temporal and the database answer", include_in_schema=False
     )
     async def readyz() -> JSONResponse:
-        checks = {}
-        try:
-            client = await app.state.gateway.temporal.client()
-            await client.service_client.check_health()
-            checks["temporal"] = "ok"
-        except Exception as e:  # noqa: BLE001 - readiness answers, it does not fail
-            checks["temporal"] = f"unreachable: {type(e).__name__}"
-        try:
-            with app.state.gateway.repo.engine.connect() as conn:
-                conn.exec_driver_sql("SELECT 1")
-            checks["database"] = "ok"
-        except Exception as e:  # noqa: BLE001
-            checks["database"] = f"unreachable: {type(e).__name__}"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        ready, body = await readiness(app.state.gateway.temporal.client, app.state.gateway.repo.engine)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     if codec is not None:
         app.mount("/codec", create_codec_app(settings, codec, settings().codec_server_origins))

@@ -70,8 +70,13 @@ class Settings(BaseSettings):
     codec_server_tokens: dict[str, SecretStr] = Field({}, description="codec server: staff member -> bearer token")
     codec_server_origins: list[str] = Field(["http://localhost:8233"], description="Web UI origins allowed (CORS)")
     gateway_clients: dict[str, GatewayClient] = Field({}, description="gateway: client id -> role and credentials")
+    console_host: str = Field("127.0.0.1", description="console listen address")
+    console_port: int = Field(8090, ge=1, le=65535, description="console listen port")
+    console_secure_cookies: bool = Field(False, description="console cookies Secure and HSTS (true behind HTTPS)")
+    console_session_hours: float = Field(8, gt=0, le=24 * 30, description="console sessions expire after this")
     gateway_host: str = Field("127.0.0.1", description="gateway listen address")
     gateway_port: int = Field(8081, ge=1, le=65535, description="gateway listen port")
+    gateway_max_body_bytes: int = Field(1_048_576, ge=1024, description="gateway and codec server: largest body (413)")
     gateway_signature_tolerance_seconds: int = Field(300, ge=1, description="HMAC timestamp: max clock skew")
     gateway_update_timeout_seconds: float = Field(
         30, gt=0, description="gateway: wait this long for a workflow's answer"

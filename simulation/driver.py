@@ -14,6 +14,8 @@ from domain.models import (
     ApplicationInput,
     ApplicationStatus,
     ApplicationSubmission,
+    BankDetailsApproved,
+    BankDetailsFixed,
     CommitteeDecision,
     Decision,
     Indicators,
@@ -115,6 +117,15 @@ class Driver:
                 )
                 keys.append(o.key)
         return keys
+
+    async def fix_bank(
+        self, handle: WorkflowHandle, rib: str, by: str = "finance-karim", approver: str = "finance-salma"
+    ) -> None:
+        """New bank details after a rejection: requested by one finance user, approved by another."""
+        await handle.execute_update(
+            ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=rib, fixed_by=by)
+        )
+        await handle.execute_update(ApplicationWorkflow.approve_bank_details, BankDetailsApproved(approved_by=approver))
 
     async def report(self, handle: WorkflowHandle, period: int, approve: bool | None = None) -> None:
         await handle.execute_update(

@@ -37,6 +37,7 @@ def make_submission(
     sector: Sector = Sector.HANDICRAFTS,
     overdue_obligations: int = 0,
     declared_links: tuple[str, ...] = (),
+    bank_account: str | None = None,
 ) -> ApplicationSubmission:
     """A valid edition-4 application; `documents=None` means every required document."""
     kinds = edition_4_settings().required_documents if documents is None else documents
@@ -53,7 +54,7 @@ def make_submission(
             region_code=region_code,
             province=province,
             rural=True,
-            bank_account=valid_rib(zlib.crc32(registration_number.encode())),
+            bank_account=bank_account or valid_rib(zlib.crc32(registration_number.encode())),
             declared_links=declared_links,
             overdue_obligations=overdue_obligations,
         ),

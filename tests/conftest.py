@@ -9,6 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
+from infra.actor_header import ActorHeader
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER, TEST_SERVER  # noqa: F401 - DEV_SERVER: tests import it from here
@@ -21,8 +22,8 @@ async def ts_env():
     """The time-skipping test server, one per test module: a workflow left running by one module's
     tests (its worker gone) would otherwise hold the time skipping of every later module."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter()
-    )
+        test_server_existing_path=str(TEST_SERVER), data_converter=data_converter(), interceptors=[ActorHeader()]
+    )  # as infra.temporal_connection.connect makes every client: the front door's actor in its header
     yield env
     await env.shutdown()
 

@@ -17,7 +17,6 @@ from domain.edition_messages import (
     edition_workflow_id,
 )
 from domain.models import (
-    BankDetailsFixed,
     Cancellation,
     CoFundingDecision,
     CommitteeDecision,
@@ -236,7 +235,7 @@ async def payment_rejected_fixed_then_cancelled(d: Driver) -> WorkflowHandle:
     await d.select(h)
     await d.sign(h)
     await d.pay_pending(h, executed=False)
-    await h.execute_update(W.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="officer"))
+    await d.fix_bank(h, valid_rib(7))
     await d.pay_pending(h)
     await d.reach(h, Stage.MONITORING)
     await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="programme audit"))

@@ -31,6 +31,7 @@ UPDATES = {
     "sign_agreement",
     "payment_result",
     "fix_bank_details",
+    "approve_bank_details",
     "submit_report",
     "review_report",
     "complete_documents",

@@ -187,10 +187,14 @@ async def test_timeline_shows_deadlines_that_passed_and_refusals(trail):
     lines = [(e.actor, e.summary) for e in t.entries if e.kind in ("update", "payment")]
     assert any(s.startswith("payment system: order") and "rejected: account closed" in s for _, s in lines)
     assert (
-        "officer",
+        "finance-karim",
         "bank details fixed: new account 007*****************"
         + valid_rib(7)[-4:]
-        + " - accepted: bank details fixed; 1 payment order(s) sent again",
+        + " - accepted: bank details change requested by finance-karim: another person approves it",
+    ) in lines
+    assert (
+        "finance-salma",
+        "new bank details approved - accepted: bank details fixed; 1 payment order(s) sent again",
     ) in lines
     assert any("sent again (attempt 2)" in s for _, s in lines)
     assert valid_rib(7) not in t.model_dump_json()

@@ -25,6 +25,7 @@ from domain.edition_messages import CloseCall, SelectionConfirmed, SubmissionBat
 from domain.models import (
     AgreementSigned,
     ApplicationInput,
+    BankDetailsApproved,
     BankDetailsFixed,
     Cancellation,
     CoFundingDecision,
@@ -72,6 +73,7 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
         PaymentResult(order_key="moazara-4-A:T1:ministry", attempt=1, executed=True, reference="VIR-1"),
         PaymentRetry(requested_by="officer", reason="back up"),
         BankDetailsFixed(bank_account=RIB, fixed_by="officer"),
+        BankDetailsApproved(approved_by="finance-2", approved=False, reason="not the applicant's account"),
         Indicators(
             jobs_created=1, beneficiaries=10, women=5, youth=2, revenue=Decimal("100.00"), spend=Decimal("50.00")
         ),

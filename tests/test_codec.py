@@ -273,3 +273,20 @@ async def test_histories_written_before_encryption_still_decode(encrypted):
     stored = await raw_payloads(raw, h.id)
     assert stored[0].metadata["encoding"] == b"json/plain"  # the clear start input, as it was written
     assert stored[-1].metadata["encoding"] == ENCODING  # what the worker wrote since
+
+
+async def test_the_codec_server_answers_400_or_413_never_500_to_what_it_cannot_take(tmp_path):
+    secrets = tmp_path / "secrets.json"
+    write_secrets(secrets, codec_keys={"A": KEY_A}, codec_encrypt_key="A", codec_server_tokens={"amina": STAFF_TOKEN})
+    settings = Settings(secrets_file=str(secrets), gateway_max_body_bytes=65_536)
+    app = create_codec_app(LiveSettings(settings).current, data_converter(settings).payload_codec, [UI])
+    staff = {"Authorization": f"Bearer {STAFF_TOKEN}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec") as http:
+        for path in ("/decode", "/encode"):
+            deep = '{"payloads": ' + "[" * 5000 + "]" * 5000 + "}"
+            assert (await http.post(path, content=deep, headers=staff)).status_code == 400
+            assert (await http.post(path, content="not json", headers=staff)).status_code == 400
+            big = '{"payloads": [], "x": "' + "a" * 70_000 + '"}'
+            assert (await http.post(path, content=big, headers=staff)).status_code == 413
+            nobody = await http.post(path, content="{}", headers={"Content-Type": "application/json"})
+            assert nobody.status_code == 401 and "staff token is required" in nobody.text

@@ -104,6 +104,8 @@ def role(cmd: list[str]) -> str:
         return "worker"
     if cmd[:3] == ["python", "-m", "gateway"]:
         return "gateway"
+    if cmd[:3] == ["python", "-m", "console"]:
+        return "console"
     if cmd and cmd[0] == "alembic" and cmd[-2:] == ["upgrade", "head"]:
         return "migrate"
     return "other"
@@ -252,11 +254,12 @@ def test_compose_is_the_production_shaped_stack():
     assert services[ui]["environment"]["TEMPORAL_ADDRESS"] == f"{temporal}:7233"
     assert len(by_role["postgres"]) == 2  # Temporal's and the domain's
     assert len(by_role["worker"]) >= 2 and len(by_role["gateway"]) == 1 and len(by_role["migrate"]) == 1
+    assert len(by_role["console"]) == 1
     [migrate] = by_role["migrate"]
     assert services[migrate]["restart"] == "no"
     domain_db = re.search(r"@([\w-]+):", services[migrate]["environment"]["DATABASE_URL"])[1]
     assert services[domain_db]["image"].startswith("postgres:") and domain_db != env["POSTGRES_SEEDS"]
-    for name in by_role["worker"] + by_role["gateway"]:
+    for name in by_role["worker"] + by_role["gateway"] + by_role["console"]:
         deps = services[name]["depends_on"]
         assert deps[migrate]["condition"] == "service_completed_successfully", name
         assert temporal in deps, name
@@ -278,12 +281,13 @@ def test_compose_health_checks_call_the_readiness_endpoints(monkeypatch):
         assert test[:4] == ["CMD", "python", "-m", "observability.probe"], name
         port, path = port_of(test[4])
         assert path == "/readyz", name
-        assert port == (settings.health_port if r == "worker" else settings.gateway_port), name
+        serves = {"worker": settings.health_port, "console": settings.console_port}.get(r, settings.gateway_port)
+        assert port == serves, name
         published = {int(p.split(":")[-1]) for p in s.get("ports", [])}
         if r == "worker":
             assert {settings.metrics_port, settings.health_port} <= published, name
         else:
-            assert settings.gateway_port in published, name
+            assert serves in published, name
 
 
 def test_docker_compose_config_accepts_the_file(tmp_path):
@@ -341,20 +345,30 @@ def test_k8s_worker_has_requests_probes_and_an_autoscaler(monkeypatch):
     assert pdb["spec"]["selector"]["matchLabels"].items() <= worker["spec"]["template"]["metadata"]["labels"].items()
 
 
-def test_k8s_gateway_deployment_and_service(monkeypatch):
-    gateway, _, c = workload_of("gateway")
+@pytest.mark.parametrize("serving", ["gateway", "console"])
+def test_k8s_gateway_and_console_deployments_and_services(monkeypatch, serving):
+    workload, _, c = workload_of(serving)
     settings = settings_from(k8s_env(c)[0], monkeypatch)
+    port_setting = settings.gateway_port if serving == "gateway" else settings.console_port
     assert c["resources"]["requests"].get("cpu") and c["resources"]["requests"].get("memory")
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz" and c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     for probe in ("readinessProbe", "livenessProbe"):
-        assert named_port(c, c[probe]["httpGet"]["port"]) == settings.gateway_port
-    [service] = k8s("Service")
-    labels = gateway["spec"]["template"]["metadata"]["labels"]
-    assert service["spec"]["selector"].items() <= labels.items()
+        assert named_port(c, c[probe]["httpGet"]["port"]) == port_setting
+    labels = workload["spec"]["template"]["metadata"]["labels"]
+    [service] = [x for x in k8s("Service") if x["spec"]["selector"].items() <= labels.items()]
     worker, _, _ = workload_of("worker")
     assert not service["spec"]["selector"].items() <= worker["spec"]["template"]["metadata"]["labels"].items()
     [port] = service["spec"]["ports"]
-    assert named_port(c, port["targetPort"]) == settings.gateway_port
+    assert named_port(c, port["targetPort"]) == port_setting
+
+
+def test_k8s_console_is_reached_over_https_with_secure_cookies(monkeypatch):
+    _, _, c = workload_of("console")
+    assert settings_from(k8s_env(c)[0], monkeypatch).console_secure_cookies
+    [ingress] = k8s("Ingress")
+    [rule] = ingress["spec"]["rules"]
+    assert ingress["spec"]["tls"][0]["hosts"] == [rule["host"]]
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "moazara-console"
 
 
 def test_k8s_migration_job_secrets_and_security():

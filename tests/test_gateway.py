@@ -23,7 +23,7 @@ from activities.application import ApplicationActivities
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from domain.edition import edition_4_settings
-from domain.models import BankDetailsFixed, Stage
+from domain.models import Stage
 from domain.reference import DocumentKind, LegalForm
 from gateway.app import create_app
 from gateway.auth import sign
@@ -301,9 +301,7 @@ async def test_payment_system_and_portal_events(gw):
     stale = await gw.post(executed, {"event_id": event_id(), "attempt": 1, "reference": "V1"}, "payments")
     assert stale.status_code == 409 and stale.json()["code"] == "refused" and stale.json()["field"] == "order_key"
 
-    await h.execute_update(
-        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(777), fixed_by="ops")
-    )
+    await d.fix_bank(h, valid_rib(777))
     ok = await gw.post(executed, {"event_id": event_id(), "attempt": 2, "reference": "VIR-2"}, "payments")
     assert ok.status_code == 200 and ok.json()["accepted"], ok.text
     await d.reach(h, Stage.MONITORING, "progress report 1")
@@ -428,3 +426,38 @@ async def test_liveness_and_readiness_probes(gw):
         assert (await http.get("/healthz")).status_code == 200  # alive, but not ready: Temporal does not answer
         r = await http.get("/readyz")
     assert r.status_code == 503 and r.json()["checks"]["temporal"].startswith("unreachable")
+
+
+async def test_credentials_are_checked_before_the_body_and_every_header_is_bounded(gw):
+    path = "/v1/applications/moazara-4-ANY/cofunding-decision"
+    for body in ("{not json", "[" * 5000, '{"event_id": 1}'):  # malformed, deeply nested, wrong: no credentials
+        r = await gw.post(path, body)
+        assert r.status_code == 401 and r.json()["code"] == "unauthenticated", r.text
+    huge = "x" * (1_048_576 + 1)
+    for client in (None, "oriental"):
+        r = await gw.post(path, huge, client)
+        assert r.status_code == 413 and r.json()["field"] == "body", r.text
+    # A known client id, any signature, a timestamp hundreds of digits long: 401, never a 500.
+    headers = {"X-Client-Id": "oriental", "X-Timestamp": "9" * 300, "X-Signature": "sha256=00"}
+    r = await gw.http.post(path, content="{}", headers=headers)
+    assert r.status_code == 401 and "x-timestamp" in r.json()["detail"]
+    for name, value in [("X-Client-Id", "c" * 500), ("X-API-Key", "k" * 5000), ("X-Signature", "s" * 1000)]:
+        r = await gw.http.post(path, content="{}", headers={name: value})
+        assert r.status_code == 401, (name, r.text)
+    r = await gw.http.post(
+        path, content="{}", headers={"X-Client-Id": "oriental", "X-Timestamp": "١٢٣".encode(), "X-Signature": "x"}
+    )
+    assert r.status_code == 401  # Arabic-Indic digits are not unix seconds
+
+
+async def test_a_key_given_twice_is_refused_naming_it_and_nothing_is_applied(gw):
+    h = await at_cofunding(gw)
+    path = f"/v1/applications/{h.id}/cofunding-decision"
+    eid = event_id()
+    twice = f'{{"event_id": "{eid}", "approved": false, "approved": true, "decided_by": "council"}}'
+    r = await gw.post(path, twice, "oriental")
+    assert r.status_code == 422 and r.json()["field"] == "approved", r.text
+    deep = f'{{"event_id": "{event_id()}", "approved": true, "decided_by": ' + "[" * 5000 + "]" * 5000 + "}"
+    r = await gw.post(path, deep, "oriental")
+    assert r.status_code == 422 and r.json()["field"] == "body"
+    assert (await gw.driver.status(h)).stage == Stage.COFUNDING

@@ -16,6 +16,8 @@ MAY_IMPORT = {
     "workflows": {"domain", "activities"},
     "observability": {"domain", "infra"},
     "frontdoor": {"domain", "infra", "workflows.names"},
+    # The console acts through the front door; its auditor's page uses the auditor's tools.
+    "console": {"domain", "infra", "observability", "frontdoor", "workflows.names", "audit"},
 }
 SHIPPED = [
     "domain",
@@ -25,6 +27,7 @@ SHIPPED = [
     "workflows",
     "observability",
     "frontdoor",
+    "console",
     "cli",
     "gateway",
     "audit",

@@ -13,6 +13,7 @@ from activities.application import ApplicationActivities
 from domain.calendar import local_date
 from domain.edition import CoFundingFallback, edition_4_settings
 from domain.models import (
+    BankDetailsApproved,
     BankDetailsFixed,
     Cancellation,
     CoFundingDecision,
@@ -29,6 +30,7 @@ from domain.reference import MINISTRY, DocumentKind
 from simulation.driver import Driver
 from simulation.factories import cooperative, make_review, make_submission, settings_with, valid_rib
 from workflows.application import ApplicationWorkflow
+from workflows.application.state import APPROVAL_DUE
 
 
 @pytest.fixture
@@ -294,8 +296,16 @@ async def test_payment_rejected_then_fixed_pays_once(run):
             ApplicationWorkflow.fix_bank_details, BankDetailsFixed.model_construct(bank_account="123", fixed_by="ops")
         )
     await h.execute_update(
-        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="officer")
+        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(7), fixed_by="finance-karim")
     )
+    s = await d.status(h)
+    assert s.waiting_for == APPROVAL_DUE and s.bank_details_requested_by == "finance-karim"
+    assert s.orders[0].status == "rejected"  # nothing is paid to the new account before a second approval
+    with pytest.raises(WorkflowUpdateFailedError, match="another person approves it"):
+        await h.execute_update(
+            ApplicationWorkflow.approve_bank_details, BankDetailsApproved(approved_by="finance-karim")
+        )
+    await h.execute_update(ApplicationWorkflow.approve_bank_details, BankDetailsApproved(approved_by="finance-salma"))
     s = await d.status(h)
     assert s.orders[0].attempt == 2 and s.orders[0].status == "sent"
     await d.pay_pending(h)

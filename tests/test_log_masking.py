@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from domain.models import BankDetailsFixed, ReportReview, Stage
+from domain.models import ReportReview, Stage
 from domain.reference import LegalForm
 from infra.log_config import configure_logging, mask_value, register_secrets
 from infra.settings import get_settings
@@ -136,9 +136,7 @@ async def test_a_whole_lifecycle_logs_no_secret(gw: GatewayStack, captured):  # 
             assert (await gw.post(path, body, "payments", via="hmac")).status_code == 200
 
     await pay(executed=False)
-    await h.execute_update(
-        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=fixed_rib, fixed_by="ops")
-    )
+    await d.fix_bank(h, fixed_rib)
     await pay()
     for period in (1, 2, 3, 4):
         await d.reach(h, Stage.MONITORING, f"progress report {period}")

@@ -25,6 +25,7 @@ from domain.models import (
     AgreementSigned,
     ApplicationInput,
     ApplicationStatus,
+    BankDetailsApproved,
     BankDetailsFixed,
     CommitteeDecision,
     Decision,
@@ -179,7 +180,10 @@ async def test_metrics_show_sdk_metrics_and_service_counters(observed):
         PaymentResult(order_key=order.key, attempt=1, executed=False, reason="account closed"),
     )
     await paid.execute_update(
-        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(8), fixed_by="officer")
+        ApplicationWorkflow.fix_bank_details, BankDetailsFixed(bank_account=valid_rib(8), fixed_by="finance-karim")
+    )
+    await paid.execute_update(
+        ApplicationWorkflow.approve_bank_details, BankDetailsApproved(approved_by="finance-salma")
     )
     await paid.execute_update(
         ApplicationWorkflow.payment_result,

@@ -687,3 +687,25 @@ async def test_a_name_no_person_should_store_is_refused_at_submit_naming_the_fie
     [error] = r.json()["errors"]
     assert error["field"] == "applicant.name" and why in error["message"]
     assert not await exists(stack, submission.application_id)
+
+
+async def test_a_key_given_twice_non_utf8_or_deeply_nested_files_exit_2_naming_what(stack):
+    sub = make_submission(regno()).model_dump_json()
+    twice = sub.replace('"registration_number":', '"registration_number": "ASSO-OTHER-1", "registration_number":', 1)
+    r = await cli(stack, "submit", write(stack, "twice.json", twice), "--json", address=CLOSED_PORT)
+    assert r.code == 2, r.text
+    assert r.json()["errors"][0]["field"] == "registration_number" and "twice" in r.json()["errors"][0]["message"]
+    latin1 = stack.workdir / "latin1.json"
+    latin1.write_bytes(b'{"name": "Associ\xe9"}')
+    r = await cli(stack, "submit", str(latin1), "--json", address=CLOSED_PORT)
+    assert r.code == 2 and "not UTF-8" in r.json()["errors"][0]["message"], r.text
+    deep = write(stack, "deep.json", "[" * 50_000 + "]" * 50_000)
+    for command in (["submit", deep], ["edition", "open", "4", "--settings", deep]):
+        r = await cli(stack, *command, "--json", address=CLOSED_PORT)
+        assert r.code == 2 and "nested too deeply" in r.text and "Traceback" not in r.err, r.text
+    lines = write(stack, "twice.jsonl", sub + "\n" + twice + "\n")
+    r = await cli(stack, "import", lines, "--json", address=CLOSED_PORT)
+    assert r.code == 1 and "line 2" in r.text and "registration_number" in r.text, r.text
+    header = "registration_number,registration_number,name\nA,B,C\n"
+    r = await cli(stack, "import", write(stack, "twice.csv", header), "--json", address=CLOSED_PORT)
+    assert r.code == 1 and "given twice: registration_number" in r.text, r.text

@@ -25,6 +25,13 @@ def current_actor() -> Actor | None:
     return _current.get()
 
 
+def who(typed: str) -> str:
+    """The sender: the authenticated actor when the input came through a front door, else the name
+    the input gives (tests, older clients)."""
+    actor = current_actor()
+    return actor.id if actor is not None else typed
+
+
 def _actor(headers: dict[str, Payload]) -> Actor | None:
     payload = headers.get(ACTOR_HEADER)
     return None if payload is None else Actor.model_validate_json(payload.data)

@@ -34,19 +34,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.models import ApplicationInput, ApplicationSubmission
     from domain.report import EditionReport
-    from workflows.actor import current_actor
+    from workflows.actor import who
 
 # Patch id: from this version a late submission is answered refused and counted, not refused unseen.
 PATCH_LATE_COUNTED = "late-submissions-counted"
 
 TIMER = "the call's timer"  # who closed a call that closed on its last day
-
-
-def _who(typed: str) -> str:
-    """The sender: the authenticated actor when the input came through a front door, else the name
-    the input gives (tests, older clients)."""
-    actor = current_actor()
-    return actor.id if actor is not None else typed
 
 
 @workflow.defn
@@ -249,7 +242,7 @@ class EditionWorkflow:
     @workflow.update
     def close_call(self, inp: CloseCall) -> str:
         # Returns at once: the run closes the call once submissions in flight are done.
-        self.state.call_closed_by = _who(inp.closed_by)
+        self.state.call_closed_by = who(inp.closed_by)
         self.state.call_closed_at = workflow.now()
         self._closing = True
         return f"call of edition {self.settings.edition} closed by {inp.closed_by}"
@@ -262,7 +255,7 @@ class EditionWorkflow:
     @workflow.update
     async def confirm_selection(self, inp: SelectionConfirmed) -> str:
         self._check_confirm(inp)
-        self.state.confirmed_by = _who(inp.confirmed_by)
+        self.state.confirmed_by = who(inp.confirmed_by)
         await self._act(E.confirm_selection, self.settings.edition, self.state.confirmed_by, workflow.now())
         self.status.confirmed_by = inp.confirmed_by
         p = self.status.proposal
@@ -276,10 +269,10 @@ class EditionWorkflow:
             raise ValueError(f"confirmed_by: already confirmed by {self.state.confirmed_by}")
         # Four eyes: whoever closed the call (its opener, when its timer closed it) does not confirm.
         closer = self.opened_by if self.state.call_closed_by == TIMER else self.state.call_closed_by
-        who = _who(inp.confirmed_by)
-        if who == closer:
+        confirmer = who(inp.confirmed_by)
+        if confirmer == closer:
             raise ValueError(
-                f"confirmed_by: {who} closed the call (or opened the edition its timer closed); "
+                f"confirmed_by: {confirmer} closed the call (or opened the edition its timer closed); "
                 "another member of the committee confirms (four eyes)"
             )
 

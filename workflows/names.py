@@ -20,6 +20,7 @@ class ApplicationUpdate(StrEnum):
     SIGN_AGREEMENT = "sign_agreement"
     PAYMENT_RESULT = "payment_result"
     FIX_BANK_DETAILS = "fix_bank_details"
+    APPROVE_BANK_DETAILS = "approve_bank_details"
     RETRY_PAYMENT_ORDERS = "retry_payment_orders"
     SUBMIT_REPORT = "submit_report"
     REVIEW_REPORT = "review_report"

@@ -1,6 +1,7 @@
 """Money out of an application: the tranches released by an event, one payment order per funder
 (idempotency key APPLICATION:T<n>:<funder>), and the inputs about them — the payment system's
-result, bank details fixed after a rejection, ops retrying orders the payment system did not take."""
+result, bank details fixed after a rejection (requested by one person, approved by another), ops
+retrying orders the payment system did not take."""
 
 from collections.abc import Callable
 from decimal import Decimal
@@ -14,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.edition import TrancheRelease
     from domain.models import (
         Answer,
+        BankDetailsApproved,
         BankDetailsFixed,
         PaymentOrder,
         PaymentResult,
@@ -21,9 +23,19 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from domain.money import mad, split
+    from workflows.actor import who
 
 
-from workflows.application.state import PATCH_UNSENT_ROW, PAYMENTS_DUE, RESEND_DUE, UNSENT, ApplicationState
+from workflows.application.state import (
+    APPROVAL_DUE,
+    FIX_DUE,
+    PATCH_BANK_FOUR_EYES,
+    PATCH_UNSENT_ROW,
+    PAYMENTS_DUE,
+    RESEND_DUE,
+    UNSENT,
+    ApplicationState,
+)
 
 
 class Payments(ApplicationState):
@@ -91,7 +103,7 @@ class Payments(ApplicationState):
         self._orders[order.key] = order.model_copy(update={"status": "rejected"})
         self._refresh_orders()
         await self._act(A.mark_payment_rejected, order.key, result.attempt, result.reason, self._now())
-        self.status.waiting_for = "ops: fix the bank details of a rejected payment"
+        self.status.waiting_for = FIX_DUE
         return self._answer(f"payment order {order.key} rejected ({result.reason}); waiting for ops to fix the details")
 
     @payment_result.validator
@@ -109,8 +121,50 @@ class Payments(ApplicationState):
 
     @workflow.update
     async def fix_bank_details(self, fix: BankDetailsFixed) -> Answer:
+        """New bank details after a rejection: a request, applied once a second person approves it
+        (four eyes on where money goes); histories from before applied it at once."""
         self._guard(self._check_fix, fix)
-        self._bank_account = fix.bank_account
+        if not workflow.patched(PATCH_BANK_FOUR_EYES):
+            return await self._new_bank_details(fix.bank_account, fix.fixed_by)
+        requested_by = who(fix.fixed_by)
+        self._bank_change = (fix.bank_account, requested_by)
+        self.status.bank_details_requested_by = requested_by
+        self.status.waiting_for = APPROVAL_DUE
+        seq = self._next_seq("bank_details")
+        await self._record("bank_details", seq, "requested", {"bank_account": fix.bank_account}, requested_by)
+        return self._answer(f"bank details change requested by {requested_by}: another person approves it")
+
+    @fix_bank_details.validator
+    def _check_fix(self, fix: BankDetailsFixed) -> None:
+        if not any(o.status == "rejected" for o in self._orders.values()):
+            raise ValueError("bank_account: no rejected payment order is waiting for new bank details")
+
+    @workflow.update
+    async def approve_bank_details(self, approval: BankDetailsApproved) -> Answer:
+        self._guard(self._check_approval, approval)
+        assert self._bank_change is not None  # checked by the validator
+        account, requested_by = self._bank_change
+        self._bank_change, self.status.bank_details_requested_by = None, None
+        approver = who(approval.approved_by)
+        if not approval.approved:
+            self.status.waiting_for = FIX_DUE
+            seq = self._next_seq("bank_details")
+            await self._record("bank_details", seq, "declined", {"reason": approval.reason}, approver)
+            return self._answer(f"bank details change of {requested_by} declined by {approver}")
+        return await self._new_bank_details(account, approver)
+
+    @approve_bank_details.validator
+    def _check_approval(self, approval: BankDetailsApproved) -> None:
+        if self._bank_change is None:
+            raise ValueError("approved_by: no change of bank details is waiting for approval")
+        if who(approval.approved_by) == self._bank_change[1]:
+            raise ValueError(
+                f"approved_by: {self._bank_change[1]} requested this change; another person approves it (four eyes)"
+            )
+
+    async def _new_bank_details(self, account: str, by: str) -> Answer:
+        """Pay the rejected orders again, to the new account."""
+        self._bank_account = account
         rejected = [o for o in self._orders.values() if o.status == "rejected"]
         for o in rejected:  # marked as sent before the awaits: a result may come at once
             self._orders[o.key] = o.model_copy(update={"status": "sent", "attempt": o.attempt + 1})
@@ -118,10 +172,10 @@ class Payments(ApplicationState):
         self.status.waiting_for = PAYMENTS_DUE
         for o in rejected:
             await self._send_order(
-                self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, fix.bank_account, self._now()
+                self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, account, self._now()
             )
         seq = self._next_seq("bank_details")
-        await self._record("bank_details", seq, "fixed", {"orders": [o.key for o in rejected]}, fix.fixed_by)
+        await self._record("bank_details", seq, "fixed", {"orders": [o.key for o in rejected]}, by)
         unsent = [o.key for o in rejected if self._orders[o.key].status == UNSENT]
         if unsent:
             return self._answer(
@@ -129,11 +183,6 @@ class Payments(ApplicationState):
                 "system: escalated, retry them with retry_payment_orders"
             )
         return self._answer(f"bank details fixed; {len(rejected)} payment order(s) sent again")
-
-    @fix_bank_details.validator
-    def _check_fix(self, fix: BankDetailsFixed) -> None:
-        if not any(o.status == "rejected" for o in self._orders.values()):
-            raise ValueError("bank_account: no rejected payment order is waiting for new bank details")
 
     @workflow.update
     async def retry_payment_orders(self, retry: PaymentRetry) -> Answer:

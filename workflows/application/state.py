@@ -38,6 +38,9 @@ UNSENT = "unsent"  # an order the payment system did not take within its retry p
 PATCH_UNSENT_ROW = "payment-order-unsent-row"
 # Patch id: from this version, the ministry covers a declined co-funding only within its envelope.
 PATCH_COVER_WITHIN_ENVELOPE = "cofunding-cover-within-envelope"
+PATCH_BANK_FOUR_EYES = "bank-details-four-eyes"  # a change of bank details takes a second approval
+FIX_DUE = "ops: fix the bank details of a rejected payment"
+APPROVAL_DUE = "finance: a second person approves the new bank details"
 
 # Stages in which the funding agreement is signed and money may be moving.
 FUNDED = frozenset({Stage.DISBURSEMENT, Stage.MONITORING})
@@ -71,6 +74,7 @@ class ApplicationState:
         self._cofunding: dict[str, CoFundingDecision] = {}
         self._agreement: AgreementSigned | None = None
         self._bank_account: str | None = None
+        self._bank_change: tuple[str, str] | None = None  # account, who asked: waits for a second person
         self._orders: dict[str, PaymentOrder] = {}
         self._reports: dict[int, str] = {}  # period -> received / approved / rejected
         self._expected_period = 1

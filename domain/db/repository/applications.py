@@ -52,6 +52,7 @@ class Applications(RepositoryBase):
                     application_id=application_id,
                     edition=submission.edition,
                     registration_number=a.registration_number,
+                    applicant_name=a.name,
                     legal_form=a.legal_form.value,
                     region_code=a.region_code,
                     province=a.province,

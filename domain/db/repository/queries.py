@@ -83,6 +83,7 @@ class Queries(RepositoryBase):
                     "id": a.application_id,
                     "edition": a.edition,
                     "registration_number": a.registration_number,
+                    "applicant_name": a.applicant_name,
                     "legal_form": a.legal_form,
                     "region_code": a.region_code,
                     "province": a.province,

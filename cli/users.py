@@ -1,0 +1,90 @@
+"""The console's users, for an admin at the terminal: add one, change roles, deactivate.
+
+python starter.py users add amina --name "Amina El Idrissi" --role officer   # asks the password
+python starter.py users roles karim --role finance --role auditor
+python starter.py users deactivate karim                                     # ends their sessions
+"""
+
+from typing import Annotated
+
+import typer
+
+from cli import render
+from cli.actions import CLI_ACTOR
+from cli.command import run_command
+from cli.inputs import InputError
+from infra.settings import get_settings
+
+app = typer.Typer(help="The console's users and their roles.", no_args_is_help=True)
+Roles = Annotated[
+    list[str], typer.Option("--role", help="officer, committee, finance, reviewer, auditor, admin, region-council:NN")
+]
+
+
+def _accounts():  # type: ignore[no-untyped-def]
+    from console.accounts import Accounts
+    from domain.db.session import make_engine
+
+    return Accounts(make_engine(get_settings().database_url))
+
+
+def _refused(e: ValueError) -> InputError:
+    field, _, message = str(e).partition(": ")
+    return InputError.one(field if message else "", message or str(e))
+
+
+@app.command()
+def add(
+    login: str,
+    name: Annotated[str, typer.Option("--name", help="as shown in the console")],
+    role: Roles,
+    password: Annotated[
+        str | None, typer.Option("--password", help="omit to be asked (not echoed)", envvar="CONSOLE_PASSWORD")
+    ] = None,
+    language: Annotated[str, typer.Option("--language", help="fr, ar or en")] = "fr",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add a user who signs in with a password (hashed with argon2)."""
+
+    def work() -> int:
+        secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        if len(secret) < 12:
+            raise InputError.one("password", "at least 12 characters")
+        try:
+            user = _accounts().create(login, name, secret, role, by=CLI_ACTOR.id, language=language)
+        except ValueError as e:
+            raise _refused(e) from None
+        render.emit_json(user.model_dump(mode="json")) if as_json else render.out.print(f"added: {user.login}")
+        return 0
+
+    run_command(as_json, work)
+
+
+@app.command()
+def roles(login: str, role: Roles, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Set a user's roles (each grant and removal goes on the access trail)."""
+
+    def work() -> int:
+        try:
+            _accounts().set_roles(login, role, by=CLI_ACTOR.id)
+        except ValueError as e:
+            raise _refused(e) from None
+        render.out.print(f"roles of {login}: {', '.join(sorted(role))}")
+        return 0
+
+    run_command(as_json, work)
+
+
+@app.command()
+def deactivate(login: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Deactivate a user who leaves: their sessions end at once."""
+
+    def work() -> int:
+        try:
+            _accounts().deactivate(login, by=CLI_ACTOR.id)
+        except ValueError as e:
+            raise _refused(e) from None
+        render.out.print(f"deactivated: {login}")
+        return 0
+
+    run_command(as_json, work)

@@ -1,0 +1,186 @@
+"""What each role can do to an application from its page: one form per workflow update.
+
+Each action names the update (workflows/names.py), its input model (the same the CLI and the
+gateway send), the roles that may send it, the form's fields, and the field the signed-in user
+fills (never typed: the actor is who is signed in). Sending goes through the one front door
+(frontdoor.send_update, with the vault, so a RIB typed here never reaches a workflow).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from console.accounts import User
+from domain.errors import located
+from domain.models import (
+    AgreementSigned,
+    BankDetailsApproved,
+    BankDetailsFixed,
+    Cancellation,
+    CoFundingDecision,
+    PaymentRetry,
+    ReportReview,
+    SiteVisit,
+    Termination,
+    Withdrawal,
+)
+from frontdoor import Result, send_update
+from workflows.names import ApplicationUpdate as U
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # text, textarea, date, number, money, yesno, rib
+    label: str  # a message id (console/locale)
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str  # in the URL: /applications/{id}/actions/{key}
+    update: U
+    model: type[BaseModel]
+    roles: tuple[str, ...]
+    actor_field: str
+    label: str
+    fields: tuple[Field, ...] = field(default_factory=tuple)
+    stages: tuple[str, ...] = ()  # shown on the page in these stages (the workflow decides anyway)
+
+    def payload(self, form: dict[str, Any], user: User) -> BaseModel:
+        """The update's input from the form; raises ValidationError naming the field."""
+        values: dict[str, Any] = {self.actor_field: user.login}
+        for f in self.fields:
+            raw = str(form.get(f.name, "")).strip()
+            if f.kind == "yesno":
+                values[f.name] = raw == "yes"
+            elif raw or f.required:
+                values[f.name] = raw
+        if self.update == U.COFUNDING_DECISION:
+            values["region_code"] = next(iter(sorted(user.scopes("region-council"))), "")
+        return self.model.model_validate(values)
+
+
+REASON = Field("reason", "textarea", "Reason")
+ACTIONS = {
+    a.key: a
+    for a in [
+        Action(
+            "review-report",
+            U.REVIEW_REPORT,
+            ReportReview,
+            ("officer",),
+            "decided_by",
+            "Review a progress report",
+            (Field("period", "number", "Report", True), Field("approved", "yesno", "Approve"), REASON),
+            ("monitoring",),
+        ),
+        Action(
+            "site-visit",
+            U.RECORD_SITE_VISIT,
+            SiteVisit,
+            ("officer",),
+            "visitor",
+            "Record a site visit",
+            (Field("visited_on", "date", "Visited on", True), Field("findings", "textarea", "Findings")),
+            ("monitoring", "disbursement"),
+        ),
+        Action(
+            "sign",
+            U.SIGN_AGREEMENT,
+            AgreementSigned,
+            ("officer",),
+            "signed_by",
+            "Funding agreement signed",
+            (Field("signed_on", "date", "Signed on", True), Field("bank_account", "rib", "Bank account (RIB)", True)),
+            ("agreement",),
+        ),
+        Action("withdraw", U.WITHDRAW, Withdrawal, ("officer",), "requested_by", "Withdraw", (REASON,)),
+        Action(
+            "cancel",
+            U.CANCEL,
+            Cancellation,
+            ("officer",),
+            "cancelled_by",
+            "Cancel",
+            (Field("reason", "textarea", "Reason", True),),
+        ),
+        Action(
+            "terminate",
+            U.TERMINATE,
+            Termination,
+            ("officer",),
+            "terminated_by",
+            "Terminate and recover",
+            (Field("reason", "textarea", "Reason", True), Field("amount_to_recover", "money", "Amount to recover")),
+            ("disbursement", "monitoring"),
+        ),
+        Action(
+            "retry-payments",
+            U.RETRY_PAYMENT_ORDERS,
+            PaymentRetry,
+            ("finance",),
+            "requested_by",
+            "Send unsent payment orders again",
+            (REASON,),
+            ("disbursement",),
+        ),
+        Action(
+            "fix-bank",
+            U.FIX_BANK_DETAILS,
+            BankDetailsFixed,
+            ("finance",),
+            "fixed_by",
+            "Fix the bank details of a rejected payment",
+            (Field("bank_account", "rib", "Bank account (RIB)", True),),
+            ("disbursement",),
+        ),
+        Action(
+            "approve-bank",
+            U.APPROVE_BANK_DETAILS,
+            BankDetailsApproved,
+            ("finance",),
+            "approved_by",
+            "Approve the new bank details (second person)",
+            (Field("approved", "yesno", "Approve"), REASON),
+            ("disbursement",),
+        ),
+        Action(
+            "cofunding",
+            U.COFUNDING_DECISION,
+            CoFundingDecision,
+            ("region-council",),
+            "decided_by",
+            "Co-funding decision of the Region",
+            (Field("approved", "yesno", "Approve"), Field("amount", "money", "Amount (MAD)"), REASON),
+            ("cofunding",),
+        ),
+    ]
+}
+
+
+def allowed(user: User, stage: str, region_code: str) -> list[Action]:
+    """The actions this user may take on an application in `stage` of that region."""
+    out = []
+    for a in ACTIONS.values():
+        if not any(user.has(r) for r in a.roles) or (a.stages and stage not in a.stages):
+            continue
+        if a.update == U.COFUNDING_DECISION and region_code not in user.scopes("region-council"):
+            continue
+        out.append(a)
+    return out
+
+
+def form_errors(err: ValidationError) -> dict[str, str]:
+    """{field: message} of a refused form (no input values)."""
+    out: dict[str, str] = {}
+    for e in err.errors(include_url=False, include_input=False):
+        path, message = located(e["loc"], e["msg"])
+        out.setdefault(path[0] if path else "", message)
+    return out
+
+
+async def act(action: Action, application_id: str, form: dict[str, Any], user: User, client: Any, vault: Any) -> Result:
+    payload = action.payload(form, user)
+    return await send_update(client, application_id, action.update, payload, user.actor(), timeout=30, vault=vault)

@@ -1,0 +1,42 @@
+"""The auditor's page of an application: its timeline in plain language (from the workflow's
+history), its hash chain verified against the rows it recorded, its money reconciled between the
+history and the database, and the history exported for replay — the auditor CLI's functions
+(audit/) behind buttons. Every export is on the access trail."""
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from temporalio.service import RPCError
+
+from audit import events, histories, reconcile, timeline, verify
+from console.pages import State, Who, application_of
+from console.web import render, require
+
+router = APIRouter()
+AUDITORS = ("auditor", "officer", "admin")
+
+
+@router.get("/applications/{application_id}/audit")
+async def audit(request: Request, s: State, who: Who, application_id: str) -> Response:
+    require(who, *AUDITORS)
+    app = application_of(s, who, application_id)
+    try:
+        history = await histories.fetch(s.temporal(), app["id"])
+    except RPCError as e:
+        raise HTTPException(404, f"history: {e.message}") from None
+    parsed = await events.parse(history, s.temporal().data_converter)
+    entries = timeline.build(parsed).entries
+    chain = verify.verify(s.repo.engine, application_ids=[app["id"]])
+    money = reconcile.check_application(app, reconcile.money_of(parsed))
+    return render(request, "audit.html", who, app=app, entries=entries, chain=chain, money=money)
+
+
+@router.get("/applications/{application_id}/history.json")
+async def export_history(s: State, who: Who, application_id: str) -> Response:
+    """The workflow's history as `temporal workflow show --output json` writes it (payloads stay
+    encrypted), for `python -m audit replay --file`."""
+    require(who, "auditor", "admin")
+    app = application_of(s, who, application_id)
+    history = await histories.fetch(s.temporal(), app["id"])
+    s.accounts.record_export(who.user.login, f"history {app['id']}", len(history.events))
+    headers = {"Content-Disposition": f'attachment; filename="{histories.file_name(app["id"])}"'}
+    return Response(history.to_json(), media_type="application/json", headers=headers)

@@ -1,0 +1,84 @@
+"""The console's edition pages: the list, an edition's dashboard, and the committee's page with its
+what-if and the confirmation (sent through the front door as the signed-in member)."""
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from temporalio.service import RPCError
+
+from console import editions
+from console.pages import Form, State, Who
+from console.web import render, require
+from domain.db.edition_repository import EditionRepository
+from domain.edition_messages import EditionStatus, SelectionConfirmed, edition_workflow_id
+from frontdoor import send_update
+from workflows.names import GET_STATUS, EditionUpdate
+
+router = APIRouter()
+READERS = ("officer", "committee", "finance", "auditor", "admin")
+
+
+def _repo(s: Any) -> EditionRepository:
+    return EditionRepository(s.repo.engine)
+
+
+async def _status(s: Any, edition: int) -> EditionStatus | None:
+    try:
+        handle = s.temporal().get_workflow_handle(edition_workflow_id(edition))
+        return await handle.query(GET_STATUS, result_type=EditionStatus)  # type: ignore[no-any-return]
+    except (RPCError, HTTPException, Exception):  # noqa: BLE001 - the page shows the database's record
+        return None
+
+
+@router.get("/editions")
+def edition_list(request: Request, s: State, who: Who) -> Response:
+    require(who, *READERS)
+    return render(request, "editions.html", who, editions=editions.editions(_repo(s)))
+
+
+@router.get("/editions/{edition}")
+async def dashboard(request: Request, s: State, who: Who, edition: int) -> Response:
+    require(who, *READERS)
+    settings = editions.settings_of(_repo(s), edition)
+    if settings is None:
+        raise HTTPException(404, "edition")
+    report, envelopes = editions.dashboard(_repo(s), settings)
+    status = await _status(s, edition)
+    return render(request, "dashboard.html", who, edition=edition, report=report, envelopes=envelopes, status=status)
+
+
+@router.get("/editions/{edition}/committee")
+async def committee(request: Request, s: State, who: Who, edition: int) -> Response:
+    require(who, "committee", "officer", "auditor", "admin")
+    settings = editions.settings_of(_repo(s), edition)
+    if settings is None:
+        raise HTTPException(404, "edition")
+    view = editions.committee(_repo(s), settings, dict(request.query_params))
+    status = await _status(s, edition)
+    return render(
+        request, "committee.html", who, edition=edition, settings=settings, view=view, status=status,
+        query=dict(request.query_params), result=None,
+    )  # fmt: skip
+
+
+@router.post("/editions/{edition}/committee/confirm")
+async def confirm(request: Request, s: State, who: Who, form: Form, edition: int) -> Response:
+    """Confirm the stored proposal (never a what-if), as the signed-in member: the edition's
+    validator refuses the officer who closed the call (four eyes)."""
+    require(who, "committee")
+    payload = SelectionConfirmed(confirmed_by=who.user.login, note=str(form.get("note", ""))[:2000])
+    result = await send_update(
+        s.temporal(), edition_workflow_id(edition), EditionUpdate.CONFIRM_SELECTION, payload, who.user.actor(),
+        timeout=30, result_type=str,
+    )  # fmt: skip
+    if result.accepted:
+        return RedirectResponse(f"/editions/{edition}/committee?done=1", status_code=303)
+    settings = editions.settings_of(_repo(s), edition)
+    if settings is None:
+        raise HTTPException(404, "edition")
+    view = editions.committee(_repo(s), settings, {})
+    return render(
+        request, "committee.html", who, 409, edition=edition, settings=settings, view=view,
+        status=await _status(s, edition), query={}, result=result,
+    )  # fmt: skip

@@ -1,0 +1,250 @@
+"""The console's pages and the routes their forms post to."""
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from temporalio.service import RPCError
+
+from console import actions, work
+from console.board import Filters, board, csv_export
+from console.i18n import LANGUAGES
+from console.web import (
+    LANGUAGE_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    ConsoleState,
+    Signed,
+    checked_form,
+    failed,
+    render,
+    require,
+    signed_in,
+    state,
+    too_many_failures,
+)
+from domain.models import ApplicationStatus, Stage
+from workflows.names import GET_STATUS, ApplicationUpdate
+
+router = APIRouter()
+EVERYTHING = ("officer", "committee", "finance", "auditor", "admin")  # roles that see every application
+State = Annotated[ConsoleState, Depends(state)]
+Who = Annotated[Signed, Depends(signed_in)]
+Form = Annotated[dict[str, Any], Depends(checked_form)]
+
+
+def _cookie(response: Response, s: ConsoleState, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        secure=s.settings.console_secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+
+
+# --- Signing in --------------------------------------------------------------------------------------
+
+
+def _next(value: object) -> str:
+    """Where to go once signed in: a path of this site only (never another origin)."""
+    path = str(value or "/")
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
+@router.get("/login")
+def login_page(request: Request, s: State) -> Response:
+    token = secrets.token_urlsafe(24)
+    nxt = _next(request.query_params.get("next"))
+    response = render(request, "login.html", None, login_csrf=token, error=None, next=nxt)
+    _cookie(response, s, LOGIN_CSRF_COOKIE, token, max_age=1800)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, s: State) -> Response:
+    form = dict(await request.form())
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(str(form.get("csrf", "")), expected):
+        raise HTTPException(403, "csrf")
+    login_name = str(form.get("login", ""))[:100]
+    address = request.client.host if request.client else "?"
+    keys = (f"login:{login_name}", f"address:{address}")
+    # 5 failures per login, 30 per address, in 5 minutes (an office shares one address).
+    if too_many_failures(s, keys[0], limit=5) or too_many_failures(s, keys[1], limit=30):
+        return render(
+            request, "login.html", None, http_status=429, login_csrf=expected, error="Too many attempts",
+            next=_next(form.get("next")),
+        )  # fmt: skip
+    user = s.accounts.authenticate(login_name, str(form.get("password", "")))
+    if user is None:
+        failed(s, *keys)
+        return render(
+            request, "login.html", None, http_status=401, login_csrf=expected, error="Wrong login or password"
+        )
+    token, _ = s.accounts.open_session(user.login)
+    response = RedirectResponse(_next(form.get("next")), status_code=303)
+    _cookie(response, s, SESSION_COOKIE, token, max_age=int(s.accounts.session_ttl.total_seconds()))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, s: State, form: Form) -> Response:
+    s.accounts.close_session(request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/language")
+def language(request: Request, s: State, who: Who, form: Form) -> Response:
+    chosen = str(form.get("language", ""))
+    if chosen not in LANGUAGES:
+        raise HTTPException(422, "language")
+    s.accounts.set_language(who.user.login, chosen)
+    response = RedirectResponse(request.headers.get("referer") or "/", status_code=303)
+    _cookie(response, s, LANGUAGE_COOKIE, chosen, max_age=365 * 86400)
+    return response
+
+
+# --- The board ---------------------------------------------------------------------------------------
+
+
+def _visible(who: Signed, f: Filters) -> Filters:
+    """The filters narrowed to what this user may see: a Region's agent, their region only."""
+    if any(who.user.has(r) for r in EVERYTHING):
+        return f
+    regions = who.user.scopes("region-council")
+    if not regions:
+        raise HTTPException(403, "role")
+    region = f.region if f.region in regions else sorted(regions)[0]
+    return f.model_copy(update={"region": region})
+
+
+def _filters(request: Request) -> Filters:
+    try:
+        return Filters.model_validate({k: v for k, v in request.query_params.items() if v != ""})
+    except ValidationError as e:
+        raise HTTPException(422, "filters: " + "; ".join(str(x["loc"][0]) for x in e.errors())) from None
+
+
+@router.get("/")
+def home(request: Request, s: State, who: Who) -> Response:
+    """What waits on this person or their role, oldest first."""
+    with Session(s.repo.engine) as db:
+        items = work.waiting_on(db, who.user)
+    return render(request, "home.html", who, items=items)
+
+
+@router.get("/payments")
+def payments(request: Request, s: State, who: Who, status: str | None = None, edition: int | None = None) -> Response:
+    require(who, "finance", "auditor", "admin")
+    if status not in (None, "", *work.ORDER_STATES):
+        raise HTTPException(422, "status")
+    with Session(s.repo.engine) as db:
+        orders = work.payment_orders(db, status or None, edition)
+    return render(request, "payments.html", who, orders=orders, status=status or "", states=work.ORDER_STATES)
+
+
+@router.get("/applications")
+def applications(request: Request, s: State, who: Who) -> Response:
+    f = _visible(who, _filters(request))
+    with Session(s.repo.engine) as db:
+        found = board(db, f)
+    return render(request, "board.html", who, board=found, f=f, stages=[x.value for x in Stage])
+
+
+@router.get("/applications.csv")
+def applications_csv(request: Request, s: State, who: Who) -> Response:
+    f = _visible(who, _filters(request))
+    with Session(s.repo.engine) as db:
+        text, n = csv_export(db, f)
+    s.accounts.record_export(who.user.login, f"applications {f.model_dump(exclude_defaults=True)}", n)
+    headers = {"Content-Disposition": 'attachment; filename="applications.csv"'}
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+# --- One application ---------------------------------------------------------------------------------
+
+
+def application_of(s: ConsoleState, who: Signed, application_id: str) -> dict[str, Any]:
+    """The application's record, when this user may see it (404, 403 otherwise)."""
+    app = s.repo.get_application(application_id[:80])
+    if app is None:
+        raise HTTPException(404, "application")
+    if not any(who.user.has(r) for r in EVERYTHING) and app["region_code"] not in who.user.scopes("region-council"):
+        raise HTTPException(403, "region")
+    return app
+
+
+async def _status(s: ConsoleState, application_id: str) -> ApplicationStatus | None:
+    """The workflow's own view (what it waits for, until when); None when it cannot answer now."""
+    try:
+        handle = s.temporal().get_workflow_handle(application_id)
+        return await handle.query(GET_STATUS, result_type=ApplicationStatus)
+    except (RPCError, HTTPException, Exception):  # noqa: BLE001 - the page still shows the database's record
+        return None
+
+
+@router.get("/applications/{application_id}")
+async def application(request: Request, s: State, who: Who, application_id: str) -> Response:
+    app = application_of(s, who, application_id)
+    status = await _status(s, app["id"])
+    stage = status.stage.value if status else app["stage"]
+    offered = actions.allowed(who.user, stage, app["region_code"])
+    done = bool(request.query_params.get("done"))
+    return render(
+        request, "application.html", who, app=app, status=status, actions=offered, result=None, errors={},
+        request_done=done,
+    )  # fmt: skip
+
+
+@router.get("/applications/{application_id}/live")
+async def live(s: State, who: Who, application_id: str) -> JSONResponse:
+    """What a page polls to show a workflow's changes without a reload."""
+    app = application_of(s, who, application_id)
+    status = await _status(s, app["id"])
+    return JSONResponse(
+        {
+            "stage": status.stage.value if status else app["stage"],
+            "waiting_for": status.waiting_for if status else None,
+            "history": len(status.history) if status else len(app["history"]),
+        }
+    )
+
+
+@router.post("/applications/{application_id}/actions/{key}")
+async def act(request: Request, s: State, who: Who, form: Form, application_id: str, key: str) -> Response:
+    action = actions.ACTIONS.get(key)
+    if action is None:
+        raise HTTPException(404, "action")
+    require(who, *action.roles)
+    app = application_of(s, who, application_id)
+    if action.update == ApplicationUpdate.COFUNDING_DECISION and app["region_code"] not in who.user.scopes(
+        "region-council"
+    ):
+        raise HTTPException(403, "region")
+    status = await _status(s, app["id"])
+    stage = status.stage.value if status else app["stage"]
+    offered = actions.allowed(who.user, stage, app["region_code"])
+    if action not in offered:
+        offered.append(action)  # the form that was sent stays on the page, with its answer
+    try:
+        result = await actions.act(action, app["id"], form, who.user, s.temporal(), s.vault)
+    except ValidationError as e:
+        errors = actions.form_errors(e)
+        return render(
+            request, "application.html", who, 422, app=app, status=status, actions=offered, result=None,
+            errors={key: errors},
+        )  # fmt: skip
+    if result.accepted:
+        return RedirectResponse(f"/applications/{app['id']}?done={key}", status_code=303)
+    return render(
+        request, "application.html", who, 409, app=app, status=status, actions=offered, result=(key, result), errors={}
+    )

@@ -1,0 +1,90 @@
+"""What waits on a person, and the finance team's payment orders: read models over the domain
+database for the console's home page and payments page.
+
+"Waiting on me" is read from each application's stage (the database's, so the list stays fast
+at programme scale): an officer is waited on in the stages where the programme's next step is
+theirs, finance by payment orders rejected or not taken, a Region's agent by co-funding
+requests of their Region. Oldest first.
+"""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.accounts import User
+from domain.db.tables import Application, PaymentOrderRow
+from domain.models import Stage
+
+# The stages in which the next step is a role's, and what the step is (a message id).
+WAITING_ON = {
+    "officer": {
+        Stage.AGREEMENT.value: "the funding agreement to sign",
+        Stage.AWAITING_DOCUMENTS.value: "documents the applicant must complete",
+        Stage.MONITORING.value: "progress reports and site visits",
+    },
+    "committee": {Stage.COMMITTEE.value: "the committee's decision"},
+}
+ORDER_STATES = ("sent", "rejected", "unsent", "executed")
+LIMIT = 200
+
+
+def waiting_on(s: Session, user: User) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for role, stages in WAITING_ON.items():
+        if not user.has(role):
+            continue
+        q = select(Application).where(Application.stage.in_(stages)).order_by(Application.stage_since).limit(LIMIT)
+        rows += [_item(a, stages[a.stage]) for a in s.scalars(q)]
+    for region in sorted(user.scopes("region-council")):
+        q = (
+            select(Application)
+            .where(Application.stage == Stage.COFUNDING.value, Application.region_code == region)
+            .order_by(Application.stage_since)
+            .limit(LIMIT)
+        )
+        rows += [_item(a, "the Region's co-funding decision") for a in s.scalars(q)]
+    if user.has("finance"):
+        q = (
+            select(PaymentOrderRow, Application)
+            .join(Application, Application.application_id == PaymentOrderRow.application_id)
+            .where(PaymentOrderRow.status.in_(("rejected", "unsent")))
+            .order_by(PaymentOrderRow.updated_at)
+            .limit(LIMIT)
+        )
+        for order, a in s.execute(q):
+            what = "bank details to fix" if order.status == "rejected" else "a payment order to send again"
+            rows.append(_item(a, what) | {"since": order.updated_at})
+    return sorted(rows, key=lambda r: r["since"])
+
+
+def _item(a: Application, what: str) -> dict[str, Any]:
+    return {"id": a.application_id, "name": a.applicant_name, "stage": a.stage, "since": a.stage_since, "what": what}
+
+
+def payment_orders(s: Session, status: str | None, edition: int | None) -> list[dict[str, Any]]:
+    """Payment orders by state (never their bank account), most recently changed first."""
+    q = select(PaymentOrderRow, Application.edition, Application.applicant_name).join(
+        Application, Application.application_id == PaymentOrderRow.application_id
+    )
+    if status:
+        q = q.where(PaymentOrderRow.status == status)
+    if edition:
+        q = q.where(Application.edition == edition)
+    q = q.order_by(PaymentOrderRow.updated_at.desc()).limit(500)
+    return [
+        {
+            "key": o.key,
+            "application_id": o.application_id,
+            "name": name,
+            "edition": ed,
+            "tranche": o.tranche,
+            "funder": o.funder,
+            "amount": o.amount,
+            "attempt": o.attempt,
+            "status": o.status,
+            "reason": o.reason,
+            "updated_at": o.updated_at,
+        }
+        for o, ed, name in s.execute(q)
+    ]
