@@ -92,10 +92,10 @@ def bank_accounts() -> BankAccounts:
     return vault.bank_accounts(get_settings())
 
 
-def _held(inputs: list[ApplicationInput]) -> list[ApplicationInput]:
+def _held(inputs: list[ApplicationInput], vault: BankAccounts | None = None) -> list[ApplicationInput]:
     """The inputs with their RIBs held in the vault (references instead), or a CliError."""
     try:
-        return frontdoor.held_all(inputs, bank_accounts(), CLI_ACTOR.id)
+        return frontdoor.held_all(inputs, vault or bank_accounts(), CLI_ACTOR.id)
     except (OperationalError, ProgrammingError) as e:
         raise CliError(f"cannot hold bank accounts in the domain database (is it migrated?): {e.orig}") from None
 
@@ -156,12 +156,16 @@ async def edition_update(handle: Any, name: str, arg: Any, result_type: Any, att
 
 
 async def start_application(
-    client: Client, inp: ApplicationInput, task_queue: str, via_edition: bool | None = None
+    client: Client,
+    inp: ApplicationInput,
+    task_queue: str,
+    via_edition: bool | None = None,
+    vault: BankAccounts | None = None,
 ) -> Outcome:
     """Submit an application: through its edition's workflow when one is open, else by starting the
     application's workflow directly. A second application of the same applicant in the same edition
     (same workflow id, running or closed) is refused."""
-    inp = _held([inp])[0]
+    inp = _held([inp], vault)[0]
     if via_edition is None:
         via_edition = await edition_running(client, inp.submission.edition)
     if via_edition:
@@ -202,11 +206,12 @@ async def start_many(
     concurrency: int = 32,
     on_done: Callable[[Outcome | None], None] | None = None,
     batch_size: int = IMPORT_BATCH,
+    vault: BankAccounts | None = None,
 ) -> ImportResult:
     """Start every application, at most `concurrency` at a time. Duplicates are counted, not fatal.
     Applications of an open edition go to its workflow in batches (`submit_batch`)."""
     result = ImportResult()
-    inputs = _held(list(inputs))
+    inputs = _held(list(inputs), vault)
     via = {e: await edition_running(client, e) for e in {i.submission.edition for i in inputs}}
     direct = [i for i in inputs if not via[i.submission.edition]]
 
@@ -225,7 +230,7 @@ async def start_many(
     async def one(inp: ApplicationInput) -> None:
         async with gate:
             try:
-                outcome = await start_application(client, inp, task_queue, via_edition=False)
+                outcome = await start_application(client, inp, task_queue, via_edition=False, vault=vault)
             except CliError as e:
                 outcome = Outcome(False, inp.submission.application_id, reason=e.message)
         count(outcome)

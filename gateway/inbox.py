@@ -6,7 +6,10 @@
 3. New, or pending (an earlier attempt's answer is unknown): send the update under the update id
    `gateway:<source>:<event_id>` (Temporal applies one update per id), store the answer.
    Answers stored: the workflow's acceptance (200) and its refusals (409). Temporal unreachable
-   or slow (503) is not an answer: the row stays pending and a retry sends again.
+   or slow (503) is not an answer: the row stays pending and a retry sends again. Nor is a
+   `wrong_stage` refusal of an application still running: its stage may be passing (an
+   eligibility re-check between two documents events), so the partner's retry under the same
+   event id is sent again once the application waits for it, not answered with a stale 409.
 """
 
 import hashlib
@@ -91,6 +94,9 @@ async def deliver(
             409,
             {"code": outcome.code.value, "detail": outcome.reason, "field": outcome.field, **ids, "duplicate": False},
         )
+        if outcome.code == ResultCode.WRONG_STAGE:  # transient: the row stays pending (see above)
+            gw.log.info("event refused for now", kind=kind, client=who.client_id, reason=outcome.reason, **ids)
+            return JSONResponse({**body, "retry": True}, status_code=status)
     stored = await run_in_threadpool(
         gw.repo.inbox_answer, who.client_id, event.event_id, status, body, datetime.now(UTC)
     )
