@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from cli.actions import EDITION_CONCURRENCY, edition_update
 from cli.edition import edition_report, print_report, write_report
+from demo import partners
 from demo import users as demo_users
 from demo.generate import generate
 from domain.db.repository import Repository
@@ -35,13 +36,9 @@ from domain.models import (
     AgreementSigned,
     ApplicationStatus,
     ApplicationSubmission,
+    BankDetailsApproved,
     BankDetailsFixed,
-    CoFundingDecision,
-    Document,
-    DocumentsCompleted,
     Indicators,
-    PaymentResult,
-    ProgressReport,
     ReportReview,
     Review,
     Stage,
@@ -49,7 +46,7 @@ from domain.models import (
 )
 from domain.money import mad
 from domain.report import EditionReport
-from frontdoor import held_all
+from frontdoor import Actor, held_all, send_update
 from infra.settings import get_settings
 from infra.temporal_connection import connect
 from infra.vault import bank_accounts
@@ -73,11 +70,23 @@ def demo_edition(day_seconds: float) -> EditionSettings:
     )
 
 
+# The programme's finance officers, as the console would send their inputs (four eyes on bank details).
+FINANCE = Actor(id="demo-finance", door="console", roles=frozenset({"finance"}))
+FINANCE_2 = Actor(id="demo-finance-2", door="console", roles=frozenset({"finance"}))
+
+
 class Simulation:
     def __init__(
-        self, client: Client, task_queue: str, edition: EditionSettings, apps: list[ApplicationSubmission], seed: int
+        self,
+        client: Client,
+        task_queue: str,
+        edition: EditionSettings,
+        apps: list[ApplicationSubmission],
+        seed: int,
+        partner_systems: partners.Partners,
     ):
         self.client, self.queue, self.edition, self.apps = client, task_queue, edition, apps
+        self.partners = partner_systems  # Region Councils, payment system, DMS, portal: through the gateway
         self.rng = random.Random(seed)
         self.handles: dict[str, WorkflowHandle] = {}
         self.status: dict[str, ApplicationStatus] = {}
@@ -119,8 +128,12 @@ class Simulation:
         w = s.waiting_for or ""
         if s.stage == Stage.AWAITING_DOCUMENTS and self.once(a, "docs") and rng.random() < 0.7:
             missing = [k for k in self.edition.required_documents if k not in {d.kind for d in app.documents}]
-            docs = tuple(Document(kind=k, reference=f"dms/{a}/{k.value}") for k in missing)
-            await h.execute_update(ApplicationWorkflow.complete_documents, DocumentsCompleted(documents=docs))
+            docs = [{"kind": k.value, "reference": f"dms/{a}/{k.value}"} for k in missing]
+            await self.partners.send(
+                partners.DOCUMENTS,
+                f"/v1/applications/{a}/documents-verified",
+                {"event_id": f"{a}-docs", "documents": docs, "verified_by": "dms"},
+            )
         elif s.stage == Stage.REVIEW and self.once(a, "reviews"):
             quality = rng.randint(3, 9)
             for i in range(self.edition.reviewers_per_application):
@@ -130,11 +143,14 @@ class Simulation:
                 )
         elif s.stage == Stage.COFUNDING and "region" in w and self.once(a, f"cofunding-{w}"):
             region = w.split("region ")[1][:2]
-            await h.execute_update(
-                ApplicationWorkflow.cofunding_decision,
-                CoFundingDecision(
-                    region_code=region, approved=rng.random() < 0.8, decided_by=f"conseil-region-{region}"
-                ),
+            await self.partners.send(
+                partners.region_client(region),
+                f"/v1/applications/{a}/cofunding-decision",
+                {
+                    "event_id": f"{a}-cofunding",
+                    "approved": rng.random() < 0.8,
+                    "decided_by": f"conseil-region-{region}",
+                },
             )
         elif s.stage == Stage.AGREEMENT and self.once(a, "sign") and rng.random() < 0.96:
             await h.execute_update(
@@ -147,21 +163,19 @@ class Simulation:
             for o in s.orders:
                 if o.status == "sent" and self.once(a, f"pay-{o.key}-{o.attempt}"):
                     ok = o.attempt > 1 or rng.random() > 0.06
-                    await h.execute_update(
-                        ApplicationWorkflow.payment_result,
-                        PaymentResult(
-                            order_key=o.key,
-                            attempt=o.attempt,
-                            executed=ok,
-                            reference=f"TGR-{rng.randint(10**6, 10**7)}",
-                            reason="" if ok else "account closed",
-                        ),
-                    )
+                    event = {"event_id": f"{o.key}-a{o.attempt}", "attempt": o.attempt}
+                    if ok:
+                        event["reference"] = f"TGR-{rng.randint(10**6, 10**7)}"
+                    else:
+                        event["reason"] = "account closed"
+                    outcome = "executed" if ok else "rejected"
+                    await self.partners.send(partners.PAYMENT_SYSTEM, f"/v1/payment-orders/{o.key}/{outcome}", event)
                 elif o.status == "rejected" and self.once(a, f"fix-{o.key}-{o.attempt}"):
-                    await h.execute_update(
-                        ApplicationWorkflow.fix_bank_details,
-                        BankDetailsFixed(bank_account=app.applicant.bank_account, fixed_by="demo-officer"),
-                    )
+                    # New bank details: requested by one finance officer, approved by another (four eyes).
+                    fixed = BankDetailsFixed(bank_account=app.applicant.bank_account, fixed_by="demo-finance")
+                    await send_update(self.client, a, names.ApplicationUpdate.FIX_BANK_DETAILS, fixed, FINANCE)
+                    approval = BankDetailsApproved(approved_by="demo-finance-2")
+                    await send_update(self.client, a, names.ApplicationUpdate.APPROVE_BANK_DETAILS, approval, FINANCE_2)
         elif s.stage == Stage.MONITORING and w.startswith("progress report"):
             period = int(w.split()[2])
             # A few reports come late: only once the applicant has been reminded.
@@ -177,7 +191,16 @@ class Simulation:
                     revenue=mad(rng.randint(0, 50_000)),
                     spend=mad(rng.randint(5_000, 40_000)),
                 )
-                await h.execute_update(ApplicationWorkflow.submit_report, ProgressReport(period=period, indicators=ind))
+                await self.partners.send(
+                    partners.PORTAL,
+                    f"/v1/applications/{a}/progress-reports",
+                    {
+                        "event_id": f"{a}-report-{period}",
+                        "applicant": app.applicant.registration_number,
+                        "period": period,
+                        "indicators": ind.model_dump(mode="json"),
+                    },
+                )
         elif s.stage == Stage.MONITORING and w.startswith("approval of progress report"):
             period = int(w.split()[4])
             if self.once(a, f"approve-{period}"):
@@ -277,7 +300,10 @@ async def main() -> None:
     # The applicants' RIBs are held in the vault, as a front door does: histories carry references.
     apps = held_all(generate(edition, args.n, args.seed), bank_accounts(settings, engine), "demo-portal")
     console.print(f"Edition {number}: {len(apps)} applications, one programme day = {args.day}s")
-    sim = Simulation(client, settings.task_queue, edition, apps, args.seed)
+    clients = partners.ensure_clients(settings, edition)
+    partner_systems = partners.Partners(f"http://127.0.0.1:{settings.gateway_port}", clients)
+    await partner_systems.wait_until_ready()
+    sim = Simulation(client, settings.task_queue, edition, apps, args.seed, partner_systems)
     await sim.open_edition()
     await sim.submit_all()
     await sim.run(args.timeout)
@@ -290,6 +316,12 @@ async def main() -> None:
     console.print(f"Console: http://localhost:{settings.console_port}   demo users (also in {demo_users.FILE}):")
     for login, password in people.items():
         console.print(f"  {login:16} {password:20} {', '.join(demo_users.USERS[login][1])}", markup=False)
+    console.print(f"Partner systems call the gateway (http://localhost:{settings.gateway_port}/docs) as:")
+    for client_id, c in clients.items():
+        scope = f" {c['region_code']}" if c.get("region_code") else ""
+        console.print(f"  {client_id:22} {c['role']}{scope:4} HMAC secret {c['hmac_secrets'][0]}", markup=False)
+    console.print(f"  (stored in {settings.secrets_file}, which the gateway re-reads)", markup=False)
+    await partner_systems.close()
     return 0 if ok else 1
 
 
