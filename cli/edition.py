@@ -66,6 +66,7 @@ def open_(
         base = inputs.settings_for(edition, inputs.load_settings(settings_file))
         dates = {k: date.fromisoformat(v) for k, v in (("call_opens", opens), ("call_closes", closes)) if v}
         settings = EditionSettings.model_validate({**base.model_dump(), **dates})
+        opening = inputs.validate(EditionInput, {"settings": settings, "opened_by": by}, {"opened_by": "--by"})
     except inputs.InputError as e:  # the settings file: unreadable, not JSON, a key twice …
         render.input_errors(e.errors, as_json)
         raise typer.Exit(2) from None
@@ -78,7 +79,7 @@ def open_(
         try:
             await client.start_workflow(
                 names.EDITION_WORKFLOW,
-                EditionInput(settings=settings, opened_by=by),
+                opening,
                 id=edition_workflow_id(edition),
                 task_queue=get_settings().task_queue,
             )

@@ -175,7 +175,10 @@ def amount(value: str | None) -> str | None:
         return value
     if not d.is_finite() or d.as_tuple().exponent < -2:  # type: ignore[operator]
         return value
-    return str(d.quantize(Decimal("0.01")))
+    try:
+        return str(d.quantize(Decimal("0.01")))
+    except ArithmeticError:  # too many digits to write with two decimals: pydantic names the field
+        return value
 
 
 def amounts(values: Mapping[str, str] | None) -> dict[str, str] | None:

@@ -1,5 +1,6 @@
 """What the ops CLI's commands share: their common options, a client, sending one action."""
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,18 @@ from cli import actions, render, updates
 from cli.command import run_command
 from infra.settings import get_settings
 
-AppId = Annotated[str, typer.Argument(metavar="ID", help="application id = workflow id, e.g. moazara-4-ASSO-0001")]
+
+def _app_id(value: str) -> str:
+    """An application id as the workflows name them (never an empty one: Temporal's own error leaked)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,79}", value or ""):
+        raise typer.BadParameter(f"{value[:40]!r} is not an application id, e.g. moazara-4-ASSO-0001")
+    return value
+
+
+AppId = Annotated[
+    str,
+    typer.Argument(metavar="ID", help="application id = workflow id, e.g. moazara-4-ASSO-0001", callback=_app_id),
+]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output (JSON on stdout)")]
 File = Annotated[
     Path | None,

@@ -724,3 +724,15 @@ async def test_a_key_given_twice_non_utf8_or_deeply_nested_files_exit_2_naming_w
     header = "registration_number,registration_number,name\nA,B,C\n"
     r = await cli(stack, "import", write(stack, "twice.csv", header), "--json", address=CLOSED_PORT)
     assert r.code == 1 and "given twice: registration_number" in r.text, r.text
+
+
+async def test_values_that_used_to_crash_the_cli_exit_2_naming_the_field(stack):
+    r = await cli(stack, "status", "", address=CLOSED_PORT)
+    assert r.code == 2 and "is not an application id" in r.err and "WorkflowId" not in r.text, r.text
+    r = await cli(
+        stack, "decide", "moazara-4-ANY", "--decision", "selected", "--award", "1e26", "--by", "c", "--json",
+        address=CLOSED_PORT,
+    )  # fmt: skip
+    assert r.code == 2 and r.json()["errors"][0]["field"].startswith("award") and "Traceback" not in r.err, r.text
+    r = await cli(stack, "edition", "open", "4", "--by", "x" * 500, "--json", address=CLOSED_PORT)
+    assert r.code == 2 and "--by" in r.text and "Traceback" not in r.err, r.text
