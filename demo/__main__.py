@@ -319,7 +319,9 @@ async def main() -> None:
     console.print(f"Partner systems call the gateway (http://localhost:{settings.gateway_port}/docs) as:")
     for client_id, c in clients.items():
         scope = f" {c['region_code']}" if c.get("region_code") else ""
-        console.print(f"  {client_id:22} {c['role']}{scope:4} HMAC secret {c['hmac_secrets'][0]}", markup=False)
+        console.print(
+            f"  {client_id:22} {c['role']}{scope:4} HMAC secret {c['hmac_secrets'][0]}", markup=False, soft_wrap=True
+        )
     console.print(f"  (stored in {settings.secrets_file}, which the gateway re-reads)", markup=False)
     await partner_systems.close()
     return 0 if ok else 1

@@ -40,24 +40,6 @@ def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
     return (ids[i : i + size] for i in range(0, len(ids), size))
 
 
-def _awards_and_payments(s: Session, ids: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """application -> funder -> award, and application -> funder -> paid (the ledger's payments)."""
-    awards: dict[str, Any] = defaultdict(dict)
-    paid: dict[str, Any] = defaultdict(dict)
-    for chunk in _chunks(ids):
-        for a, f, amount in s.execute(
-            select(AwardRow.application_id, AwardRow.funder, AwardRow.amount).where(AwardRow.application_id.in_(chunk))
-        ):
-            awards[a][f] = mad(amount)
-        for a, f, amount in s.execute(
-            select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
-            .where(LedgerRow.application_id.in_(chunk), LedgerRow.kind == PAYMENT)
-            .group_by(LedgerRow.application_id, LedgerRow.funder)
-        ):
-            paid[a][f] = mad(amount)
-    return awards, paid
-
-
 class EditionRepository(Repository):
     # --- the call ------------------------------------------------------------------------
 
@@ -257,34 +239,62 @@ class EditionRepository(Repository):
     # --- the programme report ------------------------------------------------------------
 
     def report_rows(self, edition: int) -> dict[str, Any]:
-        """Everything the programme report is computed from (domain/report.py)."""
+        """Everything the programme report is computed from (domain/report.py): the columns it reads
+        (never the stored submissions), the money and reports joined by edition (no id lists)."""
+        of_edition = Application.edition == edition
         with self._tx() as s:
-            apps = s.scalars(select(Application).where(Application.edition == edition)).all()
-            ids = [a.application_id for a in apps]
-            awards, paid = _awards_and_payments(s, ids)
+            core = s.connection()  # plain rows: no ORM loading for 10,000 tuples
+            apps = core.execute(
+                select(
+                    Application.application_id,
+                    Application.stage,
+                    Application.region_code,
+                    Application.province,
+                    Application.sector,
+                    Application.legal_form,
+                    Application.rural,
+                    Application.honorary_award,
+                    Application.title,
+                ).where(of_edition)
+            ).all()
+            awards: dict[str, Any] = defaultdict(dict)
+            for a, f, amount in core.execute(
+                select(AwardRow.application_id, AwardRow.funder, AwardRow.amount)
+                .join(Application, Application.application_id == AwardRow.application_id)
+                .where(of_edition)
+            ):
+                awards[a][f] = mad(amount)
+            paid: dict[str, Any] = defaultdict(dict)
+            for a, f, amount in core.execute(
+                select(LedgerRow.application_id, LedgerRow.funder, func.sum(LedgerRow.amount))
+                .join(Application, Application.application_id == LedgerRow.application_id)
+                .where(of_edition, LedgerRow.kind == PAYMENT)
+                .group_by(LedgerRow.application_id, LedgerRow.funder)
+            ):
+                paid[a][f] = mad(amount)
             reports = {}
-            for chunk in _chunks(ids):
-                for a, _period, indicators in s.execute(
-                    select(ProgressReportRow.application_id, ProgressReportRow.period, ProgressReportRow.indicators)
-                    .where(ProgressReportRow.application_id.in_(chunk), ProgressReportRow.status != "rejected")
-                    .order_by(ProgressReportRow.period)
-                ):
-                    reports[a] = indicators  # the latest report's indicators are cumulative
-            rows = [
+            for a, _period, indicators in core.execute(
+                select(ProgressReportRow.application_id, ProgressReportRow.period, ProgressReportRow.indicators)
+                .join(Application, Application.application_id == ProgressReportRow.application_id)
+                .where(of_edition, ProgressReportRow.status != "rejected")
+                .order_by(ProgressReportRow.period)
+            ):
+                reports[a] = indicators  # the latest report's indicators are cumulative
+            rows = [  # tuples unpacked: a Row's attribute access costs more than the query here
                 {
-                    "id": a.application_id,
-                    "stage": a.stage,
-                    "region_code": a.region_code,
-                    "province": a.province,
-                    "sector": a.sector,
-                    "legal_form": a.legal_form,
-                    "rural": a.rural,
-                    "honorary_award": a.honorary_award,
-                    "title": a.title,
-                    "awards": awards[a.application_id],
-                    "paid": paid[a.application_id],
-                    "indicators": reports.get(a.application_id),
+                    "id": app_id,
+                    "stage": stage,
+                    "region_code": region_code,
+                    "province": province,
+                    "sector": sector,
+                    "legal_form": legal_form,
+                    "rural": rural,
+                    "honorary_award": honorary_award,
+                    "title": title,
+                    "awards": awards.get(app_id, {}),
+                    "paid": paid.get(app_id, {}),
+                    "indicators": reports.get(app_id),
                 }
-                for a in apps
+                for app_id, stage, region_code, province, sector, legal_form, rural, honorary_award, title in apps
             ]
-        return {"applications": rows, "decisions": {a: r.decision for a, r in self.latest_decisions(edition).items()}}
+        return {"applications": rows}
