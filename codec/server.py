@@ -35,8 +35,8 @@ log = structlog.get_logger("moazara.codec_server")
 
 _LOGIN_FORM = """<!doctype html><title>Moazara codec server</title>
 <form method="post" action="login"><label>Staff token <input name="token" type="password" autofocus></label>
-<button>Sign in</button></form><p>Then, in the Temporal Web UI's codec settings, tick
-"Include cross-origin credentials".</p>"""
+<button>Sign in</button></form><p>A staff token is one of <code>codec_server_tokens</code> (the secrets file).
+Then open the Temporal Web UI served at this origin: payloads show decoded, with no setting to change.</p>"""
 
 
 def staff_member(settings: Settings, token: str | None) -> str | None:

@@ -16,8 +16,9 @@ from pathlib import Path
 VAR = Path("var")
 BIN = Path(sys.executable).parent
 SERVER_PID, WORKER_PID, GATEWAY_PID = VAR / "temporal.pid", VAR / "worker.pid", VAR / "gateway.pid"
-CONSOLE_PID = VAR / "console.pid"
+CONSOLE_PID, WEB_UI_PID = VAR / "console.pid", VAR / "web-ui.pid"
 PORT, UI_PORT, GATEWAY_PORT, CONSOLE_PORT = 7233, 8233, 8081, 8090
+UI_BEHIND = 8234  # the dev server's own Web UI, served on UI_PORT with the codec at the same origin
 # The server's SQLite file in write-ahead-log mode: one sync per commit instead of a rollback
 # journal's several, same durability (synchronous stays FULL); 1.6x the workflows per second on
 # the build machine (docs/performance.md).
@@ -56,13 +57,13 @@ def up() -> None:
                 "--port",
                 str(PORT),
                 "--ui-port",
-                str(UI_PORT),
+                str(UI_BEHIND),
                 "--log-level",
                 "warn",
                 *SERVER_PERSISTENCE,
                 "--ui-codec-endpoint",
-                f"http://localhost:{GATEWAY_PORT}/codec",
-            ],  # the UI decrypts through the gateway
+                f"http://localhost:{UI_PORT}/codec",
+            ],  # the UI decrypts through codec/web_ui.py, at its own origin: the staff's cookie goes along
             VAR / "temporal.log",
             SERVER_PID,
         )
@@ -78,8 +79,12 @@ def up() -> None:
         _spawn([sys.executable, "-m", "gateway"], VAR / "gateway.log", GATEWAY_PID)
     if not _alive(CONSOLE_PID):
         _spawn([sys.executable, "-m", "console"], VAR / "console.log", CONSOLE_PID)
+    if not _alive(WEB_UI_PID):
+        _spawn([sys.executable, "-m", "codec.web_ui"], VAR / "web-ui.log", WEB_UI_PID)
     print(
-        f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT}, worker log {VAR / 'worker.log'}"
+        f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT} (payloads decoded once "
+        f"signed in at http://localhost:{UI_PORT}/codec/login with a staff token of var/secrets.json), "
+        f"worker log {VAR / 'worker.log'}"
     )
     print(
         f"Gateway on http://localhost:{GATEWAY_PORT}/docs, codec server http://localhost:{GATEWAY_PORT}/codec, log {VAR / 'gateway.log'}"
@@ -88,7 +93,7 @@ def up() -> None:
 
 
 def down() -> None:
-    for pidfile in (CONSOLE_PID, GATEWAY_PID, WORKER_PID, SERVER_PID):
+    for pidfile in (WEB_UI_PID, CONSOLE_PID, GATEWAY_PID, WORKER_PID, SERVER_PID):
         if _alive(pidfile):
             os.killpg(int(pidfile.read_text()), signal.SIGTERM)
         pidfile.unlink(missing_ok=True)

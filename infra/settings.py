@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     codec_server_tokens: dict[str, SecretStr] = Field({}, description="codec server: staff member -> bearer token")
     codec_server_origins: list[str] = Field(["http://localhost:8233"], description="Web UI origins allowed (CORS)")
     gateway_clients: dict[str, GatewayClient] = Field({}, description="gateway: client id -> role and credentials")
+    web_ui_port: int = Field(8233, ge=1, le=65535, description="the Temporal Web UI as staff open it, codec at /codec")
+    web_ui_upstream: str = Field("http://127.0.0.1:8234", description="the Temporal Web UI itself, behind that port")
     console_host: str = Field("127.0.0.1", description="console listen address")
     console_port: int = Field(8090, ge=1, le=65535, description="console listen port")
     console_secure_cookies: bool = Field(False, description="console cookies Secure and HSTS (true behind HTTPS)")
