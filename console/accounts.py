@@ -9,6 +9,8 @@ personal data is appended to the hash-chained access trail (`access_log`, Law 09
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.db.chain import GENESIS, entry_hash
+from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import AccessEntry, ConsoleSession, ConsoleUser
 
 ROLES = ("officer", "committee", "finance", "reviewer", "auditor", "admin", "region-council")
@@ -66,6 +69,14 @@ def _user(row: ConsoleUser) -> User:
 class Accounts:
     def __init__(self, engine: Engine, session_hours: float = 8) -> None:
         self.engine, self.session_ttl = engine, timedelta(hours=session_hours)
+        self._writer = engine.execution_options(**{IMMEDIATE: True})
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction as the repository's: IMMEDIATE on SQLite, queued on the writers' lock
+        (read-then-write, e.g. the trail's next entry, is never refused as "database is locked")."""
+        with writer_lock(self.engine), Session(self._writer) as s, s.begin():
+            yield s
 
     # --- users ---------------------------------------------------------------------------------
 
@@ -74,7 +85,7 @@ class Accounts:
     ) -> User:
         roles = [check_role(r) for r in roles]
         now = datetime.now(UTC)
-        with Session(self.engine) as s, s.begin():
+        with self._write() as s:
             if s.get(ConsoleUser, login) is not None:
                 raise ValueError(f"login: {login!r} already exists")
             s.add(
@@ -109,7 +120,7 @@ class Accounts:
     def set_roles(self, login: str, roles: list[str], by: str) -> None:
         roles = sorted({check_role(r) for r in roles})
         now = datetime.now(UTC)
-        with Session(self.engine) as s, s.begin():
+        with self._write() as s:
             row = self._row(s, login)
             before = set(row.roles)
             for role in sorted(set(roles) - before):
@@ -121,7 +132,7 @@ class Accounts:
     def deactivate(self, login: str, by: str) -> None:
         """Ends every session of `login` at once; they can no longer sign in."""
         now = datetime.now(UTC)
-        with Session(self.engine) as s, s.begin():
+        with self._write() as s:
             row = self._row(s, login)
             row.active, row.updated_at = False, now
             s.execute(delete(ConsoleSession).where(ConsoleSession.login == login))
@@ -130,11 +141,11 @@ class Accounts:
     def set_language(self, login: str, language: str) -> None:
         if language not in LANGUAGES:
             raise ValueError(f"language: one of {', '.join(LANGUAGES)}")
-        with Session(self.engine) as s, s.begin():
+        with self._write() as s:
             self._row(s, login).language = language
 
     def record_export(self, by: str, what: str, count: int) -> None:
-        with Session(self.engine) as s, s.begin():
+        with self._write() as s:
             self._trail(s, "export", by, what, {"rows": count}, datetime.now(UTC))
 
     # --- sign-in and sessions --------------------------------------------------------------------
@@ -153,7 +164,7 @@ class Accounts:
         """(cookie token, CSRF token) of a new session."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = datetime.now(UTC)
-        with Session(self.engine) as s, s.begin():
+        with self._write() as s:
             s.add(
                 ConsoleSession(
                     token_hash=_token_hash(token),
@@ -177,7 +188,7 @@ class Accounts:
             return _user(row), found.csrf
 
     def close_session(self, token: str) -> None:
-        with Session(self.engine) as s, s.begin():
+        with self._write() as s:
             s.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _token_hash(token)))
 
     # --- the access trail --------------------------------------------------------------------------

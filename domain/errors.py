@@ -13,7 +13,9 @@ _PREFIXED = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.S)
 
 def located(loc: Sequence[str | int], message: str) -> tuple[list[str], str]:
     """(path parts, message) of one pydantic error: `loc` plus the field a "field: …" message names."""
-    path = [str(p) for p in loc if p != "[key]"]
+    # pydantic marks a mapping's key with "[key]" after the mapping's name; a first element is a field
+    # name the sender chose, whatever it is (an unknown field called "[key]" is still named).
+    path = [str(p) for i, p in enumerate(loc) if p != "[key]" or i == 0]
     message = message.removeprefix("Value error, ")
     m = _PREFIXED.match(message)
     if m:

@@ -18,10 +18,13 @@ from domain.rib import check_bank_account
 from domain.text import ONE_LINE, PARAGRAPHS, RefusesCharacters
 
 # Text people type: NFC, no control or bidi-override characters, something visible (domain/text.py).
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
+# The schema says "something not blank" too: a client generating text from it finds it refused
+# otherwise (stripped before the length check).
+VISIBLE = Field(json_schema_extra={"pattern": r"\S", "description": "stripped; at least one visible character"})
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE, VISIBLE]
 Text = Annotated[str, StringConstraints(max_length=2000), PARAGRAPHS]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), PARAGRAPHS]  # a required one
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), PARAGRAPHS, VISIBLE]  # a required one
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE, VISIBLE]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), ONE_LINE]
 RegistrationNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9/-]{2,39}$")

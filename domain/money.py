@@ -3,7 +3,7 @@
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 CENT = Decimal("0.01")
 
@@ -16,7 +16,21 @@ def mad(value: Decimal | int | str) -> Decimal:
 
 # A non-negative amount of dirhams with at most two decimals. Pydantic refuses floats
 # that do not fit, more decimals, and absurd magnitudes (max 12 integer digits).
-MAD = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False), AfterValidator(mad)]
+# Its JSON Schema states those rules (the gateway's OpenAPI document: a client generating amounts
+# from it finds none refused that the schema allows).
+MAD_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 999_999_999_999.99, "multipleOf": 0.01},
+        {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"},
+    ],
+    "description": "MAD: at most 12 digits before the decimal point and 2 after, not negative",
+}
+MAD = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(mad),
+    WithJsonSchema(MAD_SCHEMA),
+]
 # A fraction between 0 and 1 (shares of an award, of a cost).
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4, allow_inf_nan=False)]
 

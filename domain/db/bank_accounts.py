@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import BankAccountRow
 from domain.rib import check_rib, is_rib_ref, rib_ref
 
@@ -40,6 +41,9 @@ class UnknownBankAccount(LookupError):
 class BankAccounts:
     def __init__(self, engine: Engine, sealer: Sealer) -> None:
         self.engine, self.sealer = engine, sealer
+        # Writes begin IMMEDIATE on SQLite and queue on the writers' lock, as the repository's do: a
+        # read-then-write transaction would otherwise be refused at once ("database is locked").
+        self._writer = engine.execution_options(**{IMMEDIATE: True})
 
     def hold(self, rib: str, held_by: str) -> str:
         """The reference of this RIB (checked, spaces removed), held in the vault."""
@@ -49,7 +53,7 @@ class BankAccounts:
         """The references of these RIBs in order; one transaction, nothing written twice."""
         clean = [check_rib(r) for r in ribs]
         refs = [rib_ref(r, self.sealer.token(r.encode())) for r in clean]
-        with Session(self.engine) as s, s.begin():
+        with writer_lock(self.engine), Session(self._writer) as s, s.begin():
             known = set(s.scalars(select(BankAccountRow.ref).where(BankAccountRow.ref.in_(set(refs)))))
             now = datetime.now(UTC)
             for ref, rib in dict(zip(refs, clean, strict=True)).items():
