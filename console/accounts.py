@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from domain.actor import Actor
 from domain.db.chain import GENESIS, entry_hash
+from domain.db.people_tables import AccessEntry, ConsoleSession, ConsoleUser
 from domain.db.session import IMMEDIATE, writer_lock
-from domain.db.tables import AccessEntry, ConsoleSession, ConsoleUser
 
 ROLES = ("officer", "committee", "finance", "reviewer", "auditor", "admin", "region-council")
 LANGUAGES = ("fr", "ar", "en")

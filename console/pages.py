@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from temporalio.service import RPCError
 
 from console import actions, work
 from console.board import Filters, board, csv_export
@@ -188,21 +187,28 @@ async def _status(s: ConsoleState, application_id: str) -> ApplicationStatus | N
     try:
         handle = s.temporal().get_workflow_handle(application_id)
         return await handle.query(GET_STATUS, result_type=ApplicationStatus)
-    except (RPCError, HTTPException, Exception):  # noqa: BLE001 - the page still shows the database's record
+    except Exception:  # noqa: BLE001 - Temporal unreachable, no such workflow …: the page shows the database's record
         return None
+
+
+async def _page(
+    request: Request, s: ConsoleState, who: Signed, app: dict[str, Any], http_status: int = 200, **context: Any
+) -> Response:
+    """An application's page: the workflow's own view and the actions this user may take there
+    (plus the one just sent, which stays on the page with its answer)."""
+    status = await _status(s, app["id"])
+    offered = actions.allowed(who.user, status.stage.value if status else app["stage"], app["region_code"])
+    sent = context.pop("sent", None)
+    if sent is not None and sent not in offered:
+        offered.append(sent)
+    context = {"result": None, "errors": {}, **context}
+    return render(request, "application.html", who, http_status, app=app, status=status, actions=offered, **context)
 
 
 @router.get("/applications/{application_id}")
 async def application(request: Request, s: State, who: Who, application_id: str) -> Response:
     app = application_of(s, who, application_id)
-    status = await _status(s, app["id"])
-    stage = status.stage.value if status else app["stage"]
-    offered = actions.allowed(who.user, stage, app["region_code"])
-    done = bool(request.query_params.get("done"))
-    return render(
-        request, "application.html", who, app=app, status=status, actions=offered, result=None, errors={},
-        request_done=done,
-    )  # fmt: skip
+    return await _page(request, s, who, app, request_done=bool(request.query_params.get("done")))
 
 
 @router.get("/applications/{application_id}/live")
@@ -230,21 +236,10 @@ async def act(request: Request, s: State, who: Who, form: Form, application_id: 
         "region-council"
     ):
         raise HTTPException(403, "region")
-    status = await _status(s, app["id"])
-    stage = status.stage.value if status else app["stage"]
-    offered = actions.allowed(who.user, stage, app["region_code"])
-    if action not in offered:
-        offered.append(action)  # the form that was sent stays on the page, with its answer
     try:
         result = await actions.act(action, app["id"], form, who.user, s.temporal(), s.vault)
     except ValidationError as e:
-        errors = actions.form_errors(e)
-        return render(
-            request, "application.html", who, 422, app=app, status=status, actions=offered, result=None,
-            errors={key: errors},
-        )  # fmt: skip
+        return await _page(request, s, who, app, 422, sent=action, errors={key: actions.form_errors(e)})
     if result.accepted:
         return RedirectResponse(f"/applications/{app['id']}?done={key}", status_code=303)
-    return render(
-        request, "application.html", who, 409, app=app, status=status, actions=offered, result=(key, result), errors={}
-    )
+    return await _page(request, s, who, app, 409, sent=action, result=(key, result))

@@ -18,9 +18,9 @@ from sqlalchemy import select, text
 from audit import events, histories, timeline
 from codec.keys import new_key
 from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
+from domain.db.people_tables import BankAccountRow
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from domain.db.tables import BankAccountRow
 from domain.edition import edition_4_settings
 from domain.edition_messages import SubmissionBatch
 from domain.models import AgreementSigned, ApplicationInput, BankDetailsApproved, BankDetailsFixed, Stage

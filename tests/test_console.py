@@ -24,9 +24,9 @@ from console.i18n import LANGUAGES, LOCALE_DIR, Words
 from console.web import TEMPLATES
 from console.work import ORDER_STATES, WAITING_ON
 from domain.db.edition_repository import EditionRepository
+from domain.db.people_tables import ConsoleSession, ConsoleUser
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from domain.db.tables import ConsoleSession, ConsoleUser
 from domain.edition import edition_4_settings
 from domain.edition_messages import Phase
 from domain.models import Decision, Stage

@@ -15,8 +15,8 @@ from typing import Protocol
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from domain.db.people_tables import BankAccountRow
 from domain.db.session import IMMEDIATE, writer_lock
-from domain.db.tables import BankAccountRow
 from domain.rib import check_rib, is_rib_ref, rib_ref
 
 

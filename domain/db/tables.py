@@ -17,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -352,66 +351,6 @@ class GatewayInboxRow(Base):
     answered_at: Mapped[datetime | None]
 
 
-class BankAccountRow(Base):
-    """A bank account held for payments, encrypted at rest (domain/db/bank_accounts.py).
-
-    `ref` (domain/rib.py) is all that leaves the database: workflows, histories, listings and the
-    audit trail carry it instead of the RIB. `sealed` is the RIB encrypted with the key `key_id`,
-    authenticated with its ref (a sealed value cannot be moved to another ref).
-    """
-
-    __tablename__ = "bank_accounts"
-
-    ref: Mapped[str] = mapped_column(String(40), primary_key=True)
-    key_id: Mapped[str] = mapped_column(String(100))
-    sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    held_by: Mapped[str] = mapped_column(String(100))  # the actor whose door stored it
-    created_at: Mapped[datetime]
-
-
-# --- The console's people (console/accounts.py) -------------------------------------------------
-
-
-class ConsoleUser(Base):
-    """A member of staff who signs in to the console. `roles` are data: "officer", "committee",
-    "finance", "reviewer", "auditor", "admin", or scoped, "region-council:02"."""
-
-    __tablename__ = "console_users"
-
-    login: Mapped[str] = mapped_column(String(100), primary_key=True)
-    display_name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str | None] = mapped_column(String(200))  # none: signs in with OpenID Connect
-    roles: Mapped[list[Any]]
-    language: Mapped[str] = mapped_column(String(5), default="fr")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-
-class ConsoleSession(Base):
-    """A signed-in browser. Only a hash of the cookie's token is stored; deactivating the user
-    deletes their rows, which ends their sessions at once."""
-
-    __tablename__ = "console_sessions"
-
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    login: Mapped[str] = mapped_column(String(100), ForeignKey("console_users.login"), index=True)
-    csrf: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-
-
-class AccessEntry(Base):
-    """The hash-chained trail of who was given or refused access to what (Law 09-08): a role
-    granted or removed, a user deactivated, personal data exported. Never updated or deleted."""
-
-    __tablename__ = "access_log"
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))  # role_granted, role_removed, deactivated, export
-    actor: Mapped[str] = mapped_column(String(100))
-    subject: Mapped[str] = mapped_column(String(200))
-    payload: Mapped[dict[str, Any]]
-    at: Mapped[datetime]
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+# The tables of who acts and with what (bank accounts, the console's people) are in their own
+# module, on the same metadata: imported here so that `metadata` holds every table.
+import domain.db.people_tables  # noqa: E402, F401
