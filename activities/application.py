@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.payment_system import PaymentSystem
 from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
-from domain.db.repository import AwardExceeded, DuplicateApplication, Repository
+from domain.db.repository import AwardExceeded, DuplicateApplication, Repository, ReviewerRefused
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
 from domain.envelopes import CoFundingCover
@@ -107,6 +107,25 @@ class ApplicationActivities:
         self.repo.record_review(application_id, review, score, at)
         _log().info("review recorded", reviewer=review.reviewer_id, score=str(score))
         return score
+
+    @activity.defn
+    def assign_reviewers(
+        self, application_id: str, round: int, seats: int, requested: list[str], assigned_by: str, at: datetime
+    ) -> list[str]:
+        """The reviewers assigned in this round: those requested, then the edition's rule's choice."""
+        try:
+            chosen = self.repo.assign_reviewers(application_id, round, seats, tuple(requested), assigned_by, at)
+        except ReviewerRefused as e:
+            raise ApplicationError(str(e), type="ReviewerRefused", non_retryable=True) from e
+        _log().info("reviewers assigned", round=round, reviewers=chosen, seats=seats)
+        return chosen
+
+    @activity.defn
+    def recuse_reviewer(
+        self, application_id: str, reviewer_id: str, reason: str, by: str, seq: int, at: datetime
+    ) -> None:
+        self.repo.recuse_reviewer(application_id, reviewer_id, reason, by, seq, at)
+        _log().info("reviewer recused", reviewer=reviewer_id, by=by)
 
     @activity.defn
     def set_score(self, application_id: str, review_scores: list[Decimal]) -> Decimal | None:
@@ -240,6 +259,8 @@ class ApplicationActivities:
             self.check_eligibility,
             self.add_documents,
             self.record_review,
+            self.assign_reviewers,
+            self.recuse_reviewer,
             self.set_score,
             self.record_decision,
             self.set_award,

@@ -10,6 +10,8 @@ that this table says what the code does, for every activity the worker registers
 | `check_eligibility` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `add_documents` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `record_review` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `assign_reviewers` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | ReviewerRefused |
+| `recuse_reviewer` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `set_score` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `record_decision` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `set_award` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardBelowPaid |
@@ -67,7 +69,14 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-NON_RETRYABLE = ["AwardExceeded", "AwardBelowPaid", "DuplicateApplication", "ValidationError", "PaymentOrderRefused"]
+NON_RETRYABLE = [
+    "AwardExceeded",
+    "AwardBelowPaid",
+    "DuplicateApplication",
+    "ValidationError",
+    "PaymentOrderRefused",
+    "ReviewerRefused",
+]
 
 DB_WRITE = RetryPolicy(
     initial_interval=timedelta(seconds=1),

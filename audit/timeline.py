@@ -28,7 +28,9 @@ ACTOR_FIELDS = (
     "fixed_by",
     "approved_by",
     "visitor",
+    "recused_by",
     "reviewer_id",
+    "assigned_by",
     "submitted_by",
     "opened_by",
     "confirmed_by",
@@ -114,6 +116,11 @@ def update_summary(name: str, p: dict[str, Any]) -> str:
             scores = p.get("scores", {})
             mean = sum(scores.values()) / len(scores) if scores else 0
             return f"review: {len(scores)} criteria scored, mean {mean:.1f}/10"
+        case "assign_reviewers":
+            named = ", ".join(p.get("reviewers", []))
+            return f"reviewers assigned: {named}" if named else "reviewers assigned by the edition's rule"
+        case "recuse":
+            return f"reviewer {p.get('reviewer_id')} recused{reason}"
         case "submit_report":
             ind = p.get("indicators", {})
             return f"progress report {p.get('period')}: " + _scalars(ind)
@@ -153,6 +160,12 @@ def activity_summary(a: ActivityRun, orders: dict[str, dict[str, Any]]) -> str:
             return "documents added: " + ", ".join(d.get("kind", "?") for d in (args[1] if len(args) > 1 else []))
         case "record_review":
             return f"review by {_first(args[1:]).get('reviewer_id', '?')} scored {r}/100"
+        case "assign_reviewers":
+            return (
+                f"reviewers assigned (round {args[1] if len(args) > 1 else '?'}): {', '.join(r or []) or 'none free'}"
+            )
+        case "recuse_reviewer":
+            return f"reviewer {args[1] if len(args) > 1 else '?'} recused, by {args[3] if len(args) > 3 else '?'}"
         case "set_score":
             return f"application score: {r if r is not None else 'none'}"
         case "record_decision":

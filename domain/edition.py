@@ -46,6 +46,14 @@ DEFAULT_GRID: dict[Criterion, Decimal] = {
 }
 
 
+class ReviewAssignment(StrEnum):
+    """How an edition's applications find their reviewers (domain/reviewers.py)."""
+
+    OPEN = "open"  # any reviewer takes a free seat (the editions before assignment existed)
+    AUTOMATIC = "automatic"  # the edition assigns them as an application enters review
+    OFFICERS = "officers"  # an officer assigns them (or asks the edition to)
+
+
 class CoFundingFallback(StrEnum):
     """What happens when a partner Region declines or does not answer in time."""
 
@@ -127,6 +135,8 @@ class EditionSettings(RefusesCharacters):
     review_deadline_days: Days = 21
     review_reminder_days: Days = 7  # after a reminder, how long before escalation
     review_grid: dict[Criterion, Decimal] = Field(default_factory=lambda: dict(DEFAULT_GRID))
+    review_assignment: ReviewAssignment = ReviewAssignment.OPEN
+    blind_review: bool = False  # reviewers see the project, never the applicant's name, number or contacts
     committee_wait_days: Days = 120  # how long an application waits for the committee
     waitlist_days: Days = 180  # how long a waitlisted project may still be promoted
     cofunding_deadline_days: Days = 30

@@ -206,6 +206,29 @@ class Review(Input):
     comment: Text = ""
 
 
+class ReviewerAssignment(Input):
+    """An officer assigns reviewers: these ids, or, when none is named, the edition's rule fills the
+    free seats (domain/reviewers.py)."""
+
+    reviewers: tuple[Actor, ...] = Field(default=(), max_length=10)
+    assigned_by: Actor
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ReviewerAssignment":
+        if len(set(self.reviewers)) != len(self.reviewers):
+            raise ValueError("reviewers: a reviewer is named twice")
+        return self
+
+
+class Recusal(Input):
+    """A reviewer steps down from an application (a conflict of interest found late, unavailability);
+    the edition's rule replaces them."""
+
+    reviewer_id: Actor
+    reason: Reason
+    recused_by: Actor
+
+
 class Decision(StrEnum):
     SELECTED = "selected"
     WAITLISTED = "waitlisted"
@@ -371,6 +394,7 @@ class ApplicationStatus(BaseModel):
     report_accepted_from: datetime | None = None  # the awaited progress report's window opens then
     reasons: list[RuleFailure] = []
     reviews: int = 0
+    reviewers: list[str] = []  # assigned and not recused (editions that assign their reviewers)
     score: Decimal | None = None
     award: Decimal = Decimal("0.00")
     funders: dict[str, Decimal] = {}

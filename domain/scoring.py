@@ -40,16 +40,23 @@ def _norm(registration_number: str) -> str:
 
 def conflict_of_interest(review: Review, applicant: Applicant) -> str | None:
     """Why this reviewer may not review this applicant, or None."""
+    return link_conflict(review.reviewer_id, review.reviewer_organisation, review.declared_links, applicant)
+
+
+def link_conflict(
+    reviewer_id: str, organisation: str | None, declared_links: tuple[str, ...], applicant: Applicant
+) -> str | None:
+    """Why a reviewer (their organisation, the links they declared) may not review this applicant, or None."""
     applicant_id = _norm(applicant.registration_number)
-    org = _norm(review.reviewer_organisation) if review.reviewer_organisation else None
+    org = _norm(organisation) if organisation else None
     if org == applicant_id:
-        return f"reviewer {review.reviewer_id} belongs to the applicant {applicant.registration_number}"
-    if applicant_id in {_norm(link) for link in review.declared_links}:
-        return f"reviewer {review.reviewer_id} declared a link with the applicant {applicant.registration_number}"
+        return f"reviewer {reviewer_id} belongs to the applicant {applicant.registration_number}"
+    if applicant_id in {_norm(link) for link in declared_links}:
+        return f"reviewer {reviewer_id} declared a link with the applicant {applicant.registration_number}"
     if org is not None and org in {_norm(link) for link in applicant.declared_links}:
         return (
             f"the applicant {applicant.registration_number} declared a link with the reviewer's "
-            f"organisation {review.reviewer_organisation}"
+            f"organisation {organisation}"
         )
     return None
 

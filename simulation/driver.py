@@ -77,9 +77,12 @@ class Driver:
         await self.env.sleep(timedelta(days=days))
 
     async def review_all(self, handle: WorkflowHandle, score: int = 7) -> None:
-        await self.reach(handle, Stage.REVIEW)
-        for i in range(self.settings.reviewers_per_application):
-            await handle.execute_update(ApplicationWorkflow.submit_review, make_review(f"reviewer-{i}", score))
+        """Every seat's review: by the reviewers assigned, in an edition that assigns them."""
+        s = await self.reach(handle, Stage.REVIEW)
+        k = self.settings.reviewers_per_application
+        reviewers = s.reviewers if s.reviewers else [f"reviewer-{i}" for i in range(k)]
+        for reviewer in reviewers:
+            await handle.execute_update(ApplicationWorkflow.submit_review, make_review(reviewer, score))
 
     async def select(
         self, handle: WorkflowHandle, award: Decimal = Decimal("40000.00"), funders: dict | None = None

@@ -88,12 +88,13 @@ async def run_scenarios(
             payment_system_timeout_seconds=1,
         )
         async with build_worker(env.client, repo, settings, executor):
-            await _play(env, settings, scenarios, payment_system, handles, on_done)
+            await _play(env, repo, settings, scenarios, payment_system, handles, on_done)
     return handles
 
 
 async def _play(
     env: WorkflowEnvironment,
+    repo: Repository,
     settings: Settings,
     scenarios: list[Scenario],
     payment_system: FakePaymentSystem,
@@ -103,6 +104,7 @@ async def _play(
     for sc in scenarios:
         d = Driver(env, settings.task_queue, sc.settings())
         d.payment_system = payment_system  # type: ignore[attr-defined]
+        d.repo = repo  # type: ignore[attr-defined]  # where a scenario writes reviewers' profiles
         try:
             played = await sc.play(d)
             mine = played if isinstance(played, list) else [played]

@@ -4,12 +4,12 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from temporalio.client import WorkflowHandle
 
-from domain.edition import CoFundingFallback, EditionSettings, edition_4_settings
+from domain.edition import CoFundingFallback, EditionSettings, ReviewAssignment, edition_4_settings
 from domain.edition_messages import (
     CloseCall,
     EditionInput,
@@ -24,13 +24,16 @@ from domain.models import (
     Document,
     DocumentsCompleted,
     PaymentRetry,
+    Recusal,
     ReportReview,
+    ReviewerAssignment,
     SiteVisit,
     Stage,
     Termination,
     Withdrawal,
 )
 from domain.reference import MINISTRY, DocumentKind
+from domain.reviewers import ReviewerProfile
 from simulation.driver import Driver
 from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, settings_with, valid_rib
 from simulation.payment_system import DOWN, TAKE, FakePaymentSystem
@@ -38,6 +41,7 @@ from workflows.application import RESEND_DUE, ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 
 W = ApplicationWorkflow
+AT = datetime(2024, 1, 15, tzinfo=UTC)  # when the reviewers' profiles were written
 EDITION = 40  # the edition scenario's own number: its workflows never meet the edition-4 paths
 REGION = REGION_02_SHARE
 
@@ -120,6 +124,28 @@ async def documents_late(d: Driver) -> WorkflowHandle:
 
 async def rejected(d: Driver) -> WorkflowHandle:
     h = await d.start(make_submission("GOLD-REJ"))
+    await d.review_all(h, score=3)
+    await d.reach(h, Stage.COMMITTEE)
+    await h.execute_update(
+        W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line")
+    )
+    return h
+
+
+async def reviewers_assigned_recused(d: Driver) -> WorkflowHandle:
+    """An edition that assigns its reviewers: two experts assigned, one recuses with nobody free to
+    replace them (escalated), an officer assigns a new reviewer, the reviews, rejected."""
+    for rid, sectors, links in (
+        ("amal", ("handicrafts",), ()),
+        ("zineb", ("handicrafts",), ()),
+        ("linked", (), ("GOLD-ASSIGN",)),
+    ):
+        d.repo.set_reviewer(ReviewerProfile(reviewer_id=rid, sectors=sectors, declared_links=links), AT)
+    h = await d.start(make_submission("GOLD-ASSIGN"))
+    await d.reach(h, Stage.REVIEW, "2 reviews")
+    await h.execute_update(W.recuse, Recusal(reviewer_id="zineb", reason="unavailable", recused_by="zineb"))
+    d.repo.set_reviewer(ReviewerProfile(reviewer_id="chama"), AT)
+    await h.execute_update(W.assign_reviewers, ReviewerAssignment(reviewers=("chama",), assigned_by="officer-test"))
     await d.review_all(h, score=3)
     await d.reach(h, Stage.COMMITTEE)
     await h.execute_update(
@@ -362,6 +388,12 @@ SCENARIOS: list[Scenario] = [
     Scenario("documents-in-time-then-cancelled", Stage.CANCELLED, documents_in_time_then_cancelled),
     Scenario("documents-late", Stage.INELIGIBLE, documents_late),
     Scenario("rejected", Stage.REJECTED, rejected),
+    Scenario(
+        "reviewers-assigned-recused",
+        Stage.REJECTED,
+        reviewers_assigned_recused,
+        lambda: settings_with(review_assignment=ReviewAssignment.AUTOMATIC),
+    ),
     Scenario("slow-reviews-and-committee", Stage.REJECTED, slow_reviews_and_committee),
     Scenario("waitlisted-promoted-then-lapsed", Stage.LAPSED, waitlisted_promoted_then_lapsed),
     Scenario("waitlist-closed", Stage.NOT_SELECTED, waitlist_closed),

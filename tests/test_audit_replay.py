@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Every input the application workflow accepts: the golden set must have received each.
 UPDATES = {
     "submit_review",
+    "assign_reviewers",
+    "recuse",
     "decide",
     "cofunding_decision",
     "sign_agreement",

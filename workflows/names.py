@@ -15,6 +15,8 @@ GET_STATUS = "get_status"  # the query of both workflows
 class ApplicationUpdate(StrEnum):
     COMPLETE_DOCUMENTS = "complete_documents"
     SUBMIT_REVIEW = "submit_review"
+    ASSIGN_REVIEWERS = "assign_reviewers"
+    RECUSE = "recuse"
     DECIDE = "decide"
     COFUNDING_DECISION = "cofunding_decision"
     SIGN_AGREEMENT = "sign_agreement"

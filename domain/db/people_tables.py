@@ -1,14 +1,15 @@
-"""Tables of who acts and with what: the bank accounts held for payments (domain/db/bank_accounts.py)
-and the console's users, sessions and access trail (console/accounts.py). On the metadata of
+"""Tables of who acts and with what: the bank accounts held for payments (domain/db/bank_accounts.py),
+the reviewers' profiles and assignments (domain/db/repository/reviewers.py) and the console's users,
+sessions and access trail (console/accounts.py). On the metadata of
 domain/db/tables.py, which imports this module, so the migrations are checked against both."""
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db.tables import Base
+from domain.db.tables import Base, _app_fk
 
 
 class BankAccountRow(Base):
@@ -26,6 +27,39 @@ class BankAccountRow(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     held_by: Mapped[str] = mapped_column(String(100))  # the actor whose door stored it
     created_at: Mapped[datetime]
+
+
+class ReviewerProfileRow(Base):
+    """What assignment knows of a reviewer (domain/reviewers.py): sectors of expertise, their
+    organisation and declared links. `reviewer_id` is the reviewer's login (the actor they act as)."""
+
+    __tablename__ = "reviewer_profiles"
+
+    reviewer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sectors: Mapped[list[Any]]
+    organisation: Mapped[str | None] = mapped_column(String(40))
+    declared_links: Mapped[list[Any]]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime]
+
+
+class ReviewAssignmentRow(Base):
+    """A reviewer asked to review an application. `round` is the workflow's assignment number (a
+    retried activity finds its round's rows and answers the same); `state` moves from assigned to
+    reviewed or recused. The edition's column counts each reviewer's load."""
+
+    __tablename__ = "review_assignments"
+    __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(80), _app_fk(), index=True)
+    edition: Mapped[int] = mapped_column(Integer, index=True)
+    reviewer_id: Mapped[str] = mapped_column(String(100), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))  # assigned, reviewed, recused
+    assigned_by: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")  # why recused
 
 
 class ConsoleUser(Base):

@@ -1,5 +1,5 @@
 """The application workflow, as a small package: the process (process.py), its inputs (inputs.py),
-its payments (payments.py), and what they share (state.py)."""
+its reviews (reviews.py), its payments (payments.py), and what they share (state.py)."""
 
 from workflows.application.process import ApplicationWorkflow
 from workflows.application.state import (

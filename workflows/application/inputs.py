@@ -22,14 +22,12 @@ with workflow.unsafe.imports_passed_through():
         DocumentsCompleted,
         ProgressReport,
         ReportReview,
-        Review,
         SiteVisit,
         Stage,
         Termination,
         Withdrawal,
     )
     from domain.reference import MINISTRY, region_funder
-    from domain.scoring import conflict_of_interest
 
 
 from workflows.application.state import FUNDED, ApplicationState
@@ -48,29 +46,6 @@ class Inputs(ApplicationState):
     @complete_documents.validator
     def _check_documents(self, inp: DocumentsCompleted) -> None:
         self._expect(Stage.AWAITING_DOCUMENTS)
-
-    @workflow.update
-    async def submit_review(self, review: Review) -> Answer:
-        self._guard(self._check_review, review)
-        self._reviews[review.reviewer_id] = None  # reserve the seat before the await
-        score = await self._act(A.record_review, self.app_id, review, dict(self.settings.review_grid), self._now())
-        self._reviews[review.reviewer_id] = score
-        self.status.reviews = len(self._reviews)
-        return self._answer(f"review by {review.reviewer_id} recorded: {score}/100")
-
-    @submit_review.validator
-    def _check_review(self, review: Review) -> None:
-        self._expect(Stage.REVIEW)
-        if review.reviewer_id in self._reviews:
-            raise ValueError(f"reviewer_id: {review.reviewer_id} has already reviewed this application")
-        if len(self._reviews) >= self.settings.reviewers_per_application:
-            raise ValueError(f"reviewer_id: the {self.settings.reviewers_per_application} reviews are already in")
-        if set(review.scores) != set(self.settings.review_grid):
-            missing = sorted(c.value for c in set(self.settings.review_grid) - set(review.scores))
-            raise ValueError(f"scores: one score per criterion of the grid; missing {', '.join(missing)}")
-        conflict = conflict_of_interest(review, self.submission.applicant)
-        if conflict:
-            raise ValueError(f"reviewer_id: conflict of interest: {conflict}")
 
     @workflow.update
     async def decide(self, decision: CommitteeDecision) -> Answer:

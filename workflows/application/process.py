@@ -3,7 +3,7 @@
 submission -> eligibility (-> documents deadline) -> review -> committee (-> waitlist)
 -> partner co-funding -> agreement -> disbursement in tranches -> monitoring -> closed.
 
-Inputs that need an answer are updates with validators (inputs.py, payments.py); withdrawal,
+Inputs that need an answer are updates with validators (inputs.py, reviews.py, payments.py); withdrawal,
 cancellation and termination can arrive at any stage: every wait below ends on them.
 """
 
@@ -15,7 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
     from domain.calendar import midterm_period
-    from domain.edition import CoFundingFallback, TrancheRelease
+    from domain.edition import CoFundingFallback, ReviewAssignment, TrancheRelease
     from domain.envelopes import CoFundingCover
     from domain.models import (
         ApplicationInput,
@@ -31,11 +31,12 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.application.inputs import Inputs
 from workflows.application.payments import Payments
+from workflows.application.reviews import EDITION, Reviews
 from workflows.application.state import PATCH_COVER_WITHIN_ENVELOPE, _BackToWaitlist, _Stopped
 
 
 @workflow.defn
-class ApplicationWorkflow(Inputs, Payments):
+class ApplicationWorkflow(Inputs, Reviews, Payments):
     @workflow.init
     def __init__(self, inp: ApplicationInput) -> None:
         super().__init__(inp)
@@ -84,6 +85,8 @@ class ApplicationWorkflow(Inputs, Payments):
     async def _review(self) -> None:
         k = self.settings.reviewers_per_application
         await self._enter(Stage.REVIEW, f"{k} reviews expected")
+        if self.settings.review_assignment == ReviewAssignment.AUTOMATIC:
+            await self._assign(self._free_seats(), (), EDITION)
         enough = lambda: sum(s is not None for s in self._reviews.values()) >= k  # noqa: E731
         deadline = self.settings.after_days(self._now(), self.settings.review_deadline_days)
         if not await self._wait(enough, f"{k} reviews", deadline):

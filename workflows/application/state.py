@@ -70,6 +70,10 @@ class ApplicationState:
         self._stop: tuple[Stage, str, str, Decimal | None] | None = None  # stage, by, reason, to recover
         self._documents_in = False
         self._reviews: dict[str, Decimal | None] = {}  # reviewer -> weighted score (None while storing)
+        self._assigned: list[str] = []  # reviewers assigned and not recused (editions that assign them)
+        self._recused: set[str] = set()
+        self._seats_pending = 0  # review seats an assignment in flight is filling
+        self._assign_round = 0
         self._decision: CommitteeDecision | None = None
         self._cofunding: dict[str, CoFundingDecision] = {}
         self._agreement: AgreementSigned | None = None

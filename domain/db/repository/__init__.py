@@ -6,7 +6,8 @@ assembled from one part per concern (each in its own module):
 - `money.py`: awards, the co-funding cover, payment orders, the ledger;
 - `monitoring.py`: progress reports and notices;
 - `queries.py`: read models (one application, listings, counts, totals);
-- `inbox.py`: the integration gateway's inbox.
+- `inbox.py`: the integration gateway's inbox;
+- `reviewers.py`: reviewers' profiles, assignments and recusals.
 
 Amounts go in and come out as Decimal with two decimals. Bank accounts are stored for the
 payment system but never returned by listings nor logged.
@@ -26,6 +27,7 @@ from domain.db.repository.inbox import Inbox
 from domain.db.repository.money import Money
 from domain.db.repository.monitoring import Monitoring
 from domain.db.repository.queries import Queries
+from domain.db.repository.reviewers import ReviewerRefused, Reviewers
 
 __all__ = [
     "NOTICE_KINDS",
@@ -36,8 +38,9 @@ __all__ = [
     "DuplicateApplication",
     "NotFound",
     "Repository",
+    "ReviewerRefused",
 ]
 
 
-class Repository(Applications, Money, Monitoring, Queries, Inbox):
+class Repository(Applications, Money, Monitoring, Queries, Inbox, Reviewers):
     """Every write and read of an application's record (the edition's are in edition_repository.py)."""

@@ -4,7 +4,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,9 +16,9 @@ from domain.db.repository.base import (
     _amount,
     _opt,
 )
+from domain.db.repository.reviewers import mark_reviewed
 from domain.db.tables import (
     Application,
-    DecisionRow,
     EligibilityCheck,
     LedgerRow,
     NoticeRow,
@@ -229,6 +228,7 @@ class Applications(RepositoryBase):
             if new:
                 row = self._row(s, ReviewRow, application_id=application_id, reviewer_id=review.reviewer_id)
                 chain.append(s, chain.of_review(row), at)
+                mark_reviewed(s, application_id, review.reviewer_id)
             return new
 
     def set_score(self, application_id: str, score: Decimal | None) -> None:
@@ -247,19 +247,4 @@ class Applications(RepositoryBase):
     ) -> bool:
         with self._tx(write=True) as s:
             self._app(s, application_id)
-            new = self._insert_ignore(
-                s,
-                DecisionRow,
-                ["application_id", "kind", "seq"],
-                application_id=application_id,
-                kind=kind,
-                seq=seq,
-                outcome=outcome,
-                payload=to_jsonable_python(payload),
-                decided_by=decided_by,
-                at=at,
-            )
-            if new:
-                row = self._row(s, DecisionRow, application_id=application_id, kind=kind, seq=seq)
-                chain.append(s, chain.of_decision(row), at)
-            return new
+            return self._decide(s, application_id, kind, seq, outcome, payload, decided_by, at)

@@ -10,19 +10,22 @@ on SQLite) so two concurrent calls cannot both pass a check, e.g. the award ceil
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from domain.db import commitments
+from domain.db import chain, commitments
 from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import (
     Application,
     Base,
+    DecisionRow,
     PaymentOrderRow,
 )
 from domain.models import (
@@ -117,6 +120,36 @@ class RepositoryBase:
         """The row just written under its natural key (for its audit entry)."""
         s.flush()
         return s.scalars(select(model).filter_by(**keys)).one()
+
+    @classmethod
+    def _decide(
+        cls,
+        s: Session,
+        application_id: str,
+        kind: str,
+        seq: int,
+        outcome: str,
+        payload: dict[str, Any],
+        decided_by: str,
+        at: datetime,
+    ) -> bool:
+        """A decision row under (application, kind, seq) and its audit entry; False if already there."""
+        new = cls._insert_ignore(
+            s,
+            DecisionRow,
+            ["application_id", "kind", "seq"],
+            application_id=application_id,
+            kind=kind,
+            seq=seq,
+            outcome=outcome,
+            payload=to_jsonable_python(payload),
+            decided_by=decided_by,
+            at=at,
+        )
+        if new:
+            row = cls._row(s, DecisionRow, application_id=application_id, kind=kind, seq=seq)
+            chain.append(s, chain.of_decision(row), at)
+        return new
 
     @staticmethod
     def _paid(s: Session, application_id: str) -> dict[str, Decimal]:
