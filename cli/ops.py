@@ -73,6 +73,44 @@ def review(
     )
 
 
+@commands.command("assign-reviewers")
+def assign_reviewers(
+    app_id: AppId,
+    reviewer: Annotated[
+        Multi, typer.Option("--reviewer", help="reviewer id, repeatable; none: the edition's rule fills the seats")
+    ] = None,
+    by: By = None,
+    file: File = None,
+    as_json: Json = False,
+    timeout: Timeout = 60,
+) -> None:
+    """Assign reviewers to an application in review (editions that assign their reviewers)."""
+    send_action(
+        "assign-reviewers", app_id, file, as_json, timeout, lambda: {"reviewers": reviewer or None, "assigned_by": by}
+    )
+
+
+@commands.command()
+def recuse(
+    app_id: AppId,
+    reviewer: Annotated[str | None, typer.Option("--reviewer", help="the reviewer who steps down")] = None,
+    reason: Reason = None,
+    by: By = None,
+    file: File = None,
+    as_json: Json = False,
+    timeout: Timeout = 60,
+) -> None:
+    """A reviewer steps down from an application; the edition's rule replaces them."""
+    send_action(
+        "recuse",
+        app_id,
+        file,
+        as_json,
+        timeout,
+        lambda: {"reviewer_id": reviewer, "reason": reason, "recused_by": by},
+    )
+
+
 @commands.command()
 def decide(
     app_id: AppId,

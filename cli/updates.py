@@ -26,8 +26,10 @@ from domain.models import (
     PaymentResult,
     PaymentRetry,
     ProgressReport,
+    Recusal,
     ReportReview,
     Review,
+    ReviewerAssignment,
     SiteVisit,
     Stage,
     Termination,
@@ -59,6 +61,10 @@ ACTIONS: dict[str, Action] = {
             "comment": "--comment",
         },
     ),
+    "assign-reviewers": Action(
+        U.ASSIGN_REVIEWERS, ReviewerAssignment, {"reviewers": "--reviewer", "assigned_by": "--by"}
+    ),
+    "recuse": Action(U.RECUSE, Recusal, {"reviewer_id": "--reviewer", "reason": "--reason", "recused_by": "--by"}),
     "decide": Action(
         U.DECIDE,
         CommitteeDecision,

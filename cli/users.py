@@ -3,6 +3,7 @@
 python starter.py users add amina --name "Amina El Idrissi" --role officer   # asks the password
 python starter.py users roles karim --role finance --role auditor
 python starter.py users deactivate karim                                     # ends their sessions
+python starter.py users reviewer salma --sector handicrafts --organisation ORG-12 --link ASSO-9
 """
 
 from typing import Annotated
@@ -12,7 +13,7 @@ import typer
 from cli import render
 from cli.actions import CLI_ACTOR
 from cli.command import run_command
-from cli.inputs import InputError
+from cli.inputs import InputError, validate
 from infra.settings import get_settings
 
 app = typer.Typer(help="The console's users and their roles.", no_args_is_help=True)
@@ -70,6 +71,51 @@ def roles(login: str, role: Roles, as_json: Annotated[bool, typer.Option("--json
         except ValueError as e:
             raise _refused(e) from None
         render.out.print(f"roles of {login}: {', '.join(sorted(role))}")
+        return 0
+
+    run_command(as_json, work)
+
+
+@app.command()
+def reviewer(
+    login: str,
+    sector: Annotated[list[str] | None, typer.Option("--sector", help="a sector of expertise, repeatable")] = None,
+    organisation: Annotated[
+        str | None, typer.Option("--organisation", help="registration number of the organisation they belong to")
+    ] = None,
+    link: Annotated[
+        list[str] | None, typer.Option("--link", help="registration number they declare a link with, repeatable")
+    ] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="no longer assigned new reviews")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Set a reviewer's profile: what assignment reads (experts first, never a declared link)."""
+
+    def work() -> int:
+        from datetime import UTC, datetime
+
+        from domain.db.repository import Repository
+        from domain.db.session import make_engine
+        from domain.reviewers import ReviewerProfile
+
+        data = {
+            "reviewer_id": login,
+            "sectors": sector or [],
+            "organisation": organisation,
+            "declared_links": link or [],
+        }
+        names = {
+            "reviewer_id": "login",
+            "sectors": "--sector",
+            "organisation": "--organisation",
+            "declared_links": "--link",
+        }
+        profile = validate(ReviewerProfile, data, names)
+        Repository(make_engine(get_settings().database_url)).set_reviewer(profile, datetime.now(UTC), not inactive)
+        if as_json:
+            render.emit_json({**profile.model_dump(mode="json"), "active": not inactive})
+        else:
+            render.out.print(f"reviewer {login}: {', '.join(profile.sectors) or 'no sector'}")
         return 0
 
     run_command(as_json, work)

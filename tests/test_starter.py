@@ -736,3 +736,21 @@ async def test_values_that_used_to_crash_the_cli_exit_2_naming_the_field(stack):
     assert r.code == 2 and r.json()["errors"][0]["field"].startswith("award") and "Traceback" not in r.err, r.text
     r = await cli(stack, "edition", "open", "4", "--by", "x" * 500, "--json", address=CLOSED_PORT)
     assert r.code == 2 and "--by" in r.text and "Traceback" not in r.err, r.text
+
+
+async def test_reviewer_profiles_and_assignment_commands(stack):
+    """`users reviewer` writes the profile assignment reads; `assign-reviewers` and `recuse` are the
+    workflow's updates: an open edition (edition 4 here) answers with its rule, a bad option exits 2."""
+    r = await cli(stack, "users", "reviewer", "salma", "--sector", "handicrafts", "--link", "ASSO-LINKED", "--json")
+    assert r.code == 0, r.text
+    assert r.json()["sectors"] == ["handicrafts"] and r.json()["declared_links"] == ["ASSO-LINKED"]
+    repo = Repository(make_engine(stack.settings.database_url))
+    assert repo.reviewer_pool()["salma"].declared_links == ("ASSO-LINKED",)
+    r = await cli(stack, "users", "reviewer", "salma", "--sector", "fishing")
+    assert r.code == 2 and "sectors.0 (--sector): Input should be" in r.err
+
+    app_id = await submitted(stack)
+    r = await cli(stack, "assign-reviewers", app_id, "--reviewer", "salma", "--by", "officer-nadia")
+    assert r.code == 1 and "review_assignment: in this edition reviewers take a free seat themselves" in r.err
+    r = await cli(stack, "recuse", app_id, "--reviewer", "salma", "--by", "salma")
+    assert r.code == 2 and "--reason" in r.err
