@@ -7,6 +7,15 @@ by `/login` (the UI's "include cross-origin credentials", for a UI without its o
 the dev server's). CORS admits the configured Web UI origins only. Every decode is logged with
 the staff member's name: who read which payloads is part of the audit trail.
 
+The `temporal` CLI (Go's remote codec client) retries every answer but 200 until its 10 s deadline
+and then prints only `context deadline exceeded`: a refusal's status and body never reach its user
+(its codec error is a plain error, which the Go SDK's gRPC retry treats as retryable). So a Go
+client asking `/decode` with no valid staff token gets, at once, a 200 whose payloads are a notice
+saying that a token is needed and how to pass it (`--codec-auth 'Bearer <token>'`), with nothing
+decoded; `temporal workflow show --detailed` prints it in place of every input. Every other client
+(browsers and the Web UI, curl, scripts) gets the 401, and `/encode` always refuses: a notice there
+would be stored in place of the sender's input.
+
 Mounted at /codec by the gateway (`make gateway`); `python -m codec.server` runs it alone.
 """
 
@@ -24,13 +33,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 
 from codec.aes_gcm import AesGcmCodec
 from codec.keys import CodecKeyError
 from infra.settings import Settings
 
 COOKIE = "moazara_codec"
+NO_TOKEN_NOTICE = (
+    "moazara codec: not decoded, a staff token is needed: --codec-auth 'Bearer <staff token>' "
+    "(one of codec_server_tokens in the secrets file)"
+)
 log = structlog.get_logger("moazara.codec_server")
 
 _LOGIN_FORM = """<!doctype html><title>Moazara codec server</title>
@@ -50,6 +63,14 @@ def staff_member(settings: Settings, token: str | None) -> str | None:
     return found
 
 
+def notice() -> Payload:
+    """What the Go client shows in place of a payload it may not read: the notice, as JSON text."""
+    return Payload(
+        metadata={"encoding": b"json/plain"},  # any other key and the CLI shows it as base64
+        data=json.dumps(NO_TOKEN_NOTICE).encode(),
+    )
+
+
 def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCodec, origins: list[str]) -> FastAPI:
     app = FastAPI(title="Moazara codec server", openapi_url=None, docs_url=None, redoc_url=None)
     app.add_middleware(
@@ -60,16 +81,20 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
     )
 
-    def authorised(request: Request) -> str:
-        settings = current_settings()
+    def staff_of(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else request.cookies.get(COOKIE)
-        name = staff_member(settings, token)
+        return staff_member(current_settings(), token)
+
+    def authorised(request: Request) -> str:
+        settings = current_settings()
+        name = staff_of(request)
         if name is None:
             log.warning("codec request refused", reason="no valid staff token", origin=request.headers.get("origin"))
             raise HTTPException(
                 401,
-                "a staff token is required (Authorization: Bearer, or sign in at /login)",
+                "a staff token is required (Authorization: Bearer, or sign in at /login; "
+                "the temporal CLI: --codec-auth 'Bearer <token>')",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         namespace = request.headers.get("x-namespace")
@@ -95,11 +120,24 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
                 400, f'expected {{"payloads": [...]}} in Temporal\'s JSON: {type(e).__name__}'
             ) from None
 
-    def answer(payloads: list) -> JSONResponse:
-        return JSONResponse(json_format.MessageToDict(Payloads(payloads=payloads)))
+    def answer(payloads: list, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(json_format.MessageToDict(Payloads(payloads=payloads)), headers=headers)
+
+    def go_client_without_token(request: Request) -> bool:
+        """The temporal CLI (or tctl) with no valid token: Go's HTTP client, no browser's Origin."""
+        return (
+            request.headers.get("user-agent", "").startswith("Go-http-client/")
+            and "origin" not in request.headers
+            and staff_of(request) is None
+        )
 
     @app.post("/decode")
-    async def decode(request: Request, staff: Annotated[str, Depends(authorised)]) -> JSONResponse:
+    async def decode(request: Request) -> JSONResponse:
+        if go_client_without_token(request):
+            incoming = await payloads_of(request)
+            log.warning("codec request refused", reason="no valid staff token", client="Go remote codec")
+            return answer([notice() for _ in incoming.payloads], headers={"WWW-Authenticate": "Bearer"})
+        staff = authorised(request)
         incoming = await payloads_of(request)
         try:
             decoded = await codec.decode(incoming.payloads)
