@@ -20,7 +20,9 @@ from domain.models import (
     Cancellation,
     CoFundingDecision,
     PaymentRetry,
+    Recusal,
     ReportReview,
+    ReviewerAssignment,
     SiteVisit,
     Termination,
     Withdrawal,
@@ -32,7 +34,7 @@ from workflows.names import ApplicationUpdate as U
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # text, textarea, date, number, money, yesno, rib
+    kind: str  # text, textarea, date, number, money, yesno, rib, ids (several, space-separated)
     label: str  # a message id (console/locale)
     required: bool = False
 
@@ -55,6 +57,8 @@ class Action:
             raw = str(form.get(f.name, "")).strip()
             if f.kind == "yesno":
                 values[f.name] = raw == "yes"
+            elif f.kind == "ids":
+                values[f.name] = tuple(raw.replace(",", " ").split())
             elif raw or f.required:
                 values[f.name] = raw
         if self.update == U.COFUNDING_DECISION:
@@ -66,6 +70,26 @@ REASON = Field("reason", "textarea", "Reason")
 ACTIONS = {
     a.key: a
     for a in [
+        Action(
+            "assign-reviewers",
+            U.ASSIGN_REVIEWERS,
+            ReviewerAssignment,
+            ("officer",),
+            "assigned_by",
+            "Assign reviewers",
+            (Field("reviewers", "ids", "Reviewers (logins; none: the edition's rule chooses)"),),
+            ("review",),
+        ),
+        Action(
+            "recuse-reviewer",
+            U.RECUSE,
+            Recusal,
+            ("officer",),
+            "recused_by",
+            "A reviewer steps down",
+            (Field("reviewer_id", "text", "Reviewer", True), Field("reason", "textarea", "Reason", True)),
+            ("review",),
+        ),
         Action(
             "review-report",
             U.REVIEW_REPORT,
@@ -158,6 +182,9 @@ ACTIONS = {
         ),
     ]
 }
+
+
+ASSIGNING = (U.ASSIGN_REVIEWERS, U.RECUSE)  # only in editions that assign their reviewers
 
 
 def allowed(user: User, stage: str, region_code: str) -> list[Action]:

@@ -182,7 +182,7 @@ def application_of(s: ConsoleState, who: Signed, application_id: str) -> dict[st
     return app
 
 
-async def _status(s: ConsoleState, application_id: str) -> ApplicationStatus | None:
+async def status_of(s: ConsoleState, application_id: str) -> ApplicationStatus | None:
     """The workflow's own view (what it waits for, until when); None when it cannot answer now."""
     try:
         handle = s.temporal().get_workflow_handle(application_id)
@@ -196,13 +196,26 @@ async def _page(
 ) -> Response:
     """An application's page: the workflow's own view and the actions this user may take there
     (plus the one just sent, which stays on the page with its answer)."""
-    status = await _status(s, app["id"])
+    status = await status_of(s, app["id"])
     offered = actions.allowed(who.user, status.stage.value if status else app["stage"], app["region_code"])
+    if status is None or status.review_assignment == "open":  # reviewers take free seats there: none to assign
+        offered = [a for a in offered if a.update not in actions.ASSIGNING]
     sent = context.pop("sent", None)
     if sent is not None and sent not in offered:
         offered.append(sent)
     context = {"result": None, "errors": {}, **context}
-    return render(request, "application.html", who, http_status, app=app, status=status, actions=offered, **context)
+    assignments = s.repo.assignments(app["id"])
+    return render(
+        request,
+        "application.html",
+        who,
+        http_status,
+        app=app,
+        status=status,
+        actions=offered,
+        assignments=assignments,
+        **context,
+    )
 
 
 @router.get("/applications/{application_id}")
@@ -215,7 +228,7 @@ async def application(request: Request, s: State, who: Who, application_id: str)
 async def live(s: State, who: Who, application_id: str) -> JSONResponse:
     """What a page polls to show a workflow's changes without a reload."""
     app = application_of(s, who, application_id)
-    status = await _status(s, app["id"])
+    status = await status_of(s, app["id"])
     return JSONResponse(
         {
             "stage": status.stage.value if status else app["stage"],

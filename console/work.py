@@ -4,7 +4,7 @@ database for the console's home page and payments page.
 "Waiting on me" is read from each application's stage (the database's, so the list stays fast
 at programme scale): an officer is waited on in the stages where the programme's next step is
 theirs, finance by payment orders rejected or not taken, a Region's agent by co-funding
-requests of their Region. Oldest first.
+requests of their Region, a reviewer by the reviews assigned to them and not yet scored. Oldest first.
 """
 
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.accounts import User
+from domain.db.people_tables import ReviewAssignmentRow
 from domain.db.tables import Application, PaymentOrderRow
 from domain.models import Stage
 
@@ -44,6 +45,21 @@ def waiting_on(s: Session, user: User) -> list[dict[str, Any]]:
             .limit(LIMIT)
         )
         rows += [_item(a, "the Region's co-funding decision") for a in s.scalars(q)]
+    if user.has("reviewer"):  # their own assignments only, and never who applied (review may be blind)
+        q = (
+            select(Application, ReviewAssignmentRow.id, ReviewAssignmentRow.assigned_at)
+            .join(ReviewAssignmentRow, ReviewAssignmentRow.application_id == Application.application_id)
+            .where(
+                ReviewAssignmentRow.reviewer_id == user.login,
+                ReviewAssignmentRow.state == "assigned",
+                Application.stage == Stage.REVIEW.value,
+            )
+            .order_by(ReviewAssignmentRow.assigned_at)
+            .limit(LIMIT)
+        )
+        for a, number, at in s.execute(q):  # the application's id holds the registration number: not shown
+            link = {"label": a.title, "name": "", "since": at, "href": f"/reviews/{number}"}
+            rows.append(_item(a, "a review to score") | link)
     if user.has("finance"):
         q = (
             select(PaymentOrderRow, Application)
@@ -59,7 +75,15 @@ def waiting_on(s: Session, user: User) -> list[dict[str, Any]]:
 
 
 def _item(a: Application, what: str) -> dict[str, Any]:
-    return {"id": a.application_id, "name": a.applicant_name, "stage": a.stage, "since": a.stage_since, "what": what}
+    return {
+        "id": a.application_id,
+        "label": a.application_id,
+        "href": f"/applications/{a.application_id}",
+        "name": a.applicant_name,
+        "stage": a.stage,
+        "since": a.stage_since,
+        "what": what,
+    }
 
 
 def payment_orders(s: Session, status: str | None, edition: int | None) -> list[dict[str, Any]]:

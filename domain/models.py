@@ -395,6 +395,9 @@ class ApplicationStatus(BaseModel):
     reasons: list[RuleFailure] = []
     reviews: int = 0
     reviewers: list[str] = []  # assigned and not recused (editions that assign their reviewers)
+    review_assignment: str = "open"  # the edition's: open, automatic or officers (domain/reviewers.py)
+    blind_review: bool = False  # the edition's: reviewers never see who applied
+    review_grid: dict[str, Decimal] = {}  # criterion -> weight, as the reviewers score
     score: Decimal | None = None
     award: Decimal = Decimal("0.00")
     funders: dict[str, Decimal] = {}

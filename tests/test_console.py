@@ -27,12 +27,14 @@ from domain.db.edition_repository import EditionRepository
 from domain.db.people_tables import ConsoleSession, ConsoleUser
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from domain.edition import edition_4_settings
+from domain.edition import Criterion, ReviewAssignment, edition_4_settings
 from domain.edition_messages import Phase
 from domain.models import Decision, Stage
+from domain.reference import Sector
+from domain.reviewers import ReviewerProfile
 from infra.settings import Settings
 from simulation.driver import Driver
-from simulation.factories import make_submission, valid_rib
+from simulation.factories import make_submission, settings_with, valid_rib
 from tests.test_edition import EditionDriver, edition_settings
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
@@ -256,6 +258,8 @@ def _message_ids() -> set[str]:
     ids |= {"the Region's co-funding decision", "bank details to fix", "a payment order to send again"}
     ids |= {a.label for a in ACTIONS.values()} | {f.label for a in ACTIONS.values() for f in a.fields}
     ids |= {f"stage:{s.value}" for s in Stage} | {"Wrong login or password", "Too many attempts"}
+    ids |= {f"sector:{x.value}" for x in Sector} | {f"criterion:{c.value}" for c in Criterion}
+    ids |= {f"assignment:{state}" for state in ("assigned", "reviewed", "recused")} | {"a review to score"}
     return ids
 
 
@@ -419,3 +423,64 @@ async def test_an_expired_session_signs_the_user_out(world):
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
     assert (await c.get("/applications")).headers["location"].startswith("/login")
+
+
+async def test_a_reviewer_sees_only_their_assignments_blind_and_never_others_scores_before_their_own(world):
+    d, s, app = world
+    at = datetime.now(UTC)
+    reg, other_reg = (f"CONS-{uuid.uuid4().hex[:6].upper()}" for _ in range(2))
+    for login in ("reviewer-amal", "reviewer-zineb", "reviewer-brahim"):
+        s.accounts.create(login, login.split("-")[1].title(), PASSWORD, ["reviewer"], by="test-admin")
+        links = (reg,) if login == "reviewer-brahim" else ()  # brahim declared a link with the first applicant
+        s.repo.set_reviewer(ReviewerProfile(reviewer_id=login, sectors=(Sector.HANDICRAFTS,), declared_links=links), at)
+    blind = Driver(d.env, d.task_queue, settings_with(review_assignment=ReviewAssignment.AUTOMATIC, blind_review=True))
+    h = await blind.start(make_submission(reg))
+    assert (await blind.reach(h, Stage.REVIEW, "2 reviews")).reviewers == ["reviewer-amal", "reviewer-zineb"]
+    amal, zineb, brahim = [await signed_in(app, f"reviewer-{n}") for n in ("amal", "zineb", "brahim")]
+
+    mine = await amal.get("/reviews")
+    number = re.search(r'href="/reviews/(\d+)"', mine.text)[1]
+    assert "Atelier de tissage de tapis" in mine.text
+    assert "Atelier" not in (await brahim.get("/reviews")).text  # not assigned: not listed, not readable
+    assert (await brahim.get(f"/reviews/{number}")).status_code == 403
+    assert (await amal.get(f"/applications/{h.id}")).status_code == 403
+    assert (await amal.get("/applications")).status_code == 403
+    assert f'href="/reviews/{number}"' in (await amal.get("/")).text  # waiting on her
+
+    page = await amal.get(f"/reviews/{number}")
+    assert page.status_code == 200 and "Atelier de tissage de tapis" in page.text
+    assert reg not in page.text and reg.lower() not in page.text.lower()  # neither the number nor the name holding it
+    assert "Évaluation à l'aveugle" in page.text or "aveugle" in page.text
+    assert "Innovation" in page.text and "20" in page.text  # each criterion with its weight
+    scores = {f"score-{c.value}": "8" for c in Criterion}
+    undeclared = await amal.post(f"/reviews/{number}", data={"csrf": csrf_of(page.text), **scores})
+    assert undeclared.status_code == 422 and "conflit" in undeclared.text
+    assert (await h.query(ApplicationWorkflow.get_status)).reviews == 0
+    sent = {"csrf": csrf_of(page.text), **scores, "comment": "amal: solid plan", "no_conflict": "yes"}
+    assert (await amal.post(f"/reviews/{number}", data=sent)).status_code == 303
+    assert (await h.query(ApplicationWorkflow.get_status)).reviews == 1
+
+    zineb_number = re.search(r'href="/reviews/(\d+)"', (await zineb.get("/reviews")).text)[1]
+    before = await zineb.get(f"/reviews/{zineb_number}")
+    assert "amal: solid plan" not in before.text  # another's review, before her own
+    sent = {"csrf": csrf_of(before.text), **{k: "6" for k in scores}, "no_conflict": "yes"}
+    assert (await zineb.post(f"/reviews/{zineb_number}", data=sent)).status_code == 303
+    after = await zineb.get(f"/reviews/{zineb_number}")
+    assert "amal: solid plan" in after.text and "80" in after.text
+    await blind.reach(h, Stage.COMMITTEE)
+
+    # A recusal: replaced by the rule; the officer sees who was asked and why one stepped down.
+    h2 = await blind.start(make_submission(other_reg))
+    assigned = (await blind.reach(h2, Stage.REVIEW, "2 reviews")).reviewers
+    assert "reviewer-brahim" in assigned  # no link with this applicant, the lightest load
+    leaving = next(r for r in assigned if r != "reviewer-brahim")
+    who = amal if leaving == "reviewer-amal" else zineb
+    number = re.search(r'href="/reviews/(\d+)"', (await who.get("/reviews")).text)[1]
+    page = await who.get(f"/reviews/{number}")
+    r = await who.post(f"/reviews/{number}/recuse", data={"csrf": csrf_of(page.text), "reason": "my cousin"})
+    assert r.status_code == 303
+    replacement = ({"reviewer-amal", "reviewer-zineb"} - {leaving}).pop()
+    assert (await h2.query(ApplicationWorkflow.get_status)).reviewers == ["reviewer-brahim", replacement]
+    officer = await signed_in(app, "officer-amina")
+    shown = (await officer.get(f"/applications/{h2.id}")).text
+    assert "my cousin" in shown and "reviewer-brahim" in shown and "/actions/assign-reviewers" in shown

@@ -63,7 +63,13 @@ class ApplicationState:
         self._selected = False  # a selection decision holds money in the edition's envelopes
         now = workflow.now()
         self.status = ApplicationStatus(
-            application_id=self.app_id, edition=inp.submission.edition, stage=Stage.SUBMITTED, since=now
+            application_id=self.app_id,
+            edition=inp.submission.edition,
+            stage=Stage.SUBMITTED,
+            since=now,
+            review_assignment=self.settings.review_assignment.value,
+            blind_review=self.settings.blind_review,
+            review_grid={c.value: w for c, w in self.settings.review_grid.items()},
         )
         self._stage_seq = 0
         self._decision_seq: dict[str, int] = {}

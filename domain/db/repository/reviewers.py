@@ -115,6 +115,11 @@ class Reviewers(RepositoryBase):
                 q = q.where(ReviewAssignmentRow.edition == edition)
             return [_assignment(r) for r in s.scalars(q.order_by(ReviewAssignmentRow.assigned_at))]
 
+    def assignment(self, assignment_id: int) -> dict[str, Any] | None:
+        with self._tx() as s:
+            row = s.get(ReviewAssignmentRow, assignment_id)
+            return None if row is None else _assignment(row)
+
     @staticmethod
     def _round(s: Session, application_id: str, round: int) -> list[str]:
         q = select(ReviewAssignmentRow.reviewer_id).where(_of(application_id), ReviewAssignmentRow.round == round)
@@ -161,6 +166,7 @@ def _lock_assignments(s: Session, edition: int) -> None:
 
 def _assignment(r: ReviewAssignmentRow) -> dict[str, Any]:
     return {
+        "id": r.id,
         "application_id": r.application_id,
         "edition": r.edition,
         "reviewer_id": r.reviewer_id,
