@@ -1,7 +1,8 @@
 """The console in a real browser: Debian's Chromium driven by Playwright (never a downloaded
 browser), against the console served by uvicorn, the production worker and the Temporal dev server.
 
-Each role signs in and does a piece of its job; a page shows a workflow's change without a reload;
+Each role signs in and does a piece of its job (a reviewer sees only what is assigned, blind); a page
+shows a workflow's change without a reload;
 Arabic is laid out right to left; an injected script does not run; the main pages pass axe-core
 with no serious or critical violation. Screenshots of the main pages in French and Arabic are
 written to var/test-artifacts/console/.
@@ -10,6 +11,7 @@ written to var/test-artifacts/console/.
 import asyncio
 import socket
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,14 +22,16 @@ from temporalio.testing import WorkflowEnvironment
 from console.app import console_state, create_app
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from domain.edition import edition_4_settings
+from domain.edition import ReviewAssignment, edition_4_settings
 from domain.models import Stage, Withdrawal
+from domain.reference import Sector
+from domain.reviewers import ReviewerProfile
 from infra.actor_header import ActorHeader
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.driver import Driver
-from simulation.factories import make_submission
+from simulation.factories import make_submission, settings_with
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
 
@@ -194,3 +198,44 @@ async def test_the_main_pages_have_no_serious_accessibility_violation(site):
         result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         bad = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
         assert not bad, f"{name}: {bad}"
+
+
+async def test_a_reviewer_sees_only_assigned_applications_and_no_identity_in_a_blind_review(site):
+    d, s, base, browser = site
+    now = datetime.now(UTC)
+    for login in ("reviewer-amal", "reviewer-zineb"):
+        s.accounts.create(login, login.split("-")[1].title(), PASSWORD, ["reviewer"], by="test-admin")
+        s.repo.set_reviewer(ReviewerProfile(reviewer_id=login, sectors=(Sector.HANDICRAFTS,)), now)
+    blind = Driver(d.env, d.task_queue, settings_with(review_assignment=ReviewAssignment.AUTOMATIC, blind_review=True))
+    reg = f"WEB-{uuid.uuid4().hex[:6].upper()}"
+    h = await blind.start(make_submission(reg))
+    await blind.reach(h, Stage.REVIEW, "2 reviews")
+    unassigned = await in_review(d)  # an application of an open edition: nobody assigned
+
+    context = await browser.new_context(locale="fr-FR", bypass_csp=True)  # bypass only to inject axe-core
+    page = await context.new_page()
+    await page.goto(f"{base}/reviews")
+    await page.fill("#login", "reviewer-amal")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/reviews")
+    rows = page.locator("tbody tr")
+    await expect(rows).to_have_count(1)
+    assert "Atelier de tissage de tapis" in await rows.first.text_content()
+    assert (await page.goto(f"{base}/applications/{unassigned}")).status == 403
+    await page.goto(f"{base}/reviews")
+    await page.click("tbody a")
+    body = await page.text_content("body")
+    assert reg not in body and "aveugle" in body and "Innovation" in body
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "review-fr.png", full_page=True)
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    assert not [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    for criterion in ("innovation", "income_generation", "jobs", "inclusion", "sustainability", "feasibility"):
+        await page.fill(f"#score-{criterion}", "7")
+    await page.check("#no_conflict")
+    await page.click("#review-form button[type=submit]")
+    await page.wait_for_selector("text=C'est fait.")
+    assert await page.text_content("#assignment") == "évaluée"
+    assert (await h.query(ApplicationWorkflow.get_status)).reviews == 1
