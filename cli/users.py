@@ -1,6 +1,7 @@
 """The console's users, for an admin at the terminal: add one, change roles, deactivate.
 
 python starter.py users add amina --name "Amina El Idrissi" --role officer   # asks the password
+python starter.py users add amina@ministere.gov.ma --name "Amina" --role officer --oidc  # identity provider
 python starter.py users roles karim --role finance --role auditor
 python starter.py users deactivate karim                                     # ends their sessions
 python starter.py users reviewer salma --sector handicrafts --organisation ORG-12 --link ASSO-9
@@ -43,13 +44,18 @@ def add(
         str | None, typer.Option("--password", help="omit to be asked (not echoed)", envvar="CONSOLE_PASSWORD")
     ] = None,
     language: Annotated[str, typer.Option("--language", help="fr, ar or en")] = "fr",
+    oidc: Annotated[
+        bool, typer.Option("--oidc", help="signs in with the ministry's identity provider only: no password")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Add a user who signs in with a password (hashed with argon2)."""
+    """Add a user who signs in with a password (hashed with argon2), or with the identity provider."""
 
     def work() -> int:
-        secret = password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
-        if len(secret) < 12:
+        if oidc and password:
+            raise InputError.one("--password", "a user who signs in with the identity provider has no password")
+        secret = None if oidc else password or typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        if secret is not None and len(secret) < 12:
             raise InputError.one("password", "at least 12 characters")
         try:
             user = _accounts().create(login, name, secret, role, by=CLI_ACTOR.id, language=language)

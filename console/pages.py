@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from console import actions, work
 from console.board import Filters, board, csv_export
 from console.i18n import LANGUAGES
+from console.oidc import FAILURES
 from console.web import (
     LANGUAGE_COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -60,7 +61,9 @@ def _next(value: object) -> str:
 def login_page(request: Request, s: State) -> Response:
     token = secrets.token_urlsafe(24)
     nxt = _next(request.query_params.get("next"))
-    response = render(request, "login.html", None, login_csrf=token, error=None, next=nxt)
+    error = FAILURES.get(request.query_params.get("failed", ""))  # from the identity provider's sign-in
+    oidc = bool(s.settings.console_oidc_issuer)
+    response = render(request, "login.html", None, login_csrf=token, error=error, next=nxt, oidc=oidc)
     _cookie(response, s, LOGIN_CSRF_COOKIE, token, max_age=1800)
     return response
 

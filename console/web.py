@@ -39,6 +39,7 @@ class ConsoleState:
     repo: Repository
     vault: BankAccounts
     client: Client | None = None  # connected at start (console/app.py)
+    oidc: Any = None  # the identity provider (console/oidc.py), when one is configured
     failed_logins: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
     def temporal(self) -> Client:
