@@ -388,7 +388,9 @@ class ApplicationStatus(BaseModel):
     application_id: str
     edition: int
     stage: Stage
-    waiting_for: str | None = None
+    waiting_for: str | None = None  # in English; its code and parameters (domain/refusals.WAITS) below
+    waiting_code: str | None = None
+    waiting_params: dict[str, str] = {}
     since: datetime
     until: datetime | None = None
     report_accepted_from: datetime | None = None  # the awaited progress report's window opens then

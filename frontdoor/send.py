@@ -14,7 +14,7 @@ from domain.models import Answer
 from frontdoor.actor import Actor
 from frontdoor.bank_accounts import held
 from infra.actor_header import ActorHeader, sending_as
-from infra.failure_converter import refusal_reason
+from infra.failure_converter import refusal_of, refusal_reason
 
 
 class ResultCode(StrEnum):
@@ -36,17 +36,28 @@ class Result(BaseModel):
     stage: str | None = None
     reason: str = ""  # why not, in the workflow's words
     field: str | None = None  # the input field a refusal names
+    refusal: str | None = None  # the refusal's code (domain/refusals.py), for a door to translate
+    params: dict[str, str] = {}  # the refusal's parameters, named as in its sentence
 
     @property
     def accepted(self) -> bool:
         return self.code == ResultCode.ACCEPTED
 
 
-def _refused(workflow_id: str, actor: Actor, reason: str) -> Result:
+def _refused(workflow_id: str, actor: Actor, reason: str, refusal: tuple[str, dict[str, str]] | None = None) -> Result:
     prefix = reason.partition(":")[0]
     field = prefix if re.fullmatch(r"[a-z_][a-z_.0-9]*", prefix) else None  # the workflows' reasons start "field: …"
     code = ResultCode.WRONG_STAGE if field == "stage" else ResultCode.REFUSED
-    return Result(code=code, workflow_id=workflow_id, actor=actor.id, reason=reason, field=field)
+    refusal_code, params = refusal if refusal is not None else (None, {})
+    return Result(
+        code=code,
+        workflow_id=workflow_id,
+        actor=actor.id,
+        reason=reason,
+        field=field,
+        refusal=refusal_code,
+        params=params,
+    )
 
 
 async def send_update(
@@ -81,7 +92,7 @@ async def send_update(
                 handle.execute_update(update, payload, id=update_id, result_type=result_type), timeout
             )
     except WorkflowUpdateFailedError as e:
-        return _refused(workflow_id, actor, refusal_reason(e))
+        return _refused(workflow_id, actor, refusal_reason(e), refusal_of(e))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         return Result(
             code=ResultCode.TIMEOUT,

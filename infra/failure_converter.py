@@ -8,7 +8,11 @@ server in clear (failures are not encrypted payloads). This failure converter (p
 client's data converter, temporal_connection.data_converter) turns any pydantic ValidationError,
 there or raised by an activity, into `ValidationError: invalid input: field: message; …` with
 the field paths and pydantic's messages only. Its type stays "ValidationError", which the retry
-policies list as non-retryable (activities/policies.py).
+policies list as non-retryable (activities/policies.py). An input the codec could not open is
+refused ("Refused", in the words of domain/refusals.py's `input.undecodable`), without the
+refusal's details: a failure's details are payloads, sealed by the codec, and this sender has no key.
+
+`refusal_of` reads a refusal's code and parameters back from the failure an update got.
 """
 
 from typing import TypeVar
@@ -21,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 
 from codec.undecodable import UndecodablePayload
 from domain.actor import REFUSED
+from domain.refusals import Refusal, from_details
 
 MAX_MESSAGE = 1000
 E = TypeVar("E", bound=BaseException)
@@ -53,7 +58,10 @@ class InputFailureConverter(DefaultFailureConverter):
                 exception = ApplicationError(describe(invalid), type="ValidationError", non_retryable=True)
             elif (sealed := _underneath(exception, UndecodablePayload)) is not None:
                 # A forged, altered or unencrypted input (codec/undecodable.py): refused, not retried.
-                exception = ApplicationError(f"input: {sealed}", type=REFUSED, non_retryable=True)
+                # No details: they would be sealed with the service's key, which this sender lacks (a
+                # client that cannot decode a failure's details gets an error instead of the refusal).
+                refusal = Refusal("input.undecodable", reason=str(sealed).removeprefix("payload "))
+                exception = ApplicationError(str(refusal), type=REFUSED, non_retryable=True)
         super().to_failure(exception, payload_converter, failure)
 
 
@@ -66,3 +74,13 @@ def refusal_reason(err: WorkflowUpdateFailedError) -> str:
             return message
         cause = cause.__cause__
     return str(err)
+
+
+def refusal_of(err: WorkflowUpdateFailedError) -> tuple[str, dict[str, str]] | None:
+    """The refusal's (code, params) the workflow put in the failure's details, or None."""
+    cause: BaseException | None = err.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and (found := from_details(cause.details)) is not None:
+            return found
+        cause = cause.__cause__
+    return None

@@ -140,10 +140,12 @@ async def test_the_workflow_checks_the_authenticated_actor_four_eyes_on_the_comm
 async def test_a_refusal_is_a_business_refusal_not_retryable_in_the_programme_words(ts_env, sqlite_repo, executor):
     """On the production worker (worker.build_worker): a validator's refusal comes back as a
     non-retryable 'Refused' with the rule's own words, never a Python name."""
+    from datetime import date
+
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.exceptions import ApplicationError
 
-    from domain.models import Review
+    from domain.models import DocumentsCompleted, Review, SiteVisit
     from infra.settings import Settings
     from worker import build_worker
 
@@ -161,7 +163,24 @@ async def test_a_refusal_is_a_business_refusal_not_retryable_in_the_programme_wo
             cause = e.value.cause
             assert isinstance(cause, ApplicationError) and cause.type == "Refused" and cause.non_retryable
             assert cause.message == "scores: one score per criterion of the grid; missing feasibility"
+            assert cause.details == (
+                {"refusal": "review.scores_incomplete", "field": "scores", "params": {"missing": "feasibility"}},
+            )
             result = await send_update(d.client, h.id, U.SUBMIT_REVIEW, partial, OFFICER)
             assert (result.code, result.field) == (ResultCode.REFUSED, "scores") and "Criterion" not in result.reason
+            # Its code and parameters reach the door's result, for the door to say in its own language.
+            assert (result.refusal, result.params) == ("review.scores_incomplete", {"missing": "feasibility"})
+            visit = SiteVisit(visitor="officer-1", visited_on=date(2024, 3, 1))
+            early = await send_update(d.client, h.id, U.RECORD_SITE_VISIT, visit, OFFICER)
+            assert (early.code, early.refusal, early.params) == (
+                ResultCode.REFUSED,
+                "visit.wrong_stage",
+                {"stage": "review"},
+            )
+            assert early.reason == "visited_on: no site visit in stage review"
+            documents = DocumentsCompleted(documents=make_submission("REFUSE-1").documents[:1])
+            wrong = await send_update(d.client, h.id, U.COMPLETE_DOCUMENTS, documents, OFFICER)
+            assert (wrong.code, wrong.refusal) == (ResultCode.WRONG_STAGE, "stage.wrong")
+            assert wrong.params == {"stage": "review", "expected": "awaiting_documents"}
         finally:
             await d.cleanup()

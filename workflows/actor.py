@@ -17,6 +17,7 @@ from temporalio.worker import (
 )
 
 from domain.actor import ACTOR_HEADER, Actor
+from domain.refusals import Refusal
 
 _current: ContextVar[Actor | None] = ContextVar("moazara_current_actor", default=None)
 
@@ -42,7 +43,7 @@ class _ActorInbound(WorkflowInboundInterceptor):
         try:
             actor = _actor(dict(input.headers))
         except ValidationError as e:
-            raise ValueError(f"actor: the {ACTOR_HEADER} header is not an actor ({e.error_count()} error(s))") from None
+            raise Refusal("actor.invalid", header=ACTOR_HEADER, errors=e.error_count()) from None
         token = _current.set(actor)
         try:
             self.next.handle_update_validator(input)

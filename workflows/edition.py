@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         SubmissionBatch,
     )
     from domain.models import ApplicationInput, ApplicationSubmission
+    from domain.refusals import Refusal
     from domain.report import EditionReport
     from workflows.actor import who
 
@@ -217,11 +218,11 @@ class EditionWorkflow:
 
     def _check_edition(self, submission: ApplicationSubmission, field: str) -> None:
         if submission.edition != self.settings.edition:
-            raise ValueError(f"{field}: this is edition {self.settings.edition}, not {submission.edition}")
+            raise Refusal("edition.wrong", field=field, edition=self.settings.edition, given=submission.edition)
 
     def _check_call_opened(self) -> None:
         if workflow.now() < start_of_day(self.settings.call_opens):
-            raise ValueError(f"submitted_at: the call opens on {self.settings.call_opens}")
+            raise Refusal("call.not_yet_open", opens=self.settings.call_opens)
 
     def _call_closed(self) -> bool:
         return self.state.phase != Phase.OPEN or self._closing or workflow.now() >= self._closing_time()
@@ -250,7 +251,7 @@ class EditionWorkflow:
     @close_call.validator
     def _check_close(self, inp: CloseCall) -> None:
         if self.state.phase != Phase.OPEN or self._closing:
-            raise ValueError(f"phase: the call is not open (phase {self.state.phase.value})")
+            raise Refusal("call.not_open", phase=self.state.phase.value)
 
     @workflow.update
     async def confirm_selection(self, inp: SelectionConfirmed) -> str:
@@ -264,17 +265,14 @@ class EditionWorkflow:
     @confirm_selection.validator
     def _check_confirm(self, inp: SelectionConfirmed) -> None:
         if self.state.phase != Phase.PROPOSED or self.status.proposal is None:
-            raise ValueError(f"phase: no proposal waits for confirmation (phase {self.state.phase.value})")
+            raise Refusal("proposal.none", phase=self.state.phase.value)
         if self.state.confirmed_by is not None:
-            raise ValueError(f"confirmed_by: already confirmed by {self.state.confirmed_by}")
+            raise Refusal("confirmation.already", by=self.state.confirmed_by)
         # Four eyes: whoever closed the call (its opener, when its timer closed it) does not confirm.
         closer = self.opened_by if self.state.call_closed_by == TIMER else self.state.call_closed_by
         confirmer = who(inp.confirmed_by)
         if confirmer == closer:
-            raise ValueError(
-                f"confirmed_by: {confirmer} closed the call (or opened the edition its timer closed); "
-                "another member of the committee confirms (four eyes)"
-            )
+            raise Refusal("confirmation.four_eyes", confirmer=confirmer)
 
     @workflow.signal
     def seat_freed(self, freed: SeatFreed) -> None:

@@ -9,7 +9,7 @@
   signal): a validator that never reads its input would otherwise let the bytes reach a handler,
   which fails the workflow task. Every update and signal of ours takes one pydantic model.
 - A validator's refusal is a business refusal: not retryable (sending it again changes nothing),
-  in the validator's own words.
+  in the validator's own words, with its code and parameters when it has them (workflows/refusals.py).
 
 (Inputs the codec could not open are refused by the SDK itself, before this runs:
 codec/undecodable.py.) Registered by worker.build_worker.
@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     HandleSignalInput,
     HandleUpdateInput,
@@ -29,31 +28,32 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from domain.actor import REFUSED
+from domain.refusals import Refusal
+from workflows.refusals import refused
 
 
-def _not_an_object(args: Sequence[Any]) -> str | None:
+def _not_an_object(name: str, args: Sequence[Any]) -> Refusal | None:
     """Why these arguments are not one JSON object each, or None when they are."""
     if not args or any(a is None for a in args):
-        return "needs its input (a JSON object), got none"
+        return Refusal("input.missing", update=name)
     wrong = next((a for a in args if not isinstance(a, BaseModel)), None)
     if wrong is not None:
-        return f"needs its input as a JSON object, got {type(wrong).__name__}"
+        return Refusal("input.not_an_object", update=name, type=type(wrong).__name__)
     return None
 
 
 class _RefuseMissing(WorkflowInboundInterceptor):
     def handle_update_validator(self, input: HandleUpdateInput) -> None:
-        if (why := _not_an_object(input.args)) is not None:
-            raise ApplicationError(f"input: {input.update} {why}", type=REFUSED, non_retryable=True)
+        if (why := _not_an_object(input.update, input.args)) is not None:
+            raise refused(why)
         try:
             self.next.handle_update_validator(input)
-        except ValueError as e:  # the workflows' rules refuse with "field: reason"
-            raise ApplicationError(str(e), type=REFUSED, non_retryable=True) from None
+        except ValueError as e:  # the workflows' rules refuse with "field: reason" (domain/refusals.py)
+            raise refused(e) from None
 
     async def handle_signal(self, input: HandleSignalInput) -> None:
-        if (why := _not_an_object(input.args)) is not None:
-            workflow.logger.warning("signal %s dropped: it %s", input.signal, why)
+        if (why := _not_an_object(input.signal, input.args)) is not None:
+            workflow.logger.warning("signal %s dropped: %s", input.signal, why)
             return
         await self.next.handle_signal(input)
 

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from domain.reference import MINISTRY, region_funder
+    from domain.refusals import Refusal
 
 
 from workflows.application.state import FUNDED, ApplicationState
@@ -59,19 +60,17 @@ class Inputs(ApplicationState):
     def _check_decision(self, decision: CommitteeDecision) -> None:
         self._expect(Stage.COMMITTEE, Stage.WAITLISTED)
         if self._decision is not None:
-            raise ValueError("decision: a decision is already being applied")
+            raise Refusal("decision.in_progress")
         if decision.decision != Decision.SELECTED:
             return
         applicant, project = self.submission.applicant, self.submission.project
         ceiling = self.settings.ceilings[applicant.legal_form]
         if decision.award > min(ceiling, project.requested_amount):
-            raise ValueError(
-                f"award: {decision.award} MAD exceeds the requested amount or the ceiling of {ceiling} MAD"
-            )
+            raise Refusal("award.exceeds_ceiling", award=decision.award, ceiling=ceiling)
         partner = self.settings.partner(applicant.region_code)
         for funder in decision.funders:
             if funder != MINISTRY and (partner is None or funder != region_funder(partner.region_code)):
-                raise ValueError(f"funders: {funder} does not co-fund projects in region {applicant.region_code}")
+                raise Refusal("funders.not_partner", funder=funder, region=applicant.region_code)
 
     @workflow.update
     async def cofunding_decision(self, answer: CoFundingDecision) -> Answer:
@@ -88,11 +87,11 @@ class Inputs(ApplicationState):
         self._expect(Stage.COFUNDING)
         asked = self.status.funders.get(region_funder(answer.region_code))
         if answer.region_code in self._cofunding:
-            raise ValueError(f"region_code: region {answer.region_code} has already answered")
+            raise Refusal("cofunding.already_answered", region=answer.region_code)
         if asked is None:
-            raise ValueError(f"region_code: region {answer.region_code} is not asked to co-fund this application")
+            raise Refusal("cofunding.not_asked", region=answer.region_code)
         if answer.approved and answer.amount is not None and answer.amount > asked:
-            raise ValueError(f"amount: {answer.amount} MAD exceeds the {asked} MAD asked of the region")
+            raise Refusal("cofunding.exceeds_asked", amount=answer.amount, asked=asked)
 
     @workflow.update
     async def sign_agreement(self, agreement: AgreementSigned) -> Answer:
@@ -113,7 +112,7 @@ class Inputs(ApplicationState):
     def _check_agreement(self, agreement: AgreementSigned) -> None:
         self._expect(Stage.AGREEMENT)
         if self._agreement is not None:
-            raise ValueError("signed_by: the agreement is already signed")
+            raise Refusal("agreement.already_signed")
 
     @workflow.update
     async def submit_report(self, report: ProgressReport) -> Answer:
@@ -131,18 +130,17 @@ class Inputs(ApplicationState):
         self._check_report_state(report)
         opens = self.status.report_accepted_from
         if opens is not None and self._now() < opens:
-            raise ValueError(
-                f"period: report {report.period} is accepted from {local_date(opens)} "
-                f"({self.settings.report_window_days} days before it is due)"
+            raise Refusal(
+                "report.too_early", period=report.period, opens=local_date(opens), days=self.settings.report_window_days
             )
 
     def _check_report_state(self, report: ProgressReport) -> None:
         if self.status.stage not in FUNDED:
-            raise ValueError(f"period: no progress report is expected in stage {self.status.stage.value}")
+            raise Refusal("report.not_expected", stage=self.status.stage.value)
         if report.period != self._expected_period:
-            raise ValueError(f"period: report {self._expected_period} is expected, not {report.period}")
+            raise Refusal("report.wrong_period", due=self._expected_period, period=report.period)
         if self._reports.get(report.period) not in (None, "rejected"):
-            raise ValueError(f"period: report {report.period} is already in")
+            raise Refusal("report.already_in", period=report.period)
 
     @workflow.update
     async def review_report(self, review: ReportReview) -> Answer:
@@ -157,7 +155,7 @@ class Inputs(ApplicationState):
     @review_report.validator
     def _check_report_review(self, review: ReportReview) -> None:
         if self._reports.get(review.period) != "received":
-            raise ValueError(f"period: report {review.period} is not waiting for a review")
+            raise Refusal("report.not_awaiting_review", period=review.period)
 
     @workflow.update
     async def record_site_visit(self, visit: SiteVisit) -> Answer:
@@ -172,7 +170,7 @@ class Inputs(ApplicationState):
 
     def _check_visit(self, visit: SiteVisit) -> None:
         if self.status.stage not in FUNDED | {Stage.AGREEMENT}:
-            raise ValueError(f"visited_on: no site visit in stage {self.status.stage.value}")
+            raise Refusal("visit.wrong_stage", stage=self.status.stage.value)
 
     @workflow.update
     async def withdraw(self, w: Withdrawal) -> Answer:
@@ -200,11 +198,9 @@ class Inputs(ApplicationState):
     def _check_terminate(self, t: Termination) -> None:
         self._expect_open()
         if self.status.stage not in FUNDED:
-            raise ValueError(
-                "reason: only a funded grant (agreement signed) can be terminated; withdraw or cancel instead"
-            )
+            raise Refusal("termination.not_funded")
         if t.amount_to_recover is not None and t.amount_to_recover > self.status.paid_total:
-            raise ValueError(f"amount_to_recover: exceeds the {self.status.paid_total} MAD paid")
+            raise Refusal("termination.exceeds_paid", paid=self.status.paid_total)
 
     @workflow.query
     def get_status(self) -> ApplicationStatus:
@@ -224,4 +220,4 @@ class Inputs(ApplicationState):
         In validators only: histories from before this rule keep the dates they were given."""
         earliest, today = date(self.settings.year - 1, 1, 1), local_date(self._now())
         if not earliest <= day <= today:
-            raise ValueError(f"{field}: {day} is outside {earliest} to today ({today})")
+            raise Refusal("date.out_of_range", field=field, day=day, earliest=earliest, today=today)

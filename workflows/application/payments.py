@@ -23,16 +23,17 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from domain.money import mad, split
+    from domain.refusals import Refusal
     from workflows.actor import who
 
 
 from workflows.application.state import (
-    APPROVAL_DUE,
-    FIX_DUE,
+    APPROVAL,
+    FIX,
     PATCH_BANK_FOUR_EYES,
     PATCH_UNSENT_ROW,
-    PAYMENTS_DUE,
-    RESEND_DUE,
+    PAYMENTS,
+    RESEND,
     UNSENT,
     ApplicationState,
 )
@@ -63,7 +64,7 @@ class Payments(ApplicationState):
         self._refresh_orders()
         await self._wait(
             lambda: all(o.status == "executed" for o in self._orders.values()),
-            RESEND_DUE if any(o.status == UNSENT for o in self._orders.values()) else PAYMENTS_DUE,
+            RESEND if any(o.status == UNSENT for o in self._orders.values()) else PAYMENTS,
             None,
         )
         if previous == Stage.MONITORING:
@@ -86,7 +87,7 @@ class Payments(ApplicationState):
                 "escalation",
                 f"payment order {order.key} (attempt {order.attempt}) not taken by the payment system: {reason}",
             )
-            self.status.waiting_for = RESEND_DUE
+            self._awaiting(RESEND)
         self._refresh_orders()
 
     @workflow.update
@@ -103,20 +104,23 @@ class Payments(ApplicationState):
         self._orders[order.key] = order.model_copy(update={"status": "rejected"})
         self._refresh_orders()
         await self._act(A.mark_payment_rejected, order.key, result.attempt, result.reason, self._now())
-        self.status.waiting_for = FIX_DUE
+        self._awaiting(FIX)
         return self._answer(f"payment order {order.key} rejected ({result.reason}); waiting for ops to fix the details")
 
     @payment_result.validator
     def _check_payment(self, result: PaymentResult) -> None:
         order = self._orders.get(result.order_key)
         if order is None:
-            raise ValueError(f"order_key: unknown payment order {result.order_key!r}")
+            raise Refusal("payment.unknown_order", order_key=result.order_key)
         # An unsent order may have been taken all the same (our call timed out after the payment system
         # had it): its result is the proof, and a payment made is recorded rather than refused.
         if order.status not in ("sent", UNSENT) or order.attempt != result.attempt:
-            raise ValueError(
-                f"order_key: order {order.key} attempt {result.attempt} is not awaiting a result "
-                f"(status {order.status}, attempt {order.attempt})"
+            raise Refusal(
+                "payment.not_awaiting",
+                order_key=order.key,
+                attempt=result.attempt,
+                status=order.status,
+                current=order.attempt,
             )
 
     @workflow.update
@@ -129,7 +133,7 @@ class Payments(ApplicationState):
         requested_by = who(fix.fixed_by)
         self._bank_change = (fix.bank_account, requested_by)
         self.status.bank_details_requested_by = requested_by
-        self.status.waiting_for = APPROVAL_DUE
+        self._awaiting(APPROVAL)
         seq = self._next_seq("bank_details")
         await self._record("bank_details", seq, "requested", {"bank_account": fix.bank_account}, requested_by)
         return self._answer(f"bank details change requested by {requested_by}: another person approves it")
@@ -137,7 +141,7 @@ class Payments(ApplicationState):
     @fix_bank_details.validator
     def _check_fix(self, fix: BankDetailsFixed) -> None:
         if not any(o.status == "rejected" for o in self._orders.values()):
-            raise ValueError("bank_account: no rejected payment order is waiting for new bank details")
+            raise Refusal("bank.no_rejected_order")
 
     @workflow.update
     async def approve_bank_details(self, approval: BankDetailsApproved) -> Answer:
@@ -147,7 +151,7 @@ class Payments(ApplicationState):
         self._bank_change, self.status.bank_details_requested_by = None, None
         approver = who(approval.approved_by)
         if not approval.approved:
-            self.status.waiting_for = FIX_DUE
+            self._awaiting(FIX)
             seq = self._next_seq("bank_details")
             await self._record("bank_details", seq, "declined", {"reason": approval.reason}, approver)
             return self._answer(f"bank details change of {requested_by} declined by {approver}")
@@ -156,11 +160,9 @@ class Payments(ApplicationState):
     @approve_bank_details.validator
     def _check_approval(self, approval: BankDetailsApproved) -> None:
         if self._bank_change is None:
-            raise ValueError("approved_by: no change of bank details is waiting for approval")
+            raise Refusal("bank.no_change_waiting")
         if who(approval.approved_by) == self._bank_change[1]:
-            raise ValueError(
-                f"approved_by: {self._bank_change[1]} requested this change; another person approves it (four eyes)"
-            )
+            raise Refusal("bank.four_eyes", requester=self._bank_change[1])
 
     async def _new_bank_details(self, account: str, by: str) -> Answer:
         """Pay the rejected orders again, to the new account."""
@@ -169,7 +171,7 @@ class Payments(ApplicationState):
         for o in rejected:  # marked as sent before the awaits: a result may come at once
             self._orders[o.key] = o.model_copy(update={"status": "sent", "attempt": o.attempt + 1})
         self._refresh_orders()
-        self.status.waiting_for = PAYMENTS_DUE
+        self._awaiting(PAYMENTS)
         for o in rejected:
             await self._send_order(
                 self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, account, self._now()
@@ -192,7 +194,7 @@ class Payments(ApplicationState):
         for o in unsent:  # marked as sent before the awaits: a result may come at once
             self._orders[o.key] = o.model_copy(update={"status": "sent"})
         self._refresh_orders()
-        self.status.waiting_for = PAYMENTS_DUE
+        self._awaiting(PAYMENTS)
         for o in unsent:
             order = self._orders[o.key]
             if order.attempt == 1:
@@ -222,4 +224,4 @@ class Payments(ApplicationState):
     def _check_retry_payments(self, retry: PaymentRetry) -> None:
         self._expect_open()
         if not any(o.status == UNSENT for o in self._orders.values()):
-            raise ValueError("orders: no payment order is waiting to be sent again to the payment system")
+            raise Refusal("payment.nothing_to_resend")

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from domain.reference import MINISTRY
+    from domain.refusals import waiting
 
 
 from workflows.application.inputs import Inputs
@@ -75,7 +76,7 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
                 return False
             await self._enter(Stage.AWAITING_DOCUMENTS, result.failures[0].message)
             self._documents_in = False
-            if not await self._wait(lambda: self._documents_in, "missing documents from the applicant", deadline):
+            if not await self._wait(lambda: self._documents_in, waiting("waiting.documents"), deadline):
                 self.status.reasons.append(
                     RuleFailure(code="DOCUMENTS_DEADLINE_PASSED", message="the documents deadline passed")
                 )
@@ -89,14 +90,14 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
             await self._assign(self._free_seats(), (), EDITION)
         enough = lambda: sum(s is not None for s in self._reviews.values()) >= k  # noqa: E731
         deadline = self.settings.after_days(self._now(), self.settings.review_deadline_days)
-        if not await self._wait(enough, f"{k} reviews", deadline):
+        if not await self._wait(enough, waiting("waiting.reviews", k=k), deadline):
             await self._notice("review-reminder", "reminder", "reviews missing at the review deadline")
             escalate_at = self.settings.after_days(deadline, self.settings.review_reminder_days)
-            if not await self._wait(enough, f"{k} reviews (reminded)", escalate_at):
+            if not await self._wait(enough, waiting("waiting.reviews.reminded", k=k), escalate_at):
                 await self._notice("review-escalation", "escalation", "reviews still missing after the reminder")
                 # Escalated: ops decide; the application goes on with whatever reviews arrived, at least one.
                 await self._wait(
-                    lambda: any(s is not None for s in self._reviews.values()), "at least one review", None
+                    lambda: any(s is not None for s in self._reviews.values()), waiting("waiting.reviews.one"), None
                 )
         scores = [s for s in self._reviews.values() if s is not None]
         self.status.score = await self._act(A.set_score, self.app_id, scores)
@@ -106,9 +107,9 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
         await self._enter(Stage.COMMITTEE)
         self._decision = None
         deadline = self.settings.after_days(self._now(), self.settings.committee_wait_days)
-        if not await self._wait(lambda: self._decision is not None, "committee decision", deadline):
+        if not await self._wait(lambda: self._decision is not None, waiting("waiting.committee"), deadline):
             await self._notice("committee-escalation", "escalation", "no committee decision in time")
-            await self._wait(lambda: self._decision is not None, "committee decision (escalated)", None)
+            await self._wait(lambda: self._decision is not None, waiting("waiting.committee.escalated"), None)
         waitlist_until: datetime | None = None
         while True:
             decision = self._decision
@@ -121,7 +122,7 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
                 waitlist_until = waitlist_until or self.settings.after_days(self._now(), self.settings.waitlist_days)
                 self._decision = None
                 if not await self._wait(
-                    lambda: self._decision is not None, "promotion from the waitlist", waitlist_until
+                    lambda: self._decision is not None, waiting("waiting.waitlist"), waitlist_until
                 ):
                     await self._close(Stage.NOT_SELECTED, "waitlist closed")
                     return False
@@ -182,7 +183,9 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
             f"cofunding-request-{region}", "request", f"co-funding of {share} MAD asked of region {region}"
         )
         deadline = self.settings.after_days(self._now(), self.settings.cofunding_deadline_days)
-        if not await self._wait(lambda: region in self._cofunding, f"co-funding decision of region {region}", deadline):
+        if not await self._wait(
+            lambda: region in self._cofunding, waiting("waiting.cofunding", region=region), deadline
+        ):
             await self._notice(f"cofunding-timeout-{region}", "escalation", f"region {region} did not answer in time")
             return Decimal(0)
         answer = self._cofunding[region]
@@ -191,7 +194,7 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
     async def _agreement_signed(self) -> bool:
         await self._enter(Stage.AGREEMENT)
         deadline = self.settings.after_days(self._now(), self.settings.agreement_deadline_days)
-        if not await self._wait(lambda: self._agreement is not None, "signed funding agreement", deadline):
+        if not await self._wait(lambda: self._agreement is not None, waiting("waiting.agreement"), deadline):
             self._set_award({})
             await self._act(A.set_award, self.app_id, {}, False)
             await self._close(Stage.LAPSED, "agreement not signed in time")
@@ -210,21 +213,23 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
             self.status.report_accepted_from = self.settings.after_days(due, -self.settings.report_window_days)
             received = lambda p=period: p in self._reports  # noqa: E731
             what = f"progress report {period} of {final}"
-            if not await self._wait(received, what, self.settings.after_days(due, self.settings.report_grace_days)):
+            report = waiting("waiting.report", period=period, final=final)
+            if not await self._wait(received, report, self.settings.after_days(due, self.settings.report_grace_days)):
                 await self._notice(f"report-{period}-reminder", "reminder", f"{what} overdue")
+                reminded = waiting("waiting.report.reminded", period=period, final=final)
                 if not await self._wait(
-                    received, f"{what} (reminded)", self.settings.after_days(due, self.settings.report_escalation_days)
+                    received, reminded, self.settings.after_days(due, self.settings.report_escalation_days)
                 ):
                     await self._notice(
                         f"report-{period}-escalation", "escalation", f"{what} overdue; next tranche suspended"
                     )
-                    await self._wait(received, f"{what} (escalated, next tranche suspended)", None)
+                    await self._wait(received, waiting("waiting.report.escalated", period=period, final=final), None)
             self.status.report_accepted_from = None
             if period in self._review_reports:
 
                 def approved(p: int = period) -> bool:
                     return self._reports.get(p) == "approved"
 
-                await self._wait(approved, f"approval of {what}", None)
+                await self._wait(approved, waiting("waiting.report.approval", period=period, final=final), None)
             if period == midterm:
                 await self._disburse(TrancheRelease.MIDTERM_REPORT)

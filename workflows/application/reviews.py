@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
     from domain.edition import ReviewAssignment
     from domain.models import Answer, Recusal, Review, ReviewerAssignment, Stage
+    from domain.refusals import Refusal
     from domain.scoring import conflict_of_interest
 
 from workflows.actor import who
@@ -63,12 +64,12 @@ class Reviews(ApplicationState):
         self._expect_assigning()
         free = self._free_seats()
         if free <= 0:
-            raise ValueError(f"reviewers: the {self.settings.reviewers_per_application} reviewers are assigned")
+            raise Refusal("reviewers.all_assigned", k=self.settings.reviewers_per_application)
         if len(inp.reviewers) > free:
-            raise ValueError(f"reviewers: {len(inp.reviewers)} named for {free} free seat(s)")
+            raise Refusal("reviewers.too_many", named=len(inp.reviewers), free=free)
         for reviewer in inp.reviewers:
             if reviewer in self._assigned or reviewer in self._recused:
-                raise ValueError(f"reviewers: {reviewer} was already asked to review this application")
+                raise Refusal("reviewers.already_asked", reviewer=reviewer)
 
     @workflow.update
     async def recuse(self, inp: Recusal) -> Answer:
@@ -87,14 +88,14 @@ class Reviews(ApplicationState):
     def _check_recusal(self, inp: Recusal) -> None:
         self._expect_assigning()
         if inp.reviewer_id not in self._assigned:
-            raise ValueError(f"reviewer_id: {inp.reviewer_id} is not assigned to this application")
+            raise Refusal("review.not_assigned", reviewer=inp.reviewer_id)
         if inp.reviewer_id in self._reviews:
-            raise ValueError(f"reviewer_id: {inp.reviewer_id} has already reviewed this application")
+            raise Refusal("review.already_reviewed", reviewer=inp.reviewer_id)
 
     def _expect_assigning(self) -> None:
         self._expect(Stage.REVIEW)
         if not self._assigning():
-            raise ValueError("review_assignment: in this edition reviewers take a free seat themselves")
+            raise Refusal("review.open_seats")
 
     @workflow.update
     async def submit_review(self, review: Review) -> Answer:
@@ -109,14 +110,14 @@ class Reviews(ApplicationState):
     def _check_review(self, review: Review) -> None:
         self._expect(Stage.REVIEW)
         if review.reviewer_id in self._reviews:
-            raise ValueError(f"reviewer_id: {review.reviewer_id} has already reviewed this application")
+            raise Refusal("review.already_reviewed", reviewer=review.reviewer_id)
         if self._assigning() and review.reviewer_id not in self._assigned:
-            raise ValueError(f"reviewer_id: {review.reviewer_id} is not assigned to this application")
+            raise Refusal("review.not_assigned", reviewer=review.reviewer_id)
         if len(self._reviews) >= self.settings.reviewers_per_application:
-            raise ValueError(f"reviewer_id: the {self.settings.reviewers_per_application} reviews are already in")
+            raise Refusal("review.all_in", k=self.settings.reviewers_per_application)
         if set(review.scores) != set(self.settings.review_grid):
             missing = sorted(c.value for c in set(self.settings.review_grid) - set(review.scores))
-            raise ValueError(f"scores: one score per criterion of the grid; missing {', '.join(missing)}")
+            raise Refusal("review.scores_incomplete", missing=", ".join(missing))
         conflict = conflict_of_interest(review, self.submission.applicant)
         if conflict:
-            raise ValueError(f"reviewer_id: conflict of interest: {conflict}")
+            raise Refusal("review.conflict", conflict=conflict)

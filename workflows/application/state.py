@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
@@ -29,18 +28,26 @@ with workflow.unsafe.imports_passed_through():
         StageChange,
     )
     from domain.money import mad
+    from domain.refusals import Refusal, Waiting, waiting
     from workflows import names
+    from workflows.refusals import refused
 
-PAYMENTS_DUE = "payment system: tranche executed"
-RESEND_DUE = "ops: retry the payment orders the payment system did not take"
+# What an application waits for: a code and its parameters (domain/refusals.WAITS), and its English
+# text in ApplicationStatus.waiting_for as before codes existed.
+PAYMENTS = waiting("waiting.payments")
+RESEND = waiting("waiting.payments.resend")
+FIX = waiting("waiting.bank.fix")
+APPROVAL = waiting("waiting.bank.approval")
+PAYMENTS_DUE = PAYMENTS.text  # "payment system: tranche executed"
+RESEND_DUE = RESEND.text  # "ops: retry the payment orders the payment system did not take"
 UNSENT = "unsent"  # an order the payment system did not take within its retry policy
 # Patch id: from this version, an unsent order is marked so in the database (mark_payment_unsent).
 PATCH_UNSENT_ROW = "payment-order-unsent-row"
 # Patch id: from this version, the ministry covers a declined co-funding only within its envelope.
 PATCH_COVER_WITHIN_ENVELOPE = "cofunding-cover-within-envelope"
 PATCH_BANK_FOUR_EYES = "bank-details-four-eyes"  # a change of bank details takes a second approval
-FIX_DUE = "ops: fix the bank details of a rejected payment"
-APPROVAL_DUE = "finance: a second person approves the new bank details"
+FIX_DUE = FIX.text  # "ops: fix the bank details of a rejected payment"
+APPROVAL_DUE = APPROVAL.text  # "finance: a second person approves the new bank details"
 
 # Stages in which the funding agreement is signed and money may be moving.
 FUNDED = frozenset({Stage.DISBURSEMENT, Stage.MONITORING})
@@ -97,7 +104,7 @@ class ApplicationState:
         try:
             validator(arg)
         except ValueError as e:
-            raise ApplicationError(str(e), type="Refused", non_retryable=True) from e
+            raise refused(e) from e
 
     def _paid(self) -> Decimal | None:
         return self.status.paid_total or None
@@ -106,11 +113,11 @@ class ApplicationState:
         self._expect_open()
         if self.status.stage not in stages:
             wanted = " or ".join(s.value for s in stages)
-            raise ValueError(f"stage: the application is in stage {self.status.stage.value}, not {wanted}")
+            raise Refusal("stage.wrong", stage=self.status.stage.value, expected=wanted)
 
     def _expect_open(self) -> None:
         if self.status.stage in FINAL_STAGES or self._stop is not None:
-            raise ValueError(f"stage: the application is closed ({self.status.stage.value})")
+            raise Refusal("stage.closed", stage=self.status.stage.value)
 
     def _answer(self, message: str) -> Answer:
         return Answer(message=message, stage=self.status.stage)
@@ -151,27 +158,37 @@ class ApplicationState:
 
     async def _enter(self, stage: Stage, note: str = "") -> None:
         now = self._now()
-        self.status.stage, self.status.since, self.status.until, self.status.waiting_for = stage, now, None, None
+        self.status.stage, self.status.since, self.status.until = stage, now, None
+        self._awaiting(None)
         self.status.history.append(StageChange(stage=stage, at=now, note=note))
         self._stage_seq += 1
         await self._act(A.record_stage, self.app_id, self._stage_seq, stage.value, now, note)
 
-    async def _wait(self, ready: Callable[[], bool], what: str, until: datetime | None) -> bool:
+    def _awaiting(self, what: Waiting | None) -> None:
+        """Say what the application waits for (query state only): its English text, code and parameters."""
+        self.status.waiting_for = None if what is None else what.text
+        self.status.waiting_code = None if what is None else what.code
+        self.status.waiting_params = {} if what is None else dict(what.params)
+
+    async def _wait(self, ready: Callable[[], bool], what: Waiting, until: datetime | None) -> bool:
         """Wait for `ready()` until `until`; False on timeout. Raises _Stopped on withdrawal and the like."""
-        self.status.waiting_for, self.status.since, self.status.until = what, self._now(), until
+        self._awaiting(what)
+        self.status.since, self.status.until = self._now(), until
         timeout = None if until is None else max(until - self._now(), timedelta(seconds=1))
         try:
             await workflow.wait_condition(
-                lambda: self._stop is not None or ready(), timeout=timeout, timeout_summary=what
+                lambda: self._stop is not None or ready(), timeout=timeout, timeout_summary=what.text
             )
         except TimeoutError:
             if self._stop is not None:
                 raise _Stopped() from None
-            self.status.waiting_for, self.status.until = None, None  # past its deadline: no longer awaited
+            self._awaiting(None)  # past its deadline: no longer awaited
+            self.status.until = None
             return False
         if self._stop is not None:
             raise _Stopped()
-        self.status.waiting_for, self.status.until = None, None
+        self._awaiting(None)
+        self.status.until = None
         return True
 
     async def _close(self, stage: Stage, note: str, recover: Decimal | None = None) -> None:
