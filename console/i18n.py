@@ -5,10 +5,17 @@ read with Babel at start; tests/test_console_i18n.py fails on a message missing 
 Numbers, MAD amounts and dates go through one formatter (Babel, Moroccan locales: Western digits
 as the administration writes them, the Gregorian calendar), so the console, emails and documents
 write them alike. Arabic pages are laid out right to left.
+
+The workflows' refusals and what an application waits for come as codes with parameters
+(domain/refusals.py); they are translated from a catalog of their own, refusals.po beside
+messages.po (msgid the code, msgstr the sentence with the same {named} parameters), by
+`Words.refusal` and `Words.waiting`, which fall back on the workflow's English words for a code
+the catalog does not have.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -20,8 +27,10 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
 from domain.calendar import PROGRAMME_TZ
+from domain.refusals import DATE_PARAMS, MONEY_PARAMS, PHASE_PARAMS, STAGE_PARAMS
 
 LOCALE_DIR = Path(__file__).parent / "locale"
+REFUSALS_DOMAIN = "refusals"  # the workflows' refusals and waits, by code (domain/refusals.py)
 LANGUAGES = {"fr": "fr_MA", "ar": "ar_MA", "en": "en"}  # console language -> Babel locale
 DEFAULT = "fr"
 RTL = {"ar"}
@@ -32,8 +41,8 @@ def language_of(value: str | None) -> str:
 
 
 @cache
-def translations(language: str) -> Translations:
-    with (LOCALE_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as f:
+def translations(language: str, domain: str = "messages") -> Translations:
+    with (LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po").open("rb") as f:
         catalog = read_po(f, locale=LANGUAGES[language])
     mo = BytesIO()
     write_mo(mo, catalog)
@@ -49,10 +58,49 @@ class Words:
         self.locale = LANGUAGES[self.language]
         self.direction = "rtl" if self.language in RTL else "ltr"
         self._t = translations(self.language)
+        self._refusals = translations(self.language, REFUSALS_DOMAIN)
 
     def __call__(self, message: str, **params: object) -> str:
         text = self._t.gettext(message)
         return text.format(**params) if params else text
+
+    def refusal(self, result: object) -> str:
+        """A refusal (a front door's Result) in this language: its code's sentence with its parameters,
+        or the workflow's English reason when it has no code this catalog knows."""
+        reason = str(getattr(result, "reason", "") or "")
+        return self.coded(getattr(result, "refusal", None), getattr(result, "params", {}), reason)
+
+    def waiting(self, status: object) -> str:
+        """What an application waits for (an ApplicationStatus), in this language."""
+        text = str(getattr(status, "waiting_for", "") or "")
+        return self.coded(getattr(status, "waiting_code", None), getattr(status, "waiting_params", {}), text)
+
+    def coded(self, code: str | None, params: Mapping[str, str], fallback: str) -> str:
+        """The catalog's sentence for `code` with `params` put in, or `fallback`."""
+        if not code:
+            return fallback
+        sentence = self._refusals.gettext(code)
+        if sentence == code:
+            return fallback
+        try:
+            return sentence.format(**{k: self._param(k, v) for k, v in params.items()})
+        except (KeyError, IndexError, ValueError):
+            return fallback
+
+    def _param(self, name: str, value: str) -> str:
+        """A parameter as this language writes it: stages and phases named, amounts and dates formatted."""
+        if name in STAGE_PARAMS:
+            return self._refusals.gettext(" or ").join(self(f"stage:{v}") for v in value.split(" or "))
+        if name in PHASE_PARAMS:
+            return self(f"phase:{value}")
+        try:
+            if name in MONEY_PARAMS:
+                return self.money(Decimal(value))
+            if name in DATE_PARAMS:
+                return self.date(date.fromisoformat(value))
+        except (InvalidOperation, ValueError):
+            pass
+        return value
 
     def money(self, amount: Decimal | int | None) -> str:
         return "—" if amount is None else format_currency(Decimal(amount), "MAD", locale=self.locale)

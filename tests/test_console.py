@@ -47,6 +47,7 @@ USERS = {
     "agent-oriental": ["region-council:02"],
     "auditor-salma": ["auditor"],
     "reader-arabic": ["auditor"],
+    "officer-arabic": ["officer"],
     "committee-youssef": ["committee"],
     "officer-test": ["committee", "officer"],
     "admin-nadia": ["admin"],  # closed the call in the committee test: cannot confirm
@@ -247,6 +248,23 @@ async def test_arabic_is_laid_out_right_to_left_and_the_choice_sticks(world):
         assert conn.execute(select(ConsoleUser.language).where(ConsoleUser.login == "reader-arabic")).scalar() == "ar"
 
 
+async def test_an_arabic_officer_reads_the_workflows_refusal_and_what_it_waits_for_in_arabic(world):
+    d, _, app = world
+    app_id = await in_review(d)
+    c = await signed_in(app, "officer-arabic")
+    page = await c.get(f"/applications/{app_id}")
+    await c.post("/language", data={"csrf": csrf_of(page.text), "language": "ar"})
+    page = await c.get(f"/applications/{app_id}")
+    k = edition_4_settings().reviewers_per_application
+    assert f"{k} تقييمات" in page.text  # waiting for: "3 reviews", from its code
+    r = await c.post(
+        f"/applications/{app_id}/actions/site-visit", data={"csrf": csrf_of(page.text), "visited_on": "2024-03-01"}
+    )
+    assert r.status_code == 409
+    assert "لا تُبرمج أي زيارة ميدانية في مرحلة «التقييم»" in r.text  # the workflow's code, said in Arabic
+    assert "no site visit" not in r.text
+
+
 def _message_ids() -> set[str]:
     ids: set[str] = set()
     for template in TEMPLATES.glob("*.html"):
@@ -306,7 +324,8 @@ async def test_finance_fixes_bank_details_and_a_second_person_approves(world):
     r = await karim.post(
         f"/applications/{h.id}/actions/approve-bank", data={"csrf": csrf_of(page.text), "approved": "yes"}
     )
-    assert r.status_code == 409 and "four eyes" in r.text  # the workflow's rule, on the signed-in user
+    assert r.status_code == 409 and "quatre yeux" in r.text  # the workflow's rule, on the signed-in user
+    assert "finance-karim a demandé cette modification" in r.text  # in French, from its code and parameters
     salma = await signed_in(app, "finance-salma")
     page = await salma.get(f"/applications/{h.id}")
     r = await salma.post(
@@ -348,7 +367,7 @@ async def test_the_committee_runs_a_what_if_that_stores_nothing_then_confirms_wi
     closer = await signed_in(app, "officer-test")
     page = await closer.get(f"/editions/{number}/committee")
     r = await closer.post(f"/editions/{number}/committee/confirm", data={"csrf": csrf_of(page.text), "note": ""})
-    assert r.status_code == 409 and "four eyes" in r.text
+    assert r.status_code == 409 and "quatre yeux" in r.text and "officer-test a clôturé" in r.text
     page = await member.get(f"/editions/{number}/committee")
     r = await member.post(f"/editions/{number}/committee/confirm", data={"csrf": csrf_of(page.text), "note": "ok"})
     assert r.status_code == 303, r.text
