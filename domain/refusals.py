@@ -31,6 +31,15 @@ class Kind:
     text: str  # English, with {named} parameters (str.format)
 
 
+# Why a reviewer may not review an applicant (domain/scoring.link_conflict), each a refusal of its own.
+CONFLICTS: dict[str, str] = {
+    "review.conflict.own_organisation": "reviewer {reviewer} belongs to the applicant {applicant}",
+    "review.conflict.reviewer_declared": "reviewer {reviewer} declared a link with the applicant {applicant}",
+    "review.conflict.applicant_declared": (
+        "the applicant {applicant} declared a link with the reviewer's organisation {organisation}"
+    ),
+}
+
 REFUSALS: dict[str, Kind] = {
     # Where the application is (workflows/application/state.py).
     "stage.wrong": Kind("stage", "the application is in stage {stage}, not {expected}"),
@@ -64,7 +73,7 @@ REFUSALS: dict[str, Kind] = {
     "review.open_seats": Kind("review_assignment", "in this edition reviewers take a free seat themselves"),
     "review.all_in": Kind("reviewer_id", "the {k} reviews are already in"),
     "review.scores_incomplete": Kind("scores", "one score per criterion of the grid; missing {missing}"),
-    "review.conflict": Kind("reviewer_id", "conflict of interest: {conflict}"),
+    **{code: Kind("reviewer_id", f"conflict of interest: {text}") for code, text in CONFLICTS.items()},
     # Payments and bank details (workflows/application/payments.py).
     "payment.unknown_order": Kind("order_key", "unknown payment order {order_key!r}"),
     "payment.not_awaiting": Kind(

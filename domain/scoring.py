@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from domain.edition import Criterion, EditionSettings
 from domain.models import Applicant, Review
+from domain.refusals import CONFLICTS, Refusal
 
 POINT = Decimal("0.01")
 
@@ -43,21 +44,36 @@ def conflict_of_interest(review: Review, applicant: Applicant) -> str | None:
     return link_conflict(review.reviewer_id, review.reviewer_organisation, review.declared_links, applicant)
 
 
+def conflict_refusal(review: Review, applicant: Applicant) -> Refusal | None:
+    """The refusal of this review for a conflict of interest (its code says which), or None."""
+    found = _conflict(review.reviewer_id, review.reviewer_organisation, review.declared_links, applicant)
+    return None if found is None else Refusal(found[0], **found[1])
+
+
 def link_conflict(
     reviewer_id: str, organisation: str | None, declared_links: tuple[str, ...], applicant: Applicant
 ) -> str | None:
     """Why a reviewer (their organisation, the links they declared) may not review this applicant, or None."""
+    found = _conflict(reviewer_id, organisation, declared_links, applicant)
+    return None if found is None else CONFLICTS[found[0]].format(**found[1])
+
+
+def _conflict(
+    reviewer_id: str, organisation: str | None, declared_links: tuple[str, ...], applicant: Applicant
+) -> tuple[str, dict[str, str]] | None:
+    """(code, params) of why a reviewer may not review this applicant (domain/refusals.CONFLICTS), or None."""
     applicant_id = _norm(applicant.registration_number)
     org = _norm(organisation) if organisation else None
+    who = {"reviewer": reviewer_id, "applicant": applicant.registration_number}
     if org == applicant_id:
-        return f"reviewer {reviewer_id} belongs to the applicant {applicant.registration_number}"
+        return "review.conflict.own_organisation", who
     if applicant_id in {_norm(link) for link in declared_links}:
-        return f"reviewer {reviewer_id} declared a link with the applicant {applicant.registration_number}"
+        return "review.conflict.reviewer_declared", who
     if org is not None and org in {_norm(link) for link in applicant.declared_links}:
-        return (
-            f"the applicant {applicant.registration_number} declared a link with the reviewer's "
-            f"organisation {organisation}"
-        )
+        return "review.conflict.applicant_declared", {
+            "applicant": applicant.registration_number,
+            "organisation": str(organisation),
+        }
     return None
 
 

@@ -80,3 +80,16 @@ def test_the_console_translates_a_refusal_with_its_parameters_and_falls_back_on_
     assert Words("ar").refusal(_result("old words", "unknown.code")) == "old words"
     assert Words("fr").refusal(_result("no code")) == "no code"
     assert Words("fr").refusal(_result("missing param", "review.not_assigned")) == "missing param"
+
+
+def test_a_conflict_of_interest_is_refused_with_its_own_code():
+    from domain.scoring import conflict_of_interest, conflict_refusal
+    from simulation.factories import make_review, make_submission
+
+    applicant = make_submission("CONFLICT-1").applicant
+    review = make_review("r1", organisation=applicant.registration_number)
+    refusal = conflict_refusal(review, applicant)
+    assert refusal is not None and refusal.code == "review.conflict.own_organisation"
+    assert refusal.params == {"reviewer": "r1", "applicant": applicant.registration_number}
+    assert str(refusal) == f"reviewer_id: conflict of interest: {conflict_of_interest(review, applicant)}"
+    assert conflict_refusal(make_review("r2"), applicant) is None

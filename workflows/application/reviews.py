@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.edition import ReviewAssignment
     from domain.models import Answer, Recusal, Review, ReviewerAssignment, Stage
     from domain.refusals import Refusal
-    from domain.scoring import conflict_of_interest
+    from domain.scoring import conflict_refusal
 
 from workflows.actor import who
 from workflows.application.state import ApplicationState
@@ -118,6 +118,6 @@ class Reviews(ApplicationState):
         if set(review.scores) != set(self.settings.review_grid):
             missing = sorted(c.value for c in set(self.settings.review_grid) - set(review.scores))
             raise Refusal("review.scores_incomplete", missing=", ".join(missing))
-        conflict = conflict_of_interest(review, self.submission.applicant)
-        if conflict:
-            raise Refusal("review.conflict", conflict=conflict)
+        conflict = conflict_refusal(review, self.submission.applicant)
+        if conflict is not None:
+            raise conflict
