@@ -22,7 +22,7 @@ import traceback
 
 import typer
 
-from cli import applications, ops, users
+from cli import applications, messages, ops, users
 from cli import edition as edition_cli
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ for group in (applications.commands, ops.commands):
     app.registered_commands.extend(group.registered_commands)
 app.add_typer(edition_cli.app, name="edition")
 app.add_typer(users.app, name="users")
+app.add_typer(messages.app, name="messages")
 
 
 def main() -> None:

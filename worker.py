@@ -1,4 +1,5 @@
-"""The worker: runs ApplicationWorkflow, EditionWorkflow and their activities against the configured Temporal and database.
+"""The worker: runs ApplicationWorkflow, EditionWorkflow, OutboxWorkflow (on its schedule) and their
+activities against the configured Temporal and database.
 
 python worker.py            # embedded default: dev server on localhost:7233, SQLite under var/
 # metrics on 127.0.0.1:9464/metrics, /healthz and /readyz on 127.0.0.1:9465 (observability/)
@@ -14,12 +15,23 @@ from typing import TypeVar
 
 import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.worker import Interceptor, Worker
 
 from activities.application import ApplicationActivities
 from activities.database_errors import DatabaseErrors
 from activities.edition import EditionActivities
+from activities.outbound import OutboundActivities
 from activities.payment_system import PaymentSystem
 from domain.db.bank_accounts import BankAccounts
 from domain.db.edition_repository import EditionRepository
@@ -36,8 +48,11 @@ from workflows.actor import ActorFromHeader
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.missing_inputs import RefuseMissingInputs
+from workflows.outbox import OUTBOX_WORKFLOW_ID, OutboxRun, OutboxWorkflow
 
-WORKFLOWS = [ApplicationWorkflow, EditionWorkflow]
+OUTBOX_SCHEDULE_ID = "moazara-outbox-schedule"
+
+WORKFLOWS = [ApplicationWorkflow, EditionWorkflow, OutboxWorkflow]
 
 
 def activities_for(
@@ -45,12 +60,31 @@ def activities_for(
     repo: Repository,
     payment_system: PaymentSystem | None = None,
     bank_accounts: BankAccounts | None = None,
+    settings: Settings | None = None,
 ) -> list:
-    """Every activity the worker runs: the application's and the edition's."""
+    """Every activity the worker runs: the application's, the edition's, the outbox's."""
     return (
         ApplicationActivities(repo, payment_system, bank_accounts).all()
         + EditionActivities(EditionRepository(repo.engine), client).all()
+        + OutboundActivities(repo.engine, settings or Settings()).all()
     )
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """The outbox's schedule: OutboxWorkflow every `outbox_interval_seconds`, skipped while one runs.
+    Created once, its interval kept in step with the settings (every worker may call this)."""
+    action = ScheduleActionStartWorkflow(
+        OutboxWorkflow.run, OutboxRun(), id=OUTBOX_WORKFLOW_ID, task_queue=settings.task_queue
+    )
+    schedule = Schedule(
+        action=action,
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.outbox_interval_seconds))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(OUTBOX_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(OUTBOX_SCHEDULE_ID).update(lambda _: ScheduleUpdate(schedule=schedule))
 
 
 def build_worker(
@@ -66,7 +100,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(client, repo, payment_system, vault.bank_accounts(settings, repo.engine)),
+        activities=activities_for(client, repo, payment_system, vault.bank_accounts(settings, repo.engine), settings),
         activity_executor=executor,
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
@@ -134,6 +168,7 @@ async def main() -> None:
     if client is None:
         return
     health.set_check("temporal", temporal_check(client))
+    await ensure_schedules(client, settings)
     with concurrent.futures.ThreadPoolExecutor(settings.activity_threads) as executor:
         worker = build_worker(client, Repository(engine), settings, executor)
         health.set_check("worker", worker_check(worker))

@@ -35,6 +35,7 @@ that this table says what the code does, for every activity the worker registers
 | `send_decisions` | SEND_DECISIONS | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `promote_waitlist` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `edition_report` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `send_due_messages` | OUTBOX | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
 
 Why these:
 
@@ -59,6 +60,11 @@ Why these:
   Temporal server was down) is retried within 30 s; a retry sends only the decisions not yet
   marked sent, each under its own update id (applied once). A decision is marked sent only on the
   application's answer: Temporal unavailable fails the attempt instead.
+
+* **OUTBOX** — sends up to 100 messages of the outbox, a heartbeat after each (a worker killed
+  mid-send is noticed within 30 s and the batch retried: what was marked sent is not sent again,
+  what was not is sent under the same Message-ID). A message's own failures are not the
+  activity's: they are recorded on the message and retried by later runs (activities/outbound.py).
 
 Non-retryable errors are business refusals, raised as ApplicationErrors of these types (a
 ValidationError is a pydantic model refusing its data): retrying cannot change the answer.
@@ -119,7 +125,11 @@ SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=1), DB_WRITE,
 # heartbeat after each; a retry answers what it had started as accepted (their memo says who).
 START_BATCH = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
+# Sending the outbox: a batch of messages, a heartbeat after each.
+OUTBOX = ActivityPolicy(timedelta(minutes=10), timedelta(hours=1), DB_WRITE, heartbeat=timedelta(seconds=30))
+
 POLICIES: dict[str, ActivityPolicy] = {
+    "send_due_messages": OUTBOX,
     "start_applications": START_BATCH,
     "create_payment_order": PAYMENT,
     "retry_payment_order": PAYMENT,

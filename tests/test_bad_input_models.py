@@ -37,7 +37,9 @@ from domain.models import (
     PaymentResult,
     PaymentRetry,
     ProgressReport,
+    Recusal,
     ReportReview,
+    ReviewerAssignment,
     SiteVisit,
     Termination,
     Withdrawal,
@@ -61,6 +63,8 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
         ApplicationInput(settings=edition_4_settings(), submission=SUBMISSION, submitted_by="ops"),
         DocumentsCompleted(documents=(Document(kind=DocumentKind.BUDGET, reference="dms/1"),)),
         make_review("r1", 7, organisation="ORG-1"),
+        ReviewerAssignment(reviewers=("amal", "zineb"), assigned_by="officer"),
+        Recusal(reviewer_id="amal", reason="a cousin works there", recused_by="amal"),
         CommitteeDecision(
             decision=Decision.SELECTED,
             award=Decimal("40000.00"),

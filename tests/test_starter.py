@@ -754,3 +754,15 @@ async def test_reviewer_profiles_and_assignment_commands(stack):
     assert r.code == 1 and "review_assignment: in this edition reviewers take a free seat themselves" in r.err
     r = await cli(stack, "recuse", app_id, "--reviewer", "salma", "--by", "salma")
     assert r.code == 2 and "--reason" in r.err
+
+
+async def test_messages_list_and_resend(stack):
+    """The outbox seen from the terminal: a submission's message is listed; only a dead one resends."""
+    app_id = await submitted(stack)
+    r = await cli(stack, "messages", "list", "--application", app_id, "--json")
+    assert r.code == 0, r.text
+    (received,) = [m for m in r.json() if m["kind"] == "submission_received"]
+    assert received["state"] in ("pending", "sent", "undeliverable")
+    r = await cli(stack, "messages", "resend", received["id"])
+    assert r.code == 1 and "no dead message" in r.err
+    assert (await cli(stack, "messages", "list", "--state", "lost")).code == 2

@@ -39,6 +39,7 @@ class ReviewerProfileRow(Base):
     sectors: Mapped[list[Any]]
     organisation: Mapped[str | None] = mapped_column(String(40))
     declared_links: Mapped[list[Any]]
+    email: Mapped[str | None] = mapped_column(String(200))  # where assignments and reminders are sent
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime]
 

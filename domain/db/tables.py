@@ -353,4 +353,5 @@ class GatewayInboxRow(Base):
 
 # The tables of who acts and with what (bank accounts, the console's people) are in their own
 # module, on the same metadata: imported here so that `metadata` holds every table.
+import domain.db.outbox  # noqa: E402, F401
 import domain.db.people_tables  # noqa: E402, F401

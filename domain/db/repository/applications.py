@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from domain import messages
 from domain.db import chain, commitments
 from domain.db.repository.base import (
     RECOVERABLE,
@@ -83,6 +84,7 @@ class Applications(RepositoryBase):
                     )
                     # The first link of the application's audit chain (same transaction).
                     chain.append(s, chain.of_submission(self._row(s, Application, application_id=application_id)), at)
+                    self._tell(s, application_id, at, messages.on_submission)
                 return new
         except IntegrityError:
             # (edition, registration_number) is taken. By this very application (a concurrent
@@ -121,6 +123,7 @@ class Applications(RepositoryBase):
                 app.stage, app.stage_since = stage, at
             if new:
                 chain.append(s, chain.of_stage(self._row(s, StageChange, application_id=application_id, seq=seq)), at)
+                self._tell(s, application_id, at, lambda f: messages.on_stage(f, Stage(stage), seq, at, note))
 
     def close(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
         """Put the application in its final stage; a termination or withdrawal with money to

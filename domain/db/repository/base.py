@@ -8,7 +8,7 @@ sequences lock the application row first (SELECT … FOR UPDATE on PostgreSQL, B
 on SQLite) so two concurrent calls cannot both pass a check, e.g. the award ceiling.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from domain.db import chain, commitments
+from domain import messages
+from domain.db import chain, commitments, outbox
 from domain.db.session import IMMEDIATE, writer_lock
 from domain.db.tables import (
     Application,
@@ -28,6 +29,7 @@ from domain.db.tables import (
     DecisionRow,
     PaymentOrderRow,
 )
+from domain.messages import Facts, Message
 from domain.models import (
     PaymentOrder,
     Stage,
@@ -121,6 +123,13 @@ class RepositoryBase:
         s.flush()
         return s.scalars(select(model).filter_by(**keys)).one()
 
+    @staticmethod
+    def _tell(s: Session, application_id: str, at: datetime, event: Callable[[Facts], list[Message]]) -> None:
+        """Post the messages an event owes people to the outbox, in the event's own transaction."""
+        app = s.get(Application, application_id)
+        if app is not None:
+            outbox.post(s, event(outbox.facts(s, app)), at)
+
     @classmethod
     def _decide(
         cls,
@@ -149,6 +158,9 @@ class RepositoryBase:
         if new:
             row = cls._row(s, DecisionRow, application_id=application_id, kind=kind, seq=seq)
             chain.append(s, chain.of_decision(row), at)
+            award = payload.get("award") if isinstance(payload, dict) else None
+            amount = Decimal(str(award)) if award not in (None, "") else None
+            cls._tell(s, application_id, at, lambda f: messages.on_decision(f, kind, seq, outcome, amount))
         return new
 
     @staticmethod

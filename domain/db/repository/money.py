@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import messages
 from domain.db import chain, commitments
 from domain.db.repository.base import (
     PAYMENT,
@@ -223,4 +224,6 @@ class Money(RepositoryBase):
             order.status, order.reason, order.updated_at = "executed", "", at
             if new:
                 chain.append(s, chain.of_payment(self._row(s, LedgerRow, order_key=key), order), at)
+                amount, tranche = mad(order.amount), order.tranche
+                self._tell(s, app_id, at, lambda f: messages.on_payment(f, key, tranche, amount, reference))
             return new

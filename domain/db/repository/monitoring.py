@@ -4,11 +4,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from domain import messages
 from domain.db.repository.base import (
     NOTICE_KINDS,
     NotFound,
     RepositoryBase,
 )
+from domain.db.repository.reviewers import awaited_reviewers
 from domain.db.tables import (
     NoticeRow,
     ProgressReportRow,
@@ -60,13 +62,14 @@ class Monitoring(RepositoryBase):
                 raise NotFound(f"no progress report {period} for application {application_id!r}")
             if report.status != status:
                 report.status, report.reviewed_at = status, at
+                self._tell(s, application_id, at, lambda f: messages.on_report_review(f, period, approved))
 
     def record_notice(self, application_id: str, key: str, kind: str, message: str, at: datetime) -> bool:
         if kind not in NOTICE_KINDS:
             raise ValueError(f"kind: {kind!r} is not one of {NOTICE_KINDS}")
         with self._tx(write=True) as s:
             self._app(s, application_id)
-            return self._insert_ignore(
+            new = self._insert_ignore(
                 s,
                 NoticeRow,
                 ["application_id", "key"],
@@ -76,3 +79,7 @@ class Monitoring(RepositoryBase):
                 message=message,
                 at=at,
             )
+            if new:
+                waiting = awaited_reviewers(s, application_id)
+                self._tell(s, application_id, at, lambda f: messages.on_notice(f, key, kind, message, at, waiting))
+            return new

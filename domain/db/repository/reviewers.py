@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from domain import messages
 from domain.db.people_tables import ConsoleUser, ReviewAssignmentRow, ReviewerProfileRow
 from domain.db.repository.base import NotFound, RepositoryBase
+from domain.messages import Kind
 from domain.models import ApplicationSubmission
 from domain.reviewers import ReviewerProfile, choose_reviewers, refuse_requested
 
@@ -36,6 +38,7 @@ class Reviewers(RepositoryBase):
                 s.add(row)
             row.sectors, row.organisation = values["sectors"], values["organisation"]
             row.declared_links, row.active, row.updated_at = values["declared_links"], active, at
+            row.email = values["email"]
 
     def reviewer_pool(self) -> dict[str, ReviewerProfile]:
         """Active reviewers (a deactivated console user is not one), by id."""
@@ -87,6 +90,13 @@ class Reviewers(RepositoryBase):
                         reason="",
                     )
                 )
+            emails = {r: pool[r].email if r in pool else None for r in chosen}
+            self._tell(
+                s,
+                application_id,
+                at,
+                lambda f: [messages.review_message(f, Kind.REVIEW_ASSIGNED, "assigned", r, emails[r]) for r in chosen],
+            )
             payload = {"reviewers": chosen, "requested": list(requested), "seats": seats}
             self._decide(s, application_id, "review_assignment", round, "assigned", payload, assigned_by, at)
             return chosen
@@ -138,9 +148,20 @@ class Reviewers(RepositoryBase):
                 sectors=tuple(r.sectors),
                 organisation=r.organisation,
                 declared_links=tuple(r.declared_links),
+                email=r.email,
             )
             for r in rows
         }
+
+
+def awaited_reviewers(s: Session, application_id: str) -> dict[str, str | None]:
+    """The reviewers assigned whose review is still to come, with their email addresses."""
+    q = (
+        select(ReviewAssignmentRow.reviewer_id, ReviewerProfileRow.email)
+        .outerjoin(ReviewerProfileRow, ReviewerProfileRow.reviewer_id == ReviewAssignmentRow.reviewer_id)
+        .where(_of(application_id), ReviewAssignmentRow.state == ASSIGNED)
+    )
+    return {reviewer: email for reviewer, email in s.execute(q)}
 
 
 def mark_reviewed(s: Session, application_id: str, reviewer_id: str) -> None:

@@ -1,0 +1,85 @@
+"""Sending the outbox (domain/db/outbox.py): each message due is rendered in its recipient's
+language and handed to its channel, in its own short transaction.
+
+Exactly once, as the recipient sees it: a message is marked sent only after the SMTP server took
+it; a worker killed in between leaves it pending, and the retry sends it again under the same
+Message-ID (domain/messages.message_id, outbound/render.reference), so the recipient's mail
+system sees one id per event. Transient failures are retried with a growing wait, at most
+`outbox_max_attempts` times; a permanent one (SMTP 5xx) makes the message dead at once. Dead and
+undeliverable messages wait for ops (`starter.py messages`).
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from temporalio import activity
+
+from domain.db import outbox
+from domain.db.outbox import DEAD, PENDING, SENT, OutboxRow
+from domain.db.session import IMMEDIATE, writer_lock
+from infra.settings import Settings
+from outbound import email
+from outbound.render import render
+
+log = structlog.get_logger("moazara.outbound")
+BATCH = 100
+
+
+class Sent(BaseModel):
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    more: bool = False  # a full batch: call again
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 30 s, 1 min, 2 min … capped at an hour."""
+    seconds: int = 30 * 2 ** max(attempts - 1, 0)
+    return min(timedelta(seconds=seconds), timedelta(hours=1))
+
+
+class OutboundActivities:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self._writer = engine.execution_options(**{IMMEDIATE: True})
+
+    def _session(self) -> Session:
+        return Session(self._writer, expire_on_commit=False)
+
+    @activity.defn
+    def send_due_messages(self) -> Sent:
+        """Send up to a batch of the messages due now."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as s:
+            due = [(r.id, r.kind, r.language, dict(r.params), r.address, r.attempts) for r in outbox.due(s, now, BATCH)]
+        result = Sent(more=len(due) == BATCH)
+        for message_id, kind, language, params, address, attempts in due:
+            activity.heartbeat(message_id)
+            try:
+                rendered = render(message_id, kind, language, params)
+                email.send(email.compose(message_id, address or "", rendered, self.settings), self.settings)
+            except email.SendFailed as e:
+                dead = e.permanent or attempts + 1 >= self.settings.outbox_max_attempts
+                self._mark(message_id, DEAD if dead else PENDING, attempts + 1, str(e), now + backoff(attempts + 1))
+                result.dead += dead
+                result.retrying += not dead
+                log.warning("message not sent", message_id=message_id, reason=str(e)[:300], dead=dead)
+                continue
+            self._mark(message_id, SENT, attempts + 1, "", now)
+            result.sent += 1
+        return result
+
+    def _mark(self, message_id: str, state: str, attempts: int, error: str, next_at: datetime) -> None:
+        with writer_lock(self.engine), self._session() as s, s.begin():
+            row = s.get(OutboxRow, message_id)
+            if row is None or row.state != PENDING:
+                return  # ops changed it meanwhile
+            row.state, row.attempts, row.last_error, row.next_attempt_at = state, attempts, error[:2000], next_at
+            if state == SENT:
+                row.sent_at = datetime.now(UTC)
+
+    def all(self) -> list:  # type: ignore[type-arg]
+        return [self.send_due_messages]

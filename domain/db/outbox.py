@@ -1,0 +1,114 @@
+"""The outbox: every message the programme owes someone, written in the transaction that records
+the event it tells of (so an event is never recorded without its messages, nor told twice), then
+sent by activities (activities/outbound.py) until sent, or dead after a permanent failure or too
+many attempts, where ops see it and may send it again (starter.py messages).
+
+States: pending (to send; `next_attempt_at` spaces retries), sent, dead (permanent failure or
+attempts exhausted), undeliverable (no address to send to: shown to ops, never retried).
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from domain.db.tables import Application, Base, EditionRow
+from domain.edition import EditionSettings
+from domain.messages import Facts, Message
+
+PENDING, SENT, DEAD, UNDELIVERABLE = "pending", "sent", "dead", "undeliverable"
+STATES = (PENDING, SENT, DEAD, UNDELIVERABLE)
+DEADLINES = ("documents_deadline_days", "agreement_deadline_days", "cofunding_deadline_days")
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)  # domain/messages.message_id
+    application_id: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient_role: Mapped[str] = mapped_column(String(20))
+    recipient_key: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(5))
+    params: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+def post(s: Session, messages: list[Message], at: datetime) -> int:
+    """Add messages not yet in the outbox (a retried event posts nothing twice); how many were new."""
+    new = 0
+    for m in messages:
+        if s.get(OutboxRow, m.id) is not None:
+            continue
+        s.add(
+            OutboxRow(
+                id=m.id,
+                application_id=m.application_id,
+                kind=m.kind.value,
+                recipient_role=m.recipient.role,
+                recipient_key=m.recipient.key,
+                address=m.recipient.address,
+                language=m.recipient.language,
+                params=dict(m.params),
+                state=PENDING if m.recipient.address else UNDELIVERABLE,
+                attempts=0,
+                last_error="" if m.recipient.address else "no address to send to",
+                created_at=at,
+                next_attempt_at=at,
+                sent_at=None,
+            )
+        )
+        new += 1
+    return new
+
+
+def facts(s: Session, app: Application) -> Facts:
+    """What messages about this application may say: its record and its edition's settings."""
+    applicant = (app.submission or {}).get("applicant", {})
+    row = s.get(EditionRow, app.edition)
+    defaults = {k: EditionSettings.model_fields[k].default for k in DEADLINES}
+    deadlines, day, region_email = dict(defaults), timedelta(days=1), None
+    if row is not None:
+        settings = EditionSettings.model_validate(row.settings)
+        deadlines = {k: getattr(settings, k) for k in DEADLINES}
+        day = settings.day_length
+        partner = settings.partner(app.region_code)
+        region_email = partner.contact_email if partner is not None else None
+    return Facts(
+        application_id=app.application_id,
+        edition=app.edition,
+        title=app.title,
+        applicant_name=app.applicant_name,
+        applicant_email=applicant.get("email"),
+        language=applicant.get("language", "fr"),
+        region_code=app.region_code,
+        region_email=region_email,
+        day_length=day,
+        deadline_days=deadlines,
+    )
+
+
+def due(s: Session, now: datetime, limit: int) -> list[OutboxRow]:
+    q = (
+        select(OutboxRow)
+        .where(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now)
+        .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        .limit(limit)
+    )
+    return list(s.scalars(q))
+
+
+def resend(s: Session, message_id: str, now: datetime) -> bool:
+    """A dead (or undeliverable, once its address is fixed) message goes back to pending."""
+    row = s.get(OutboxRow, message_id, with_for_update=True)
+    if row is None or row.state not in (DEAD, UNDELIVERABLE) or not row.address:
+        return False
+    row.state, row.attempts, row.next_attempt_at, row.last_error = PENDING, 0, now, ""
+    return True

@@ -1,0 +1,170 @@
+"""Messages: the rules (which event tells whom), their words in each language, and sending through a
+real SMTP server on loopback (aiosmtpd) from the production worker on the time-skipping server:
+once per event, in the applicant's language, dead letters on permanent failures and their resend."""
+
+import email
+import email.policy
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.db import outbox
+from domain.db.outbox import OutboxRow
+from domain.edition import edition_4_settings
+from domain.messages import Facts, Kind, on_stage, review_message
+from domain.models import Stage
+from domain.reference import DocumentKind
+from infra.settings import Settings
+from outbound.render import LANGUAGES, catalog, reference, render
+from outbound.sink import WriteEml
+from simulation.driver import Driver
+from simulation.factories import make_submission
+from worker import build_worker
+from workflows.outbox import OutboxRun, OutboxWorkflow
+
+FACTS = Facts(application_id="moazara-4-ASSO-9", edition=4, title="Atelier", applicant_name="Association Tilila",
+              applicant_email="contact@tilila.ma", language="ar", region_code="07")  # fmt: skip
+
+
+def test_every_kind_has_its_subject_and_body_in_each_language_and_renders_with_any_params():
+    for language in LANGUAGES:
+        words = catalog(language)
+        for kind in Kind:
+            for part in ("subject", "body"):
+                assert words.gettext(f"{part}:{kind.value}") != f"{part}:{kind.value}", (language, kind, part)
+            r = render(
+                "m-1",
+                kind.value,
+                language,
+                {"title": "T", "amount": "1234.50", "deadline": "2025-03-01T10:00:00+00:00"},
+            )
+            assert r.subject and "{" not in r.text and "{" not in r.subject
+
+
+def test_the_rules_tell_the_applicant_with_the_deadline_and_a_reviewer_never_who_applied():
+    at = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    (m,) = on_stage(
+        FACTS.model_copy(update={"deadline_days": {"documents_deadline_days": 15}}), Stage.AWAITING_DOCUMENTS, 3, at, ""
+    )
+    assert m.kind == Kind.DOCUMENTS_MISSING and m.recipient.address == "contact@tilila.ma"
+    assert (
+        m.params["deadline"] == (at + timedelta(days=15)).isoformat() and m.id == "moazara-4-ASSO-9.stage-3.applicant"
+    )
+    assert on_stage(FACTS, Stage.REVIEW, 4, at, "") == []  # nothing to tell the applicant there
+    r = review_message(FACTS, Kind.REVIEW_ASSIGNED, "assigned", "amal", "amal@ministere.ma")
+    shown = render(r.id, r.kind.value, "fr", r.params)
+    assert "ASSO-9" not in shown.text + shown.subject and "Tilila" not in shown.text and "ASSO-9" not in reference(r.id)
+    ar = render(
+        "x", Kind.TRANCHE_PAID.value, "ar", {"tranche": "1", "amount": "24000.00", "title": "T", "reference": "R"}
+    )
+    assert 'dir="rtl"' in ar.html and "24" in ar.text and "MAD" in ar.text or "د.م." in ar.text
+
+
+class Switch(WriteEml):
+    """The sink, which can refuse a recipient for good (550) or for now (451)."""
+
+    refuse: dict[str, str] = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        code = self.refuse.get(address)
+        if code:
+            return f"{code} not now" if code.startswith("4") else f"{code} no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def mail(tmp_path):
+    handler = Switch(tmp_path / "mail")
+    handler.refuse = {}
+    with socket.socket() as probe:  # a free port (aiosmtpd checks its own readiness by connecting to it)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port, tmp_path / "mail"
+    controller.stop()
+
+
+def received(folder: Path) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sorted(folder.glob("*.eml"))]
+
+
+async def test_messages_go_out_once_per_event_in_the_applicants_language(ts_env, sqlite_repo, executor, mail):
+    handler, port, folder = mail
+    settings = Settings(
+        task_queue=f"mail-{uuid.uuid4().hex[:8]}", database_url=str(sqlite_repo.engine.url), smtp_port=port
+    )
+    sub = make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}", documents=[DocumentKind.STATUTES])
+    applicant = sub.applicant.model_copy(update={"email": "contact@tilila.ma", "language": "ar"})
+    sub = sub.model_copy(update={"applicant": applicant})
+    async with build_worker(ts_env.client, sqlite_repo, settings, executor):
+        d = Driver(ts_env, settings.task_queue, edition_4_settings())
+        h = await d.start(sub)
+        await d.reach(h, Stage.AWAITING_DOCUMENTS)
+
+        async def send() -> object:
+            return await ts_env.client.execute_workflow(
+                OutboxWorkflow.run,
+                OutboxRun(started_by="test"),
+                id=f"outbox-{uuid.uuid4().hex[:6]}",
+                task_queue=settings.task_queue,
+            )
+
+        first = await send()
+        assert first.sent == 2 and first.dead == 0
+        again = await send()
+        assert again.sent == 0  # once per event
+        await d.cleanup()
+    kinds = {m["Subject"]: m for m in received(folder)}
+    assert len(kinds) == 2
+    missing = next(m for s, m in kinds.items() if "وثائق" in s)
+    html = missing.get_body(("html",)).get_content()
+    text = missing.get_body(("plain",)).get_content()
+    assert 'dir="rtl"' in html and 'lang="ar"' in html and missing["To"] == "contact@tilila.ma"
+    assert missing["Message-ID"] == f"<{reference(h.id + '.stage-3.applicant')}@moazara.local>"
+    deadline = datetime.now(UTC) + timedelta(days=15)
+    assert str(deadline.year) in text  # the deadline, written in Arabic with Western digits
+
+
+async def test_a_permanent_failure_is_dead_until_resent_and_a_transient_one_waits(ts_env, sqlite_repo, executor, mail):
+    handler, port, folder = mail
+    settings = Settings(
+        task_queue=f"mail-{uuid.uuid4().hex[:8]}", database_url=str(sqlite_repo.engine.url), smtp_port=port
+    )
+    gone, busy = (
+        make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}"),
+        make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}"),
+    )
+    gone = gone.model_copy(update={"applicant": gone.applicant.model_copy(update={"email": "gone@tilila.ma"})})
+    busy = busy.model_copy(update={"applicant": busy.applicant.model_copy(update={"email": "busy@tilila.ma"})})
+    handler.refuse = {"gone@tilila.ma": "550", "busy@tilila.ma": "451"}
+    now = datetime.now(UTC)
+    for sub in (gone, busy):
+        sqlite_repo.record_submission(sub.application_id, sub.application_id, sub, "portal", now)
+    async with build_worker(ts_env.client, sqlite_repo, settings, executor):
+        result = await ts_env.client.execute_workflow(
+            OutboxWorkflow.run, OutboxRun(), id=f"outbox-{uuid.uuid4().hex[:6]}", task_queue=settings.task_queue
+        )
+        assert (result.sent, result.dead, result.retrying) == (0, 1, 1)
+        with Session(sqlite_repo.engine) as s:
+            rows = {
+                r.address: r
+                for r in s.scalars(select(OutboxRow).where(OutboxRow.address.in_(["gone@tilila.ma", "busy@tilila.ma"])))
+            }
+        assert rows["gone@tilila.ma"].state == "dead" and "550" in rows["gone@tilila.ma"].last_error
+        assert rows["busy@tilila.ma"].state == "pending" and rows["busy@tilila.ma"].next_attempt_at > now
+        handler.refuse = {}
+        with Session(sqlite_repo.engine) as s, s.begin():
+            assert outbox.resend(s, rows["gone@tilila.ma"].id, datetime.now(UTC))
+        result = await ts_env.client.execute_workflow(
+            OutboxWorkflow.run, OutboxRun(), id=f"outbox-{uuid.uuid4().hex[:6]}", task_queue=settings.task_queue
+        )
+        assert result.sent == 1  # the resent one; the transient one waits for its next attempt
+    assert [m["To"] for m in received(folder)] == ["gone@tilila.ma"]

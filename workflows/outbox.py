@@ -1,0 +1,40 @@
+"""OutboxWorkflow: send the messages the outbox holds (domain/db/outbox.py). A Temporal Schedule
+starts it every `outbox_interval_seconds` (worker.py; a run still going makes the next one skip);
+each run sends batches until none is left, so a backlog drains in one run."""
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.outbound import OutboundActivities, Sent
+    from activities.policies import policy_for
+
+OUTBOX_WORKFLOW_ID = "moazara-outbox"
+MAX_BATCHES = 50  # then the next scheduled run goes on: a run's history stays small
+
+
+class OutboxRun(BaseModel):
+    started_by: str = "schedule"
+
+
+@workflow.defn
+class OutboxWorkflow:
+    @workflow.run
+    async def run(self, inp: OutboxRun) -> Sent:
+        total = Sent()
+        p = policy_for("send_due_messages")
+        for _ in range(MAX_BATCHES):
+            batch: Sent = await workflow.execute_activity_method(
+                OutboundActivities.send_due_messages,
+                start_to_close_timeout=p.start_to_close,
+                schedule_to_close_timeout=p.schedule_to_close,
+                retry_policy=p.retry,
+                heartbeat_timeout=p.heartbeat,
+            )
+            total.sent += batch.sent
+            total.retrying += batch.retrying
+            total.dead += batch.dead
+            if not batch.more:
+                break
+        total.more = False
+        return total
