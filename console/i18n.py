@@ -2,9 +2,9 @@
 
 Words come from the message catalogs in console/locale/<lang>/LC_MESSAGES/messages.po (gettext,
 read with Babel at start; tests/test_console_i18n.py fails on a message missing from one).
-Numbers, MAD amounts and dates go through one formatter (Babel, Moroccan locales: Western digits
-as the administration writes them, the Gregorian calendar), so the console, emails and documents
-write them alike. Arabic pages are laid out right to left.
+Numbers, MAD amounts and dates go through one formatter (infra/formats.py: Babel, Moroccan locales,
+Western digits as the administration writes them, the Gregorian calendar), so the console, the
+messages and the documents write them alike. Arabic pages are laid out right to left.
 
 The workflows' refusals and what an application waits for come as codes with parameters
 (domain/refusals.py); they are translated from a catalog of their own, refusals.po beside
@@ -20,20 +20,18 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
-from domain.calendar import PROGRAMME_TZ
 from domain.refusals import DATE_PARAMS, MONEY_PARAMS, PHASE_PARAMS, STAGE_PARAMS
+from infra import formats
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 REFUSALS_DOMAIN = "refusals"  # the workflows' refusals and waits, by code (domain/refusals.py)
-LANGUAGES = {"fr": "fr_MA", "ar": "ar_MA", "en": "en"}  # console language -> Babel locale
+LANGUAGES = formats.LOCALES  # console language -> Babel locale
 DEFAULT = "fr"
-RTL = {"ar"}
+RTL = formats.RTL
 
 
 def language_of(value: str | None) -> str:
@@ -102,15 +100,12 @@ class Words:
             pass
         return value
 
+    # The one formatter (infra/formats.py), shared with the messages and documents.
     def money(self, amount: Decimal | int | None) -> str:
-        return "—" if amount is None else format_currency(Decimal(amount), "MAD", locale=self.locale)
+        return formats.money(amount, self.language)
 
     def number(self, value: Decimal | int | None) -> str:
-        return "—" if value is None else format_decimal(value, locale=self.locale)
+        return formats.number(value, self.language)
 
     def date(self, value: date | datetime | None) -> str:
-        if value is None:
-            return "—"
-        if isinstance(value, datetime):
-            return format_datetime(value.astimezone(PROGRAMME_TZ), "medium", locale=self.locale)
-        return format_date(value, "medium", locale=self.locale)
+        return formats.when(value, self.language)

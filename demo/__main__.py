@@ -20,6 +20,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.text import Text
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowHandle
 
 from cli.actions import EDITION_CONCURRENCY, edition_update
@@ -27,9 +29,10 @@ from cli.edition import edition_report, print_report, write_report
 from demo import partners
 from demo import users as demo_users
 from demo.generate import generate
+from domain.db.outbox import OutboxRow
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from domain.edition import Criterion, EditionSettings, edition_4_settings
+from domain.edition import Criterion, EditionSettings, ReviewAssignment, edition_4_settings
 from domain.edition_messages import CloseCall, EditionInput, SelectionConfirmed, SubmissionAnswer, edition_workflow_id
 from domain.models import (
     FINAL_STAGES,
@@ -60,12 +63,20 @@ console = Console()
 def demo_edition(day_seconds: float) -> EditionSettings:
     """The 4th edition's rules and envelopes (121 seats), a call open from today, a compressed calendar."""
     today = date.today()
-    return edition_4_settings().model_copy(
+    base = edition_4_settings()
+    # Each partner Region Council's contact: its co-funding requests land in var/mail/ too.
+    partners = tuple(
+        p.model_copy(update={"contact_email": f"cofinancement@region-{p.region_code}.ma"}) for p in base.partners
+    )
+    return base.model_copy(
         update={
+            "partners": partners,
             "call_opens": today - timedelta(days=1),
             "call_closes": today + timedelta(days=28),
             "day_length": timedelta(seconds=day_seconds),
             "max_duration_months": 12,
+            "review_assignment": ReviewAssignment.AUTOMATIC,
+            "blind_review": True,
         }
     )
 
@@ -134,13 +145,11 @@ class Simulation:
                 f"/v1/applications/{a}/documents-verified",
                 {"event_id": f"{a}-docs", "documents": docs, "verified_by": "dms"},
             )
-        elif s.stage == Stage.REVIEW and self.once(a, "reviews"):
+        elif s.stage == Stage.REVIEW and s.waiting_for and self.once(a, "reviews"):  # once the edition assigned
             quality = rng.randint(3, 9)
-            for i in range(self.edition.reviewers_per_application):
+            for reviewer in s.reviewers:  # whoever the edition assigned
                 scores = {c: max(0, min(10, quality + rng.randint(-2, 2))) for c in Criterion}
-                await h.execute_update(
-                    ApplicationWorkflow.submit_review, Review(reviewer_id=f"reviewer-{i + 1}", scores=scores)
-                )
+                await h.execute_update(ApplicationWorkflow.submit_review, Review(reviewer_id=reviewer, scores=scores))
         elif s.stage == Stage.COFUNDING and "region" in w and self.once(a, f"cofunding-{w}"):
             region = w.split("region ")[1][:2]
             await self.partners.send(
@@ -281,6 +290,27 @@ def summary(report: EditionReport, n: int) -> bool:
     return ok
 
 
+async def messages_sent(engine: Engine, edition: int, wait: float = 90) -> None:
+    """What the programme told this edition's people: the outbox by kind, once its schedule has sent
+    what is due."""
+    deadline = time.monotonic() + wait
+    while True:
+        with Session(engine) as s:
+            counts = s.execute(
+                select(OutboxRow.kind, OutboxRow.state, func.count())
+                .where(OutboxRow.application_id.like(f"moazara-{edition}-%"))
+                .group_by(OutboxRow.kind, OutboxRow.state)
+            ).all()
+        pending = sum(n for _, state, n in counts if state == "pending")
+        if not pending or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(3)
+    sent = {kind: n for kind, state, n in counts if state == "sent"}
+    console.print(f"Messages sent: {sum(sent.values())} (still pending: {pending}), as .eml files in var/mail/:")
+    for kind, n in sorted(sent.items()):
+        console.print(f"  {kind:22} {n}", markup=False)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=300, help="applications to generate")
@@ -293,6 +323,7 @@ async def main() -> None:
     migrate(engine)
     people = demo_users.ensure(engine)  # console users, one per role: signed in while the demo runs
     repo = Repository(engine)
+    demo_users.ensure_reviewers(repo)
     client = await connect(settings)
     # A new demo run is a new edition number so the ids never clash with an earlier run.
     number = max([r["edition"] for r in repo.list_applications(limit=100_000)], default=3) + 1
@@ -312,6 +343,7 @@ async def main() -> None:
     report = edition_report(edition.edition)  # now, from the database: every application has closed
     write_report(report, Path("var/reports"))
     ok = summary(report, len(apps))
+    await messages_sent(engine, edition.edition)
     console.print("Temporal Web UI: http://localhost:8233   (stop the services with `make down`)")
     console.print(f"Console: http://localhost:{settings.console_port}   demo users (also in {demo_users.FILE}):")
     for login, password in people.items():

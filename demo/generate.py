@@ -81,6 +81,8 @@ def generate(settings: EditionSettings, n: int = 300, seed: int = 2023) -> list[
                     province=province,
                     rural=rng.random() < 0.52,
                     bank_account=_rib(rng),
+                    email=f"contact@{reg.lower()}.ma",  # the demo's messages land in var/mail/
+                    language="ar" if i % 3 == 0 else "fr",
                 ),
                 project=Project(
                     title=TITLES[sector],

@@ -1,14 +1,18 @@
 """The demo's console users, one per role, created once with random passwords kept in
-var/demo-users.json (mode 0600) and printed at the end of `make demo`."""
+var/demo-users.json (mode 0600) and printed at the end of `make demo`; the reviewers' profiles."""
 
 import json
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from console.accounts import Accounts
+from domain.db.repository import Repository
+from domain.reference import Sector
+from domain.reviewers import ReviewerProfile
 
 FILE = Path("var") / "demo-users.json"
 USERS = {
@@ -21,6 +25,26 @@ USERS = {
     "demo-auditor": ("Hicham Berrada (audit)", ["auditor"]),
     "demo-admin": ("Administrateur", ["admin"]),
 }
+
+
+# The edition's reviewers and their sectors: assignment puts the sector's experts first. The
+# simulation scores as whoever is assigned; demo-reviewer sees theirs in the console (blind).
+REVIEWERS = {
+    "demo-reviewer": (Sector.HANDICRAFTS, Sector.LOCAL_PRODUCTS, Sector.TOURISM),
+    "reviewer-1": (Sector.SOLIDARITY_AGRICULTURE, Sector.LOCAL_PRODUCTS),
+    "reviewer-2": (Sector.EDUCATION, Sector.CAPACITY_BUILDING, Sector.HEALTH),
+    "reviewer-3": (Sector.ENVIRONMENT, Sector.RENEWABLE_ENERGY, Sector.NATURAL_RESOURCES),
+    "reviewer-4": (Sector.DIGITAL_COMMERCE, Sector.CULTURAL_ENTREPRENEURSHIP, Sector.TOURISM),
+    "reviewer-5": (Sector.HANDICRAFTS, Sector.CULTURAL_ENTREPRENEURSHIP),
+    "reviewer-6": (),
+}
+
+
+def ensure_reviewers(repo: Repository) -> None:
+    now = datetime.now(UTC)
+    for reviewer_id, sectors in REVIEWERS.items():
+        email = f"{reviewer_id}@evaluation.programme.ma"
+        repo.set_reviewer(ReviewerProfile(reviewer_id=reviewer_id, sectors=sectors, email=email), now)
 
 
 def ensure(engine: Engine) -> dict[str, str]:

@@ -29,9 +29,9 @@ def compose(message_id: str, to: str, rendered: Rendered, settings: Settings) ->
     msg["To"] = to
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Content-Language"] = rendered.language
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
+    msg["Content-Language"] = rendered.language  # after the content: setting it clears Content-* headers
     return msg
 
 

@@ -128,6 +128,7 @@ async def test_messages_go_out_once_per_event_in_the_applicants_language(ts_env,
     html = missing.get_body(("html",)).get_content()
     text = missing.get_body(("plain",)).get_content()
     assert 'dir="rtl"' in html and 'lang="ar"' in html and missing["To"] == "contact@tilila.ma"
+    assert missing["Content-Language"] == "ar"
     assert missing["Message-ID"] == f"<{reference(h.id + '.stage-3.applicant')}@moazara.local>"
     deadline = datetime.now(UTC) + timedelta(days=15)
     assert str(deadline.year) in text  # the deadline, written in Arabic with Western digits
