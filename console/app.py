@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from console import admin_pages, audit_pages, edition_pages, oidc, reviews
+from console import admin_pages, audit_pages, edition_pages, messages_pages, oidc, reviews
 from console.accounts import Accounts
 from console.pages import router
 from console.web import ConsoleState, SignInRequired, render, signed_in
@@ -63,6 +63,7 @@ def create_app(s: ConsoleState) -> FastAPI:
     app.include_router(admin_pages.router)
     app.include_router(reviews.router)
     app.include_router(oidc.router)
+    app.include_router(messages_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

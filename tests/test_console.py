@@ -16,6 +16,7 @@ import httpx
 import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from console.accounts import Accounts, verify_trail
 from console.actions import ACTIONS
@@ -24,11 +25,13 @@ from console.i18n import LANGUAGES, LOCALE_DIR, Words
 from console.web import TEMPLATES
 from console.work import ORDER_STATES, WAITING_ON
 from domain.db.edition_repository import EditionRepository
+from domain.db.outbox import STATES, OutboxRow
 from domain.db.people_tables import ConsoleSession, ConsoleUser
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from domain.edition import Criterion, ReviewAssignment, edition_4_settings
 from domain.edition_messages import Phase
+from domain.messages import Kind
 from domain.models import Decision, Stage
 from domain.reference import Sector
 from domain.reviewers import ReviewerProfile
@@ -278,6 +281,7 @@ def _message_ids() -> set[str]:
     ids |= {f"stage:{s.value}" for s in Stage} | {"Wrong login or password", "Too many attempts"}
     ids |= {f"sector:{x.value}" for x in Sector} | {f"criterion:{c.value}" for c in Criterion}
     ids |= {f"assignment:{state}" for state in ("assigned", "reviewed", "recused")} | {"a review to score"}
+    ids |= {f"msgkind:{k.value}" for k in Kind} | {f"msgstate:{state}" for state in STATES}
     return ids
 
 
@@ -503,3 +507,27 @@ async def test_a_reviewer_sees_only_their_assignments_blind_and_never_others_sco
     officer = await signed_in(app, "officer-amina")
     shown = (await officer.get(f"/applications/{h2.id}")).text
     assert "my cousin" in shown and "reviewer-brahim" in shown and "/actions/assign-reviewers" in shown
+
+
+async def test_ops_see_what_was_sent_and_send_a_dead_message_again(world):
+    d, s, app = world
+    app_id = await in_review(d)  # its submission's message is in the outbox (no address: undeliverable)
+    with Session(s.repo.engine) as db, db.begin():
+        row = db.scalars(select(OutboxRow).where(OutboxRow.application_id == app_id)).one()
+        row.address, row.state, row.last_error = "contact@tilila.ma", "dead", "SMTP 550: no such mailbox"
+        message_id = row.id
+    officer = await signed_in(app, "officer-amina")
+    page = await officer.get(f"/messages?state=dead&application={app_id}")
+    assert page.status_code == 200 and "SMTP 550: no such mailbox" in page.text and "Accusé de réception" in page.text
+    finance = await signed_in(app, "finance-karim")
+    assert (await finance.get("/messages")).status_code == 200
+    finance_page = await finance.get("/messages")
+    r = await finance.post("/messages/resend", data={"csrf": csrf_of(finance_page.text), "id": message_id})
+    assert r.status_code == 403  # finance reads; officers send again
+    assert (await (await signed_in(app, "committee-youssef")).get("/messages")).status_code == 403
+    r = await officer.post("/messages/resend", data={"csrf": csrf_of(page.text), "id": message_id})
+    assert r.status_code == 303
+    with Session(s.repo.engine) as db:
+        assert db.get(OutboxRow, message_id).state == "pending"
+    again = await officer.post("/messages/resend", data={"csrf": csrf_of(page.text), "id": message_id})
+    assert again.status_code == 409  # no longer dead
