@@ -18,6 +18,7 @@ from cli.inputs import (
     loads,
 )
 from domain.edition import EditionSettings
+from domain.errors import bounded, shown
 from domain.models import (
     ApplicationInput,
     ApplicationSubmission,
@@ -69,7 +70,8 @@ CSV_REQUIRED = (
 CSV_LISTS = ("declared_links",)  # semicolon-separated
 
 CSV_HELP = (
-    "CSV: a header line, then one application per line; columns in any order, an empty cell means not given.\n\n"
+    "CSV: a header line, then one application per line; columns in any order, an empty cell means not given. "
+    "A refused line is numbered as a spreadsheet numbers its rows (the header is 1).\n\n"
     f"Required columns: {', '.join(CSV_REQUIRED)}.\n\n"
     "Optional columns: edition (else --edition N), bank_account (24-digit RIB), email, phone, "
     "declared_links (registration numbers separated by ';'), summary, jobs_created, jobs_kept, beneficiaries, "
@@ -105,7 +107,7 @@ def detect_format(path: Path, fmt: str | None) -> str:
     if fmt:
         f = fmt.lower()
         if f not in ("csv", "jsonl"):
-            raise InputError.one("--format", f"{fmt!r} is not csv or jsonl")
+            raise InputError.one("--format", f"{shown(fmt)} is not csv or jsonl")
         return f
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
@@ -137,7 +139,7 @@ def _rows_jsonl(text: str) -> Iterable[tuple[int, dict[str, Any] | None, list[Fi
 
 
 def _csv_row(row: dict[str, str], default_edition: int | None) -> dict[str, Any]:
-    cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+    cells = {k: v.strip() for k, v in row.items()}  # a short row: the missing cells are not given
     given = {k: v for k, v in cells.items() if v != ""}
     applicant: dict[str, Any] = {}
     project: dict[str, Any] = {}
@@ -164,22 +166,29 @@ def _csv_row(row: dict[str, str], default_edition: int | None) -> dict[str, Any]
     return data
 
 
+def _names(columns: list[str], most: int = 5) -> str:
+    """Columns the file named, as a refusal echoes them: a few, each bounded."""
+    more = f" and {len(columns) - most} more" if len(columns) > most else ""
+    return ", ".join(bounded(c) for c in columns[:most]) + more
+
+
 def _rows_csv(text: str, default_edition: int | None) -> Iterable[tuple[int, dict[str, Any] | None, list[FieldError]]]:
+    """Rows numbered as a spreadsheet shows them, the header being 1: a row whose quoted cells hold
+    line breaks is one row, and a blank line is a row (skipped, but counted)."""
     # newline="": the csv module splits lines itself ("\r\n", "\n" or "\r"), quoted line breaks included.
-    physical = io.StringIO(text, newline="").readlines()
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        header = [h.strip() for h in next(reader, [])]
     except csv.Error as e:
         yield 1, None, [FieldError("header", f"not a readable CSV header: {e}", 1)]
         return
     problems = []
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
-        problems.append(FieldError("header", f"column(s) given twice: {', '.join(twice)}", 1))
+        problems.append(FieldError("header", f"column(s) given twice: {_names(twice)}", 1))
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
-        problems.append(FieldError("header", f"unknown column(s) {', '.join(unknown)}", 1))
+        problems.append(FieldError("header", f"unknown column(s) {_names(unknown)}", 1))
     missing = [c for c in CSV_REQUIRED if c not in header]
     if "edition" not in header and default_edition is None:
         missing.append("edition (or --edition N)")
@@ -188,28 +197,22 @@ def _rows_csv(text: str, default_edition: int | None) -> Iterable[tuple[int, dic
     if problems:
         yield 1, None, problems
         return
-    end = reader.line_num  # the header's last physical line
-    rows = iter(reader)
+    n = 1
     while True:
         try:
-            row = next(rows)
+            cells = next(reader)
         except StopIteration:
             break
         except csv.Error as e:  # e.g. a stray quote or line break: the rest of the file cannot be read
-            yield reader.line_num, None, [FieldError("", f"malformed CSV: {e}", reader.line_num)]
+            yield n + 1, None, [FieldError("", f"malformed CSV: {e}", n + 1)]
             return
-        # The row's first physical line, where ops look for it: past the blank lines the reader
-        # skipped, and not its last one (a quoted cell may hold line breaks).
-        n = end + 1
-        while n < reader.line_num and not physical[n - 1].strip():
-            n += 1
-        end = reader.line_num
-        if None in row:  # more cells than header columns
-            yield n, None, [FieldError("", f"{len(header) + len(row[None])} cells for {len(header)} columns", n)]
+        n += 1
+        if len(cells) > len(header):
+            yield n, None, [FieldError("", f"{len(cells)} cells for {len(header)} columns", n)]
             continue
-        if all(not (v or "").strip() for v in row.values()):
+        if all(not c.strip() for c in cells):
             continue
-        yield n, _csv_row(row, default_edition), []
+        yield n, _csv_row(dict(zip(header, cells, strict=False)), default_edition), []
 
 
 def read_import(

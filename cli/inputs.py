@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from domain.edition import EditionSettings, edition_4_settings, edition_5_settings
-from domain.errors import located
+from domain.errors import bounded, located, shown
 from domain.models import (
     ApplicationInput,
     ApplicationSubmission,
@@ -155,10 +155,10 @@ def parse_pairs(values: Iterable[str] | None, field: str, what: str) -> dict[str
                 continue
             key, sep, val = item.partition("=")
             if not sep or not key.strip() or not val.strip():
-                raise InputError.one(field, f"{item!r} is not {what}")
+                raise InputError.one(field, f"{shown(item)} is not {what}")
             key = key.strip()
             if key in out:
-                raise InputError.one(field, f"{key} is given twice")
+                raise InputError.one(field, f"{bounded(key)} is given twice")
             out[key] = val.strip()
     return out
 

@@ -9,13 +9,14 @@ import typer
 
 from cli import actions, render, updates
 from cli.command import run_command
+from domain.errors import shown
 from infra.settings import get_settings
 
 
 def _app_id(value: str) -> str:
     """An application id as the workflows name them (never an empty one: Temporal's own error leaked)."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,79}", value or ""):
-        raise typer.BadParameter(f"{value[:40]!r} is not an application id, e.g. moazara-4-ASSO-0001")
+        raise typer.BadParameter(f"{shown(value)} is not an application id, e.g. moazara-4-ASSO-0001")
     return value
 
 

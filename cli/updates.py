@@ -15,6 +15,7 @@ from cli.inputs import (
     validate,
 )
 from domain.edition import Criterion
+from domain.errors import shown
 from domain.models import (
     AgreementSigned,
     BankDetailsApproved,
@@ -167,7 +168,7 @@ def parse_stage(value: str | None) -> str | None:
         return Stage(value.strip().lower()).value
     except ValueError:
         raise InputError.one(
-            "stage (--stage)", f"unknown stage {value!r}; one of {', '.join(s.value for s in Stage)}"
+            "stage (--stage)", f"unknown stage {shown(value)}; one of {', '.join(s.value for s in Stage)}"
         ) from None
 
 
@@ -176,5 +177,5 @@ def parse_region(value: str | None) -> str | None:
         return None
     v = value.strip()
     if not re.fullmatch(r"\d{1,2}", v):
-        raise InputError.one("region_code (--region)", f"{value!r} is not a region code (two digits, e.g. 02)")
+        raise InputError.one("region_code (--region)", f"{shown(value)} is not a region code (two digits, e.g. 02)")
     return v.zfill(2)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from domain.calendar import PROGRAMME_TZ, report_schedule
+from domain.errors import shown
 from domain.money import MAD, Share
 from domain.reference import (
     EARTHQUAKE_PROVINCES_2023,
@@ -194,7 +195,8 @@ class EditionSettings(RefusesCharacters):
             raise ValueError(f"ceilings: no ceiling for {sorted(funded - set(self.ceilings))}")
         unknown = [p for p in self.priority_provinces if p not in province_region()]
         if unknown:
-            raise ValueError(f"priority_provinces: unknown provinces {unknown}")
+            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            raise ValueError(f"priority_provinces: unknown provinces {', '.join(map(shown, unknown[:3]))}{more}")
         if self.priority_envelope > self.ministry_envelope:
             raise ValueError("priority_envelope: exceeds the ministry envelope it is part of")
         if len({p.region_code for p in self.partners}) != len(self.partners):

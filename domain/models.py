@@ -90,7 +90,10 @@ class Project(Input):
         if self.requested_amount <= 0:
             raise ValueError("requested_amount: a request is more than 0 MAD")
         if self.requested_amount + self.own_contribution > self.total_cost:
-            raise ValueError("requested_amount: requested amount plus own contribution exceeds total_cost")
+            raise ValueError(
+                f"total_cost: {self.total_cost} MAD is less than the requested amount plus the own contribution "
+                f"({self.requested_amount} + {self.own_contribution})"
+            )
         if self.women > self.beneficiaries or self.youth > self.beneficiaries:
             raise ValueError("women: women and youth are counted among beneficiaries")
         return self

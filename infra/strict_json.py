@@ -6,6 +6,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from domain.errors import bounded
+
 
 class NotStrictJson(ValueError):
     """A duplicate key or nesting too deep; `field` names the key when there is one."""
@@ -19,7 +21,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise NotStrictJson(f"{key[:60]}: given twice in the same object", field=key[:60])
+            raise NotStrictJson(f"{bounded(key)}: given twice in the same object", field=bounded(key))
         out[key] = value
     return out
 

@@ -475,3 +475,17 @@ async def test_a_refusal_for_a_passing_stage_is_not_stored_and_the_same_event_is
     assert gw.repo.inbox_event("dms", event["event_id"])["status"] == "pending"  # not a final answer
     again = await gw.post(path, event, "dms")
     assert again.status_code == 409 and again.json()["duplicate"] is False  # asked again, not replayed
+
+
+async def test_a_name_the_sender_chose_is_echoed_as_a_short_prefix_only(gw):
+    path = "/v1/applications/moazara-4-ANY/cofunding-decision"
+    huge = "k" * 5000
+    body = {"event_id": event_id(), "approved": True, "decided_by": "council"}
+    for content in (
+        json.dumps({**body, huge: 1}),  # an unknown field
+        json.dumps(body)[:-1] + f', "{huge}": 1, "{huge}": 2}}',  # a key given twice
+    ):
+        r = await gw.post(path, content, "oriental")
+        assert r.status_code == 422, r.text
+        assert r.json()["field"].endswith("…") and len(r.json()["field"]) <= 60, r.text[:300]
+        assert "k" * 41 not in r.text and len(r.text) < 1000, r.text[:300]

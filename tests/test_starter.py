@@ -756,6 +756,73 @@ async def test_reviewer_profiles_and_assignment_commands(stack):
     assert r.code == 2 and "--reason" in r.err
 
 
+# --- Smaller findings of issue 14 ----------------------------------------------------------------------
+
+
+async def test_a_utf8_bom_is_accepted_by_submit_as_by_import(stack):
+    sub = make_submission(regno())
+    path = stack.workdir / f"{uuid.uuid4().hex[:6]}-bom.json"
+    path.write_text(sub.model_dump_json(), "utf-8-sig")  # as Windows editors and spreadsheets save
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    r = await cli(stack, "submit", str(path), "--json")
+    assert r.code == 0 and r.json()["accepted"] is True, r.text
+    await reach(stack, sub.application_id, Stage.REVIEW)
+
+
+async def test_a_total_cost_below_the_request_and_contribution_is_reported_against_total_cost(stack):
+    data = json.loads(make_submission(regno()).model_dump_json())
+    data["project"]["total_cost"] = "100.00"  # requested 40,000 + own 10,000
+    r = await cli(stack, "submit", write(stack, "small.json", json.dumps(data)), "--json", address=CLOSED_PORT)
+    assert r.code == 2, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "project.total_cost" and "less than the requested amount" in error["message"]
+
+
+async def test_a_bad_csv_cell_is_reported_on_the_row_a_spreadsheet_shows(stack):
+    header = "edition,registration_number,name,legal_form,region_code,province,rural,sector,title,summary,"
+    header += "total_cost,requested_amount,own_contribution,duration_months"
+    row = "4,{regno},Asso,association,07,Al Haouz,{rural},handicrafts,T,{summary},50000,40000,10000,24"
+    text = "\r\n".join(
+        [
+            header,  # row 1
+            row.format(regno=regno(), rural="yes", summary='"two lines:\nof summary"'),  # row 2, lines 2-3
+            "",  # row 3: blank, skipped
+            row.format(regno=regno(), rural="maybe", summary="one line"),  # row 4, line 5
+            row.format(regno=regno(), rural="no", summary='"a\r\nb\rc"'),  # row 5
+            row.format(regno=regno(), rural="no", summary="x").replace(",T,", ",,"),  # row 6: no title
+        ]
+    )
+    r = await cli(stack, "import", write(stack, "rows.csv", text), "--json", address=CLOSED_PORT)
+    assert r.code == 1, r.text
+    assert {(e["line"], e["field"]) for e in r.json()["errors"]} == {(4, "rural"), (6, "title")}
+
+
+async def test_unknown_values_are_echoed_as_a_short_prefix_only(stack):
+    huge = "Z" * 5000
+    data = json.loads(make_submission(regno()).model_dump_json())
+    data["K" * 5000] = 1
+    files = {
+        "cols": write(stack, "cols.csv", f"registration_number,{huge},{huge}Y\nA,B,C\n"),
+        "unknown key": write(stack, "key.json", json.dumps(data)),
+        "twice": write(stack, "twice.json", json.dumps(data)[:-1] + f', "{huge}": 1, "{huge}": 2}}'),
+    }
+    cases = [
+        ("list", "--stage", huge),
+        ("list", "--region", huge),
+        ("import", files["cols"], "--format", huge),
+        ("import", files["cols"]),
+        ("submit", files["unknown key"]),
+        ("submit", files["twice"]),
+        ("status", huge),
+        ("review", "moazara-4-ANY", "--reviewer", "r", "--scores", huge),
+    ]
+    for args in cases:
+        r = await cli(stack, *args, address=CLOSED_PORT)
+        assert r.code in (1, 2) and "Traceback" not in r.err, (args[:2], r.text[:300])
+        assert "Z" * 41 not in r.text and "K" * 41 not in r.text and "…" in r.text, (args[:2], r.text[:300])
+        assert len(r.text) < 1200, (args[:2], len(r.text))
+
+
 async def test_messages_list_and_resend(stack):
     """The outbox seen from the terminal: a submission's message is listed; only a dead one resends."""
     app_id = await submitted(stack)
