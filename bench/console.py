@@ -24,7 +24,7 @@ from sqlalchemy import insert
 
 from console.app import console_state, create_app
 from domain.db.session import make_engine, migrate
-from domain.db.tables import Application, EditionRow
+from domain.db.tables import Application, AwardRow, EditionRow, LedgerRow, ProgressReportRow
 from domain.edition import edition_4_settings
 from domain.models import Stage
 from domain.reference import LegalForm, Sector, province_region
@@ -35,10 +35,12 @@ PASSWORD = "bench password long enough"
 
 
 def seed(engine: Any, n: int, edition: int = 4) -> None:
+    """An edition of n applications in every stage, with the awards, payments and progress reports
+    of those past the committee (tests/test_console*.py seed their dashboards with it too)."""
     rng = random.Random(4)
     provinces = sorted(province_region().items())
     now = datetime.now(UTC)
-    settings = edition_4_settings()
+    settings = edition_4_settings().model_copy(update={"edition": edition})
     stages = [s.value for s in Stage]
     rows = []
     for i in range(n):
@@ -60,7 +62,7 @@ def seed(engine: Any, n: int, edition: int = 4) -> None:
                 "own_contribution": Decimal("10000.00"),
                 "workflow_id": f"moazara-{edition}-BENCH-{i:05d}",
                 "stage": rng.choice(stages),
-                "stage_since": now - timedelta(minutes=i),
+                "stage_since": now - timedelta(hours=i % 2000),  # up to 83 days: some past their deadline
                 "score": Decimal(rng.randint(30, 95)),
                 "award": Decimal("0.00"),
                 "honorary_award": False,
@@ -85,6 +87,52 @@ def seed(engine: Any, n: int, edition: int = 4) -> None:
         )
         for k in range(0, n, 1000):
             conn.execute(insert(Application), rows[k : k + 1000])
+        awards, ledger, reports = money_of(rows, now)
+        for table, values in ((AwardRow, awards), (LedgerRow, ledger), (ProgressReportRow, reports)):
+            for k in range(0, len(values), 1000):
+                conn.execute(insert(table), values[k : k + 1000])
+
+
+AWARDED = {"cofunding", "agreement", "disbursement", "monitoring", "completed", "withdrawn", "terminated"}
+PAID = {"disbursement": 1, "monitoring": 1, "completed": 2, "terminated": 1, "withdrawn": 1}
+
+
+def money_of(rows: list[dict[str, Any]], now: datetime) -> tuple[list[Any], list[Any], list[Any]]:
+    """What the dashboard sums: awards of the stages past the committee, the tranches paid, the
+    progress reports of the projects under way."""
+    awards, ledger, reports = [], [], []
+    for r in rows:
+        if r["stage"] not in AWARDED:
+            continue
+        a = r["application_id"]
+        funder = "region-02" if r["legal_form"] == "cooperative" and r["region_code"] == "02" else "ministry"
+        awards.append({"application_id": a, "funder": funder, "amount": Decimal("40000.00")})
+        for t in range(PAID.get(r["stage"], 0)):
+            amount = Decimal("24000.00") if t == 0 else Decimal("16000.00")
+            ledger.append(
+                {
+                    "application_id": a,
+                    "funder": funder,
+                    "kind": "payment",
+                    "amount": amount,
+                    "order_key": f"{a}-{t}",
+                    "at": now,
+                }
+            )
+        if r["stage"] in ("monitoring", "completed"):
+            n = len(reports)
+            indicators = {
+                "jobs_created": 3,
+                "jobs_kept": 2,
+                "beneficiaries": 40 + n % 20,
+                "women": 20 + n % 10,
+                "youth": 9,
+            }
+            for period in (1, 2):
+                reports.append(
+                    {"application_id": a, "period": period, "indicators": indicators, "status": "approved", "at": now}
+                )
+    return awards, ledger, reports
 
 
 async def timed(client: httpx.AsyncClient, path: str, times: int) -> dict[str, float]:

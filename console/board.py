@@ -3,19 +3,28 @@ Temporal's visibility), and the CSV export of what is filtered.
 
 One query with the filters as WHERE clauses on indexed columns, a count, and one page of rows:
 the board stays fast at programme scale (bench/console.py measures it at 10,000 applications).
+
+"Waiting for" is read from the stage, as the home page's "waiting on me" (console/work.py) is: the
+programme's next step in that stage. "Overdue" is an application whose stage has lasted longer
+than its edition gives that stage (EditionSettings' deadlines, from the editions table, or their
+defaults for an edition it does not hold): the editions are few, so their deadlines become one
+WHERE clause per (edition, stage) on the stage's start, and the database does the rest.
 """
 
 import csv
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, or_, select
+from pydantic import BaseModel, Field, TypeAdapter
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from domain.db.tables import Application
+from domain.db.tables import Application, EditionRow
+from domain.edition import EditionSettings
+from domain.models import Stage
 from domain.text import spreadsheet_cell
 
 PAGE = 50
@@ -28,6 +37,73 @@ SORTS = {
     "award": Application.award,
 }
 
+# What an application waits for, read from its stage: the programme's next step (a message id).
+WAITING_FOR: dict[str, tuple[str, str]] = {
+    "documents": (Stage.AWAITING_DOCUMENTS.value, "documents the applicant must complete"),
+    "reviews": (Stage.REVIEW.value, "the reviewers' scores"),
+    "committee": (Stage.COMMITTEE.value, "the committee's decision"),
+    "waitlist": (Stage.WAITLISTED.value, "a place freed on the waitlist"),
+    "cofunding": (Stage.COFUNDING.value, "the Region's co-funding decision"),
+    "agreement": (Stage.AGREEMENT.value, "the funding agreement to sign"),
+    "payment": (Stage.DISBURSEMENT.value, "the payment of a tranche"),
+    "reports": (Stage.MONITORING.value, "progress reports and site visits"),
+}
+WAITING_BY_STAGE = {stage: key for key, (stage, _) in WAITING_FOR.items()}
+
+# The stages an edition gives a deadline, and the setting that says how many (programme) days.
+DEADLINES = {
+    Stage.AWAITING_DOCUMENTS.value: "documents_deadline_days",
+    Stage.REVIEW.value: "review_deadline_days",
+    Stage.COMMITTEE.value: "committee_wait_days",
+    Stage.COFUNDING.value: "cofunding_deadline_days",
+    Stage.AGREEMENT.value: "agreement_deadline_days",
+}
+_DAY = TypeAdapter(timedelta)
+
+
+def _default(name: str) -> Any:
+    return EditionSettings.model_fields[name].default
+
+
+def stage_deadlines(settings: dict[str, Any] | None) -> dict[str, timedelta]:
+    """Stage -> how long it may last, from an edition's stored settings (their defaults where the
+    row leaves one out, or for an edition the table does not hold)."""
+    settings = settings or {}
+    day = _DAY.validate_python(settings.get("day_length", _default("day_length")))
+    return {stage: int(settings.get(name, _default(name))) * day for stage, name in DEADLINES.items()}
+
+
+class Deadlines:
+    """Each edition's stage deadlines, read once per request (the editions are few)."""
+
+    def __init__(self, s: Session, edition: int | None = None) -> None:
+        q = select(EditionRow.edition, EditionRow.settings)
+        if edition is not None:
+            q = q.where(EditionRow.edition == edition)
+        self.editions = {number: stage_deadlines(raw) for number, raw in s.execute(q)}
+        self.default = stage_deadlines(None)
+
+    def of(self, edition: int) -> dict[str, timedelta]:
+        return self.editions.get(edition, self.default)
+
+    def overdue(self, now: datetime) -> ColumnElement[bool]:
+        """The applications whose stage has lasted longer than their edition allows."""
+        clauses = []
+        for edition, limits in self.editions.items():
+            for stage, limit in limits.items():
+                clauses.append(
+                    and_(
+                        Application.edition == edition,
+                        Application.stage == stage,
+                        Application.stage_since < now - limit,
+                    )
+                )
+        unknown = Application.edition.not_in(list(self.editions)) if self.editions else None
+        for stage, limit in self.default.items():
+            clause = and_(Application.stage == stage, Application.stage_since < now - limit)
+            clauses.append(and_(unknown, clause) if unknown is not None else clause)
+        return or_(*clauses) if clauses else false()
+
 
 class Filters(BaseModel):
     """The board's query string, validated like any input."""
@@ -38,6 +114,8 @@ class Filters(BaseModel):
     province: str | None = Field(None, max_length=100)
     sector: str | None = Field(None, max_length=40)
     legal_form: str | None = Field(None, max_length=20)
+    waiting: str | None = Field(None, pattern="^(" + "|".join(WAITING_FOR) + ")$")
+    overdue: bool = False
     q: str | None = Field(None, max_length=100)
     sort: str = Field("id", pattern="^-?(" + "|".join(SORTS) + ")$")
     page: int = Field(1, ge=1, le=100_000)
@@ -45,13 +123,14 @@ class Filters(BaseModel):
     def url(self, path: str = "/applications", **changes: Any) -> str:
         """This board's address with some filters changed (None drops one)."""
         values = {**self.model_dump(exclude_defaults=True), **changes}
-        return path + "?" + urlencode({k: v for k, v in values.items() if v not in (None, "")})
+        values = {k: (1 if v is True else v) for k, v in values.items() if v not in (None, "", False)}
+        return path + "?" + urlencode(values)
 
     def sorted_by(self, column: str) -> str:
         """The address that sorts by `column`, descending when it is sorted ascending already."""
         return self.url(sort=f"-{column}" if self.sort == column else column, page=None)
 
-    def query(self) -> Select[Any]:
+    def query(self, deadlines: Deadlines | None = None, now: datetime | None = None) -> Select[Any]:
         q = select(Application)
         for column, value in (
             (Application.edition, self.edition),
@@ -63,6 +142,10 @@ class Filters(BaseModel):
         ):
             if value not in (None, ""):
                 q = q.where(column == value)
+        if self.waiting:
+            q = q.where(Application.stage == WAITING_FOR[self.waiting][0])
+        if self.overdue and deadlines is not None:
+            q = q.where(deadlines.overdue(now or datetime.now(UTC)))
         if self.q:
             like = f"%{self.q.strip()}%"
             q = q.where(or_(Application.applicant_name.ilike(like), Application.registration_number.ilike(like)))
@@ -81,7 +164,9 @@ class Board:
     pages: int
 
 
-def _row(a: Application) -> dict[str, Any]:
+def _row(a: Application, deadlines: Deadlines, now: datetime) -> dict[str, Any]:
+    limit = deadlines.of(a.edition).get(a.stage)
+    due = a.stage_since + limit if limit is not None else None
     return {
         "id": a.application_id,
         "edition": a.edition,
@@ -96,23 +181,28 @@ def _row(a: Application) -> dict[str, Any]:
         "since": a.stage_since,
         "score": a.score,
         "award": a.award,
+        "waiting": WAITING_BY_STAGE.get(a.stage),
+        "due": due,
+        "overdue": due is not None and due < now,
     }
 
 
-def board(s: Session, f: Filters) -> Board:
-    q = f.query()
+def board(s: Session, f: Filters, now: datetime | None = None) -> Board:
+    now = now or datetime.now(UTC)
+    deadlines = Deadlines(s, f.edition)
+    q = f.query(deadlines, now)
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     pages = max(1, -(-total // PAGE))
     page = min(f.page, pages)
     rows = s.scalars(f.ordered(q).limit(PAGE).offset((page - 1) * PAGE))
-    return Board([_row(a) for a in rows], total, page, pages)
+    return Board([_row(a, deadlines, now) for a in rows], total, page, pages)
 
 
 CSV_COLUMNS = ["id", "edition", "name", "registration_number", "title", "region_code", "province", "sector"]
-CSV_COLUMNS += ["legal_form", "stage", "since", "score", "award"]
+CSV_COLUMNS += ["legal_form", "stage", "since", "score", "award", "waiting", "due", "overdue"]
 
 
-def csv_export(s: Session, f: Filters) -> tuple[str, int]:
+def csv_export(s: Session, f: Filters, now: datetime | None = None) -> tuple[str, int]:
     """(CSV text, rows): UTF-8 with a BOM so a spreadsheet reads Arabic and French right; a cell
     that starts like a formula is written as text."""
     out = io.StringIO()
@@ -120,8 +210,10 @@ def csv_export(s: Session, f: Filters) -> tuple[str, int]:
     w = csv.writer(out)
     w.writerow(CSV_COLUMNS)
     n = 0
-    for a in s.scalars(f.ordered(f.query())):
-        row = _row(a)
+    now = now or datetime.now(UTC)
+    deadlines = Deadlines(s, f.edition)
+    for a in s.scalars(f.ordered(f.query(deadlines, now))):
+        row = _row(a, deadlines, now)
         w.writerow([spreadsheet_cell("" if row[c] is None else str(row[c])) for c in CSV_COLUMNS])
         n += 1
     return out.getvalue(), n

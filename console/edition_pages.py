@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from console import editions
 from console.pages import Form, State, Who
-from console.web import render, require
+from console.web import render, require, words_for
 from domain.db.edition_repository import EditionRepository
 from domain.edition_messages import EditionStatus, SelectionConfirmed, edition_workflow_id
 from frontdoor import send_update
@@ -42,9 +42,13 @@ async def dashboard(request: Request, s: State, who: Who, edition: int) -> Respo
     settings = editions.settings_of(_repo(s), edition)
     if settings is None:
         raise HTTPException(404, "edition")
-    report, envelopes = editions.dashboard(_repo(s), settings)
+    figures, envelopes = editions.dashboard(_repo(s), settings)
+    charts = editions.charts(figures, words_for(request, who.user))
     status = await _status(s, edition)
-    return render(request, "dashboard.html", who, edition=edition, report=report, envelopes=envelopes, status=status)
+    return render(
+        request, "dashboard.html", who, edition=edition, figures=figures, charts=charts, envelopes=envelopes,
+        status=status, region_label=editions.region_label, percent=editions.percent,
+    )  # fmt: skip
 
 
 @router.get("/editions/{edition}/committee")

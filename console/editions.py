@@ -1,5 +1,11 @@
-"""Read models of an edition for the console: the list, the dashboard (the programme report and
-the envelopes, from the domain database) and the committee's proposal with its what-if.
+"""Read models of an edition for the console: the list, the dashboard (the programme report's
+figures and the envelopes, from the domain database) and the committee's proposal with its what-if.
+
+The dashboard's figures are the programme report's (domain/report.py: what counts as awarded,
+funded, the latest report's indicators), aggregated by the database: one GROUP BY over the
+edition's applications by region, province, sector and legal form, with each application's
+award, payments and latest progress report joined as sums, then folded in Python over those few
+hundred groups, never over every application (bench/console.py times it at 10,000).
 
 The what-if runs the committee's pure function (domain/committee.py) on the same candidates with
 the parameters a member changed (an envelope's size, the minimum score) and stores nothing.
@@ -7,20 +13,26 @@ Confirming is never a what-if's: it applies the stored proposal, which the what-
 with the edition's own parameters.
 """
 
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from operator import add
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
+from console.charts import Chart, Row, bar_chart
+from console.i18n import Words
 from domain.committee import Change, Placement, fill, what_if
 from domain.db.edition_repository import EditionRepository
-from domain.db.tables import EditionRow
+from domain.db.repository import PAYMENT
+from domain.db.tables import Application, AwardRow, EditionRow, LedgerRow, Money, ProgressReportRow
 from domain.edition import EditionSettings
 from domain.envelopes import EnvelopeLine, sizes
 from domain.models import Decision, Stage
 from domain.money import mad
-from domain.report import EditionReport, build_report
+from domain.reference import province_region, regions
+from domain.report import RELEASED
 
 
 def editions(repo: EditionRepository) -> list[dict[str, Any]]:
@@ -44,9 +56,166 @@ def settings_of(repo: EditionRepository, edition: int) -> EditionSettings | None
     return EditionSettings.model_validate(row["settings"]) if row else None
 
 
-def dashboard(repo: EditionRepository, settings: EditionSettings) -> tuple[EditionReport, list[EnvelopeLine]]:
-    report = build_report(settings, repo.report_rows(settings.edition)["applications"])
-    return report, repo.envelope_ledger(settings)
+INDICATORS = ("jobs_created", "jobs_kept", "beneficiaries", "women", "youth")
+WIDTH = 7 + len(INDICATORS)  # a group's figures as a vector (Group.of)
+
+
+@dataclass
+class Group:
+    """Applications of one kind (a region, a sector …): how many, how many funded, for how much;
+    what part of it is in the priority zone; what their latest reports count."""
+
+    applications: int = 0
+    funded: int = 0
+    awarded: Decimal = Decimal("0.00")
+    priority_funded: int = 0
+    priority_awarded: Decimal = Decimal("0.00")
+    rural_funded: int = 0
+    reporting: int = 0
+    indicators: dict[str, int] = field(default_factory=lambda: dict.fromkeys(INDICATORS, 0))
+
+    @classmethod
+    def of(cls, v: list[Any]) -> "Group":
+        """From a vector: applications, funded, awarded, priority_funded, priority_awarded,
+        rural_funded, reporting, then INDICATORS; money in centimes."""
+        money = [Decimal(v[2]) / 100, Decimal(v[4]) / 100]
+        return cls(
+            v[0], v[1], mad(money[0]), v[3], mad(money[1]), v[5], v[6], dict(zip(INDICATORS, v[7:], strict=True))
+        )
+
+    def share(self, part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+        return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
+
+    @property
+    def women_share(self) -> Decimal | None:
+        return self.share(self.indicators["women"], self.indicators["beneficiaries"])
+
+    @property
+    def priority_share(self) -> Decimal | None:
+        return self.share(self.priority_awarded, self.awarded)
+
+
+@dataclass
+class Figures:
+    edition: int
+    by_stage: dict[str, int]
+    total: Group
+    by_region: dict[str, Group]
+    by_province: dict[str, Group]
+    by_sector: dict[str, Group]
+    by_legal_form: dict[str, Group]
+    priority_provinces: tuple[str, ...]
+
+
+def figures(s: Session, settings: EditionSettings) -> Figures:
+    """The dashboard's figures, aggregated by the database (the programme report's definitions):
+    the applications counted by kind; the money and the indicators summed over those with an
+    award only (a quarter of them), each one's award, payments and latest report joined as sums."""
+    of_edition = Application.edition == settings.edition
+    kinds = (Application.province, Application.sector, Application.legal_form)  # a province is in one region
+    counts = s.execute(select(*kinds, func.count()).where(of_edition).group_by(*kinds)).all()
+    owner = aliased(Application)
+
+    def in_edition(application_id: Any) -> Any:
+        """The edition's rows of a table keyed by application: read from that table, each row's
+        application looked up by its key (joining from the applications' side reads them all)."""
+        return select(owner.edition).where(owner.application_id == application_id).scalar_subquery() == settings.edition
+
+    awarded = (
+        select(AwardRow.application_id.label("id"), func.sum(AwardRow.amount).label("total"))
+        .where(in_edition(AwardRow.application_id))
+        .group_by(AwardRow.application_id)
+        .subquery()
+    )
+    paid = (
+        select(LedgerRow.application_id.label("id"), func.sum(LedgerRow.amount).label("total"))
+        .where(in_edition(LedgerRow.application_id), LedgerRow.kind == PAYMENT)
+        .group_by(LedgerRow.application_id)
+        .subquery()
+    )
+    latest = (
+        select(ProgressReportRow.application_id.label("id"), func.max(ProgressReportRow.period).label("period"))
+        .where(in_edition(ProgressReportRow.application_id), ProgressReportRow.status != "rejected")
+        .group_by(ProgressReportRow.application_id)
+        .subquery()
+    )
+    report = aliased(ProgressReportRow)
+    # What the report counts as awarded: the award; for a project that closed without completing,
+    # what it was paid. Money is paid only on an award, so the applications without one have none.
+    amount = case(
+        (Application.stage.in_([x.value for x in RELEASED]), func.coalesce(paid.c.total, 0)),
+        else_=awarded.c.total,
+    )
+    funded = amount > 0
+
+    def when_funded(value: Any) -> Any:
+        return func.sum(case((funded, value), else_=0))
+
+    q = (
+        select(
+            *kinds,
+            when_funded(1),
+            type_coerce(when_funded(amount), Money),
+            when_funded(case((Application.rural, 1), else_=0)),
+            when_funded(case((report.id.is_not(None), 1), else_=0)),
+            *(when_funded(func.coalesce(report.indicators[k].as_integer(), 0)) for k in INDICATORS),
+        )
+        .select_from(awarded)
+        .join(Application, Application.application_id == awarded.c.id)
+        .outerjoin(paid, paid.c.id == awarded.c.id)
+        .outerjoin(latest, latest.c.id == awarded.c.id)
+        .outerjoin(report, (report.application_id == latest.c.id) & (report.period == latest.c.period))
+        .group_by(*kinds)
+    )
+    # Folded by dimension as plain vectors of integers (money in centimes): a few thousand groups,
+    # where objects or Decimals would cost more than the query.
+    priority = set(settings.priority_provinces)
+    regions_of = province_region()
+    dimensions = ("region", "province", "sector", "legal_form", "")
+    by: dict[str, dict[str, list[int]]] = {k: {} for k in dimensions}
+    for province, sector, legal_form, n in counts:
+        for key, value in zip(
+            dimensions, (regions_of.get(province, ""), province, sector, legal_form, ""), strict=True
+        ):
+            seen = by[key].get(value)
+            if seen is None:
+                by[key][value] = [n] + [0] * (WIDTH - 1)
+            else:
+                seen[0] += n
+    for province, sector, legal_form, n_funded, money, rural, reporting, *indicators in s.execute(q):
+        cents = int(mad(money or 0) * 100)
+        n_funded = int(n_funded or 0)
+        zone = province in priority
+        vector = [0, n_funded, cents, n_funded * zone, cents * zone, int(rural or 0), int(reporting or 0)]
+        vector += [int(v or 0) for v in indicators]
+        for key, value in zip(
+            dimensions, (regions_of.get(province, ""), province, sector, legal_form, ""), strict=True
+        ):
+            by[key][value] = list(map(add, by[key][value], vector))
+    total = by[""].get("") or [0] * WIDTH
+
+    stages = s.execute(
+        select(Application.stage, func.count())
+        .where(of_edition)
+        .group_by(Application.stage)
+        .order_by(Application.stage)
+    )
+    return Figures(
+        edition=settings.edition,
+        by_stage={stage: n for stage, n in stages},
+        total=Group.of(total),
+        by_region={k: Group.of(v) for k, v in sorted(by["region"].items())},
+        by_province={k: Group.of(v) for k, v in sorted(by["province"].items(), key=lambda kv: (-kv[1][2], kv[0]))},
+        by_sector={k: Group.of(v) for k, v in sorted(by["sector"].items(), key=lambda kv: (-kv[1][0], kv[0]))},
+        by_legal_form={k: Group.of(v) for k, v in sorted(by["legal_form"].items())},
+        priority_provinces=settings.priority_provinces,
+    )
+
+
+def dashboard(repo: EditionRepository, settings: EditionSettings) -> tuple[Figures, list[EnvelopeLine]]:
+    with Session(repo.engine) as s:
+        found = figures(s, settings)
+    return found, repo.envelope_ledger(settings)
 
 
 # What a member may change in a what-if: the query's field -> the setting.
@@ -107,3 +276,119 @@ def committee(repo: EditionRepository, settings: EditionSettings, query: dict[st
         "changed": changed,
         "can_what_if": bool(candidates and rows),
     }
+
+
+# The words the charts below say (tests/test_console.py checks each catalog has them).
+WORDS = (
+    "{n}%", "{amount} ({n} projects)", "{n} · {funded} funded", "{n} · {share} women", "Applications", "Funded",
+    "Awarded", "of which in the priority zone", "Jobs created", "Jobs kept", "Beneficiaries", "Youth among them",
+    "Women", "Applications by stage", "Amounts awarded by region", "The {n} provinces most awarded",
+    "Province of the priority zone", "Applications by sector", "Amounts awarded by sector",
+    "Applications by legal form", "Amounts awarded by legal form", "Jobs and beneficiaries", "Beneficiaries by region",
+)  # fmt: skip
+PROVINCES_SHOWN = 15  # the chart's provinces (most awarded first); the table beside it lists them all
+
+
+def percent(t: Words, share: Decimal | None) -> str:
+    return "—" if share is None else t("{n}%", n=t.number((share * 100).quantize(Decimal("1"))))
+
+
+def region_label(t: Words, code: str) -> str:
+    region = regions().get(code)
+    if region is None:
+        return code
+    return str(region["name_ar"] if t.language == "ar" else region["name_fr"])
+
+
+def charts(f: Figures, t: Words) -> dict[str, Chart]:
+    """The dashboard's charts in the reader's language (labels, numbers, direction)."""
+    d = t.direction
+
+    def awards(groups: dict[str, Group], label: Any, css: Any = None) -> list[Row]:
+        return [
+            Row(
+                label(k),
+                g.awarded,
+                t("{amount} ({n} projects)", amount=t.money(g.awarded), n=t.number(g.funded)),
+                g.priority_awarded,
+                css(k) if css else "",
+            )
+            for k, g in groups.items()
+        ]
+
+    def counts(groups: dict[str, Group], label: Any) -> list[Row]:
+        return [
+            Row(
+                label(k),
+                g.applications,
+                t("{n} · {funded} funded", n=t.number(g.applications), funded=t.number(g.funded)),
+                g.funded,
+            )
+            for k, g in groups.items()
+        ]
+
+    funded_legend = [("bar", t("Applications")), ("part", t("Funded"))]
+    zone_legend = [("bar", t("Awarded")), ("part", t("of which in the priority zone"))]
+    shown_provinces = dict(list((k, g) for k, g in f.by_province.items() if g.funded)[:PROVINCES_SHOWN])
+    ind = f.total.indicators
+    people = [
+        Row(t("Jobs created"), ind["jobs_created"], t.number(ind["jobs_created"])),
+        Row(t("Jobs kept"), ind["jobs_kept"], t.number(ind["jobs_kept"])),
+        Row(
+            t("Beneficiaries"),
+            ind["beneficiaries"],
+            t("{n} · {share} women", n=t.number(ind["beneficiaries"]), share=percent(t, f.total.women_share)),
+            ind["women"],
+        ),
+        Row(t("Youth among them"), ind["youth"], t.number(ind["youth"])),
+    ]
+    by_region_people = [
+        Row(
+            region_label(t, k),
+            g.indicators["beneficiaries"],
+            t("{n} · {share} women", n=t.number(g.indicators["beneficiaries"]), share=percent(t, g.women_share)),
+            g.indicators["women"],
+        )
+        for k, g in f.by_region.items()
+        if g.reporting
+    ]
+    women_legend = [("bar", t("Beneficiaries")), ("part", t("Women"))]
+    return {
+        "stages": bar_chart(
+            "chart-stages",
+            t("Applications by stage"),
+            [Row(t("stage:" + k), f.by_stage[k], t.number(f.by_stage[k])) for k in Stage if k in f.by_stage],
+            d,
+        ),
+        "regions": bar_chart(
+            "chart-regions", t("Amounts awarded by region"), awards(f.by_region, lambda k: region_label(t, k)), d,
+            legend=zone_legend,
+        ),
+        "provinces": bar_chart(
+            "chart-provinces",
+            t("The {n} provinces most awarded", n=len(shown_provinces)),
+            awards(shown_provinces, str, lambda k: "priority" if k in f.priority_provinces else ""),
+            d,
+            legend=[("bar", t("Awarded")), ("priority-swatch", t("Province of the priority zone"))],
+        ),
+        "sectors": bar_chart(
+            "chart-sectors", t("Applications by sector"), counts(f.by_sector, lambda k: t("sector:" + k)), d,
+            legend=funded_legend,
+        ),
+        "sector_awards": bar_chart(
+            "chart-sector-awards", t("Amounts awarded by sector"), awards(f.by_sector, lambda k: t("sector:" + k)), d,
+            legend=zone_legend,
+        ),
+        "legal_forms": bar_chart(
+            "chart-legal-forms", t("Applications by legal form"),
+            counts(f.by_legal_form, lambda k: t("legal_form:" + k)), d, legend=funded_legend,
+        ),
+        "legal_form_awards": bar_chart(
+            "chart-legal-form-awards", t("Amounts awarded by legal form"),
+            awards(f.by_legal_form, lambda k: t("legal_form:" + k)), d, legend=zone_legend,
+        ),
+        "people": bar_chart("chart-people", t("Jobs and beneficiaries"), people, d, legend=women_legend),
+        "people_regions": bar_chart(
+            "chart-people-regions", t("Beneficiaries by region"), by_region_people, d, legend=women_legend
+        ),
+    }  # fmt: skip

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from console import actions, work
-from console.board import Filters, board, csv_export
+from console.board import WAITING_FOR, Filters, board, csv_export
 from console.i18n import LANGUAGES
 from console.oidc import FAILURES
 from console.web import (
@@ -27,6 +27,7 @@ from console.web import (
     too_many_failures,
 )
 from domain.models import ApplicationStatus, Stage
+from domain.reference import LegalForm, Sector
 from workflows.names import GET_STATUS, ApplicationUpdate
 
 router = APIRouter()
@@ -159,7 +160,10 @@ def applications(request: Request, s: State, who: Who) -> Response:
     f = _visible(who, _filters(request))
     with Session(s.repo.engine) as db:
         found = board(db, f)
-    return render(request, "board.html", who, board=found, f=f, stages=[x.value for x in Stage])
+    return render(
+        request, "board.html", who, board=found, f=f, stages=[x.value for x in Stage], waiting_for=WAITING_FOR,
+        sectors=[x.value for x in Sector], legal_forms=[x.value for x in LegalForm],
+    )  # fmt: skip
 
 
 @router.get("/applications.csv")

@@ -11,16 +11,21 @@ import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
 from babel.messages.pofile import read_po
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from bench.console import seed
+from console import editions
 from console.accounts import Accounts, verify_trail
 from console.actions import ACTIONS
 from console.app import console_state, create_app
+from console.board import WAITING_FOR
+from console.charts import LABEL, VALUE, WIDTH
 from console.i18n import LANGUAGES, LOCALE_DIR, Words
 from console.web import TEMPLATES
 from console.work import ORDER_STATES, WAITING_ON
@@ -29,11 +34,13 @@ from domain.db.outbox import STATES, OutboxRow
 from domain.db.people_tables import ConsoleSession, ConsoleUser
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
+from domain.db.tables import Application, EditionRow
 from domain.edition import Criterion, ReviewAssignment, edition_4_settings
 from domain.edition_messages import Phase
 from domain.messages import Kind
 from domain.models import Decision, Stage
-from domain.reference import Sector
+from domain.reference import LegalForm, Sector
+from domain.report import build_report
 from domain.reviewers import ReviewerProfile
 from infra.settings import Settings
 from simulation.driver import Driver
@@ -282,6 +289,8 @@ def _message_ids() -> set[str]:
     ids |= {f"sector:{x.value}" for x in Sector} | {f"criterion:{c.value}" for c in Criterion}
     ids |= {f"assignment:{state}" for state in ("assigned", "reviewed", "recused")} | {"a review to score"}
     ids |= {f"msgkind:{k.value}" for k in Kind} | {f"msgstate:{state}" for state in STATES}
+    ids |= {f"legal_form:{x.value}" for x in LegalForm} | {what for _, what in WAITING_FOR.values()}
+    ids |= set(editions.WORDS)
     return ids
 
 
@@ -507,6 +516,132 @@ async def test_a_reviewer_sees_only_their_assignments_blind_and_never_others_sco
     officer = await signed_in(app, "officer-amina")
     shown = (await officer.get(f"/applications/{h2.id}")).text
     assert "my cousin" in shown and "reviewer-brahim" in shown and "/actions/assign-reviewers" in shown
+
+
+# --- The board's filters and the edition's dashboard, on rows written as the workflows write them ---
+
+
+def _application(edition: int, number: str, stage: str, days: float, **kw) -> dict:
+    now = datetime.now(UTC)
+    app_id = f"moazara-{edition}-{number}"
+    return {
+        "application_id": app_id,
+        "edition": edition,
+        "registration_number": number,
+        "applicant_name": f"Association {number}",
+        "legal_form": "association",
+        "region_code": "02",
+        "province": "Oujda-Angad",
+        "rural": False,
+        "sector": Sector.TOURISM.value,
+        "title": "Gîte rural",
+        "total_cost": Decimal("50000.00"),
+        "requested_amount": Decimal("40000.00"),
+        "own_contribution": Decimal("10000.00"),
+        "workflow_id": app_id,
+        "stage": stage,
+        "stage_since": now - timedelta(days=days),
+        "submission": {},
+        "submitted_by": "test",
+        "submitted_at": now,
+    } | kw
+
+
+def _edition_row(edition: int, **settings) -> dict:
+    values = edition_4_settings().model_copy(update={"edition": edition, **settings}).model_dump(mode="json")
+    return {"edition": edition, "year": 2023, "settings": values, "workflow_id": f"moazara-edition-{edition}",
+            "opened_by": "test", "opened_at": datetime.now(UTC)}  # fmt: skip
+
+
+async def test_the_board_filters_by_sector_legal_form_what_it_waits_for_and_overdue_in_page_and_csv(world):
+    _, s, app = world
+    e = 91  # documents get 5 days in this edition; review keeps its default 21
+    rows = [
+        _application(e, "LATE-DOCS", Stage.AWAITING_DOCUMENTS.value, 10),
+        _application(e, "COOP-DOCS", Stage.AWAITING_DOCUMENTS.value, 2, legal_form="cooperative", sector="handicrafts"),
+        _application(e, "LATE-REVIEW", Stage.REVIEW.value, 30, legal_form="network"),
+        _application(e, "COMMITTEE", Stage.COMMITTEE.value, 10, sector="health"),
+    ]
+    rows += [_application(e, f"EDU-{i:02d}", Stage.REVIEW.value, 40 + i, sector="education") for i in range(55)]
+    with s.repo.engine.begin() as conn:
+        conn.execute(insert(EditionRow), [_edition_row(e, documents_deadline_days=5)])
+        conn.execute(insert(Application), rows)
+    c = await signed_in(app, "officer-amina")
+
+    async def shown(query: str) -> tuple[set[str], set[str], str]:
+        page = (await c.get(f"/applications?edition={e}&{query}")).text
+        r = await c.get(f"/applications.csv?edition={e}&{query}")
+        ids = {row["id"] for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))}
+        on_page = set(re.findall(rf'href="/applications/(moazara-{e}-[A-Z0-9-]+)"', page))
+        return on_page, ids, page
+
+    named = {r["registration_number"]: r["application_id"] for r in rows}
+    on_page, in_csv, _ = await shown("sector=tourism")
+    assert on_page == in_csv == {named["LATE-DOCS"], named["LATE-REVIEW"]}
+    on_page, in_csv, page = await shown("legal_form=cooperative")
+    assert on_page == in_csv == {named["COOP-DOCS"]}
+    assert '<option value="cooperative" selected>' in page  # the form shows the filter it applied
+    on_page, in_csv, page = await shown("waiting=documents")
+    assert on_page == in_csv == {named["LATE-DOCS"], named["COOP-DOCS"]}
+    assert "les pièces que le porteur doit compléter" in page
+    on_page, in_csv, page = await shown("waiting=documents&overdue=1")
+    assert on_page == in_csv == {named["LATE-DOCS"]}  # 10 days past a 5-day deadline; 2 days is not
+    assert 'name="overdue" value="1" checked' in page and "en retard depuis" in page
+    on_page, in_csv, _ = await shown("overdue=1&sector=tourism")
+    assert on_page == in_csv == {named["LATE-DOCS"], named["LATE-REVIEW"]}  # 30 days past the default 21
+    # 55 overdue reviews in education: two pages, the filters kept in the links and the export.
+    on_page, in_csv, page = await shown("overdue=1&sector=education")
+    assert len(on_page) == 50 and len(in_csv) == 55
+    assert f"/applications?edition={e}&amp;sector=education&amp;overdue=1&amp;page=2" in page
+    assert f"/applications.csv?edition={e}&amp;sector=education&amp;overdue=1" in page
+    second = (await c.get(f"/applications?edition={e}&sector=education&overdue=1&page=2")).text
+    assert len(set(re.findall(rf'href="/applications/(moazara-{e}-EDU-\d+)"', second))) == 5
+    r = await c.get(f"/applications.csv?edition={e}&waiting=documents")
+    [late] = [x for x in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))) if x["id"] == named["LATE-DOCS"]]
+    assert late["waiting"] == "documents" and late["overdue"] == "True" and late["due"]
+    assert (await c.get("/applications?waiting=nothing")).status_code == 422
+
+
+async def test_the_dashboard_draws_the_programme_reports_figures_as_charts_in_french_and_arabic(world):
+    _, s, app = world
+    e = 92
+    seed(s.repo.engine, 600, edition=e)
+    settings = editions.settings_of(EditionRepository(s.repo.engine), e)
+    report = build_report(settings, EditionRepository(s.repo.engine).report_rows(e)["applications"])
+    with Session(s.repo.engine) as db:
+        f = editions.figures(db, settings)
+    # The database's aggregates are the programme report's figures.
+    assert f.by_stage == report.by_stage and f.total.applications == report.applications == 600
+    assert {k: g.applications for k, g in f.by_sector.items()} == report.by_sector
+    assert {k: g.applications for k, g in f.by_legal_form.items()} == report.by_legal_form
+    assert {k: g.applications for k, g in f.by_region.items()} == report.by_region
+    assert {k: g.applications for k, g in f.by_province.items()} == report.by_province
+    assert f.total.funded == report.funded_projects and f.total.priority_funded == report.earthquake_zone_projects
+    assert f.total.awarded == sum(m.awarded for m in report.money.values())
+    assert f.total.priority_share == report.earthquake_zone_amount_share
+    assert (
+        f.total.women_share == report.indicators.women_share
+        and f.total.reporting == report.indicators.projects_reporting
+    )
+    assert {k: f.total.indicators[k] for k in ("jobs_created", "beneficiaries", "women")} == {
+        k: getattr(report.indicators, k) for k in ("jobs_created", "beneficiaries", "women")
+    }
+    c = await signed_in(app, "auditor-salma")
+    page = (await c.get(f"/editions/{e}")).text
+    assert page.count('role="img"') == 9 and not re.search(r"\sstyle=|<script>|<style", page)  # what the CSP allows
+    assert "Montants accordés par région" in page and Words("fr").money(f.total.awarded) in page
+    svg = page.split('aria-labelledby="chart-regions-title"')[1].split("</svg>")[0]
+    bars = re.findall(r'<rect x="([\d.]+)" y="\d+" width="([\d.]+)" height="16" class="bar">', svg)
+    assert len(bars) == len(f.by_region) and all(float(x) == LABEL for x, _ in bars)  # from the left
+    assert max(float(w) for _, w in bars) == WIDTH - LABEL - VALUE  # the largest fills the plot
+    await c.post("/language", data={"csrf": csrf_of(page), "language": "ar"})
+    page = (await c.get(f"/editions/{e}")).text
+    assert "المبالغ الممنوحة حسب الجهة" in page and "الشرق" in page
+    svg = page.split('aria-labelledby="chart-regions-title"')[1].split("</svg>")[0]
+    assert 'direction="rtl"' in svg
+    bars = re.findall(r'<rect x="([\d.]+)" y="\d+" width="([\d.]+)" height="16" class="bar">', svg)
+    assert all(abs(float(x) + float(w) - (WIDTH - LABEL)) < 0.11 for x, w in bars)  # from the right
+    assert (await (await signed_in(app, "agent-oriental")).get(f"/editions/{e}")).status_code == 403
 
 
 async def test_ops_see_what_was_sent_and_send_a_dead_message_again(world):

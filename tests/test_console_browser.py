@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.async_api import Page, async_playwright, expect
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from bench.console import seed
 from console.app import console_state, create_app
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
+from domain.db.tables import EditionRow
 from domain.edition import ReviewAssignment, edition_4_settings
 from domain.models import Stage, Withdrawal
 from domain.reference import Sector
@@ -176,7 +179,7 @@ async def test_a_regions_agent_cannot_open_another_regions_application(site):
 
 
 async def test_the_main_pages_have_no_serious_accessibility_violation(site):
-    d, _, base, browser = site
+    d, s, base, browser = site
     app_id = await in_review(d)
     context = await browser.new_context(bypass_csp=True)  # only to inject axe-core
     page = await context.new_page()
@@ -191,6 +194,7 @@ async def test_the_main_pages_have_no_serious_accessibility_violation(site):
         "board": f"{base}/applications",
         "application": f"{base}/applications/{app_id}",
         "editions": f"{base}/editions",
+        "dashboard": f"{base}/editions/{dashboard_edition(s)}",
     }
     for name, url in pages.items():
         await page.goto(url)
@@ -239,3 +243,34 @@ async def test_a_reviewer_sees_only_assigned_applications_and_no_identity_in_a_b
     await page.wait_for_selector("text=C'est fait.")
     assert await page.text_content("#assignment") == "évaluée"
     assert (await h.query(ApplicationWorkflow.get_status)).reviews == 1
+
+
+DASHBOARD = 93  # an edition of 400 applications in every stage, with awards, payments and reports
+
+
+def dashboard_edition(s) -> int:
+    with s.repo.engine.connect() as conn:
+        if conn.execute(select(EditionRow.edition).where(EditionRow.edition == DASHBOARD)).first() is None:
+            seed(s.repo.engine, 400, edition=DASHBOARD)
+    return DASHBOARD
+
+
+async def test_the_dashboards_charts_grow_from_the_right_in_arabic_and_screenshots_are_kept(site):
+    _, s, base, browser = site
+    edition = dashboard_edition(s)
+    page = await sign_in(browser, base, "officer-amina")
+    await page.goto(f"{base}/editions/{edition}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    chart = page.locator("svg[aria-labelledby='chart-regions-title']")
+    svg, bar = await chart.bounding_box(), await chart.locator("rect.bar").first.bounding_box()
+    assert bar["x"] - svg["x"] < svg["width"] / 2  # French: bars start on the left
+    await page.screenshot(path=ARTIFACTS / "dashboard-fr.png", full_page=True)
+    await page.select_option("#language", "ar")
+    await page.click("form[action='/language'] button")
+    await page.wait_for_selector("html[dir=rtl]")
+    svg, bar = await chart.bounding_box(), await chart.locator("rect.bar").first.bounding_box()
+    assert svg["x"] + svg["width"] - (bar["x"] + bar["width"]) < svg["width"] / 2  # Arabic: on the right
+    label = await chart.locator("text.label").first.bounding_box()
+    assert label["x"] > bar["x"] + bar["width"] - 1  # the region's name right of its bar
+    await page.screenshot(path=ARTIFACTS / "dashboard-ar.png", full_page=True)
+    assert all((ARTIFACTS / f"dashboard-{lang}.png").stat().st_size > 10_000 for lang in ("fr", "ar"))
