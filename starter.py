@@ -37,6 +37,7 @@ for group in (applications.commands, ops.commands):
 app.add_typer(edition_cli.app, name="edition")
 app.add_typer(users.app, name="users")
 app.add_typer(messages.app, name="messages")
+app.add_typer(messages.webhooks, name="webhooks")
 
 
 def main() -> None:

@@ -1,6 +1,9 @@
 """Sending the outbox (domain/db/outbox.py): each message due is rendered in its recipient's
 language and handed to its channel, in its own short transaction.
 
+Each message goes by its channel: email (outbound/email.py) or a partner's webhook
+(outbound/webhook.py, signed, to the subscription its row names).
+
 Exactly once, as the recipient sees it: a message is marked sent only after the SMTP server took
 it; a worker killed in between leaves it pending, and the retry sends it again under the same
 Message-ID (domain/messages.message_id, outbound/render.reference), so the recipient's mail
@@ -9,7 +12,9 @@ system sees one id per event. Transient failures are retried with a growing wait
 undeliverable messages wait for ops (`starter.py messages`).
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
@@ -18,14 +23,43 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 
 from domain.db import outbox
-from domain.db.outbox import DEAD, PENDING, SENT, OutboxRow
+from domain.db.outbox import DEAD, PENDING, SENT, WEBHOOK, OutboxRow, WebhookSubscription
 from domain.db.session import IMMEDIATE, writer_lock
 from infra.settings import Settings
-from outbound import email
+from outbound import email, webhook
 from outbound.render import render
 
 log = structlog.get_logger("moazara.outbound")
 BATCH = 100
+
+
+@dataclass(frozen=True)
+class Due:
+    """A message to send, read out of its row (sending happens outside the read's transaction)."""
+
+    id: str
+    kind: str
+    channel: str
+    application_id: str
+    recipient: str
+    address: str | None
+    language: str
+    params: dict[str, Any]
+    attempts: int
+
+    @classmethod
+    def of(cls, r: OutboxRow) -> "Due":
+        return cls(
+            r.id,
+            r.kind,
+            r.channel,
+            r.application_id,
+            r.recipient_key,
+            r.address,
+            r.language,
+            dict(r.params),
+            r.attempts,
+        )
 
 
 class Sent(BaseModel):
@@ -54,13 +88,13 @@ class OutboundActivities:
         """Send up to a batch of the messages due now."""
         now = datetime.now(UTC)
         with Session(self.engine) as s:
-            due = [(r.id, r.kind, r.language, dict(r.params), r.address, r.attempts) for r in outbox.due(s, now, BATCH)]
+            due = [Due.of(r) for r in outbox.due(s, now, BATCH)]
         result = Sent(more=len(due) == BATCH)
-        for message_id, kind, language, params, address, attempts in due:
+        for m in due:
+            message_id, attempts = m.id, m.attempts
             activity.heartbeat(message_id)
             try:
-                rendered = render(message_id, kind, language, params)
-                email.send(email.compose(message_id, address or "", rendered, self.settings), self.settings)
+                self._deliver(m)
             except email.SendFailed as e:
                 dead = e.permanent or attempts + 1 >= self.settings.outbox_max_attempts
                 self._mark(message_id, DEAD if dead else PENDING, attempts + 1, str(e), now + backoff(attempts + 1))
@@ -71,6 +105,24 @@ class OutboundActivities:
             self._mark(message_id, SENT, attempts + 1, "", now)
             result.sent += 1
         return result
+
+    def _deliver(self, m: "Due") -> None:
+        if m.channel == WEBHOOK:
+            with Session(self.engine) as s:
+                sub = s.get(WebhookSubscription, m.address or "")
+                if sub is None or not sub.active:
+                    raise email.SendFailed(f"no active webhook subscription {m.address!r}", permanent=True)
+                url, key_id = sub.url, sub.key_id
+            secret = self.settings.webhook_secrets.get(key_id)
+            if secret is None:
+                raise email.SendFailed(f"no secret for webhook key id {key_id!r} (WEBHOOK_SECRETS)", permanent=False)
+            payload = webhook.body(m.id, m.kind, m.application_id, m.recipient, m.params)
+            webhook.deliver(
+                url, key_id, secret.get_secret_value(), m.id, payload, self.settings.webhook_timeout_seconds
+            )
+            return
+        rendered = render(m.id, m.kind, m.language, m.params)
+        email.send(email.compose(m.id, m.address or "", rendered, self.settings), self.settings)
 
     def _mark(self, message_id: str, state: str, attempts: int, error: str, next_at: datetime) -> None:
         with writer_lock(self.engine), self._session() as s, s.begin():

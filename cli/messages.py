@@ -3,6 +3,7 @@ a dead one again (after its address or the mail server was fixed).
 
 python starter.py messages list --state dead
 python starter.py messages resend 'moazara-4-ASSO-0001.stage-3.applicant'
+python starter.py webhooks set region-02 --url https://cr-oriental.ma/moazara --key-id cr02 --receives region-02
 """
 
 from datetime import UTC, datetime
@@ -89,6 +90,46 @@ def resend(message_id: str, as_json: Annotated[bool, typer.Option("--json")] = F
             render.emit_json({"id": message_id, "state": "pending"})
         else:
             render.out.print(f"to send again: {escape(message_id)}")
+        return 0
+
+    run_command(as_json, work)
+
+
+webhooks = typer.Typer(help="Partner systems told of messages by signed webhook.", no_args_is_help=True)
+
+
+@webhooks.command("set")
+def set_webhook(
+    name: str,
+    url: Annotated[str, typer.Option("--url", help="https URL the messages are POSTed to")],
+    key_id: Annotated[str, typer.Option("--key-id", help="its signing secret's id in WEBHOOK_SECRETS")],
+    receives: Annotated[
+        list[str], typer.Option("--receives", help="recipient it is told for: applicant, region-NN (repeatable)")
+    ],
+    inactive: Annotated[bool, typer.Option("--inactive", help="no longer told")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Subscribe (or change) a partner system: from now on, messages to these recipients go to it too."""
+    import re
+    from urllib.parse import urlsplit
+
+    from domain.db.outbox import WebhookSubscription
+
+    def work() -> int:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,99}", name):
+            raise InputError.one("name", "lower-case letters, digits, '.', '_' or '-'")
+        if urlsplit(url).scheme not in ("https", "http") or not urlsplit(url).hostname or len(url) > 2000:
+            raise InputError.one("--url", "an https URL")
+        bad = [r for r in receives if not re.fullmatch(r"applicant|region-\d{2}", r)]
+        if bad:
+            raise InputError.one("--receives", f"applicant or region-NN, not {bad[0][:40]!r}")
+        with Session(_engine()) as s, s.begin():
+            row = s.get(WebhookSubscription, name) or WebhookSubscription(name=name)
+            row.url, row.key_id, row.receives = url, key_id[:100], sorted(set(receives))
+            row.active, row.updated_at = not inactive, datetime.now(UTC)
+            s.add(row)
+        answer = {"name": name, "url": url, "key_id": key_id, "receives": sorted(set(receives)), "active": not inactive}
+        render.emit_json(answer) if as_json else render.out.print(f"webhook {escape(name)}: {escape(url)}")
         return 0
 
     run_command(as_json, work)

@@ -10,7 +10,6 @@ Credentials come from `Settings.gateway_clients` as they are at each request: a 
 to the secrets file, the old one removed after the overlap) applies without a restart.
 """
 
-import hashlib
 import hmac
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from fastapi.security import APIKeyHeader
 
 from gateway.problems import unauthenticated
 from infra.settings import GatewayClient, GatewayRole, Settings
+from infra.signing import sign  # noqa: F401 - the recipe integrators read here too
 
 # Declared as security schemes so the OpenAPI document says how to authenticate.
 API_KEY = APIKeyHeader(
@@ -41,12 +41,6 @@ class Caller:
     role: GatewayRole
     region_code: str | None
     method: str  # "api_key" or "hmac"
-
-
-def sign(secret: str, timestamp: int | str, method: str, path: str, body: bytes) -> str:
-    """The X-Signature of a request (integrators: this is the whole recipe)."""
-    message = f"{timestamp}\n{method.upper()}\n{path}\n".encode() + body
-    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _matches(presented: str, secrets) -> bool:

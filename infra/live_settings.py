@@ -22,7 +22,14 @@ from infra.settings import Settings
 # The fields the secrets file may set; anything else there is refused (a misspelt key would
 # otherwise be ignored and the old key stay in use).
 SECRET_FIELDS = frozenset(
-    {"codec_keys", "codec_encrypt_key", "codec_server_tokens", "codec_server_origins", "gateway_clients"}
+    {
+        "codec_keys",
+        "codec_encrypt_key",
+        "codec_server_tokens",
+        "codec_server_origins",
+        "gateway_clients",
+        "webhook_secrets",
+    }
 )
 
 log = structlog.get_logger("moazara.settings")
@@ -59,6 +66,7 @@ def secret_values(settings: Settings) -> list[str]:
     """Every secret these settings hold, for the log masking (log_config.register_secrets)."""
     values = [s.get_secret_value() for s in settings.codec_keys.values()]
     values += [s.get_secret_value() for s in settings.codec_server_tokens.values()]
+    values += [s.get_secret_value() for s in settings.webhook_secrets.values()]
     for client in settings.gateway_clients.values():
         values += [s.get_secret_value() for s in (*client.api_keys, *client.hmac_secrets)]
     return values + [settings.temporal_api_key or ""]

@@ -53,6 +53,7 @@ SENSITIVE_FIELDS = frozenset(
         "codec_keys",
         "codec_key",
         "codec_server_tokens",
+        "webhook_secrets",
         "private_key",
         "temporal_api_key",
     }

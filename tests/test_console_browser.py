@@ -260,6 +260,9 @@ async def test_the_dashboards_charts_grow_from_the_right_in_arabic_and_screensho
     edition = dashboard_edition(s)
     page = await sign_in(browser, base, "officer-amina")
     await page.goto(f"{base}/editions/{edition}")
+    await page.select_option("#language", "fr")  # the user's choice sticks: another test may have left Arabic
+    await page.click("form[action='/language'] button")
+    await page.wait_for_selector("html[lang=fr]")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     chart = page.locator("svg[aria-labelledby='chart-regions-title']")
     svg, bar = await chart.bounding_box(), await chart.locator("rect.bar").first.bounding_box()

@@ -4,9 +4,13 @@ once per event, in the applicant's language, dead letters on permanent failures 
 
 import email
 import email.policy
+import hmac
+import json
 import socket
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.db import outbox
-from domain.db.outbox import OutboxRow
+from domain.db.outbox import OutboxRow, WebhookSubscription
 from domain.edition import edition_4_settings
 from domain.messages import Facts, Kind, on_stage, review_message
 from domain.models import Stage
 from domain.reference import DocumentKind
 from infra.settings import Settings
+from infra.signing import sign
 from outbound.render import LANGUAGES, catalog, reference, render
 from outbound.sink import WriteEml
 from simulation.driver import Driver
@@ -169,3 +174,84 @@ async def test_a_permanent_failure_is_dead_until_resent_and_a_transient_one_wait
         )
         assert result.sent == 1  # the resent one; the transient one waits for its next attempt
     assert [m["To"] for m in received(folder)] == ["gone@tilila.ma"]
+
+
+class Receiver(ThreadingHTTPServer):
+    """A partner system on loopback: verifies each call's signature as the gateway's recipe says,
+    keeps what it accepted, and answers `status` (200 by default)."""
+
+    secret, status = "receiver-secret", 200
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - http.server's name
+        server: Receiver = self.server  # type: ignore[assignment]
+        data = self.rfile.read(int(self.headers["Content-Length"]))
+        expected = sign(server.secret, self.headers["X-Timestamp"], "POST", self.path, data)
+        verified = hmac.compare_digest(expected, self.headers["X-Signature"])
+        if verified and server.status == 200:
+            server.calls.append(
+                {"key": self.headers["Idempotency-Key"], "key_id": self.headers["X-Key-Id"], **json.loads(data)}
+            )
+        self.send_response(server.status if verified else 401)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+async def test_a_subscribed_partner_is_told_by_a_signed_webhook_once_per_event(
+    ts_env, sqlite_repo, executor, mail, receiver
+):
+    _, port, _ = mail
+    settings = Settings(
+        task_queue=f"hook-{uuid.uuid4().hex[:8]}",
+        database_url=str(sqlite_repo.engine.url),
+        smtp_port=port,
+        webhook_secrets={"portal-k1": receiver.secret},
+    )
+    now = datetime.now(UTC)
+    with Session(sqlite_repo.engine) as s, s.begin():
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/moazara/events"
+        s.add(
+            WebhookSubscription(
+                name="portal", url=url, key_id="portal-k1", receives=["applicant"], active=True, updated_at=now
+            )
+        )
+    told, refused = (
+        make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}"),
+        make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}"),
+    )
+    sqlite_repo.record_submission(told.application_id, told.application_id, told, "portal", now)
+
+    async def send():
+        return await ts_env.client.execute_workflow(
+            OutboxWorkflow.run, OutboxRun(), id=f"outbox-{uuid.uuid4().hex[:6]}", task_queue=settings.task_queue
+        )
+
+    async with build_worker(ts_env.client, sqlite_repo, settings, executor):
+        assert (await send()).sent == 1  # the webhook (the applicant has no email address: undeliverable)
+        assert (await send()).sent == 0
+        (call,) = receiver.calls
+        message_id = f"{told.application_id}.submitted.applicant.portal"
+        assert call["key"] == call["id"] == reference(message_id) and call["key_id"] == "portal-k1"
+        assert call["event"] == "submission_received" and call["application_id"] == told.application_id
+        receiver.status = 400  # the partner refuses for good: dead, for ops
+        sqlite_repo.record_submission(refused.application_id, refused.application_id, refused, "portal", now)
+        assert (await send()).dead == 1
+    with Session(sqlite_repo.engine) as s:
+        row = s.get(OutboxRow, f"{refused.application_id}.submitted.applicant.portal")
+        assert row.state == "dead" and row.channel == "webhook" and "HTTP 400" in row.last_error

@@ -833,3 +833,17 @@ async def test_messages_list_and_resend(stack):
     r = await cli(stack, "messages", "resend", received["id"])
     assert r.code == 1 and "no dead message" in r.err
     assert (await cli(stack, "messages", "list", "--state", "lost")).code == 2
+
+
+async def test_a_partner_subscribes_to_webhooks_from_the_cli(stack):
+    r = await cli(
+        stack, "webhooks", "set", "region-02", "--url", "https://cr-oriental.ma/moazara", "--key-id", "cr02",
+        "--receives", "region-02", "--json",
+    )  # fmt: skip
+    assert r.code == 0, r.text
+    assert r.json() == {
+        "name": "region-02", "url": "https://cr-oriental.ma/moazara", "key_id": "cr02", "receives": ["region-02"],
+        "active": True,
+    }  # fmt: skip
+    r = await cli(stack, "webhooks", "set", "portal", "--url", "https://p.ma/x", "--key-id", "p", "--receives", "everyone")
+    assert r.code == 2 and "--receives" in r.err

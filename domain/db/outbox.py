@@ -10,7 +10,7 @@ attempts exhausted), undeliverable (no address to send to: shown to ops, never r
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.db.tables import Application, Base, EditionRow
@@ -18,6 +18,7 @@ from domain.edition import EditionSettings
 from domain.messages import Facts, Message
 
 PENDING, SENT, DEAD, UNDELIVERABLE = "pending", "sent", "dead", "undeliverable"
+EMAIL, WEBHOOK = "email", "webhook"
 STATES = (PENDING, SENT, DEAD, UNDELIVERABLE)
 DEADLINES = ("documents_deadline_days", "agreement_deadline_days", "cofunding_deadline_days")
 
@@ -28,9 +29,10 @@ class OutboxRow(Base):
     id: Mapped[str] = mapped_column(String(300), primary_key=True)  # domain/messages.message_id
     application_id: Mapped[str] = mapped_column(String(80), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10), server_default="email")  # email, webhook
     recipient_role: Mapped[str] = mapped_column(String(20))
     recipient_key: Mapped[str] = mapped_column(String(100))
-    address: Mapped[str | None] = mapped_column(String(320))
+    address: Mapped[str | None] = mapped_column(String(320))  # an email address; a webhook's subscriber
     language: Mapped[str] = mapped_column(String(5))
     params: Mapped[dict[str, Any]]
     state: Mapped[str] = mapped_column(String(20), index=True)
@@ -41,31 +43,55 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None]
 
 
+class WebhookSubscription(Base):
+    """A partner system told of messages by webhook: the Region Council of a region (receives
+    `region-NN`), the applicants' portal (receives `applicant`). Its signing secret is in the
+    settings' secrets, by `key_id` (WEBHOOK_SECRETS), never in the database."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    key_id: Mapped[str] = mapped_column(String(100))
+    receives: Mapped[list[Any]]  # recipient keys: "applicant", "region-02", …
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime]
+
+
 def post(s: Session, messages: list[Message], at: datetime) -> int:
-    """Add messages not yet in the outbox (a retried event posts nothing twice); how many were new."""
+    """Add messages not yet in the outbox (a retried event posts nothing twice), by email and to
+    each partner system subscribed to their recipient; how many were new."""
+    subscribed: dict[str, list[str]] = {}
+    for sub in s.scalars(select(WebhookSubscription).where(WebhookSubscription.active)):
+        for key in sub.receives:
+            subscribed.setdefault(key, []).append(sub.name)
     new = 0
     for m in messages:
-        if s.get(OutboxRow, m.id) is not None:
-            continue
-        s.add(
-            OutboxRow(
-                id=m.id,
-                application_id=m.application_id,
-                kind=m.kind.value,
-                recipient_role=m.recipient.role,
-                recipient_key=m.recipient.key,
-                address=m.recipient.address,
-                language=m.recipient.language,
-                params=dict(m.params),
-                state=PENDING if m.recipient.address else UNDELIVERABLE,
-                attempts=0,
-                last_error="" if m.recipient.address else "no address to send to",
-                created_at=at,
-                next_attempt_at=at,
-                sent_at=None,
+        deliveries = [(m.id, EMAIL, m.recipient.address)]
+        deliveries += [(f"{m.id}.{name}", WEBHOOK, name) for name in subscribed.get(m.recipient.key, [])]
+        for message_id, channel, address in deliveries:
+            if s.get(OutboxRow, message_id) is not None:
+                continue
+            s.add(
+                OutboxRow(
+                    id=message_id,
+                    application_id=m.application_id,
+                    kind=m.kind.value,
+                    channel=channel,
+                    recipient_role=m.recipient.role,
+                    recipient_key=m.recipient.key,
+                    address=address,
+                    language=m.recipient.language,
+                    params=dict(m.params),
+                    state=PENDING if address else UNDELIVERABLE,
+                    attempts=0,
+                    last_error="" if address else "no address to send to",
+                    created_at=at,
+                    next_attempt_at=at,
+                    sent_at=None,
+                )
             )
-        )
-        new += 1
+            new += 1
     return new
 
 
