@@ -15,12 +15,10 @@ from domain.edition import Criterion, EditionSettings
 from domain.money import MAD
 from domain.reference import DocumentKind, LegalForm, Sector, province_region
 from domain.rib import check_bank_account
-from domain.text import ONE_LINE, PARAGRAPHS, RefusesCharacters
+from domain.text import ONE_LINE, PARAGRAPHS, VISIBLE, RefusesCharacters
 
-# Text people type: NFC, no control or bidi-override characters, something visible (domain/text.py).
-# The schema says "something not blank" too: a client generating text from it finds it refused
-# otherwise (stripped before the length check).
-VISIBLE = Field(json_schema_extra={"pattern": r"\S", "description": "stripped; at least one visible character"})
+# Text people type: NFC, no control or bidi-override characters, something visible (domain/text.py);
+# their JSON schema states it (a pattern), so a client generating text from it is not refused.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE, VISIBLE]
 Text = Annotated[str, StringConstraints(max_length=2000), PARAGRAPHS]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), PARAGRAPHS, VISIBLE]  # a required one

@@ -11,14 +11,23 @@ LRM, RLM and ALM, ZWJ and ZWNJ, combining marks, Tifinagh.
 Markup, spreadsheet formulas and SQL-looking text are stored as typed; they are made inert where
 they are shown: the CLI's consoles read no markup (cli/render.py), every CSV the service writes
 passes its cells through `spreadsheet_cell` (a formula becomes text).
+
+The JSON schema of a text field states the same rule, so that a client generating text from the
+gateway's OpenAPI document is not refused what the document allows: a `pattern` (computed from the
+same character tables, ECMA-262 with the `u` flag or Python `re`) admitting only text with no
+refused character that is blank (stripped to nothing) or, with VISIBLE (a required text), has a
+visible character.
 """
 
 import unicodedata
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, get_origin
 
-from pydantic import AfterValidator, BaseModel, model_validator
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
 LINE_BREAKS = frozenset("\n\r\t")
@@ -88,9 +97,78 @@ def normalised(text: str, *, multiline: bool = False) -> str:
     return text
 
 
-# Validators to annotate a str with: Annotated[str, StringConstraints(...), ONE_LINE].
-ONE_LINE = AfterValidator(normalised)  # a name, an actor, a reference
-PARAGRAPHS = AfterValidator(lambda text: normalised(text, multiline=True))  # a reason, a comment
+# --- The rule as a JSON schema pattern ----------------------------------------------------------------
+
+
+def _char(code: int) -> str:
+    """One character of a regex class: \\uXXXX in the BMP (every dialect reads it), else itself."""
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+def _class(codes: list[int]) -> str:
+    ranges: list[list[int]] = []
+    for c in codes:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(_char(a) if a == b else f"{_char(a)}-{_char(b)}" for a, b in ranges)
+
+
+@cache
+def text_pattern(multiline: bool, required: bool) -> str:
+    """The rule as a JSON schema pattern, for a text stripped before it is checked (the input
+    models strip): no refused character but in what stripping removes (a one-line text may end in
+    a newline), and a visible character (required) or else nothing but what stripping removes."""
+    refused, visible, stripped = [], [], []
+    for code in range(0x110000):
+        ch = chr(code)
+        if ch.isspace() and not _refused_character(ch, multiline=True):
+            stripped.append(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # unpaired surrogates: refused, but no JSON text holds one and not every dialect names one
+        if _refused_character(ch, multiline):
+            refused.append(code)
+        elif _visible(ch):
+            visible.append(code)
+    ends, allowed = f"[{_class(stripped)}]*", f"[^{_class(refused)}]*"
+    some_visible = f"{ends}{allowed}[{_class(visible)}]{allowed}{ends}"
+    return f"^{some_visible}$" if required else f"^(?:{ends}|{some_visible})$"
+
+
+class _Normalised:
+    """`normalised` as a validator of a str, and the rule as its JSON schema's pattern."""
+
+    def __init__(self, multiline: bool) -> None:
+        self.multiline = multiline
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(
+            lambda text: normalised(text, multiline=self.multiline), handler(source)
+        )
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out["pattern"] = text_pattern(self.multiline, required=False)
+        return out
+
+
+class _Visible:
+    """Marks a text that must hold a visible character (min_length after stripping says no more):
+    its JSON schema's pattern requires one. Annotated after ONE_LINE or PARAGRAPHS."""
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        multiline = out.get("pattern") == text_pattern(True, required=False)
+        out["pattern"] = text_pattern(multiline, required=True)
+        out.setdefault("description", "stripped; at least one visible character")
+        return out
+
+
+# To annotate a str with: Annotated[str, StringConstraints(...), ONE_LINE, VISIBLE].
+ONE_LINE = _Normalised(multiline=False)  # a name, an actor, a reference
+PARAGRAPHS = _Normalised(multiline=True)  # a reason, a comment
+VISIBLE = _Visible()  # a required text: something visible, not only spaces or invisible characters
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|")

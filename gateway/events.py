@@ -8,10 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.models import Actor, Indicators, Input, Reason, RegistrationNumber, Text
+from domain.models import Actor, Indicators, Input, Name, Reason, RegistrationNumber, Text
 from domain.money import MAD
 from domain.reference import DocumentKind
-from domain.text import ONE_LINE
+from domain.text import ONE_LINE, VISIBLE
 
 # Chosen by the sender, unique per sender: a repeat of the same event carries the same id.
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")]
@@ -42,7 +42,7 @@ class PaymentExecutedEvent(Input):
     model_config = _examples({"event_id": "pay-000981", "attempt": 1, "reference": "VIR-2024-55812"})
     event_id: EventId
     attempt: int = Field(ge=1, le=1000)
-    reference: Annotated[str, StringConstraints(min_length=1, max_length=100), ONE_LINE]
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=100), ONE_LINE, VISIBLE]
 
 
 class PaymentRejectedEvent(Input):
@@ -54,7 +54,7 @@ class PaymentRejectedEvent(Input):
 
 class VerifiedDocument(Input):
     kind: DocumentKind
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    reference: Name  # the document store's, as Document.reference
 
 
 class DocumentsVerifiedEvent(Input):

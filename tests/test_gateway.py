@@ -6,8 +6,10 @@ workflow's history, stage unchanged); a repeated event id gets the first answer 
 sees one update.
 """
 
+import functools
 import json
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,7 +17,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import jsonschema_rs
 import pytest_asyncio
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
@@ -23,10 +30,20 @@ from activities.application import ApplicationActivities
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from domain.edition import edition_4_settings
+from domain.errors import located
 from domain.models import Stage
 from domain.reference import DocumentKind, LegalForm
+from domain.text import text_pattern
 from gateway.app import create_app
 from gateway.auth import sign
+from gateway.events import (
+    CoFundingEvent,
+    DocumentsVerifiedEvent,
+    PaymentExecutedEvent,
+    PaymentRejectedEvent,
+    ProgressReportEvent,
+    VerifiedDocument,
+)
 from infra.live_settings import LiveSettings
 from infra.settings import Settings
 from infra.temporal_connection import connect
@@ -489,3 +506,106 @@ async def test_a_name_the_sender_chose_is_echoed_as_a_short_prefix_only(gw):
         assert r.status_code == 422, r.text
         assert r.json()["field"].endswith("…") and len(r.json()["field"]) <= 60, r.text[:300]
         assert "k" * 41 not in r.text and len(r.text) < 1000, r.text[:300]
+
+
+# --- The OpenAPI document states the text rule (issue 14, item 9) ------------------------------------
+
+SAMPLES = [
+    "",
+    " ",
+    "\u200b",  # zero-width space
+    "\u200b\u200d\u200c",
+    "\u200e\u200f\u061c",  # direction marks alone
+    "\u0301",  # a combining mark with no base
+    "\u3000\u00a0",
+    "\U000e0020",  # a tag space (astral, invisible)
+    "\U000f0001",  # private use
+    "\u0378",  # unassigned
+    "a",
+    " a ",
+    "جمعية الأمل",
+    "ⵜⴰⵎⵓⵏⵜ",
+    "\u200fجمعية 2024\u200e",
+    "क्\u200dष",
+    "😀",
+    "a\u0000",
+    "a\u202e",
+    "a\u2066b",
+    "a\nb",
+    "a\tb",
+    "\n",
+]
+
+
+@functools.cache
+def _openapi() -> dict:
+    return create_app(lambda: Settings(), None, None).openapi()  # type: ignore[arg-type]
+
+
+def _text_fields() -> list[tuple[type, str, str, dict]]:
+    """(model, field, pattern, example body) of every request text field with the text rule's pattern."""
+    rules = {text_pattern(m, r) for m in (False, True) for r in (False, True)}
+    examples = {"VerifiedDocument": {"kind": "budget", "reference": "dms/7731"}}
+    out = []
+    for model in (
+        CoFundingEvent,
+        PaymentExecutedEvent,
+        PaymentRejectedEvent,
+        DocumentsVerifiedEvent,
+        ProgressReportEvent,
+    ):
+        for name, sub in [(model.__name__, model), ("VerifiedDocument", VerifiedDocument)]:
+            schema = _openapi()["components"]["schemas"][sub.__name__]
+            example = examples.get(name) or sub.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+            for field, prop in schema["properties"].items():
+                if prop.get("pattern") in rules:
+                    out.append((sub, field, prop["pattern"], example))
+    return out
+
+
+@functools.cache
+def _validator(schema_json: str):  # JSON Schema as a Rust validator reads it (not Python's re)
+    return jsonschema_rs.validator_for(json.loads(schema_json))
+
+
+def _agree(model: type, field: str, pattern: str, example: dict, text: str) -> None:
+    """The property's schema (pattern, lengths) says valid exactly when the model accepts the text;
+    the pattern means the same to Python's re as to the Rust validator."""
+    prop = _openapi()["components"]["schemas"][model.__name__]["properties"][field]
+    schema_valid = _validator(json.dumps(prop)).is_valid(text)
+    in_python = re.search(pattern, text) is not None
+    assert in_python == _validator(json.dumps({"type": "string", "pattern": pattern})).is_valid(text), text
+    try:
+        model.model_validate({**example, field: text})
+        accepted = True
+    except ValidationError as e:
+        assert all(located(err["loc"], err["msg"])[0][0] == field for err in e.errors()), e
+        accepted = False
+    assert schema_valid == accepted, (model.__name__, field, text, schema_valid, accepted)
+
+
+def test_every_text_field_of_the_openapi_document_states_the_rule_it_is_checked_by():
+    fields = _text_fields()
+    named = {(m.__name__, f) for m, f, _, _ in fields}
+    assert {
+        ("CoFundingEvent", "decided_by"),
+        ("CoFundingEvent", "reason"),
+        ("PaymentExecutedEvent", "reference"),
+        ("PaymentRejectedEvent", "reason"),
+        ("VerifiedDocument", "reference"),
+        ("DocumentsVerifiedEvent", "verified_by"),
+    } <= named, named
+    for model, field, pattern, example in fields:
+        for text in SAMPLES:
+            _agree(model, field, pattern, example, text)
+
+
+@examples(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_schema_valid_text_is_accepted_and_refused_text_is_schema_invalid(data):
+    model, field, pattern, example = data.draw(st.sampled_from(_text_fields()), label="field")
+    alphabet = st.one_of(
+        st.characters(codec=None, exclude_categories=["Cs"]),
+        st.sampled_from(" \t\n\u00a0\u200b\u200c\u200d\u200e\u200f\u061c\u2060\u0301\u202e\u2066\x00\x85"),
+    )
+    _agree(model, field, pattern, example, data.draw(st.text(alphabet, max_size=8), label="text"))
