@@ -20,9 +20,11 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
+    ScheduleRange,
     ScheduleSpec,
     ScheduleUpdate,
 )
@@ -48,11 +50,13 @@ from workflows.actor import ActorFromHeader
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.missing_inputs import RefuseMissingInputs
-from workflows.outbox import OUTBOX_WORKFLOW_ID, OutboxRun, OutboxWorkflow
+from workflows.outbox import OUTBOX_WORKFLOW_ID, DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
 
 OUTBOX_SCHEDULE_ID = "moazara-outbox-schedule"
+DIGEST_SCHEDULE_ID = "moazara-digest-schedule"
+DIGEST_WORKFLOW_ID = "moazara-digest"
 
-WORKFLOWS = [ApplicationWorkflow, EditionWorkflow, OutboxWorkflow]
+WORKFLOWS = [ApplicationWorkflow, EditionWorkflow, OutboxWorkflow, DigestWorkflow]
 
 
 def activities_for(
@@ -71,20 +75,24 @@ def activities_for(
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    """The outbox's schedule: OutboxWorkflow every `outbox_interval_seconds`, skipped while one runs.
-    Created once, its interval kept in step with the settings (every worker may call this)."""
-    action = ScheduleActionStartWorkflow(
-        OutboxWorkflow.run, OutboxRun(), id=OUTBOX_WORKFLOW_ID, task_queue=settings.task_queue
+    """The outbox's schedule (OutboxWorkflow every `outbox_interval_seconds`) and the officers' daily
+    digest (DigestWorkflow at `digest_hour`, programme time), skipped while a run goes on. Created
+    once, kept in step with the settings (every worker may call this)."""
+    outbox_every = ScheduleSpec(
+        intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.outbox_interval_seconds))]
     )
-    schedule = Schedule(
-        action=action,
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.outbox_interval_seconds))]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    daily = ScheduleSpec(
+        calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(settings.digest_hour)])], time_zone_name="Africa/Casablanca"
     )
-    try:
-        await client.create_schedule(OUTBOX_SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(OUTBOX_SCHEDULE_ID).update(lambda _: ScheduleUpdate(schedule=schedule))
+    for schedule_id, action, spec in (
+        (OUTBOX_SCHEDULE_ID, ScheduleActionStartWorkflow(OutboxWorkflow.run, OutboxRun(), id=OUTBOX_WORKFLOW_ID, task_queue=settings.task_queue), outbox_every),
+        (DIGEST_SCHEDULE_ID, ScheduleActionStartWorkflow(DigestWorkflow.run, DigestRun(), id=DIGEST_WORKFLOW_ID, task_queue=settings.task_queue), daily),
+    ):  # fmt: skip
+        schedule = Schedule(action=action, spec=spec, policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+        try:
+            await client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+            await client.get_schedule_handle(schedule_id).update(lambda _, s=schedule: ScheduleUpdate(schedule=s))
 
 
 def build_worker(

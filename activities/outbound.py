@@ -18,13 +18,16 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from domain import messages
+from domain.calendar import PROGRAMME_TZ
 from domain.db import outbox
 from domain.db.outbox import DEAD, PENDING, SENT, WEBHOOK, OutboxRow, WebhookSubscription
 from domain.db.session import IMMEDIATE, writer_lock
+from domain.db.tables import NoticeRow
 from infra.settings import Settings
 from outbound import email, webhook
 from outbound.render import render
@@ -106,6 +109,22 @@ class OutboundActivities:
             result.sent += 1
         return result
 
+    @activity.defn
+    def compile_digest(self, at: datetime) -> int:
+        """The officers' digest of the 24 hours before `at`: one message per recipient into the outbox
+        (sent by the next outbox run); how many escalations it lists."""
+        since = at - timedelta(days=1)
+        with writer_lock(self.engine), self._session() as s, s.begin():
+            rows = s.execute(
+                select(NoticeRow.application_id, NoticeRow.message)
+                .where(NoticeRow.kind == "escalation", NoticeRow.at >= since, NoticeRow.at < at)
+                .order_by(NoticeRow.at)
+            ).all()
+            day = at.astimezone(PROGRAMME_TZ).date().isoformat()
+            listed = messages.digest(day, [(a, m) for a, m in rows], self.settings.digest_recipients)
+            outbox.post(s, listed, datetime.now(UTC))  # due now, whatever day it tells of
+        return len(rows)
+
     def _deliver(self, m: "Due") -> None:
         if m.channel == WEBHOOK:
             with Session(self.engine) as s:
@@ -134,4 +153,4 @@ class OutboundActivities:
                 row.sent_at = datetime.now(UTC)
 
     def all(self) -> list:  # type: ignore[type-arg]
-        return [self.send_due_messages]
+        return [self.send_due_messages, self.compile_digest]

@@ -35,6 +35,7 @@ that this table says what the code does, for every activity the worker registers
 | `send_decisions` | SEND_DECISIONS | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `promote_waitlist` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `edition_report` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
+| `compile_digest` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
 | `send_due_messages` | OUTBOX | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
 
 Why these:

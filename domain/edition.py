@@ -90,10 +90,12 @@ class PartnerRegion(RefusesCharacters):
     legal_forms: tuple[LegalForm, ...] = (LegalForm.COOPERATIVE,)
     # The part of an award the Region pays for a project it co-funds (1 = the whole award).
     share: Share = Decimal("1")
-
     # Where its co-funding requests and reminders are sent (domain/messages.py); none: ops are shown
     # the message as undeliverable.
-    contact_email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    contact_email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
+        None
+    )
+
     @field_validator("region_code")
     @classmethod
     def _known_region(cls, v: str) -> str:

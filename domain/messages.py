@@ -39,6 +39,7 @@ class Kind(StrEnum):
     CANCELLED = "cancelled"
     TERMINATED = "terminated"
     COMPLETED = "completed"
+    DIGEST = "digest"  # the officers' daily digest of escalations
 
 
 class Recipient(BaseModel):
@@ -175,3 +176,26 @@ def review_message(f: Facts, kind: Kind, event: str, reviewer: str, email: str |
     params = {"title": f.title, "edition": str(f.edition)}
     return Message(id=message_id(f.application_id, event, reviewer), kind=kind, application_id=f.application_id,
                    recipient=to, params=params)  # fmt: skip
+
+
+def digest(
+    day: str, escalations: list[tuple[str, str]], recipients: list[str], language: Language = "fr"
+) -> list[Message]:
+    """The officers' digest of a day: one message per recipient, the day's escalations (application,
+    what), none when nothing escalated. Its id is the day's: the digest is sent once a day."""
+    if not escalations:
+        return []
+    items = "\n".join(f"- {app}: {what}" for app, what in escalations[:200])
+    if len(escalations) > 200:
+        items += f"\n… (+{len(escalations) - 200})"
+    params = {"day": day, "count": str(len(escalations)), "items": items}
+    return [
+        Message(
+            id=message_id("digest", day, address),
+            kind=Kind.DIGEST,
+            application_id="",
+            recipient=Recipient(role="officers", key=f"officers:{address}", address=address, language=language),
+            params=params,
+        )
+        for address in recipients
+    ]

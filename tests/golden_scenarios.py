@@ -39,7 +39,7 @@ from simulation.factories import REGION_02_SHARE, cooperative, make_review, make
 from simulation.payment_system import DOWN, TAKE, FakePaymentSystem
 from workflows.application import RESEND_DUE, ApplicationWorkflow
 from workflows.edition import EditionWorkflow
-from workflows.outbox import OutboxRun, OutboxWorkflow
+from workflows.outbox import DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
 
 W = ApplicationWorkflow
 AT = datetime(2024, 1, 15, tzinfo=UTC)  # when the reviewers' profiles were written
@@ -160,6 +160,17 @@ async def outbox(d: Driver) -> WorkflowHandle:
     golden applicants have no email address: recorded as undeliverable, none to send)."""
     h = await d.client.start_workflow(
         OutboxWorkflow.run, OutboxRun(started_by="golden"), id="moazara-outbox-golden", task_queue=d.task_queue
+    )
+    d.handles.append(h)
+    await h.result()
+    return h
+
+
+async def digest(d: Driver) -> WorkflowHandle:
+    """The officers' daily digest, as its schedule starts it (no recipient configured here: listed,
+    nothing to send)."""
+    h = await d.client.start_workflow(
+        DigestWorkflow.run, DigestRun(started_by="golden"), id="moazara-digest-golden", task_queue=d.task_queue
     )
     d.handles.append(h)
     await h.result()
@@ -431,4 +442,5 @@ SCENARIOS: list[Scenario] = [
     *[Scenario(f"withdrawn-at-{s.value}", Stage.WITHDRAWN, _withdraw_at(s)) for s in STOP_AT],
     Scenario("edition", None, edition),
     Scenario("outbox", None, outbox),
+    Scenario("digest", None, digest),
 ]

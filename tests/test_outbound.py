@@ -2,6 +2,7 @@
 real SMTP server on loopback (aiosmtpd) from the production worker on the time-skipping server:
 once per event, in the applicant's language, dead letters on permanent failures and their resend."""
 
+import asyncio
 import email
 import email.policy
 import hmac
@@ -17,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from temporalio.testing import WorkflowEnvironment
 
 from domain.db import outbox
 from domain.db.outbox import OutboxRow, WebhookSubscription
@@ -24,14 +26,17 @@ from domain.edition import edition_4_settings
 from domain.messages import Facts, Kind, on_stage, review_message
 from domain.models import Stage
 from domain.reference import DocumentKind
+from infra.actor_header import ActorHeader
 from infra.settings import Settings
 from infra.signing import sign
+from infra.temporal_connection import data_converter
 from outbound.render import LANGUAGES, catalog, reference, render
 from outbound.sink import WriteEml
+from simulation.dev_server import DEV_SERVER
 from simulation.driver import Driver
 from simulation.factories import make_submission
-from worker import build_worker
-from workflows.outbox import OutboxRun, OutboxWorkflow
+from worker import DIGEST_SCHEDULE_ID, OUTBOX_SCHEDULE_ID, build_worker, ensure_schedules
+from workflows.outbox import DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
 
 FACTS = Facts(application_id="moazara-4-ASSO-9", edition=4, title="Atelier", applicant_name="Association Tilila",
               applicant_email="contact@tilila.ma", language="ar", region_code="07")  # fmt: skip
@@ -255,3 +260,68 @@ async def test_a_subscribed_partner_is_told_by_a_signed_webhook_once_per_event(
     with Session(sqlite_repo.engine) as s:
         row = s.get(OutboxRow, f"{refused.application_id}.submitted.applicant.portal")
         assert row.state == "dead" and row.channel == "webhook" and "HTTP 400" in row.last_error
+
+
+async def test_the_officers_digest_lists_a_days_escalations_once(ts_env, sqlite_repo, executor, mail):
+    _, port, folder = mail
+    settings = Settings(
+        task_queue=f"digest-{uuid.uuid4().hex[:8]}",
+        database_url=str(sqlite_repo.engine.url),
+        smtp_port=port,
+        digest_recipients=["direction@ministere.ma"],
+    )
+    now = datetime.now(UTC)
+    late = [make_submission(f"ASSO-{uuid.uuid4().hex[:6].upper()}") for _ in range(2)]
+    for sub in late:
+        sqlite_repo.record_submission(sub.application_id, sub.application_id, sub, "portal", now)
+        sqlite_repo.record_notice(
+            sub.application_id, "committee-escalation", "escalation", "no committee decision in time", now
+        )
+
+    async def run(workflow, arg):
+        return await ts_env.client.execute_workflow(
+            workflow, arg, id=f"run-{uuid.uuid4().hex[:6]}", task_queue=settings.task_queue
+        )
+
+    async with build_worker(ts_env.client, sqlite_repo, settings, executor):
+        day = DigestRun(until=now + timedelta(minutes=1))
+        assert await run(DigestWorkflow.run, day) == 2
+        assert await run(DigestWorkflow.run, day) == 2  # listed again, but the day's message exists
+        await run(OutboxWorkflow.run, OutboxRun())
+    (digest,) = [m for m in received(folder) if m["To"] == "direction@ministere.ma"]
+    text = digest.get_body(("plain",)).get_content()
+    assert "2 escalade(s)" in digest["Subject"] and all(sub.application_id in text for sub in late)
+    assert "no committee decision in time" in text
+
+
+async def test_the_schedules_are_created_and_the_digest_runs_when_triggered_on_the_dev_server(tmp_path, executor):
+    from domain.db.repository import Repository
+    from domain.db.session import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'moazara.db'}")
+    migrate(engine)
+    settings = Settings(task_queue=f"sched-{uuid.uuid4().hex[:8]}", database_url=str(engine.url), digest_hour=6)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter(), interceptors=[ActorHeader()]
+    )
+    try:
+        await ensure_schedules(env.client, settings)
+        await ensure_schedules(env.client, settings)  # every worker calls it at start: the second keeps one
+        digest = await env.client.get_schedule_handle(DIGEST_SCHEDULE_ID).describe()
+        assert digest.schedule.spec.calendars[0].hour[0].start == 6
+        assert digest.schedule.spec.time_zone_name == "Africa/Casablanca"
+        outbox_every = (await env.client.get_schedule_handle(OUTBOX_SCHEDULE_ID).describe()).schedule.spec
+        assert outbox_every.intervals[0].every == timedelta(seconds=settings.outbox_interval_seconds)
+        async with build_worker(env.client, Repository(engine), settings, executor):
+            await env.client.get_schedule_handle(DIGEST_SCHEDULE_ID).trigger()
+            for _ in range(100):
+                actions = (await env.client.get_schedule_handle(DIGEST_SCHEDULE_ID).describe()).info.recent_actions
+                if actions:
+                    break
+                await asyncio.sleep(0.1)
+            started = actions[0].action
+            result = await env.client.get_workflow_handle(started.workflow_id).result()
+            assert result == 0  # nothing escalated in this empty programme
+    finally:
+        await env.shutdown()
+        engine.dispose()

@@ -845,5 +845,7 @@ async def test_a_partner_subscribes_to_webhooks_from_the_cli(stack):
         "name": "region-02", "url": "https://cr-oriental.ma/moazara", "key_id": "cr02", "receives": ["region-02"],
         "active": True,
     }  # fmt: skip
-    r = await cli(stack, "webhooks", "set", "portal", "--url", "https://p.ma/x", "--key-id", "p", "--receives", "everyone")
+    r = await cli(
+        stack, "webhooks", "set", "portal", "--url", "https://p.ma/x", "--key-id", "p", "--receives", "everyone"
+    )
     assert r.code == 2 and "--receives" in r.err

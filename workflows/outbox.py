@@ -1,6 +1,9 @@
-"""OutboxWorkflow: send the messages the outbox holds (domain/db/outbox.py). A Temporal Schedule
-starts it every `outbox_interval_seconds` (worker.py; a run still going makes the next one skip);
-each run sends batches until none is left, so a backlog drains in one run."""
+"""OutboxWorkflow: send the messages the outbox holds (domain/db/outbox.py); DigestWorkflow: the
+officers' daily digest, written to the outbox. Temporal Schedules start them (worker.py), the
+outbox every `outbox_interval_seconds`, the digest daily; a run still going makes the next skip.
+An outbox run sends batches until none is left, so a backlog drains in one run."""
+
+from datetime import datetime
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -11,6 +14,29 @@ with workflow.unsafe.imports_passed_through():
 
 OUTBOX_WORKFLOW_ID = "moazara-outbox"
 MAX_BATCHES = 50  # then the next scheduled run goes on: a run's history stays small
+
+
+class DigestRun(BaseModel):
+    started_by: str = "schedule"
+    until: datetime | None = None  # the digest of the 24 hours before this; none: before now
+
+
+@workflow.defn
+class DigestWorkflow:
+    """The officers' daily digest of escalations (a Schedule at DIGEST_HOUR, programme time): written
+    to the outbox, which the next OutboxWorkflow run sends, once per day and recipient."""
+
+    @workflow.run
+    async def run(self, inp: DigestRun) -> int:
+        p = policy_for("compile_digest")
+        listed: int = await workflow.execute_activity_method(
+            OutboundActivities.compile_digest,
+            inp.until or workflow.now(),
+            start_to_close_timeout=p.start_to_close,
+            schedule_to_close_timeout=p.schedule_to_close,
+            retry_policy=p.retry,
+        )
+        return listed
 
 
 class OutboxRun(BaseModel):
