@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo up down clean gateway console lock bench properties browser
+.PHONY: install test lint demo up down clean gateway console lock bench properties browser fonts
 
 # Runtime dependencies at the versions of deploy/requirements.lock (what the image ships).
 $(STAMP): pyproject.toml deploy/requirements.lock
@@ -13,7 +13,12 @@ $(STAMP): pyproject.toml deploy/requirements.lock
 	$(PY) -m pip install -q -c deploy/requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) browser
+install: $(STAMP) browser fonts
+
+# The documents' PDF (WeasyPrint): Pango, and fonts for Arabic (Amiri) and Latin (DejaVu Sans).
+fonts:
+	@test -f /usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Regular.ttf && ldconfig -p | grep -q libpangoft2-1.0 \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-hosny-amiri fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0; }
 
 # The console's browser tests drive Debian's Chromium (never a browser download by Playwright).
 CHROMIUM ?= /usr/bin/chromium
@@ -36,7 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint browser
+test: lint browser fonts
 	$(PY) -m pytest -q -rs
 
 # The envelope properties with many examples (make test runs a few), shrinking what they find.

@@ -24,6 +24,7 @@ import typer
 
 from cli import applications, messages, ops, users
 from cli import edition as edition_cli
+from cli.documents import documents
 
 app = typer.Typer(
     help="Moazara ops CLI: submit, import, follow and act on grant applications (one Temporal workflow each).",
@@ -38,6 +39,7 @@ app.add_typer(edition_cli.app, name="edition")
 app.add_typer(users.app, name="users")
 app.add_typer(messages.app, name="messages")
 app.add_typer(messages.webhooks, name="webhooks")
+app.command()(documents)
 
 
 def main() -> None:

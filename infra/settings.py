@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     mail_domain: str = Field("moazara.local", description="right side of every Message-ID")
     outbox_interval_seconds: int = Field(15, ge=1, le=3600, description="how often the outbox is sent")
     outbox_max_attempts: int = Field(8, ge=1, le=100, description="transient failures before a message is dead")
+    documents_dir: str = Field("var/documents", description="the document store's directory (embedded default)")
     digest_recipients: list[str] = Field([], description="officers' addresses the daily digest of escalations goes to")
     digest_hour: int = Field(7, ge=0, le=23, description="the digest's hour, programme time (Africa/Casablanca)")
     webhook_timeout_seconds: float = Field(10, gt=0, le=120, description="one webhook call at most")

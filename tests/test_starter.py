@@ -9,6 +9,7 @@ port: had the CLI tried to connect, it would have failed differently (exit 1, "c
 import asyncio
 import csv
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -101,6 +102,7 @@ async def cli(stack: Stack, *args: str, address: str | None = None) -> Run:
         "TEMPORAL_TLS": "false",
         "TASK_QUEUE": stack.settings.task_queue,
         "DATABASE_URL": stack.settings.database_url,
+        "DOCUMENTS_DIR": str(stack.workdir / "documents"),
         "COLUMNS": "200",
     }
     env.pop("TEMPORAL_API_KEY", None)
@@ -849,3 +851,21 @@ async def test_a_partner_subscribes_to_webhooks_from_the_cli(stack):
         stack, "webhooks", "set", "portal", "--url", "https://p.ma/x", "--key-id", "p", "--receives", "everyone"
     )
     assert r.code == 2 and "--receives" in r.err
+
+
+async def test_documents_of_a_selected_application_in_both_languages(stack, tmp_path):
+    app_id = await submitted(stack)
+    r = await cli(stack, "documents", app_id)
+    assert r.code == 1 and "no award" in r.err
+    Repository(make_engine(stack.settings.database_url)).set_award(app_id, {"ministry": Decimal("40000.00")})
+    r = await cli(stack, "documents", app_id, "--json")
+    assert r.code == 0, r.text
+    written = r.json()
+    assert sorted((d["kind"], d["language"]) for d in written) == [
+        ("agreement", "ar"), ("agreement", "fr"), ("award_letter", "ar"), ("award_letter", "fr"),
+    ]  # fmt: skip
+    for d in written:
+        content = Path(d["path"]).read_bytes()
+        assert Path(d["path"]).is_relative_to(stack.workdir)  # the store the settings name
+        assert content.startswith(b"%PDF") and hashlib.sha256(content).hexdigest() == d["sha256"]
+    assert (await cli(stack, "documents", app_id, "--language", "de")).code == 2

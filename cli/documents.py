@@ -1,0 +1,68 @@
+"""The documents of an application, for ops at the terminal: its award letter and funding
+agreement as PDF in French and Arabic, kept in the document store under their SHA-256.
+
+python starter.py documents moazara-4-ASSO-0001            # both, in both languages
+python starter.py documents moazara-4-ASSO-0001 --language ar --json
+"""
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cli import render
+from cli.actions import CliError
+from cli.command import run_command
+from cli.inputs import InputError
+from infra.settings import get_settings
+
+
+def documents(
+    application_id: str,
+    language: Annotated[
+        list[str] | None, typer.Option("--language", help="fr or ar (repeatable); default both")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Write the award letter and the funding agreement of a selected application (PDF)."""
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from documents.render import KINDS, Terms, pdf
+    from documents.store import DirectoryStore
+    from domain.db.repository import Repository
+    from domain.db.session import make_engine
+    from domain.db.tables import EditionRow
+    from domain.edition import EditionSettings
+
+    def work() -> int:
+        languages = language or ["fr", "ar"]
+        bad = [x for x in languages if x not in ("fr", "ar")]
+        if bad:
+            raise InputError.one("--language", f"fr or ar, not {bad[0][:10]!r}")
+        settings = get_settings()
+        engine = make_engine(settings.database_url)
+        app = Repository(engine).get_application(application_id[:80])
+        if app is None:
+            raise CliError(f"no application with id {application_id[:80]!r}")
+        if not app["award"]:
+            raise CliError(f"{app['id']} has no award: its documents come once the committee selects it")
+        with Session(engine) as s:
+            row = s.get(EditionRow, app["edition"])
+            terms = Terms.of(EditionSettings.model_validate(row.settings) if row is not None else None)
+        store = DirectoryStore(Path(settings.documents_dir))
+        written = []
+        for kind in KINDS:
+            for lang in languages:
+                sha, path = store.put(pdf(kind, app, terms, lang, date.today()), f"{kind}-{lang}.pdf")
+                written.append({"kind": kind, "language": lang, "sha256": sha, "path": str(path)})
+        if as_json:
+            render.emit_json(written)
+        else:
+            for d in written:
+                render.out.print(f"{d['kind']:13} {d['language']}  sha256 {d['sha256']}  {escape(d['path'])}")
+        return 0
+
+    run_command(as_json, work)

@@ -1,0 +1,94 @@
+"""The programme's documents as PDF, in French or Arabic: HTML from templates and the documents'
+words (documents/words.py), amounts and dates from the one formatter (infra/formats.py), laid out
+and shaped by WeasyPrint (Pango and HarfBuzz: Arabic joined and right to left) with fonts the
+Makefile installs (Amiri for Arabic, DejaVu Sans otherwise)."""
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from documents.words import WORDS
+from domain.edition import EditionSettings, Tranche
+from domain.money import mad
+from domain.reference import MINISTRY
+from domain.rib import mask_rib
+from infra import formats
+
+TEMPLATES = Path(__file__).parent / "templates"
+FONTS = {"ar": '"Amiri", "DejaVu Sans", serif', "fr": '"DejaVu Sans", sans-serif', "en": '"DejaVu Sans", sans-serif'}
+KINDS = ("award_letter", "agreement")
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
+
+
+def _words(language: str):  # type: ignore[no-untyped-def]
+    def w(key: str, **params: Any) -> str:
+        return WORDS[key][language].format(**params)
+
+    return w
+
+
+def _funder(name: str, language: str) -> str:
+    if name == MINISTRY:
+        return WORDS["funder_ministry"][language]
+    return WORDS["funder_region"][language].format(code=name.removeprefix("region-"))
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an agreement states of its edition's rules: the tranches and the report interval."""
+
+    tranches: tuple[Tranche, ...]
+    report_interval_months: int
+
+    @classmethod
+    def of(cls, settings: EditionSettings | None) -> "Terms":
+        """The edition's terms, or the programme's defaults (domain/edition.py) for one not on record."""
+        if settings is not None:
+            return cls(settings.tranches, settings.report_interval_months)
+        fields = EditionSettings.model_fields
+        return cls(fields["tranches"].default, fields["report_interval_months"].default)
+
+
+def html(kind: str, app: dict[str, Any], settings: EditionSettings | Terms, language: str, issued: date) -> str:
+    """The document's HTML (what the PDF is made of)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind: one of {', '.join(KINDS)}")
+    terms = settings if isinstance(settings, Terms) else Terms.of(settings)
+    award = mad(app["award"])
+    submission = app["submission"]
+    tranches = [
+        {
+            "amount": formats.money(mad(award * t.share), language),
+            "condition": WORDS[f"release_{t.release.value}"][language],
+        }
+        for t in terms.tranches
+    ]
+    funders = [
+        {"name": _funder(f, language), "amount": formats.money(a, language)} for f, a in sorted(app["funders"].items())
+    ]
+    bank = submission["applicant"].get("bank_account")
+    return env.get_template(f"{kind}.html").render(
+        language=language,
+        direction="rtl" if language in formats.RTL else "ltr",
+        font=FONTS.get(language, FONTS["fr"]),
+        title=WORDS[kind][language],
+        w=_words(language),
+        app=app,
+        award=formats.money(award, language),
+        funders=funders,
+        tranches=tranches,
+        months=submission["project"]["duration_months"],
+        interval=terms.report_interval_months,
+        legal_form=WORDS[f"legal_form_{app['legal_form']}"][language],
+        bank=mask_rib(bank) if bank else "—",
+        issued=formats.when(issued, language),
+    )
+
+
+def pdf(kind: str, app: dict[str, Any], settings: EditionSettings | Terms, language: str, issued: date) -> bytes:
+    from weasyprint import HTML  # imported here: Pango loads only where documents are made
+
+    return HTML(string=html(kind, app, settings, language, issued)).write_pdf()  # type: ignore[no-any-return]
