@@ -57,7 +57,7 @@ def main() -> None:
     codec = data_converter(settings, accept_clear=True).payload_codec
     assert isinstance(codec, AesGcmCodec)
     app = create_web_ui_app(LiveSettings(settings).current, codec, settings.web_ui_upstream)
-    uvicorn.run(app, host="127.0.0.1", port=settings.web_ui_port, log_config=None)
+    uvicorn.run(app, host=settings.web_ui_host, port=settings.web_ui_port, log_config=None)
 
 
 if __name__ == "__main__":

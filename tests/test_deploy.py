@@ -365,10 +365,24 @@ def test_k8s_gateway_and_console_deployments_and_services(monkeypatch, serving):
 def test_k8s_console_is_reached_over_https_with_secure_cookies(monkeypatch):
     _, _, c = workload_of("console")
     assert settings_from(k8s_env(c)[0], monkeypatch).console_secure_cookies
-    [ingress] = k8s("Ingress")
+    [ingress] = k8s("Ingress", "moazara-console")
     [rule] = ingress["spec"]["rules"]
     assert ingress["spec"]["tls"][0]["hosts"] == [rule["host"]]
     assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "moazara-console"
+
+
+def test_k8s_web_ui_serves_the_codec_at_its_own_origin_over_https(monkeypatch):
+    """Issue 14, item 6 in production: the Web UI's front (codec/web_ui.py) behind HTTPS, the
+    codec at the same origin (so the UI's calls carry the staff's cookie), the UI itself behind."""
+    [(workload, _, c)] = [(w, s, c) for w, s, c in pod_containers() if command(c) == ["python", "-m", "codec.web_ui"]]
+    settings = settings_from(k8s_env(c)[0], monkeypatch)
+    [ingress] = k8s("Ingress", "moazara-web-ui")
+    [rule] = ingress["spec"]["rules"]
+    assert ingress["spec"]["tls"][0]["hosts"] == [rule["host"]]
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "moazara-web-ui"
+    assert settings.web_ui_host == "0.0.0.0" and settings.web_ui_upstream.startswith("http://temporal-web.")
+    assert f"https://{rule['host']}" in settings.codec_server_origins
+    assert "TEMPORAL_CODEC_ENDPOINT" in (DEPLOY / "README.md").read_text()
 
 
 def test_k8s_migration_job_secrets_and_security():
