@@ -1,18 +1,21 @@
 """What waits on a person, and the finance team's payment orders: read models over the domain
 database for the console's home page and payments page.
 
-"Waiting on me" is read from each application's stage (the database's, so the list stays fast
-at programme scale): an officer is waited on in the stages where the programme's next step is
+"Waiting on me" is read from each application's stage (the database's, so the list stays fast at
+programme scale), with when it is due (the edition's deadline for the stage, as the board reads
+it): an officer is waited on in the stages where the programme's next step is
 theirs, finance by payment orders rejected or not taken, a Region's agent by co-funding
 requests of their Region, a reviewer by the reviews assigned to them and not yet scored. Oldest first.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.accounts import User
+from console.board import Deadlines
 from domain.db.people_tables import ReviewAssignmentRow
 from domain.db.tables import Application, PaymentOrderRow
 from domain.models import Stage
@@ -71,6 +74,11 @@ def waiting_on(s: Session, user: User) -> list[dict[str, Any]]:
         for order, a in s.execute(q):
             what = "bank details to fix" if order.status == "rejected" else "a payment order to send again"
             rows.append(_item(a, what) | {"since": order.updated_at})
+    deadlines, now = Deadlines(s), datetime.now(UTC)
+    for r in rows:  # when the programme's next step is due (the edition's deadline for the stage)
+        limit = deadlines.of(r["edition"]).get(r["stage"])
+        r["due"] = r["stage_since"] + limit if limit is not None else None
+        r["overdue"] = r["due"] is not None and r["due"] < now
     return sorted(rows, key=lambda r: r["since"])
 
 
@@ -80,7 +88,9 @@ def _item(a: Application, what: str) -> dict[str, Any]:
         "label": a.application_id,
         "href": f"/applications/{a.application_id}",
         "name": a.applicant_name,
+        "edition": a.edition,
         "stage": a.stage,
+        "stage_since": a.stage_since,
         "since": a.stage_since,
         "what": what,
     }

@@ -314,6 +314,8 @@ async def test_waiting_on_me_lists_what_the_role_must_do_oldest_first(world):
     home = (await c.get("/")).text
     row = next(line for line in home.split("<tr>") if h.id in line)
     assert "la convention de financement à signer" in row and "Convention" in row
+    due = (await d.status(h)).since + timedelta(days=edition_4_settings().agreement_deadline_days)
+    assert Words("fr")("due {date}", date=Words("fr").date(due)) in row  # when it is due
     assert h.id not in (await (await signed_in(app, "auditor-salma")).get("/")).text
 
 
