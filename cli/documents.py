@@ -28,14 +28,11 @@ def documents(
     """Write the award letter and the funding agreement of a selected application (PDF)."""
     from pathlib import Path
 
-    from sqlalchemy.orm import Session
-
-    from documents.render import KINDS, Terms, pdf
+    from documents.issue import NotIssuable, issue
+    from documents.render import KINDS
     from documents.store import DirectoryStore
     from domain.db.repository import Repository
     from domain.db.session import make_engine
-    from domain.db.tables import EditionRow
-    from domain.edition import EditionSettings
 
     def work() -> int:
         languages = language or ["fr", "ar"]
@@ -47,17 +44,15 @@ def documents(
         app = Repository(engine).get_application(application_id[:80])
         if app is None:
             raise CliError(f"no application with id {application_id[:80]!r}")
-        if not app["award"]:
-            raise CliError(f"{app['id']} has no award: its documents come once the committee selects it")
-        with Session(engine) as s:
-            row = s.get(EditionRow, app["edition"])
-            terms = Terms.of(EditionSettings.model_validate(row.settings) if row is not None else None)
         store = DirectoryStore(Path(settings.documents_dir))
         written = []
-        for kind in KINDS:
-            for lang in languages:
-                sha, path = store.put(pdf(kind, app, terms, lang, date.today()), f"{kind}-{lang}.pdf")
-                written.append({"kind": kind, "language": lang, "sha256": sha, "path": str(path)})
+        try:
+            for kind in KINDS:
+                for lang in languages:
+                    sha, path, _ = issue(engine, app, kind, lang, store, date.today())
+                    written.append({"kind": kind, "language": lang, "sha256": sha, "path": str(path)})
+        except NotIssuable as e:
+            raise CliError(str(e)) from None
         if as_json:
             render.emit_json(written)
         else:

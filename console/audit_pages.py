@@ -1,7 +1,11 @@
 """The auditor's page of an application: its timeline in plain language (from the workflow's
 history), its hash chain verified against the rows it recorded, its money reconciled between the
 history and the database, and the history exported for replay — the auditor CLI's functions
-(audit/) behind buttons. Every export is on the access trail."""
+(audit/) behind buttons; and the application's documents (award letter, agreement) as PDF. Every
+export is on the access trail."""
+
+from datetime import date
+from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -10,6 +14,9 @@ from temporalio.service import RPCError
 from audit import events, histories, reconcile, timeline, verify
 from console.pages import State, Who, application_of
 from console.web import render, require
+from documents.issue import NotIssuable, issue
+from documents.render import KINDS
+from documents.store import DirectoryStore
 
 router = APIRouter()
 AUDITORS = ("auditor", "officer", "admin")
@@ -28,6 +35,28 @@ async def audit(request: Request, s: State, who: Who, application_id: str) -> Re
     chain = verify.verify(s.repo.engine, application_ids=[app["id"]])
     money = reconcile.check_application(app, reconcile.money_of(parsed))
     return render(request, "audit.html", who, app=app, entries=entries, chain=chain, money=money)
+
+
+@router.get("/applications/{application_id}/documents/{kind}-{language}.pdf")
+def document(s: State, who: Who, application_id: str, kind: str, language: str) -> Response:
+    """The application's award letter or funding agreement, issued now and kept in the document store
+    under its SHA-256 (sent in a header). Personal data leaving the console: on the access trail."""
+    require(who, "officer", "committee", "finance", "auditor", "admin")
+    app = application_of(s, who, application_id)
+    if kind not in KINDS or language not in ("fr", "ar"):
+        raise HTTPException(404, "document")
+    try:
+        sha, _, content = issue(
+            s.repo.engine, app, kind, language, DirectoryStore(Path(s.settings.documents_dir)), date.today()
+        )
+    except NotIssuable:
+        raise HTTPException(409, "no award yet") from None
+    s.accounts.record_export(who.user.login, f"{kind} {app['id']} ({language}) sha256 {sha}", 1)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{app["id"]}-{kind}-{language}.pdf"',
+        "X-Document-SHA256": sha,
+    }
+    return Response(content, media_type="application/pdf", headers=headers)
 
 
 @router.get("/applications/{application_id}/history.json")

@@ -7,6 +7,7 @@ The production worker (worker.build_worker) runs on the time-skipping server; th
 """
 
 import csv
+import hashlib
 import io
 import re
 import uuid
@@ -29,6 +30,7 @@ from console.charts import LABEL, VALUE, WIDTH
 from console.i18n import LANGUAGES, LOCALE_DIR, Words
 from console.web import TEMPLATES
 from console.work import ORDER_STATES, WAITING_ON
+from documents.render import KINDS
 from domain.db.edition_repository import EditionRepository
 from domain.db.outbox import STATES, OutboxRow
 from domain.db.people_tables import ConsoleSession, ConsoleUser
@@ -289,6 +291,7 @@ def _message_ids() -> set[str]:
     ids |= {f"sector:{x.value}" for x in Sector} | {f"criterion:{c.value}" for c in Criterion}
     ids |= {f"assignment:{state}" for state in ("assigned", "reviewed", "recused")} | {"a review to score"}
     ids |= {f"msgkind:{k.value}" for k in Kind} | {f"msgstate:{state}" for state in STATES}
+    ids |= {f"document:{kind}" for kind in KINDS}
     ids |= {f"legal_form:{x.value}" for x in LegalForm} | {what for _, what in WAITING_FOR.values()}
     ids |= set(editions.WORDS)
     return ids
@@ -668,3 +671,24 @@ async def test_ops_see_what_was_sent_and_send_a_dead_message_again(world):
         assert db.get(OutboxRow, message_id).state == "pending"
     again = await officer.post("/messages/resend", data={"csrf": csrf_of(page.text), "id": message_id})
     assert again.status_code == 409  # no longer dead
+
+
+async def test_an_officer_downloads_the_award_letter_and_agreement_with_their_hash(world, tmp_path):
+    d, s, app = world
+    s.settings = s.settings.model_copy(update={"documents_dir": str(tmp_path / "documents")})
+    app_id = await in_review(d)
+    officer = await signed_in(app, "officer-amina")
+    assert (await officer.get(f"/applications/{app_id}/documents/agreement-fr.pdf")).status_code == 409  # no award
+    s.repo.set_award(app_id, {"ministry": Decimal("40000.00")})
+    page = await officer.get(f"/applications/{app_id}")
+    assert (
+        f"/applications/{app_id}/documents/agreement-ar.pdf" in page.text and "Convention de financement" in page.text
+    )
+    r = await officer.get(f"/applications/{app_id}/documents/agreement-ar.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert r.headers["x-document-sha256"] == hashlib.sha256(r.content).hexdigest()
+    assert (tmp_path / "documents" / r.headers["x-document-sha256"][:2]).is_dir()  # kept in the store
+    assert any("agreement" in e.subject and app_id in e.subject for e in s.accounts.trail())
+    assert (await officer.get(f"/applications/{app_id}/documents/letter-fr.pdf")).status_code == 404
+    agent = await signed_in(app, "agent-oriental")
+    assert (await agent.get(f"/applications/{app_id}/documents/agreement-fr.pdf")).status_code == 403

@@ -1,0 +1,35 @@
+"""Issuing a document: rendered from the application's record and its edition's terms, kept in the
+store under its SHA-256. The one way the CLI and the console make them."""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from documents.render import Terms, pdf
+from documents.store import DirectoryStore
+from domain.db.tables import EditionRow
+from domain.edition import EditionSettings
+
+
+class NotIssuable(ValueError):
+    """The application has no award yet: no award letter nor agreement to issue."""
+
+
+def terms_for(engine: Engine, edition: int) -> Terms:
+    with Session(engine) as s:
+        row = s.get(EditionRow, edition)
+        return Terms.of(EditionSettings.model_validate(row.settings) if row is not None else None)
+
+
+def issue(
+    engine: Engine, app: dict[str, Any], kind: str, language: str, store: DirectoryStore, on: date
+) -> tuple[str, Path, bytes]:
+    """(SHA-256, path in the store, content) of the application's document `kind` in `language`."""
+    if not app["award"]:
+        raise NotIssuable(f"{app['id']} has no award: its documents come once the committee selects it")
+    content = pdf(kind, app, terms_for(engine, app["edition"]), language, on)
+    sha, path = store.put(content, f"{kind}-{language}.pdf")
+    return sha, path, content
