@@ -25,10 +25,10 @@ def documents(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Write the award letter and the funding agreement of a selected application (PDF)."""
+    """Write the award letter, the funding agreement and a payment advice per paid tranche (PDF)."""
     from pathlib import Path
 
-    from documents.issue import NotIssuable, issue
+    from documents.issue import NotIssuable, issue, paid_orders
     from documents.render import KINDS
     from documents.store import DirectoryStore
     from domain.db.repository import Repository
@@ -47,10 +47,11 @@ def documents(
         store = DirectoryStore(Path(settings.documents_dir))
         written = []
         try:
-            for kind in KINDS:
+            for kind, order in [(k, None) for k in KINDS] + [("payment_advice", o) for o in paid_orders(app)]:
                 for lang in languages:
-                    sha, path, _ = issue(engine, app, kind, lang, store, date.today())
-                    written.append({"kind": kind, "language": lang, "sha256": sha, "path": str(path)})
+                    sha, path, _ = issue(engine, app, kind, lang, store, date.today(), order)
+                    d = {"kind": kind, "language": lang, "sha256": sha, "path": str(path)}
+                    written.append(d | ({"order": order} if order else {}))
         except NotIssuable as e:
             raise CliError(str(e)) from None
         if as_json:

@@ -38,19 +38,19 @@ async def audit(request: Request, s: State, who: Who, application_id: str) -> Re
 
 
 @router.get("/applications/{application_id}/documents/{kind}-{language}.pdf")
-def document(s: State, who: Who, application_id: str, kind: str, language: str) -> Response:
-    """The application's award letter or funding agreement, issued now and kept in the document store
-    under its SHA-256 (sent in a header). Personal data leaving the console: on the access trail."""
+def document(s: State, who: Who, application_id: str, kind: str, language: str, order: str | None = None) -> Response:
+    """The application's award letter, funding agreement or a paid order's payment advice (`order`),
+    issued now and kept in the document store under its SHA-256 (sent in a header). Personal data
+    leaving the console: on the access trail."""
     require(who, "officer", "committee", "finance", "auditor", "admin")
     app = application_of(s, who, application_id)
-    if kind not in KINDS or language not in ("fr", "ar"):
+    if kind not in (*KINDS, "payment_advice") or language not in ("fr", "ar"):
         raise HTTPException(404, "document")
+    store = DirectoryStore(Path(s.settings.documents_dir))
     try:
-        sha, _, content = issue(
-            s.repo.engine, app, kind, language, DirectoryStore(Path(s.settings.documents_dir)), date.today()
-        )
+        sha, _, content = issue(s.repo.engine, app, kind, language, store, date.today(), order)
     except NotIssuable:
-        raise HTTPException(409, "no award yet") from None
+        raise HTTPException(409, "no award yet, or not a paid order") from None
     s.accounts.record_export(who.user.login, f"{kind} {app['id']} ({language}) sha256 {sha}", 1)
     headers = {
         "Content-Disposition": f'attachment; filename="{app["id"]}-{kind}-{language}.pdf"',

@@ -25,11 +25,25 @@ def terms_for(engine: Engine, edition: int) -> Terms:
 
 
 def issue(
-    engine: Engine, app: dict[str, Any], kind: str, language: str, store: DirectoryStore, on: date
+    engine: Engine,
+    app: dict[str, Any],
+    kind: str,
+    language: str,
+    store: DirectoryStore,
+    on: date,
+    order_key: str | None = None,
 ) -> tuple[str, Path, bytes]:
-    """(SHA-256, path in the store, content) of the application's document `kind` in `language`."""
+    """(SHA-256, path in the store, content) of the application's document `kind` in `language`
+    (a payment advice: of the paid order `order_key`)."""
     if not app["award"]:
         raise NotIssuable(f"{app['id']} has no award: its documents come once the committee selects it")
-    content = pdf(kind, app, terms_for(engine, app["edition"]), language, on)
+    if kind == "payment_advice" and order_key not in paid_orders(app):
+        raise NotIssuable(f"{str(order_key)[:80]!r} is not a paid order of {app['id']}")
+    content = pdf(kind, app, terms_for(engine, app["edition"]), language, on, order_key)
     sha, path = store.put(content, f"{kind}-{language}.pdf")
     return sha, path, content
+
+
+def paid_orders(app: dict[str, Any]) -> list[str]:
+    """The keys of the application's orders the payment system executed (one advice each)."""
+    return [m["order_key"] for m in app["ledger"] if m["kind"] == "payment" and m.get("order_key")]

@@ -19,7 +19,7 @@ from infra import formats
 
 TEMPLATES = Path(__file__).parent / "templates"
 FONTS = {"ar": '"Amiri", "DejaVu Sans", serif', "fr": '"DejaVu Sans", sans-serif', "en": '"DejaVu Sans", sans-serif'}
-KINDS = ("award_letter", "agreement")
+KINDS = ("award_letter", "agreement")  # one per selected application; a payment advice per paid order
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
 
 
@@ -52,10 +52,17 @@ class Terms:
         return cls(fields["tranches"].default, fields["report_interval_months"].default)
 
 
-def html(kind: str, app: dict[str, Any], settings: EditionSettings | Terms, language: str, issued: date) -> str:
-    """The document's HTML (what the PDF is made of)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind: one of {', '.join(KINDS)}")
+def html(
+    kind: str,
+    app: dict[str, Any],
+    settings: EditionSettings | Terms,
+    language: str,
+    issued: date,
+    order_key: str | None = None,
+) -> str:
+    """The document's HTML (what the PDF is made of); a payment advice names its order."""
+    if kind not in (*KINDS, "payment_advice"):
+        raise ValueError(f"kind: one of {', '.join(KINDS)}, payment_advice")
     terms = settings if isinstance(settings, Terms) else Terms.of(settings)
     award = mad(app["award"])
     submission = app["submission"]
@@ -70,7 +77,9 @@ def html(kind: str, app: dict[str, Any], settings: EditionSettings | Terms, lang
         {"name": _funder(f, language), "amount": formats.money(a, language)} for f, a in sorted(app["funders"].items())
     ]
     bank = submission["applicant"].get("bank_account")
+    advice = _advice(app, order_key, language) if kind == "payment_advice" else None
     return env.get_template(f"{kind}.html").render(
+        advice=advice,
         language=language,
         direction="rtl" if language in formats.RTL else "ltr",
         font=FONTS.get(language, FONTS["fr"]),
@@ -88,7 +97,30 @@ def html(kind: str, app: dict[str, Any], settings: EditionSettings | Terms, lang
     )
 
 
-def pdf(kind: str, app: dict[str, Any], settings: EditionSettings | Terms, language: str, issued: date) -> bytes:
+def _advice(app: dict[str, Any], order_key: str | None, language: str) -> dict[str, Any]:
+    """What a payment advice states, from the paid order and its ledger movement."""
+    order = next((o for o in app["orders"] if o["key"] == order_key), None)
+    paid = next((m for m in app["ledger"] if m.get("order_key") == order_key and m["kind"] == "payment"), None)
+    if order is None or paid is None:
+        raise ValueError(f"order_key: {str(order_key)[:80]!r} is not a paid order of {app['id']}")
+    return {
+        "order_key": order_key,
+        "tranche": order["tranche"],
+        "funder": _funder(order["funder"], language),
+        "amount": formats.money(paid["amount"], language),
+        "reference": paid["reference"],
+        "executed_on": formats.when(paid["at"], language),
+    }
+
+
+def pdf(
+    kind: str,
+    app: dict[str, Any],
+    settings: EditionSettings | Terms,
+    language: str,
+    issued: date,
+    order_key: str | None = None,
+) -> bytes:
     from weasyprint import HTML  # imported here: Pango loads only where documents are made
 
-    return HTML(string=html(kind, app, settings, language, issued)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=html(kind, app, settings, language, issued, order_key)).write_pdf()  # type: ignore[no-any-return]

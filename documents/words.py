@@ -98,6 +98,15 @@ WORDS: dict[str, dict[str, str]] = {
     "legal_form_association": {"fr": "association", "ar": "جمعية", "en": "association"},
     "legal_form_cooperative": {"fr": "coopérative", "ar": "تعاونية", "en": "cooperative"},
     "legal_form_network": {"fr": "réseau d'associations", "ar": "شبكة جمعيات", "en": "network of associations"},
+    "payment_advice": {"fr": "Avis de versement", "ar": "إشعار بالتحويل", "en": "Payment advice"},
+    "advice_body": {
+        "fr": "Le programme a viré {amount} au bénéficiaire au titre de la tranche {tranche} de la subvention du projet « {title} », financée par {funder}.",
+        "ar": "حوّل البرنامج مبلغ {amount} إلى المستفيد برسم الشطر {tranche} من منحة مشروع «{title}»، بتمويل من {funder}.",
+        "en": "The programme transferred {amount} to the beneficiary as tranche {tranche} of the grant of the project “{title}”, funded by {funder}.",
+    },
+    "transfer_reference": {"fr": "Référence du virement", "ar": "مرجع التحويل", "en": "Transfer reference"},
+    "executed_on": {"fr": "Exécuté le", "ar": "تاريخ التنفيذ", "en": "Executed on"},
+    "order": {"fr": "Ordre de paiement", "ar": "أمر الأداء", "en": "Payment order"},
     "sha": {
         "fr": "Empreinte SHA-256 de ce document : voir le registre des documents",
         "ar": "بصمة SHA-256 لهذه الوثيقة: انظر سجل الوثائق",

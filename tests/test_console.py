@@ -40,7 +40,7 @@ from domain.db.tables import Application, EditionRow
 from domain.edition import Criterion, ReviewAssignment, edition_4_settings
 from domain.edition_messages import Phase
 from domain.messages import Kind
-from domain.models import Decision, Stage
+from domain.models import Decision, PaymentOrder, Stage
 from domain.reference import LegalForm, Sector
 from domain.report import build_report
 from domain.reviewers import ReviewerProfile
@@ -291,7 +291,7 @@ def _message_ids() -> set[str]:
     ids |= {f"sector:{x.value}" for x in Sector} | {f"criterion:{c.value}" for c in Criterion}
     ids |= {f"assignment:{state}" for state in ("assigned", "reviewed", "recused")} | {"a review to score"}
     ids |= {f"msgkind:{k.value}" for k in Kind} | {f"msgstate:{state}" for state in STATES}
-    ids |= {f"document:{kind}" for kind in KINDS}
+    ids |= {f"document:{kind}" for kind in (*KINDS, "payment_advice")}
     ids |= {f"legal_form:{x.value}" for x in LegalForm} | {what for _, what in WAITING_FOR.values()}
     ids |= set(editions.WORDS)
     return ids
@@ -692,3 +692,14 @@ async def test_an_officer_downloads_the_award_letter_and_agreement_with_their_ha
     assert (await officer.get(f"/applications/{app_id}/documents/letter-fr.pdf")).status_code == 404
     agent = await signed_in(app, "agent-oriental")
     assert (await agent.get(f"/applications/{app_id}/documents/agreement-fr.pdf")).status_code == 403
+    # A tranche paid: its payment advice, linked from the page.
+    key, now = f"{app_id}:T1:ministry", datetime.now(UTC)
+    order = PaymentOrder(key=key, application_id=app_id, tranche=1, funder="ministry", amount=Decimal("24000.00"))
+    s.repo.create_payment_order(order, "rib-007-1234-0123456789abcdef", now)
+    s.repo.record_payment(key, 1, "TGR-77", now)
+    page = await officer.get(f"/applications/{app_id}")
+    assert f"payment_advice-fr.pdf?order={key.replace(':', '%3A')}" in page.text
+    r = await officer.get(f"/applications/{app_id}/documents/payment_advice-fr.pdf", params={"order": key})
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    unknown = await officer.get(f"/applications/{app_id}/documents/payment_advice-fr.pdf", params={"order": "x"})
+    assert unknown.status_code == 409

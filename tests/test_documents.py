@@ -4,7 +4,7 @@ an Arabic name in the PDF are HarfBuzz's, in its order), a page of each is kept 
 store keeps each document once under its SHA-256."""
 
 import hashlib
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -38,6 +38,16 @@ def application(name: str) -> dict:
         "award": Decimal("40000.00"),
         "funders": {"ministry": Decimal("30000.00"), "region-02": Decimal("10000.00")},
         "submission": sub.model_dump(mode="json"),
+        "orders": [{"key": f"{sub.application_id}:T1:ministry", "tranche": 1, "funder": "ministry"}],
+        "ledger": [
+            {
+                "order_key": f"{sub.application_id}:T1:ministry",
+                "kind": "payment",
+                "amount": Decimal("18000.00"),
+                "reference": "TGR-4411",
+                "at": datetime(2025, 3, 12, 10, tzinfo=UTC),
+            }
+        ],
     }
 
 
@@ -115,3 +125,16 @@ def test_the_store_keeps_a_document_once_under_its_sha256(tmp_path):
     assert store.put(content, "award_letter-fr.pdf") == (sha, path) and store.get(sha) == content
     with pytest.raises(KeyError):
         store.get("0" * 64)
+
+
+def test_a_payment_advice_names_its_order_amount_and_transfer_in_both_languages():
+    app = application(NAME_AR)
+    key = app["orders"][0]["key"]
+    for language in ("fr", "ar"):
+        text = text_of(pdf("payment_advice", app, edition_4_settings(), language, date(2025, 3, 13), key))
+        assert key in text and "2025" in text
+        # (a Latin run inside Arabic lines comes out of text extraction in pieces; the PNG shows it whole)
+        assert "TGR-4411" in text if language == "fr" else ("TGR" in text and "4411" in text)
+        assert ("18\u202f000,00" in text.replace(" ", "\u202f")) if language == "fr" else ("18.000,00" in text)
+    with pytest.raises(ValueError, match="order_key"):
+        pdf("payment_advice", app, edition_4_settings(), "fr", date(2025, 3, 13), "not-an-order")
