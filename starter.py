@@ -39,7 +39,7 @@ app.add_typer(edition_cli.app, name="edition")
 app.add_typer(users.app, name="users")
 app.add_typer(messages.app, name="messages")
 app.add_typer(messages.webhooks, name="webhooks")
-app.command()(documents)
+app.command("pdf")(documents)  # `documents` is the documents-completed action (cli/ops.py)
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """The documents of an application, for ops at the terminal: its award letter and funding
-agreement as PDF in French and Arabic, kept in the document store under their SHA-256.
+agreement and payment advices as PDF in French and Arabic, kept in the document store under their
+SHA-256. (`starter.py documents` records the documents an applicant completed: cli/ops.py.)
 
-python starter.py documents moazara-4-ASSO-0001            # both, in both languages
-python starter.py documents moazara-4-ASSO-0001 --language ar --json
+python starter.py pdf moazara-4-ASSO-0001            # all of them, in both languages
+python starter.py pdf moazara-4-ASSO-0001 --language ar --json
 """
 
 from datetime import date

@@ -12,9 +12,10 @@ first tranche. What ops check afterwards: every application is in the stage it w
 without the crashes, each submitted once, decided once (every decision delivered), paid once; the
 edition counted each once.
 
-Size: N = 200 applications, half submitted one by one and half in batches as a bulk import sends
-them (100 took about a minute on the 2-core build machine, most of it the 15 s outage and the
-decisions' recovery).
+Size: N = 100 applications, half submitted one by one and half in batches as a bulk import sends
+them: about 80 s on the 2-core build machine, most of it the 15 s outage and the decisions'
+recovery (200 took 155 s alone and over 300 s beside the rest of the suite; the scale runs are
+issue 16's, not this test's).
 """
 
 import asyncio
@@ -44,7 +45,7 @@ from simulation.processes import client_settings, codec_settings, start_worker
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 
-N = 200
+N = 100
 # Longer than the Temporal client's own retries of a call (about 10 s): the worker's calls then fail.
 DOWN_DURING_DECISIONS = 15
 EDITION = 77

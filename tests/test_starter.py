@@ -853,12 +853,12 @@ async def test_a_partner_subscribes_to_webhooks_from_the_cli(stack):
     assert r.code == 2 and "--receives" in r.err
 
 
-async def test_documents_of_a_selected_application_in_both_languages(stack, tmp_path):
+async def test_pdf_documents_of_a_selected_application_in_both_languages(stack, tmp_path):
     app_id = await submitted(stack)
-    r = await cli(stack, "documents", app_id)
+    r = await cli(stack, "pdf", app_id)
     assert r.code == 1 and "no award" in r.err
     Repository(make_engine(stack.settings.database_url)).set_award(app_id, {"ministry": Decimal("40000.00")})
-    r = await cli(stack, "documents", app_id, "--json")
+    r = await cli(stack, "pdf", app_id, "--json")
     assert r.code == 0, r.text
     written = r.json()
     assert sorted((d["kind"], d["language"]) for d in written) == [
@@ -868,4 +868,4 @@ async def test_documents_of_a_selected_application_in_both_languages(stack, tmp_
         content = Path(d["path"]).read_bytes()
         assert Path(d["path"]).is_relative_to(stack.workdir)  # the store the settings name
         assert content.startswith(b"%PDF") and hashlib.sha256(content).hexdigest() == d["sha256"]
-    assert (await cli(stack, "documents", app_id, "--language", "de")).code == 2
+    assert (await cli(stack, "pdf", app_id, "--language", "de")).code == 2
