@@ -27,15 +27,14 @@ from domain.models import (
     PaymentResult,
     PaymentRetry,
     ProgressReport,
-    Recusal,
     ReportReview,
     Review,
-    ReviewerAssignment,
     SiteVisit,
     Stage,
     Termination,
     Withdrawal,
 )
+from domain.reviewers import Recusal, ReviewerAssignment
 from workflows.names import ApplicationUpdate as U
 
 

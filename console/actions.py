@@ -20,13 +20,12 @@ from domain.models import (
     Cancellation,
     CoFundingDecision,
     PaymentRetry,
-    Recusal,
     ReportReview,
-    ReviewerAssignment,
     SiteVisit,
     Termination,
     Withdrawal,
 )
+from domain.reviewers import Recusal, ReviewerAssignment
 from frontdoor import Result, send_update
 from workflows.names import ApplicationUpdate as U
 

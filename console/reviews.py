@@ -23,7 +23,8 @@ from console.web import ConsoleState, Signed, render, require
 from domain.db.people_tables import ReviewAssignmentRow
 from domain.db.tables import Application
 from domain.edition import Criterion
-from domain.models import Recusal, Review
+from domain.models import Review
+from domain.reviewers import Recusal
 from frontdoor import Result, send_update
 from workflows.names import ApplicationUpdate
 

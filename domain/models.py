@@ -209,29 +209,6 @@ class Review(Input):
     comment: Text = ""
 
 
-class ReviewerAssignment(Input):
-    """An officer assigns reviewers: these ids, or, when none is named, the edition's rule fills the
-    free seats (domain/reviewers.py)."""
-
-    reviewers: tuple[Actor, ...] = Field(default=(), max_length=10)
-    assigned_by: Actor
-
-    @model_validator(mode="after")
-    def _distinct(self) -> "ReviewerAssignment":
-        if len(set(self.reviewers)) != len(self.reviewers):
-            raise ValueError("reviewers: a reviewer is named twice")
-        return self
-
-
-class Recusal(Input):
-    """A reviewer steps down from an application (a conflict of interest found late, unavailability);
-    the edition's rule replaces them."""
-
-    reviewer_id: Actor
-    reason: Reason
-    recused_by: Actor
-
-
 class Decision(StrEnum):
     SELECTED = "selected"
     WAITLISTED = "waitlisted"

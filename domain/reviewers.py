@@ -1,4 +1,5 @@
-"""Who reviews which application: the reviewers' profiles and the pure rule that picks them.
+"""Who reviews which application: the reviewers' profiles, the pure rule that picks them, and the
+inputs that assign and recuse them (updates of the application workflow).
 
 An edition says how its reviewers are found (`EditionSettings.review_assignment`): `open` (any
 reviewer takes a free seat: the editions before assignment existed), `automatic` (the edition
@@ -14,9 +15,9 @@ reader all get the same answer).
 from collections.abc import Iterable, Mapping
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from domain.models import Actor, Applicant, RegistrationNumber
+from domain.models import Actor, Applicant, Input, Reason, RegistrationNumber
 from domain.reference import Sector
 from domain.scoring import link_conflict
 
@@ -34,6 +35,29 @@ class ReviewerProfile(BaseModel):
 
     def conflict(self, applicant: Applicant) -> str | None:
         return link_conflict(self.reviewer_id, self.organisation, self.declared_links, applicant)
+
+
+class ReviewerAssignment(Input):
+    """An officer assigns reviewers: these ids, or, when none is named, the edition's rule fills the
+    free seats (domain/reviewers.py)."""
+
+    reviewers: tuple[Actor, ...] = Field(default=(), max_length=10)
+    assigned_by: Actor
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ReviewerAssignment":
+        if len(set(self.reviewers)) != len(self.reviewers):
+            raise ValueError("reviewers: a reviewer is named twice")
+        return self
+
+
+class Recusal(Input):
+    """A reviewer steps down from an application (a conflict of interest found late, unavailability);
+    the edition's rule replaces them."""
+
+    reviewer_id: Actor
+    reason: Reason
+    recused_by: Actor
 
 
 def choose_reviewers(

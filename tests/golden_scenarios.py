@@ -24,16 +24,14 @@ from domain.models import (
     Document,
     DocumentsCompleted,
     PaymentRetry,
-    Recusal,
     ReportReview,
-    ReviewerAssignment,
     SiteVisit,
     Stage,
     Termination,
     Withdrawal,
 )
 from domain.reference import MINISTRY, DocumentKind
-from domain.reviewers import ReviewerProfile
+from domain.reviewers import Recusal, ReviewerAssignment, ReviewerProfile
 from simulation.driver import Driver
 from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, settings_with, valid_rib
 from simulation.payment_system import DOWN, TAKE, FakePaymentSystem

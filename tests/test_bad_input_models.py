@@ -37,14 +37,13 @@ from domain.models import (
     PaymentResult,
     PaymentRetry,
     ProgressReport,
-    Recusal,
     ReportReview,
-    ReviewerAssignment,
     SiteVisit,
     Termination,
     Withdrawal,
 )
 from domain.reference import MINISTRY, DocumentKind
+from domain.reviewers import Recusal, ReviewerAssignment
 from domain.rib import check_rib, rib_key
 from domain.text import BIDI_CONTROLS
 from simulation.factories import make_review, make_submission, valid_rib

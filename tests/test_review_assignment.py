@@ -11,9 +11,9 @@ from temporalio.worker import Worker
 from activities.application import ApplicationActivities
 from domain.db.repository import ReviewerRefused
 from domain.edition import ReviewAssignment
-from domain.models import Recusal, ReviewerAssignment, Stage
+from domain.models import Stage
 from domain.reference import Sector
-from domain.reviewers import ReviewerProfile, choose_reviewers
+from domain.reviewers import Recusal, ReviewerAssignment, ReviewerProfile, choose_reviewers
 from simulation.driver import Driver
 from simulation.factories import make_review, make_submission, settings_with
 from workflows.application import ApplicationWorkflow

@@ -11,8 +11,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
     from domain.edition import ReviewAssignment
-    from domain.models import Answer, Recusal, Review, ReviewerAssignment, Stage
+    from domain.models import Answer, Review, Stage
     from domain.refusals import Refusal
+    from domain.reviewers import Recusal, ReviewerAssignment
     from domain.scoring import conflict_refusal
 
 from workflows.actor import who
