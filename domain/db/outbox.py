@@ -61,6 +61,8 @@ class WebhookSubscription(Base):
 def post(s: Session, messages: list[Message], at: datetime) -> int:
     """Add messages not yet in the outbox (a retried event posts nothing twice), by email and to
     each partner system subscribed to their recipient; how many were new."""
+    if not messages:  # most stage changes tell nobody: no subscription to read
+        return 0
     subscribed: dict[str, list[str]] = {}
     for sub in s.scalars(select(WebhookSubscription).where(WebhookSubscription.active)):
         for key in sub.receives:
