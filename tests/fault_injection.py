@@ -27,8 +27,10 @@ class _Hold(ActivityInboundInterceptor):
         result = await self.next.execute_activity(input)
         if activity.info().activity_type == os.environ.get("FAULT_HOLD_ACTIVITY"):
             marker = os.environ.get("FAULT_MARKER")
-            if marker:
-                Path(marker).write_text(f"{activity.info().workflow_id} attempt {activity.info().attempt}\n")
+            if marker:  # written whole, then renamed: a test waiting for the file never reads it half written
+                part = Path(f"{marker}.part")
+                part.write_text(f"{activity.info().workflow_id} attempt {activity.info().attempt}\n")
+                part.replace(marker)
             await asyncio.sleep(float(os.environ.get("FAULT_HOLD_SECONDS", "120")))
         return result
 
