@@ -46,8 +46,8 @@ test: lint browser fonts
 
 # The envelope properties with many examples (make test runs a few), shrinking what they find.
 properties: $(STAMP)
-	PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-60} $(PY) -m pytest -q -p no:cacheprovider tests/test_envelope_properties.py
-	$(PY) -m pytest -q -p no:cacheprovider tests/test_envelopes.py --hypothesis-seed=$${SEED:-$$RANDOM}
+	PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-60} $(PY) -m pytest -q -p no:cacheprovider tests/workflows/test_envelope_properties.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/domain/test_envelopes.py --hypothesis-seed=$${SEED:-$$RANDOM}
 
 up: $(STAMP)
 	$(PY) -m demo.services up

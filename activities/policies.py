@@ -1,6 +1,6 @@
 """Timeouts, retry policies, heartbeats and non-retryable errors of every activity, in one place.
 
-Both workflows schedule every activity through `policy_for(name)`; tests/test_policies.py checks
+Both workflows schedule every activity through `policy_for(name)`; tests/activities/test_policies.py checks
 that this table says what the code does, for every activity the worker registers.
 
 | activity | policy | start-to-close | schedule-to-close | heartbeat | retries (first wait, ×, longest wait, attempts) | refusals it raises (never retried) |

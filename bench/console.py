@@ -36,7 +36,7 @@ PASSWORD = "bench password long enough"
 
 def seed(engine: Any, n: int, edition: int = 4) -> None:
     """An edition of n applications in every stage, with the awards, payments and progress reports
-    of those past the committee (tests/test_console*.py seed their dashboards with it too)."""
+    of those past the committee (tests/console/ seed their dashboards with it too)."""
     rng = random.Random(4)
     provinces = sorted(province_region().items())
     now = datetime.now(UTC)

@@ -1,7 +1,7 @@
 """The CLI's calls to Temporal: small async functions taking a `Client`.
 
 They address the workflow by name ("ApplicationWorkflow", its update and query names) so the
-CLI does not import the worker's code; tests/test_starter.py checks that every name and input
+CLI does not import the worker's code; tests/cli/test_starter.py checks that every name and input
 model matches ApplicationWorkflow. Business refusals come back as `Outcome(accepted=False)`;
 errors that are not the workflow's answer (unknown id, Temporal unreachable, no worker) raise
 `CliError`.

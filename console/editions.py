@@ -278,7 +278,7 @@ def committee(repo: EditionRepository, settings: EditionSettings, query: dict[st
     }
 
 
-# The words the charts below say (tests/test_console.py checks each catalog has them).
+# The words the charts below say (tests/console/test_console.py checks each catalog has them).
 WORDS = (
     "{n}%", "{amount} ({n} projects)", "{n} · {funded} funded", "{n} · {share} women", "Applications", "Funded",
     "Awarded", "of which in the priority zone", "Jobs created", "Jobs kept", "Beneficiaries", "Youth among them",

@@ -1,7 +1,7 @@
 """Words and numbers people read in the console, in French (default), Arabic and English.
 
 Words come from the message catalogs in console/locale/<lang>/LC_MESSAGES/messages.po (gettext,
-read with Babel at start; tests/test_console_i18n.py fails on a message missing from one).
+read with Babel at start; tests/console/test_console.py fails on a message missing from one).
 Numbers, MAD amounts and dates go through one formatter (infra/formats.py: Babel, Moroccan locales,
 Western digits as the administration writes them, the Gregorian calendar), so the console, the
 messages and the documents write them alike. Arabic pages are laid out right to left.

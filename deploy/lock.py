@@ -5,7 +5,7 @@
 The lock is the closure of `[project] dependencies` of pyproject.toml (no dev extras, not the
 project itself) at the versions installed in the virtualenv the tests ran in, so the image ships
 exactly what was tested. `make install` installs with the lock as constraints, so every machine's
-virtualenv gets those versions too. Re-run after changing a dependency; tests/test_deploy.py
+virtualenv gets those versions too. Re-run after changing a dependency; tests/deploy/test_deploy.py
 fails while the lock and the virtualenv disagree.
 """
 

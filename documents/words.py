@@ -1,5 +1,5 @@
 """The documents' words in French and Arabic (English for reviewers of the code), by key. Kept as
-data beside the templates; tests/test_documents.py fails when a key misses a language."""
+data beside the templates; tests/documents/test_documents.py fails when a key misses a language."""
 
 WORDS: dict[str, dict[str, str]] = {
     "ministry": {

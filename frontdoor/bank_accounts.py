@@ -4,7 +4,7 @@ so no history, Web UI page or audit export holds one (only the bank code and las
 
 The fields are found by name (`bank_account`, wherever it sits in the input: a submission's
 applicant, a batch's submissions, an agreement, fixed bank details), so an input model that gains
-one is covered without a change here; a test lists them (tests/test_bank_accounts.py).
+one is covered without a change here; a test lists them (tests/frontdoor/test_bank_accounts.py).
 """
 
 from typing import Any, TypeVar

@@ -2,7 +2,7 @@
 configuration in environment variables, and what an operator reads from it (health endpoints,
 Prometheus metrics, its log).
 
-Used by tests/test_workers.py and tests/test_observability.py.
+Used by tests/faults/test_workers.py and tests/observability/test_observability.py.
 """
 
 import asyncio

@@ -6,7 +6,7 @@
 Each scenario drives one application (simulation/driver.py) on the time-skipping test server with the
 production worker (`worker.build_worker`: every workflow and activity, a SQLite database), checks
 that it ended where the path ends, and writes its history as `temporal workflow show --output json`
-does. The test suite replays them (tests/test_audit_replay.py): a change to workflow code that
+does. The test suite replays them (tests/audit/test_audit_replay.py): a change to workflow code that
 would break these in-flight shapes fails CI. Refreshing is legitimate only for a change that is
 safe for workflows in flight (patched, or no running workflow can have the old shape): see docs/auditing.md,
 "Auditing".

@@ -1,7 +1,7 @@
 """The names the outside world addresses the workflows by: types, updates, signals, queries.
 
 They are in every history (changing one breaks replay), and front doors (CLI, gateway, console) and
-the edition's activities use them without importing workflow code. tests/test_workflow_names.py
+the edition's activities use them without importing workflow code. tests/workflows/test_workflow_names.py
 checks each against the workflow definitions. Plain strings, no imports: safe anywhere.
 """
 
