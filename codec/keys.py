@@ -1,24 +1,23 @@
 """The codec's key ring: every configured key decrypts, one (the primary) encrypts.
 
-Keys come from `Settings.codec_keys` (environment or secrets file), each an id and the base64
-of 32 random bytes. Rotation: add the new key, make it `codec_encrypt_key`, keep the old ones
-for as long as histories encrypted with them must be read (auditors: for ever).
+Keys come from the configuration (`Settings.codec_keys` and `codec_encrypt_key` in infra/settings.py,
+environment or secrets file), each an id and the base64 of 32 random bytes; the codec reads them
+from whatever object it is given and knows nothing of where they were configured. Rotation: add the
+new key, make it `codec_encrypt_key`, keep the old ones for as long as histories encrypted with them
+must be read (auditors: for ever).
 """
 
 import base64
 import binascii
-import json
 import os
-import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from infra.settings import Settings
+from pydantic import SecretStr
 
 KEY_BYTES = 32  # AES-256
 TOKEN_INFO = b"moazara bank account token"
@@ -49,7 +48,17 @@ def new_key() -> str:
     return base64.b64encode(os.urandom(KEY_BYTES)).decode()
 
 
-def key_ring(settings: Settings) -> KeyRing:
+class KeySettings(Protocol):
+    """What the key ring is built from (infra's Settings has both)."""
+
+    @property
+    def codec_keys(self) -> Mapping[str, SecretStr]: ...
+
+    @property
+    def codec_encrypt_key(self) -> str | None: ...
+
+
+def key_ring(settings: KeySettings) -> KeyRing:
     """The key ring of these settings; raises CodecKeyError naming what is wrong."""
     if not settings.codec_keys:
         raise CodecKeyError("no payload encryption key configured: set CODEC_KEYS or codec_keys in the secrets file")
@@ -69,43 +78,3 @@ def key_ring(settings: Settings) -> KeyRing:
     if primary not in ciphers:
         raise CodecKeyError(f"codec_encrypt_key {primary!r} is not among the codec keys {sorted(ciphers)}")
     return KeyRing(primary, ciphers, token_keys)
-
-
-def is_embedded_default(settings: Settings) -> bool:
-    """A local dev server without TLS: the only setup where a key may be generated on the spot."""
-    host = settings.temporal_address.rsplit(":", 1)[0]
-    return host in ("localhost", "127.0.0.1", "::1", "[::1]") and not (
-        settings.temporal_tls or settings.temporal_api_key or settings.temporal_tls_cert
-    )
-
-
-def ensure_dev_key(settings: Settings) -> bool:
-    """Embedded default only: when no key is configured and there is no secrets file yet, create
-    one with a random key (and a codec server token for staff), readable by its owner only.
-    Production gets its keys from configuration: generating one per machine would make each
-    worker write histories the others cannot read. True if a file was created."""
-    if settings.codec_keys or not settings.secrets_file or not is_embedded_default(settings):
-        return False
-    path = Path(settings.secrets_file)
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key_id = f"dev-{datetime.now(UTC):%Y%m%d}"
-    content = {
-        "codec_keys": {key_id: new_key()},
-        "codec_encrypt_key": key_id,
-        "codec_server_tokens": {"staff": secrets.token_urlsafe(24)},
-    }
-    # Written aside, then linked into place: of two processes starting at once, one creates the
-    # file and the other finds it whole (a link, unlike a write, is atomic and refuses to replace).
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(content, f, indent=2)
-    try:
-        os.link(tmp, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -16,14 +16,16 @@ decoded; `temporal workflow show --detailed` prints it in place of every input. 
 (browsers and the Web UI, curl, scripts) gets the 401, and `/encode` always refuses: a notice there
 would be stored in place of the sender's input.
 
-Mounted at /codec by the gateway (`make gateway`); `python -m codec.server` runs it alone.
+Mounted at /codec by the gateway (`make gateway`) and by the Web UI's front (gateway/web_ui.py);
+`python -m gateway.codec_server` runs it alone. It reads the configuration it is given (any object
+with the fields of `ServerSettings`, infra's Settings in practice) and imports none of it.
 """
 
 import hmac
 import html
 import json
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Protocol
 from urllib.parse import parse_qs
 
 import structlog
@@ -33,11 +35,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
+from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
 from codec.aes_gcm import AesGcmCodec
 from codec.keys import CodecKeyError
-from infra.settings import Settings
 
 COOKIE = "moazara_codec"
 NO_TOKEN_NOTICE = (
@@ -52,7 +54,20 @@ _LOGIN_FORM = """<!doctype html><title>Moazara codec server</title>
 Then open the Temporal Web UI served at this origin: payloads show decoded, with no setting to change.</p>"""
 
 
-def staff_member(settings: Settings, token: str | None) -> str | None:
+class ServerSettings(Protocol):
+    """What the codec server reads of the configuration, current at each request."""
+
+    @property
+    def codec_server_tokens(self) -> Mapping[str, SecretStr]: ...
+
+    @property
+    def temporal_namespace(self) -> str: ...
+
+    @property
+    def gateway_max_body_bytes(self) -> int: ...
+
+
+def staff_member(settings: ServerSettings, token: str | None) -> str | None:
     """The staff member this token belongs to, or None. Constant-time comparisons."""
     if not token:
         return None
@@ -71,7 +86,7 @@ def notice() -> Payload:
     )
 
 
-def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCodec, origins: list[str]) -> FastAPI:
+def create_codec_app(current_settings: Callable[[], ServerSettings], codec: AesGcmCodec, origins: list[str]) -> FastAPI:
     app = FastAPI(title="Moazara codec server", openapi_url=None, docs_url=None, redoc_url=None)
     app.add_middleware(
         CORSMiddleware,
@@ -175,23 +190,3 @@ def create_codec_app(current_settings: Callable[[], Settings], codec: AesGcmCode
         return response
 
     return app
-
-
-def main() -> None:
-    import uvicorn
-
-    from infra.live_settings import LiveSettings
-    from infra.log_config import configure_logging
-    from infra.settings import get_settings
-    from infra.temporal_connection import data_converter
-
-    settings = get_settings()
-    configure_logging(settings.log_format, settings.log_level)
-    codec = data_converter(settings, accept_clear=True).payload_codec
-    live = LiveSettings(settings)
-    app = create_codec_app(live.current, codec, settings.codec_server_origins)
-    uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port + 1, log_config=None)
-
-
-if __name__ == "__main__":
-    main()

@@ -64,7 +64,7 @@ def up() -> None:
                 *SERVER_PERSISTENCE,
                 "--ui-codec-endpoint",
                 f"http://localhost:{UI_PORT}/codec",
-            ],  # the UI decrypts through codec/web_ui.py, at its own origin: the staff's cookie goes along
+            ],  # the UI decrypts through gateway/web_ui.py, at its own origin: the staff's cookie goes along
             VAR / "temporal.log",
             SERVER_PID,
         )
@@ -84,7 +84,7 @@ def up() -> None:
     if not _alive(CONSOLE_PID):
         _spawn([sys.executable, "-m", "console"], VAR / "console.log", CONSOLE_PID)
     if not _alive(WEB_UI_PID):
-        _spawn([sys.executable, "-m", "codec.web_ui"], VAR / "web-ui.log", WEB_UI_PID)
+        _spawn([sys.executable, "-m", "gateway.web_ui"], VAR / "web-ui.log", WEB_UI_PID)
     print(
         f"Temporal dev server on localhost:{PORT}, Web UI on http://localhost:{UI_PORT} (payloads decoded once "
         f"signed in at http://localhost:{UI_PORT}/codec/login with a staff token of var/secrets.json), "

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     codec_server_origins: list[str] = Field(["http://localhost:8233"], description="Web UI origins allowed (CORS)")
     gateway_clients: dict[str, GatewayClient] = Field({}, description="gateway: client id -> role and credentials")
     webhook_secrets: dict[str, SecretStr] = Field({}, description="outbound webhooks: key id -> signing secret")
-    web_ui_host: str = Field("127.0.0.1", description="the Web UI's front (codec/web_ui.py) listen address")
+    web_ui_host: str = Field("127.0.0.1", description="the Web UI's front (gateway/web_ui.py) listen address")
     web_ui_port: int = Field(8233, ge=1, le=65535, description="the Temporal Web UI as staff open it, codec at /codec")
     web_ui_upstream: str = Field("http://127.0.0.1:8234", description="the Temporal Web UI itself, behind that port")
     console_host: str = Field("127.0.0.1", description="console listen address")

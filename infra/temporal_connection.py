@@ -22,25 +22,11 @@ from temporalio.runtime import (
 )
 
 from codec.aes_gcm import AesGcmCodec
-from codec.keys import KeyRing, ensure_dev_key, key_ring
 from codec.undecodable import PayloadConverter
 from infra.actor_header import ActorHeader
 from infra.failure_converter import InputFailureConverter
-from infra.live_settings import LiveSettings
+from infra.payload_keys import live_keys
 from infra.settings import Settings, get_settings
-
-
-def live_key_ring(live: LiveSettings):
-    """A callable answering the current key ring; rebuilt only when the settings object changed."""
-    cached: list = [None, None]  # settings object, its key ring
-
-    def current() -> KeyRing:
-        s = live.current()
-        if cached[0] is not s:
-            cached[1], cached[0] = key_ring(s), s
-        return cached[1]
-
-    return current
 
 
 def data_converter(settings: Settings | None = None, accept_clear: bool | None = None) -> DataConverter:
@@ -52,9 +38,7 @@ def data_converter(settings: Settings | None = None, accept_clear: bool | None =
     Raises codec.keys.CodecKeyError when no usable key is configured (outside the embedded
     default, which generates one into the secrets file on first use)."""
     settings = settings or get_settings()
-    ensure_dev_key(settings)
-    ring = live_key_ring(LiveSettings(settings))
-    ring()  # fail now, at start, rather than at the first payload
+    ring = live_keys(settings)
     clear = settings.accept_unencrypted_payloads if accept_clear is None else accept_clear
     return dataclasses.replace(
         pydantic_data_converter,

@@ -1,6 +1,8 @@
 """Dependencies point down (the design card): the domain at the bottom, then activities, then
-workflows, then the front doors and tools on top; nothing shipped imports the tests. Read from the
-source's import statements, so a new upward import fails here before review."""
+workflows, then the front doors and tools on top; nothing shipped imports the tests, and no two
+packages import each other, directly or round a loop (the codec is built by infra, from keys infra
+passes in; it imports nothing of infra). Read from the source's import statements, so a new upward
+import fails here before review."""
 
 import ast
 from pathlib import Path
@@ -11,13 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 MAY_IMPORT = {
     "domain": set(),
     "infra": {"domain", "codec"},
-    "codec": {"infra", "domain"},
+    "codec": set(),
     "activities": {"domain", "infra", "observability", "workflows.names"},
     "workflows": {"domain", "activities"},
     "observability": {"domain", "infra"},
     "frontdoor": {"domain", "infra", "workflows.names"},
+    # Geometry only (the bar charts the console and the documents draw).
+    "charts": set(),
+    # What the programme hands people, made from the domain's records; the front doors issue them.
+    "documents": {"domain", "infra", "charts"},
     # The console acts through the front door; its auditor's page uses the auditor's tools.
-    "console": {"domain", "infra", "observability", "frontdoor", "workflows.names", "audit"},
+    "console": {"domain", "infra", "observability", "frontdoor", "workflows.names", "audit", "documents", "charts"},
 }
 SHIPPED = [
     "domain",
@@ -27,6 +33,8 @@ SHIPPED = [
     "workflows",
     "observability",
     "frontdoor",
+    "charts",
+    "documents",
     "console",
     "cli",
     "gateway",
@@ -82,3 +90,46 @@ def test_nothing_shipped_imports_the_tests():
         if m == "tests" or m.startswith("tests.")
     ]
     assert not wrong, wrong
+
+
+# Modules the layers above may import on their own (names, no code of their package): a node of
+# their own in the package graph, like a package.
+LEAVES = {a for allowed in MAY_IMPORT.values() for a in allowed if "." in a}
+
+
+def _node(module: str) -> str:
+    return next((leaf for leaf in LEAVES if module == leaf or module.startswith(leaf + ".")), module.split(".")[0])
+
+
+def _package_graph() -> dict[str, set[str]]:
+    """Which shipped package imports which others (any import, at the top of a module or inside
+    a function: both run)."""
+    names = {s.removesuffix(".py") for s in SHIPPED} | LEAVES
+    graph: dict[str, set[str]] = {}
+    for part in SHIPPED:
+        for f in _files(part):
+            here = _node(".".join(f.relative_to(ROOT).with_suffix("").parts))
+            graph.setdefault(here, set()).update(n for m in _imports(f) if (n := _node(m)) in names and n != here)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each loop of imports once, as the packages along it (first package repeated at the end)."""
+    found: dict[frozenset[str], list[str]] = {}
+
+    def walk(path: list[str]) -> None:
+        for nxt in sorted(graph.get(path[-1], ())):
+            if nxt == path[0]:
+                found.setdefault(frozenset(path), [*path, nxt])
+            elif nxt not in path and nxt > path[0]:  # each loop from its smallest package only
+                walk([*path, nxt])
+
+    for start in sorted(graph):
+        walk([start])
+    return list(found.values())
+
+
+def test_no_two_packages_import_each_other():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    loops = [" -> ".join(c) for c in _cycles(_package_graph())]
+    assert not loops, loops

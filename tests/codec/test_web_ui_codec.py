@@ -1,7 +1,7 @@
 """The Temporal Web UI decodes for a signed-in staff member as shipped (issue 14, item 6), checked
 in Debian's Chromium with a fresh profile and no UI setting changed.
 
-The dev server's own Web UI runs behind codec/web_ui.py, which serves the codec at the same
+The dev server's own Web UI runs behind gateway/web_ui.py, which serves the codec at the same
 origin (the UI's server-wide codec endpoint): not signed in, the input shows as ciphertext and
 `/codec/login` says how to sign in; signed in there with a staff token, the same page shows it
 decoded.
@@ -19,7 +19,7 @@ from playwright.async_api import async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
 from codec.keys import new_key
-from codec.web_ui import create_web_ui_app
+from gateway.web_ui import create_web_ui_app
 from infra.actor_header import ActorHeader
 from infra.live_settings import LiveSettings
 from infra.settings import Settings

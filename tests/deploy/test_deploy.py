@@ -372,9 +372,9 @@ def test_k8s_console_is_reached_over_https_with_secure_cookies(monkeypatch):
 
 
 def test_k8s_web_ui_serves_the_codec_at_its_own_origin_over_https(monkeypatch):
-    """Issue 14, item 6 in production: the Web UI's front (codec/web_ui.py) behind HTTPS, the
+    """Issue 14, item 6 in production: the Web UI's front (gateway/web_ui.py) behind HTTPS, the
     codec at the same origin (so the UI's calls carry the staff's cookie), the UI itself behind."""
-    [(workload, _, c)] = [(w, s, c) for w, s, c in pod_containers() if command(c) == ["python", "-m", "codec.web_ui"]]
+    [(workload, _, c)] = [(w, s, c) for w, s, c in pod_containers() if command(c) == ["python", "-m", "gateway.web_ui"]]
     settings = settings_from(k8s_env(c)[0], monkeypatch)
     [ingress] = k8s("Ingress", "moazara-web-ui")
     [rule] = ingress["spec"]["rules"]

@@ -9,19 +9,23 @@ is `<this origin>/codec`, a same-origin request, which carries the staff member'
 (set at `/codec/login`). Without it the codec answers 401 and the UI shows ciphertext; `/codec/login`
 says how to sign in.
 
-    python -m codec.web_ui       # make up runs it on :8233, the UI itself on :8234
+    python -m gateway.web_ui     # make up runs it on :8233, the UI itself on :8234
 """
 
 from collections.abc import Callable
 
 import httpx
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from codec.aes_gcm import AesGcmCodec
 from codec.server import create_codec_app
+from infra.live_settings import LiveSettings
 from infra.settings import Settings
+from infra.startup import start_process
+from infra.temporal_connection import data_converter
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"}
 
@@ -47,12 +51,6 @@ def create_web_ui_app(current_settings: Callable[[], Settings], codec: AesGcmCod
 
 
 def main() -> None:
-    import uvicorn
-
-    from infra.live_settings import LiveSettings
-    from infra.startup import start_process
-    from infra.temporal_connection import data_converter
-
     settings, _ = start_process()
     codec = data_converter(settings, accept_clear=True).payload_codec
     assert isinstance(codec, AesGcmCodec)
