@@ -91,11 +91,12 @@ def words_for(request: Request, user: User | None = None) -> Words:
 
 
 def render(request: Request, template: str, who: Signed | None, http_status: int = 200, **context: Any) -> HTMLResponse:
-    t = words_for(request, who.user if who else None)
-    html = env.get_template(template).render(
-        t=t, user=who.user if who else None, csrf=who.csrf if who else "", **context
-    )
-    return HTMLResponse(html, status_code=http_status)
+    """`template` in the user's language: every page gets the words `t`, the user, their CSRF token
+    and `ui`, the list pages' shared shapes (templates/_macros.html) speaking those words."""
+    page = {"t": words_for(request, who.user if who else None), "user": who.user if who else None}
+    page |= {"csrf": who.csrf if who else "", **context}
+    page["ui"] = env.get_template("_macros.html").make_module(page)
+    return HTMLResponse(env.get_template(template).render(page), status_code=http_status)
 
 
 def too_many_failures(s: ConsoleState, key: str, limit: int = 5, window: float = 300) -> bool:
