@@ -1,6 +1,8 @@
 """The admin's pages: users and their roles, deactivation (their sessions end at once), and the
 access trail with its chain verified. Each change is on the trail (console/accounts.py)."""
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -29,11 +31,22 @@ def users(request: Request, s: State, who: Who) -> Response:
     return _page(request, s, who)
 
 
+def _change(request: Request, s: State, who: Who, change: Callable[[], object]) -> Response:
+    """An admin's change, then back to the users' page; refused (ValueError), the page again with
+    the reason (422)."""
+    try:
+        change()
+    except ValueError as e:
+        return _page(request, s, who, 422, str(e))
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 @router.post("/admin/users")
 def add_user(request: Request, s: State, who: Who, form: Form) -> Response:
     require(who, "admin")
-    password = str(form.get("password", ""))
-    try:
+
+    def create() -> None:
+        password = str(form.get("password", ""))
         if len(password) < 12:
             raise ValueError("password: at least 12 characters")
         s.accounts.create(
@@ -43,19 +56,14 @@ def add_user(request: Request, s: State, who: Who, form: Form) -> Response:
             _roles(form),
             by=who.user.login,
         )
-    except ValueError as e:
-        return _page(request, s, who, 422, str(e))
-    return RedirectResponse("/admin/users", status_code=303)
+
+    return _change(request, s, who, create)
 
 
 @router.post("/admin/users/{login}/roles")
 def set_roles(request: Request, s: State, who: Who, form: Form, login: str) -> Response:
     require(who, "admin")
-    try:
-        s.accounts.set_roles(login, _roles(form), by=who.user.login)
-    except ValueError as e:
-        return _page(request, s, who, 422, str(e))
-    return RedirectResponse("/admin/users", status_code=303)
+    return _change(request, s, who, lambda: s.accounts.set_roles(login, _roles(form), by=who.user.login))
 
 
 @router.post("/admin/users/{login}/deactivate")
@@ -63,8 +71,4 @@ def deactivate(request: Request, s: State, who: Who, form: Form, login: str) -> 
     require(who, "admin")
     if login == who.user.login:
         raise HTTPException(422, "an admin does not deactivate themselves")
-    try:
-        s.accounts.deactivate(login, by=who.user.login)
-    except ValueError as e:
-        return _page(request, s, who, 422, str(e))
-    return RedirectResponse("/admin/users", status_code=303)
+    return _change(request, s, who, lambda: s.accounts.deactivate(login, by=who.user.login))
