@@ -13,6 +13,7 @@ Confirming is never a what-if's: it applies the stored proposal, which the what-
 with the edition's own parameters.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from operator import add
@@ -304,28 +305,25 @@ def charts(f: Figures, t: Words) -> dict[str, Chart]:
     """The dashboard's charts in the reader's language (labels, numbers, direction)."""
     d = t.direction
 
-    def awards(groups: dict[str, Group], label: Any, css: Any = None) -> list[Row]:
-        return [
-            Row(
-                label(k),
-                g.awarded,
-                t("{amount} ({n} projects)", amount=t.money(g.awarded), n=t.number(g.funded)),
-                g.priority_awarded,
-                css(k) if css else "",
-            )
-            for k, g in groups.items()
-        ]
+    def awarded(g: Group) -> tuple[Decimal, str, Decimal]:  # the priority zone's part
+        return (
+            g.awarded,
+            t("{amount} ({n} projects)", amount=t.money(g.awarded), n=t.number(g.funded)),
+            g.priority_awarded,
+        )
 
-    def counts(groups: dict[str, Group], label: Any) -> list[Row]:
-        return [
-            Row(
-                label(k),
-                g.applications,
-                t("{n} · {funded} funded", n=t.number(g.applications), funded=t.number(g.funded)),
-                g.funded,
-            )
-            for k, g in groups.items()
-        ]
+    def applied(g: Group) -> tuple[int, str, int]:  # the funded part
+        return (
+            g.applications,
+            t("{n} · {funded} funded", n=t.number(g.applications), funded=t.number(g.funded)),
+            g.funded,
+        )
+
+    def bars(
+        groups: dict[str, Group], label: Any, measure: Callable[[Group], tuple[Any, str, Any]], css: Any = None
+    ) -> list[Row]:
+        """A bar per group (`label(key)`): what `measure` counts, said, and its part."""
+        return [Row(label(k), *measure(g), css(k) if css else "") for k, g in groups.items()]
 
     funded_legend = [("bar", t("Applications")), ("part", t("Funded"))]
     zone_legend = [("bar", t("Awarded")), ("part", t("of which in the priority zone"))]
@@ -361,31 +359,31 @@ def charts(f: Figures, t: Words) -> dict[str, Chart]:
             d,
         ),
         "regions": bar_chart(
-            "chart-regions", t("Amounts awarded by region"), awards(f.by_region, lambda k: region_label(t, k)), d,
-            legend=zone_legend,
+            "chart-regions", t("Amounts awarded by region"), bars(f.by_region, lambda k: region_label(t, k), awarded),
+            d, legend=zone_legend,
         ),
         "provinces": bar_chart(
             "chart-provinces",
             t("The {n} provinces most awarded", n=len(shown_provinces)),
-            awards(shown_provinces, str, lambda k: "priority" if k in f.priority_provinces else ""),
+            bars(shown_provinces, str, awarded, lambda k: "priority" if k in f.priority_provinces else ""),
             d,
             legend=[("bar", t("Awarded")), ("priority-swatch", t("Province of the priority zone"))],
         ),
         "sectors": bar_chart(
-            "chart-sectors", t("Applications by sector"), counts(f.by_sector, lambda k: t("sector:" + k)), d,
+            "chart-sectors", t("Applications by sector"), bars(f.by_sector, lambda k: t("sector:" + k), applied), d,
             legend=funded_legend,
         ),
         "sector_awards": bar_chart(
-            "chart-sector-awards", t("Amounts awarded by sector"), awards(f.by_sector, lambda k: t("sector:" + k)), d,
-            legend=zone_legend,
+            "chart-sector-awards", t("Amounts awarded by sector"),
+            bars(f.by_sector, lambda k: t("sector:" + k), awarded), d, legend=zone_legend,
         ),
         "legal_forms": bar_chart(
             "chart-legal-forms", t("Applications by legal form"),
-            counts(f.by_legal_form, lambda k: t("legal_form:" + k)), d, legend=funded_legend,
+            bars(f.by_legal_form, lambda k: t("legal_form:" + k), applied), d, legend=funded_legend,
         ),
         "legal_form_awards": bar_chart(
             "chart-legal-form-awards", t("Amounts awarded by legal form"),
-            awards(f.by_legal_form, lambda k: t("legal_form:" + k)), d, legend=zone_legend,
+            bars(f.by_legal_form, lambda k: t("legal_form:" + k), awarded), d, legend=zone_legend,
         ),
         "people": bar_chart("chart-people", t("Jobs and beneficiaries"), people, d, legend=women_legend),
         "people_regions": bar_chart(
