@@ -85,14 +85,23 @@ async def site(tmp_path_factory, executor):
         engine.dispose()
 
 
-async def sign_in(browser, base: str, login: str) -> Page:
-    page = await (await browser.new_context(locale="fr-FR")).new_page()
-    await page.goto(f"{base}/applications")
+async def sign_in(browser, base: str, login: str, at: str = "/applications", axe: bool = False) -> Page:
+    """A new browser signed in as `login` through the sign-in form that `at` shows first, left on `at`.
+    `axe`: the context bypasses the CSP, only so that a test may inject axe-core (`violations`)."""
+    page = await (await browser.new_context(locale="fr-FR", bypass_csp=axe)).new_page()
+    await page.goto(f"{base}{at}")
     await page.fill("#login", login)
     await page.fill("#password", PASSWORD)
     await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/applications")
+    await page.wait_for_url(f"{base}{at}")
     return page
+
+
+async def violations(page: Page) -> list[tuple[str, str]]:
+    """axe-core's serious and critical violations on the page (its context from sign_in(axe=True))."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 async def in_review(d: Driver, **kw) -> str:
@@ -181,15 +190,9 @@ async def test_a_regions_agent_cannot_open_another_regions_application(site):
 async def test_the_main_pages_have_no_serious_accessibility_violation(site):
     d, s, base, browser = site
     app_id = await in_review(d)
-    context = await browser.new_context(bypass_csp=True)  # only to inject axe-core
-    page = await context.new_page()
-    await page.goto(f"{base}/login")
-    pages = {"login": f"{base}/login"}
-    await page.fill("#login", "officer-amina")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/")
-    pages |= {
+    page = await sign_in(browser, base, "officer-amina", at="/", axe=True)
+    pages = {
+        "login": f"{base}/login",
         "waiting on me": f"{base}/",
         "board": f"{base}/applications",
         "application": f"{base}/applications/{app_id}",
@@ -198,10 +201,7 @@ async def test_the_main_pages_have_no_serious_accessibility_violation(site):
     }
     for name, url in pages.items():
         await page.goto(url)
-        await page.add_script_tag(path=str(AXE))
-        result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        bad = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
-        assert not bad, f"{name}: {bad}"
+        assert not await violations(page), name
 
 
 async def test_a_reviewer_sees_only_assigned_applications_and_no_identity_in_a_blind_review(site):
@@ -216,13 +216,7 @@ async def test_a_reviewer_sees_only_assigned_applications_and_no_identity_in_a_b
     await blind.reach(h, Stage.REVIEW, "2 reviews")
     unassigned = await in_review(d)  # an application of an open edition: nobody assigned
 
-    context = await browser.new_context(locale="fr-FR", bypass_csp=True)  # bypass only to inject axe-core
-    page = await context.new_page()
-    await page.goto(f"{base}/reviews")
-    await page.fill("#login", "reviewer-amal")
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base}/reviews")
+    page = await sign_in(browser, base, "reviewer-amal", at="/reviews", axe=True)
     rows = page.locator("tbody tr")
     await expect(rows).to_have_count(1)
     assert "Atelier de tissage de tapis" in await rows.first.text_content()
@@ -233,9 +227,7 @@ async def test_a_reviewer_sees_only_assigned_applications_and_no_identity_in_a_b
     assert reg not in body and "aveugle" in body and "Innovation" in body
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=ARTIFACTS / "review-fr.png", full_page=True)
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    assert not [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not await violations(page)
     for criterion in ("innovation", "income_generation", "jobs", "inclusion", "sustainability", "feasibility"):
         await page.fill(f"#score-{criterion}", "7")
     await page.check("#no_conflict")
