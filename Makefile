@@ -6,11 +6,15 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install test lint demo up down clean gateway console lock bench properties browser fonts
 
-# Runtime dependencies at the versions of deploy/requirements.lock (what the image ships).
+# Runtime dependencies exactly as deploy/requirements.lock (what the image ships), hashes checked;
+# then the project and its dev extras, with the lock's versions as constraints (pip refuses hashes
+# in a constraints file, so they are given without).
 $(STAMP): pyproject.toml deploy/requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c deploy/requirements.lock -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r deploy/requirements.lock
+	sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' deploy/requirements.lock > $(VENV)/locked-versions.txt
+	$(PY) -m pip install -q -c $(VENV)/locked-versions.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP) browser fonts
@@ -30,10 +34,14 @@ browser: $(AXE)
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix var/npm axe-core@4.11
 
-# After changing a dependency in pyproject.toml: install it, then pin the runtime closure again.
+# After changing a dependency in pyproject.toml (docs/operations.md, "Dependencies"): pin the runtime
+# dependencies again with their hashes, then install them. LOCK_ARGS=--upgrade moves every pin.
+LOCK_ARGS ?=
 lock:
-	$(PY) -m pip install -q -e '.[dev]'
-	$(PY) deploy/lock.py
+	@test -x $(VENV)/bin/pip-compile || $(MAKE) $(STAMP)
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile -q --generate-hashes --strip-extras \
+	  --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o deploy/requirements.lock pyproject.toml
+	$(MAKE) $(STAMP)
 
 # Lint and types first: ruff (rules and format in pyproject.toml), mypy --strict on the core.
 lint: $(STAMP)

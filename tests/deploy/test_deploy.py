@@ -8,11 +8,11 @@ Dockerfile and the lock are parsed, and what an operator relies on is asserted:
   workers, gateway and migration agree on Temporal namespace, task queue, database and secrets;
 - probes and health checks call /healthz and /readyz on the ports the settings open;
 - the workers have resource requests and an autoscaler, the image runs as non-root and installs
-  exactly the pinned lock, which is the runtime closure of the tested virtualenv;
+  exactly the lock, hashes checked; the lock pins pyproject's runtime closure at the versions of
+  the tested virtualenv;
 - `docker compose config` accepts the file, where a compose client exists.
 """
 
-import importlib.util
 import json
 import re
 import shlex
@@ -425,12 +425,13 @@ def test_kustomizations_list_every_manifest_with_one_image():
 # --- The image --------------------------------------------------------------------------------------------
 
 
-def test_image_is_non_root_and_installs_exactly_the_lock():
+def test_image_is_non_root_and_installs_exactly_the_hashed_lock():
     text = (DEPLOY / "Dockerfile").read_text("utf-8")
     final = text[text.rindex("\nFROM ") :]
     [user] = re.findall(r"^USER (\S+)", final, re.M)
     assert user.split(":")[0] not in ("0", "root")
-    assert re.search(r"pip install --no-deps .*-r /tmp/requirements.lock", text.replace("\\\n", " "))
+    [install] = [c for c in text.replace("\\\n", " ").split("&&") if "-r /tmp/requirements.lock" in c]
+    assert {"--require-hashes", "--no-deps"} <= set(shlex.split(install))  # checked files, nothing beyond
     assert "pip check" in text and "COPY deploy/requirements.lock" in text
     [base] = re.findall(r"^ARG PYTHON_IMAGE=(\S+)", text, re.M)
     assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base)
@@ -441,24 +442,39 @@ def test_image_is_non_root_and_installs_exactly_the_lock():
     assert "!deploy/requirements.lock" in ignored
 
 
-def test_lock_pins_the_runtime_closure_of_the_tested_virtualenv():
-    spec = importlib.util.spec_from_file_location("deploy_lock", DEPLOY / "lock.py")
-    lock = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lock)
-    pinned = {}
-    for line in (DEPLOY / "requirements.lock").read_text("utf-8").splitlines():
-        if line and not line.startswith("#"):
-            name, sep, version = line.partition("==")
-            assert sep and version, f"not pinned: {line}"
-            pinned[canonicalize_name(name)] = version
-    assert pinned == lock.closure(), "deploy/requirements.lock is stale: run `make lock`"
-    assert "moazara" not in pinned and "pytest" not in pinned
-    import tomllib
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """{name: (version, sha256 hashes)} of deploy/requirements.lock, as pip reads it."""
+    entries = {}
+    for line in (DEPLOY / "requirements.lock").read_text("utf-8").replace("\\\n", " ").splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            req = Requirement(re.sub(r"\s--hash=\S+", "", line).strip())
+            [pin] = req.specifier
+            assert pin.operator == "==" and not req.extras and req.marker is None, f"not an exact pin: {line}"
+            entries[canonicalize_name(req.name)] = (pin.version, re.findall(r"--hash=sha256:([0-9a-f]{64})\b", line))
+    return entries
 
+
+def test_lock_pins_with_hashes_the_runtime_closure_of_pyproject_as_installed_in_the_tested_virtualenv():
+    import tomllib
+    from importlib.metadata import distribution
+
+    lock = locked()
+    assert all(hashes for _, hashes in lock.values()), "every pin carries its files' hashes"
+    # The closure of pyproject's runtime dependencies (no dev extras), walked through what is installed.
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
-    for dep in project["dependencies"]:
-        req = Requirement(dep)
-        assert req.specifier.contains(pinned[canonicalize_name(req.name)], prereleases=True), dep
+    todo = [(Requirement(dep), "") for dep in project["dependencies"]]
+    closure, seen = {}, set()
+    while todo:
+        req, extra = todo.pop()
+        if (str(req), extra) not in seen and (req.marker is None or req.marker.evaluate({"extra": extra})):
+            seen.add((str(req), extra))
+            dist = distribution(req.name)
+            assert req.specifier.contains(dist.version, prereleases=True), f"{req} but {dist.version} installed"
+            closure[canonicalize_name(req.name)] = dist.version
+            todo += [(Requirement(r), e) for r in dist.requires or [] for e in req.extras or {""}]
+    stale = "deploy/requirements.lock disagrees with pyproject.toml or the virtualenv: `make lock`"
+    assert {name: version for name, (version, _) in lock.items()} == closure, stale
+    assert "moazara" not in lock and "pytest" not in lock and "pip-tools" not in lock
 
 
 # --- Secrets file tool and runbook --------------------------------------------------------------------------
@@ -508,7 +524,7 @@ def test_runbook_covers_the_operations_and_names_existing_files():
     ):
         assert any(topic in h for h in headings), topic
     # Files (with an extension) and the k8s folders; `deploy/NAME` alone is a kubectl Deployment.
-    for ref in set(re.findall(r"deploy/[\w./-]*\.\w+|deploy/k8s[\w/-]*", RUNBOOK)):
+    for ref in set(re.findall(r"(?<![\w/])(?:deploy/[\w./-]*\.\w+|deploy/k8s[\w/-]*)", RUNBOOK)):
         if ref != "deploy/secrets.json":  # made by the operator, never committed
             assert (ROOT / ref).exists(), ref
 
