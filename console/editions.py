@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from console.charts import Chart, Row, bar_chart
+from charts.bars import Chart, Row, bar_chart
 from console.i18n import Words
 from domain.committee import Change, Placement, fill, what_if
 from domain.db.edition_repository import EditionRepository

@@ -21,12 +21,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bench.console import seed
+from charts.bars import LABEL, VALUE, WIDTH
 from console import editions
 from console.accounts import Accounts, verify_trail
 from console.actions import ACTIONS
 from console.app import console_state, create_app
 from console.board import WAITING_FOR
-from console.charts import LABEL, VALUE, WIDTH
 from console.i18n import LANGUAGES, LOCALE_DIR, Words
 from console.web import TEMPLATES
 from console.work import ORDER_STATES, WAITING_ON
