@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from documents.render import Terms, pdf
+from documents.render import Terms, html, pdf
 from documents.store import DirectoryStore
 from domain.db.tables import EditionRow
 from domain.edition import EditionSettings
@@ -39,7 +39,7 @@ def issue(
         raise NotIssuable(f"{app['id']} has no award: its documents come once the committee selects it")
     if kind == "payment_advice" and order_key not in paid_orders(app):
         raise NotIssuable(f"{str(order_key)[:80]!r} is not a paid order of {app['id']}")
-    content = pdf(kind, app, terms_for(engine, app["edition"]), language, on, order_key)
+    content = pdf(html(kind, app, terms_for(engine, app["edition"]), language, on, order_key))
     sha, path = store.put(content, f"{kind}-{language}.pdf")
     return sha, path, content
 

@@ -1,7 +1,9 @@
-"""The programme's documents as PDF, in French or Arabic: HTML from templates and the documents'
-words (documents/words.py), amounts and dates from the one formatter (infra/formats.py), laid out
-and shaped by WeasyPrint (Pango and HarfBuzz: Arabic joined and right to left) with fonts the
-Makefile installs (Amiri for Arabic, DejaVu Sans otherwise)."""
+"""The programme's documents as PDF, in French, Arabic or English: HTML from templates (each
+extends base.html: the ministry's header, the title, the reference and the date) and the
+documents' words (documents/words.py), amounts and dates from the one formatter
+(infra/formats.py), laid out and shaped by WeasyPrint (Pango and HarfBuzz: Arabic joined and
+right to left) with fonts the Makefile installs (Amiri for Arabic, DejaVu Sans otherwise): a
+document's HTML through `page`, then `pdf`."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from documents.words import WORDS
+from documents.words import words
 from domain.edition import EditionSettings, Tranche
 from domain.money import mad
 from domain.reference import MINISTRY
@@ -23,17 +25,28 @@ KINDS = ("award_letter", "agreement")  # one per selected application; a payment
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
 
 
-def _words(language: str):  # type: ignore[no-untyped-def]
-    def w(key: str, **params: Any) -> str:
-        return WORDS[key][language].format(**params)
+def page(template: str, language: str, **context: Any) -> str:
+    """A document's HTML: its template with the language's words (`w`), direction and font."""
+    return env.get_template(f"{template}.html").render(
+        language=language,
+        direction="rtl" if language in formats.RTL else "ltr",
+        font=FONTS.get(language, FONTS["fr"]),
+        w=words(language),
+        **context,
+    )
 
-    return w
+
+def pdf(html: str) -> bytes:
+    """The document as PDF."""
+    from weasyprint import HTML  # imported here: Pango loads only where documents are made
+
+    return HTML(string=html).write_pdf()  # type: ignore[no-any-return]
 
 
 def _funder(name: str, language: str) -> str:
     if name == MINISTRY:
-        return WORDS["funder_ministry"][language]
-    return WORDS["funder_region"][language].format(code=name.removeprefix("region-"))
+        return words(language)("funder_ministry")
+    return words(language)("funder_region", code=name.removeprefix("region-"))
 
 
 @dataclass(frozen=True)
@@ -60,40 +73,36 @@ def html(
     issued: date,
     order_key: str | None = None,
 ) -> str:
-    """The document's HTML (what the PDF is made of); a payment advice names its order."""
+    """An application's document `kind` (a payment advice: of its paid order `order_key`) as HTML."""
     if kind not in (*KINDS, "payment_advice"):
         raise ValueError(f"kind: one of {', '.join(KINDS)}, payment_advice")
+    w = words(language)
     terms = settings if isinstance(settings, Terms) else Terms.of(settings)
     award = mad(app["award"])
     submission = app["submission"]
     tranches = [
-        {
-            "amount": formats.money(mad(award * t.share), language),
-            "condition": WORDS[f"release_{t.release.value}"][language],
-        }
+        {"amount": formats.money(mad(award * t.share), language), "condition": w(f"release_{t.release.value}")}
         for t in terms.tranches
     ]
     funders = [
         {"name": _funder(f, language), "amount": formats.money(a, language)} for f, a in sorted(app["funders"].items())
     ]
     bank = submission["applicant"].get("bank_account")
-    advice = _advice(app, order_key, language) if kind == "payment_advice" else None
-    return env.get_template(f"{kind}.html").render(
-        advice=advice,
-        language=language,
-        direction="rtl" if language in formats.RTL else "ltr",
-        font=FONTS.get(language, FONTS["fr"]),
-        title=WORDS[kind][language],
-        w=_words(language),
+    return page(
+        kind,
+        language,
+        title=w(kind),
+        reference=app["id"],
+        issued=formats.when(issued, language),
+        advice=_advice(app, order_key, language) if kind == "payment_advice" else None,
         app=app,
         award=formats.money(award, language),
         funders=funders,
         tranches=tranches,
         months=submission["project"]["duration_months"],
         interval=terms.report_interval_months,
-        legal_form=WORDS[f"legal_form_{app['legal_form']}"][language],
+        legal_form=w(f"legal_form_{app['legal_form']}"),
         bank=mask_rib(bank) if bank else "—",
-        issued=formats.when(issued, language),
     )
 
 
@@ -111,16 +120,3 @@ def _advice(app: dict[str, Any], order_key: str | None, language: str) -> dict[s
         "reference": paid["reference"],
         "executed_on": formats.when(paid["at"], language),
     }
-
-
-def pdf(
-    kind: str,
-    app: dict[str, Any],
-    settings: EditionSettings | Terms,
-    language: str,
-    issued: date,
-    order_key: str | None = None,
-) -> bytes:
-    from weasyprint import HTML  # imported here: Pango loads only where documents are made
-
-    return HTML(string=html(kind, app, settings, language, issued, order_key)).write_pdf()  # type: ignore[no-any-return]
