@@ -1,12 +1,16 @@
-"""The documents of an application, for ops at the terminal: its award letter and funding
-agreement and payment advices as PDF in French and Arabic, kept in the document store under their
-SHA-256. (`starter.py documents` records the documents an applicant completed: cli/ops.py.)
+"""The documents, for ops at the terminal: an application's award letter and funding agreement and
+payment advices as PDF in French and Arabic, and an edition's programme report, kept in the
+document store under their SHA-256. (`starter.py documents` records the documents an applicant
+completed: cli/ops.py.)
 
 python starter.py pdf moazara-4-ASSO-0001            # all of them, in both languages
 python starter.py pdf moazara-4-ASSO-0001 --language ar --json
+python starter.py edition report 4 --pdf --lang ar [--out var/reports]
 """
 
+import shutil
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +20,10 @@ from cli import render
 from cli.actions import CliError
 from cli.command import run_command
 from cli.inputs import InputError
+from domain.edition import EditionSettings
 from infra.settings import get_settings
+
+LANGUAGES = ("fr", "ar", "en")
 
 
 def documents(
@@ -27,8 +34,6 @@ def documents(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Write the award letter, the funding agreement and a payment advice per paid tranche (PDF)."""
-    from pathlib import Path
-
     from documents.issue import NotIssuable, issue, paid_orders
     from documents.render import KINDS
     from documents.store import DirectoryStore
@@ -63,3 +68,30 @@ def documents(
         return 0
 
     run_command(as_json, work)
+
+
+def programme_report(settings: EditionSettings, language: str, out: Path | None, as_json: bool) -> int:
+    """The edition's programme report as PDF in `language`, kept in the document store (and copied
+    to `out`: a folder, or a file ending in .pdf); prints its path and SHA-256."""
+    from documents.issue import issue_report
+    from documents.store import DirectoryStore
+    from domain.db.session import make_engine
+
+    if language not in LANGUAGES:
+        raise InputError.one("--lang", f"fr, ar or en, not {language[:10]!r}")
+    config = get_settings()
+    store = DirectoryStore(Path(config.documents_dir))
+    sha, path, _ = issue_report(make_engine(config.database_url), settings, language, store, date.today())
+    written = {"edition": settings.edition, "language": language, "sha256": sha, "path": str(path)}
+    if out is not None:
+        copy = out if out.suffix == ".pdf" else out / f"programme-report-{settings.edition}-{language}.pdf"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        written["written"] = str(copy)
+    if as_json:
+        render.emit_json(written)
+    else:
+        render.out.print(f"programme_report {language}  sha256 {sha}  {escape(str(path))}")
+        if out is not None:
+            render.out.print(f"written: {escape(written['written'])}")
+    return 0

@@ -7,6 +7,7 @@ selection, and print the programme report.
     python starter.py edition proposal 6                           # the ranked selection before it is sent
     python starter.py edition confirm 6 --by director
     python starter.py edition report 6 --out var/reports           # prints it, writes JSON and CSV
+    python starter.py edition report 6 --pdf --lang ar             # the PDF, kept in the document store
 """
 
 import asyncio
@@ -23,7 +24,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from cli import inputs, render
+from cli import documents, inputs, render
 from cli.actions import CliError, connect_client, refusal_reason
 from cli.command import run_command
 from domain.db.edition_repository import EditionRepository
@@ -42,6 +43,7 @@ app = typer.Typer(
 
 Number = Annotated[int, typer.Argument(metavar="EDITION", help="edition number", min=1, max=100)]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output (JSON on stdout)")]
+By = Annotated[str, typer.Option("--by", help="who does it")]
 
 
 def _refused(reason: str, as_json: bool) -> int:
@@ -178,31 +180,18 @@ async def _update(edition: int, name: str, payload, as_json: bool) -> int:
 
 @app.command(help="Close the call before its last day (ops).")
 def close(
-    edition: Number,
-    by: Annotated[str, typer.Option("--by")],
-    reason: Annotated[str, typer.Option("--reason")] = "",
-    as_json: Json = False,
+    edition: Number, by: By, reason: Annotated[str, typer.Option("--reason")] = "", as_json: Json = False
 ) -> None:
-    run_command(
-        as_json, _update(edition, names.EditionUpdate.CLOSE_CALL, CloseCall(closed_by=by, reason=reason), as_json)
-    )
+    payload = CloseCall(closed_by=by, reason=reason)
+    run_command(as_json, _update(edition, names.EditionUpdate.CLOSE_CALL, payload, as_json))
 
 
 @app.command(
     help="Confirm the committee's proposed selection: the decisions are then sent (recorded with who confirmed)."
 )
-def confirm(
-    edition: Number,
-    by: Annotated[str, typer.Option("--by")],
-    note: Annotated[str, typer.Option("--note")] = "",
-    as_json: Json = False,
-) -> None:
-    run_command(
-        as_json,
-        _update(
-            edition, names.EditionUpdate.CONFIRM_SELECTION, SelectionConfirmed(confirmed_by=by, note=note), as_json
-        ),
-    )
+def confirm(edition: Number, by: By, note: Annotated[str, typer.Option("--note")] = "", as_json: Json = False) -> None:
+    payload = SelectionConfirmed(confirmed_by=by, note=note)
+    run_command(as_json, _update(edition, names.EditionUpdate.CONFIRM_SELECTION, payload, as_json))
 
 
 @app.command(help="The committee's ranked proposal (or a promotion round), from the database.")
@@ -247,11 +236,14 @@ def proposal(
     render.out.print(t)
 
 
+def edition_settings(edition: int) -> EditionSettings:
+    """The edition's settings as recorded, or the built-in edition's for one not recorded yet."""
+    row = _repo().get_edition(edition)
+    return EditionSettings.model_validate(row["settings"]) if row else inputs.settings_for(edition, None)
+
+
 def edition_report(edition: int) -> EditionReport:
-    repo = _repo()
-    row = repo.get_edition(edition)
-    settings = EditionSettings.model_validate(row["settings"]) if row else inputs.settings_for(edition, None)
-    return build_report(settings, repo.report_rows(edition)["applications"])
+    return build_report(edition_settings(edition), _repo().report_rows(edition)["applications"])
 
 
 def write_report(report: EditionReport, out: Path) -> tuple[Path, Path]:
@@ -308,15 +300,34 @@ def _headed(head: str, rest: str) -> Text:
 @app.command(
     help="The programme report: counts by stage, region, province, sector, legal form and funder; money "
     "awarded, committed and paid per funder; the earthquake-zone share; awards; indicator totals. "
-    "Written as JSON and CSV."
+    "Written as JSON and CSV; with --pdf, as the PDF a minister reads (with its charts), kept in the "
+    "document store."
 )
 def report(
     edition: Number,
-    out: Annotated[Path, typer.Option("--out", help="folder for the JSON and CSV files")] = Path("var/reports"),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="folder for the JSON and CSV files (var/reports); with --pdf, a copy of the PDF"),
+    ] = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="the programme report as PDF: prints its path and SHA-256")
+    ] = False,
+    lang: Annotated[str, typer.Option("--lang", help="the PDF's language: fr, ar or en")] = "fr",
     as_json: Json = False,
 ) -> None:
+    if pdf:
+
+        def work() -> int:
+            try:
+                settings = edition_settings(edition)
+            except ValueError as e:
+                raise CliError(str(e)) from None
+            return documents.programme_report(settings, lang, out, as_json)
+
+        run_command(as_json, work)
+        return
     r = edition_report(edition)
-    json_path, csv_path = write_report(r, out)
+    json_path, csv_path = write_report(r, out or Path("var/reports"))
     if as_json:
         render.emit_json(json.loads(r.model_dump_json()))
         return

@@ -1,11 +1,12 @@
 """The auditor's page of an application: its timeline in plain language (from the workflow's
 history), its hash chain verified against the rows it recorded, its money reconciled between the
 history and the database, and the history exported for replay — the auditor CLI's functions
-(audit/) behind buttons; and the application's documents (award letter, agreement) as PDF. Every
-export is on the access trail."""
+(audit/) behind buttons; and the application's documents (award letter, agreement, payment
+advices) as PDF. Every export is on the access trail."""
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -51,11 +52,13 @@ def document(s: State, who: Who, application_id: str, kind: str, language: str, 
         sha, _, content = issue(s.repo.engine, app, kind, language, store, date.today(), order)
     except NotIssuable:
         raise HTTPException(409, "no award yet, or not a paid order") from None
-    s.accounts.record_export(who.user.login, f"{kind} {app['id']} ({language}) sha256 {sha}", 1)
-    headers = {
-        "Content-Disposition": f'attachment; filename="{app["id"]}-{kind}-{language}.pdf"',
-        "X-Document-SHA256": sha,
-    }
+    return download(s, who, content, sha, f"{app['id']}-{kind}-{language}.pdf", f"{kind} {app['id']} ({language})")
+
+
+def download(s: Any, who: Any, content: bytes, sha: str, filename: str, subject: str) -> Response:
+    """A document from the store as an attachment, its SHA-256 in a header, on the access trail."""
+    s.accounts.record_export(who.user.login, f"{subject} sha256 {sha}", 1)
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Document-SHA256": sha}
     return Response(content, media_type="application/pdf", headers=headers)
 
 

@@ -1,14 +1,20 @@
-"""The console's edition pages: the list, an edition's dashboard, and the committee's page with its
-what-if and the confirmation (sent through the front door as the signed-in member)."""
+"""The console's edition pages: the list, an edition's dashboard and its programme report as PDF,
+and the committee's page with its what-if and the confirmation (sent through the front door as the
+signed-in member)."""
 
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console import editions
+from console.audit_pages import download
 from console.pages import Form, State, Who
 from console.web import render, require, words_for
+from documents.issue import issue_report
+from documents.store import DirectoryStore
 from domain.db.edition_repository import EditionRepository
 from domain.edition_messages import EditionStatus, SelectionConfirmed, edition_workflow_id
 from frontdoor import send_update
@@ -16,6 +22,7 @@ from workflows.names import GET_STATUS, EditionUpdate
 
 router = APIRouter()
 READERS = ("officer", "committee", "finance", "auditor", "admin")
+REPORT_LANGUAGES = ("fr", "ar", "en")
 
 
 def _repo(s: Any) -> EditionRepository:
@@ -49,6 +56,20 @@ async def dashboard(request: Request, s: State, who: Who, edition: int) -> Respo
         request, "dashboard.html", who, edition=edition, figures=figures, charts=charts, envelopes=envelopes,
         status=status, region_label=editions.region_label, percent=editions.percent,
     )  # fmt: skip
+
+
+@router.get("/editions/{edition}/report-{language}.pdf")
+def report(s: State, who: Who, edition: int, language: str) -> Response:
+    """The edition's programme report (documents/report.py) as the database holds it now, kept in the
+    document store under its SHA-256 (sent in a header); on the access trail."""
+    require(who, *READERS)
+    settings = editions.settings_of(_repo(s), edition)
+    if settings is None or language not in REPORT_LANGUAGES:
+        raise HTTPException(404, "edition or language")
+    store = DirectoryStore(Path(s.settings.documents_dir))
+    sha, _, content = issue_report(s.repo.engine, settings, language, store, date.today())
+    name = f"programme-report-{edition}-{language}.pdf"
+    return download(s, who, content, sha, name, f"programme_report edition {edition} ({language})")
 
 
 @router.get("/editions/{edition}/committee")

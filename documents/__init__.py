@@ -1,3 +1,3 @@
-"""What the programme hands people as documents: the award letter and the funding agreement (more
-to come: payment advice, the programme report), as PDF in French and Arabic (render.py), kept
-with their SHA-256 in a document store (store.py)."""
+"""What the programme hands people as documents: an application's award letter, funding agreement
+and payment advices, and an edition's programme report, as PDF in French and Arabic (English too)
+(render.py, report.py), kept with their SHA-256 in a document store (store.py)."""

@@ -2,8 +2,10 @@
 extends base.html: the ministry's header, the title, the reference and the date) and the
 documents' words (documents/words.py), amounts and dates from the one formatter
 (infra/formats.py), laid out and shaped by WeasyPrint (Pango and HarfBuzz: Arabic joined and
-right to left) with fonts the Makefile installs (Amiri for Arabic, DejaVu Sans otherwise): a
-document's HTML through `page`, then `pdf`."""
+right to left) with fonts the Makefile installs (Amiri for Arabic, DejaVu Sans otherwise).
+
+An application's documents are made here (`html`); the edition's programme report in
+documents/report.py. Both through `page`, then `pdf`."""
 
 from dataclasses import dataclass
 from datetime import date

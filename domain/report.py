@@ -84,7 +84,13 @@ class EditionReport(BaseModel):
         return rows
 
 
-def _share(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+def awarded_of(row: dict[str, Any]) -> dict[str, Decimal]:
+    """What the report counts as one application's award, per funder: the committee's live award;
+    for a project that let it go (a RELEASED stage), what it was paid."""
+    return row["paid"] if Stage(row["stage"]) in RELEASED else row["awards"]  # type: ignore[no-any-return]
+
+
+def share(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
 
 
@@ -97,7 +103,7 @@ def build_report(settings: EditionSettings, rows: list[dict[str, Any]]) -> Editi
     funded, zone, zone_amount, total_amount = [], 0, Decimal(0), Decimal(0)
     for r in rows:
         stage = Stage(r["stage"])
-        awarded = r["paid"] if stage in RELEASED else r["awards"]
+        awarded = awarded_of(r)
         for funder, amount in r["paid"].items():
             money[funder].paid += amount
         for funder, amount in awarded.items():
@@ -120,8 +126,8 @@ def build_report(settings: EditionSettings, rows: list[dict[str, Any]]) -> Editi
             for k in ("jobs_created", "jobs_kept", "beneficiaries", "women", "youth")
         },
     )
-    ind.women_share = _share(ind.women, ind.beneficiaries)
-    ind.rural_share = _share(sum(1 for r in funded if r["rural"]), len(funded))
+    ind.women_share = share(ind.women, ind.beneficiaries)
+    ind.rural_share = share(sum(1 for r in funded if r["rural"]), len(funded))
     return EditionReport(
         edition=settings.edition,
         applications=len(rows),
@@ -137,8 +143,8 @@ def build_report(settings: EditionSettings, rows: list[dict[str, Any]]) -> Editi
         },
         funded_projects=len(funded),
         earthquake_zone_projects=zone,
-        earthquake_zone_share=_share(zone, len(funded)),
-        earthquake_zone_amount_share=_share(zone_amount, total_amount),
+        earthquake_zone_share=share(zone, len(funded)),
+        earthquake_zone_amount_share=share(zone_amount, total_amount),
         honorary_awards=sorted(r["id"] for r in rows if r["honorary_award"]),
         indicators=ind,
     )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from domain.calendar import PROGRAMME_TZ
 
@@ -25,6 +25,11 @@ def money(amount: Decimal | int | str | None, language: str) -> str:
 
 def number(value: Decimal | int | None, language: str) -> str:
     return "—" if value is None else format_decimal(value, locale=locale_of(language))
+
+
+def percent(share: Decimal | None, language: str) -> str:
+    """A share (0.4167) as people read it, to the unit (42 %)."""
+    return "—" if share is None else format_percent(share, locale=locale_of(language))
 
 
 def when(value: date | datetime | None, language: str) -> str:

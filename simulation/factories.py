@@ -1,11 +1,22 @@
 """Builders of valid test data. Other test modules import these: keep names and signatures."""
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from domain.edition import Criterion, EditionSettings, edition_4_settings
-from domain.models import Applicant, ApplicationSubmission, Document, Project, Review
+from domain.models import (
+    Applicant,
+    ApplicationSubmission,
+    Document,
+    Indicators,
+    PaymentOrder,
+    ProgressReport,
+    Project,
+    Review,
+)
 from domain.reference import DocumentKind, LegalForm, Sector
 from domain.rib import rib_key
 
@@ -103,3 +114,37 @@ REGION_02_SHARE = {"region-02": Decimal("40000.00")}
 def cooperative(reg: str) -> ApplicationSubmission:
     """A cooperative in l'Oriental (region 02), a partner Region of the 4th edition."""
     return make_submission(reg, legal_form=LegalForm.COOPERATIVE, region_code="02", province="Oujda-Angad")
+
+
+def recorded(
+    repo: Any,
+    reg: str,
+    stages: Iterable[str],
+    award: Mapping[str, Decimal] | None = None,
+    paid: Iterable[tuple[str, Decimal]] = (),
+    indicators: Indicators | None = None,
+    at: datetime = datetime(2024, 1, 17, tzinfo=UTC),
+    **kw: Any,
+) -> str:
+    """An application of edition 4 written to the database (a Repository) as its workflow writes it:
+    submitted, then each of `stages` in turn; its award split (once the committee stage is passed,
+    or at the end), each of its `paid` tranches (funder, amount) executed, its first progress report.
+    Its id."""
+    sub = make_submission(reg, **kw)
+    app_id = sub.application_id
+    repo.record_submission(app_id, app_id, sub, "officer", at)
+    for seq, stage in enumerate(stages, 1):
+        repo.set_stage(app_id, seq, stage, at)
+        if award and stage == "committee":
+            repo.set_award(app_id, dict(award))
+    if award and "committee" not in stages:
+        repo.set_award(app_id, dict(award))
+    for tranche, (funder, amount) in enumerate(paid, 1):
+        order = PaymentOrder(
+            key=f"{app_id}:T{tranche}:{funder}", application_id=app_id, tranche=tranche, funder=funder, amount=amount
+        )
+        repo.create_payment_order(order, valid_rib(tranche), at)
+        repo.record_payment(order.key, 1, f"PAY-{tranche}", at)
+    if indicators is not None:
+        repo.record_report(app_id, 1, ProgressReport(period=1, indicators=indicators), at)
+    return app_id

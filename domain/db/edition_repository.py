@@ -25,6 +25,7 @@ from domain.db.tables import (
     LedgerRow,
     ProgressReportRow,
     ReviewRow,
+    StageChange,
 )
 from domain.edition import Criterion, EditionSettings
 from domain.envelopes import EnvelopeLine, envelope_of, ledger, left
@@ -237,6 +238,18 @@ class EditionRepository(Repository):
             return ledger(settings, commitments.committed(s, settings.edition), commitments.paid(s, settings.edition))
 
     # --- the programme report ------------------------------------------------------------
+
+    def reached(self, edition: int) -> dict[str, int]:
+        """How many of the edition's applications reached each stage, whatever came after (the
+        programme report's funnel), from the stage history."""
+        with self._tx() as s:
+            counts = s.execute(
+                select(StageChange.stage, func.count(func.distinct(StageChange.application_id)))
+                .join(Application, Application.application_id == StageChange.application_id)
+                .where(Application.edition == edition)
+                .group_by(StageChange.stage)
+            )
+            return {stage: n for stage, n in counts}
 
     def report_rows(self, edition: int) -> dict[str, Any]:
         """Everything the programme report is computed from (domain/report.py): the columns it reads

@@ -14,7 +14,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import insert, select, update
@@ -47,11 +46,11 @@ from domain.reviewers import ReviewerProfile
 from infra.settings import Settings
 from simulation.driver import Driver
 from simulation.factories import make_submission, settings_with, valid_rib
+from tests.console.sessions import PASSWORD, browser, csrf_of, signed_in
 from tests.test_edition import EditionDriver, edition_settings
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
 
-PASSWORD = "correct horse battery staple"
 USERS = {
     "officer-amina": ["officer"],
     "finance-karim": ["finance"],
@@ -80,23 +79,6 @@ async def world(ts_env, tmp_path_factory, executor):
         yield d, s, create_app(s)
         await d.cleanup()
     engine.dispose()
-
-
-async def browser(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test")
-
-
-async def signed_in(app, login: str) -> httpx.AsyncClient:
-    c = await browser(app)
-    page = await c.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
-    r = await c.post("/login", data={"csrf": token, "login": login, "password": PASSWORD})
-    assert r.status_code == 303, r.text
-    return c
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html)[1]
 
 
 async def in_review(d: Driver, **kw) -> str:

@@ -8,29 +8,16 @@ from decimal import Decimal
 from cli.edition import write_report
 from domain.db.edition_repository import EditionRepository
 from domain.edition import edition_4_settings
-from domain.models import Indicators, PaymentOrder, ProgressReport
+from domain.models import Indicators, ProgressReport
 from domain.reference import LegalForm
 from domain.report import build_report
-from simulation.factories import make_submission, valid_rib
+from simulation.factories import recorded
 
 NOW = datetime(2024, 1, 17, tzinfo=UTC)
 
 
 def _app(repo, reg, stage, award=None, paid=None, **kw):
-    sub = make_submission(reg, **kw)
-    repo.record_submission(sub.application_id, sub.application_id, sub, "officer", NOW)
-    repo.set_stage(sub.application_id, 1, stage, NOW)
-    if award:
-        repo.set_award(sub.application_id, award)
-    for funder, amount in (paid or {}).items():
-        key = f"{sub.application_id}:T1:{funder}"
-        repo.create_payment_order(
-            PaymentOrder(key=key, application_id=sub.application_id, tranche=1, funder=funder, amount=amount),
-            valid_rib(1),
-            NOW,
-        )
-        repo.record_payment(key, 1, "PAY-1", NOW)
-    return sub.application_id
+    return recorded(repo, reg, [stage], award, (paid or {}).items(), **kw)
 
 
 def test_report_counts_add_up_and_money_is_per_funder(repo):
