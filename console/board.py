@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.db.tables import Application, EditionRow
-from domain.edition import EditionSettings
+from domain.edition_terms import EditionTerms
 from domain.models import Stage
 from domain.text import spreadsheet_cell
 
@@ -58,19 +58,13 @@ DEADLINES = {
     Stage.COFUNDING.value: "cofunding_deadline_days",
     Stage.AGREEMENT.value: "agreement_deadline_days",
 }
-_DAY = TypeAdapter(timedelta)
-
-
-def _default(name: str) -> Any:
-    return EditionSettings.model_fields[name].default
 
 
 def stage_deadlines(settings: dict[str, Any] | None) -> dict[str, timedelta]:
     """Stage -> how long it may last, from an edition's stored settings (their defaults where the
     row leaves one out, or for an edition the table does not hold)."""
-    settings = settings or {}
-    day = _DAY.validate_python(settings.get("day_length", _default("day_length")))
-    return {stage: int(settings.get(name, _default(name))) * day for stage, name in DEADLINES.items()}
+    terms = EditionTerms(settings)
+    return {stage: terms.duration(name) for stage, name in DEADLINES.items()}
 
 
 class Deadlines:

@@ -7,14 +7,14 @@ States: pending (to send; `next_attempt_at` spaces retries), sent, dead (permane
 attempts exhausted), undeliverable (no address to send to: shown to ops, never retried).
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.db.tables import Application, Base, EditionRow
-from domain.edition import EditionSettings
+from domain.edition_terms import EditionTerms
 from domain.messages import Facts, Message
 
 PENDING, SENT, DEAD, UNDELIVERABLE = "pending", "sent", "dead", "undeliverable"
@@ -98,17 +98,11 @@ def post(s: Session, messages: list[Message], at: datetime) -> int:
 
 
 def facts(s: Session, app: Application) -> Facts:
-    """What messages about this application may say: its record and its edition's settings."""
+    """What messages about this application may say: its record and the terms of its edition."""
     applicant = (app.submission or {}).get("applicant", {})
     row = s.get(EditionRow, app.edition)
-    defaults = {k: EditionSettings.model_fields[k].default for k in DEADLINES}
-    deadlines, day, region_email = dict(defaults), timedelta(days=1), None
-    if row is not None:
-        settings = EditionSettings.model_validate(row.settings)
-        deadlines = {k: getattr(settings, k) for k in DEADLINES}
-        day = settings.day_length
-        partner = settings.partner(app.region_code)
-        region_email = partner.contact_email if partner is not None else None
+    terms = EditionTerms(row.settings if row is not None else None)
+    partner = terms.partner(app.region_code)
     return Facts(
         application_id=app.application_id,
         edition=app.edition,
@@ -117,9 +111,9 @@ def facts(s: Session, app: Application) -> Facts:
         applicant_email=applicant.get("email"),
         language=applicant.get("language", "fr"),
         region_code=app.region_code,
-        region_email=region_email,
-        day_length=day,
-        deadline_days=deadlines,
+        region_email=partner.contact_email if partner is not None else None,
+        day_length=terms.day_length,
+        deadline_days={k: terms.days(k) for k in DEADLINES},
     )
 
 
