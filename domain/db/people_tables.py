@@ -6,10 +6,10 @@ domain/db/tables.py, which imports this module, so the migrations are checked ag
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db.tables import Base, _app_fk
+from domain.db.tables import ApplicationRecord, AppRef, Base, Note, Who
 
 
 class BankAccountRow(Base):
@@ -44,7 +44,7 @@ class ReviewerProfileRow(Base):
     updated_at: Mapped[datetime]
 
 
-class ReviewAssignmentRow(Base):
+class ReviewAssignmentRow(ApplicationRecord):
     """A reviewer asked to review an application. `round` is the workflow's assignment number (a
     retried activity finds its round's rows and answers the same); `state` moves from assigned to
     reviewed or recused. The edition's column counts each reviewer's load."""
@@ -52,15 +52,14 @@ class ReviewAssignmentRow(Base):
     __tablename__ = "review_assignments"
     __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk(), index=True)
+    application_id: Mapped[AppRef] = mapped_column(index=True, sort_order=-1)
     edition: Mapped[int] = mapped_column(Integer, index=True)
     reviewer_id: Mapped[str] = mapped_column(String(100), index=True)
-    round: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int]
     state: Mapped[str] = mapped_column(String(20))  # assigned, reviewed, recused
-    assigned_by: Mapped[str] = mapped_column(String(100))
+    assigned_by: Mapped[Who]
     assigned_at: Mapped[datetime]
-    reason: Mapped[str] = mapped_column(Text, default="")  # why recused
+    reason: Mapped[Note]  # why recused
 
 
 class ConsoleUser(Base):

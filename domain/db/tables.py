@@ -8,7 +8,7 @@ pydantic `model_dump(mode="json")`; timestamps are timezone-aware and stored in 
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
@@ -55,6 +55,15 @@ class UtcDateTime(TypeDecorator[datetime]):
 Money = Numeric(14, 2)  # up to 999,999,999,999.99 MAD; Decimal in and out
 Score = Numeric(6, 2)
 
+# The column kinds most tables share, declared once (`x: Mapped[Serial]` is the whole column;
+# `Mapped[int]`, `Mapped[bool]` and `Mapped[datetime]` need no declaration: Base maps them).
+Serial = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]  # a row's surrogate key
+# A row of an application. No ON DELETE CASCADE: decisions and money movements must never vanish
+# with an application.
+AppRef = Annotated[str, mapped_column(String(80), ForeignKey("applications.application_id"))]
+Who = Annotated[str, mapped_column(String(100))]  # an actor: a login, a reviewer, a partner system
+Note = Annotated[str, mapped_column(Text, default="")]  # free text, empty unless given
+
 # Stable constraint names so later migrations (and SQLite batch mode) can refer to them.
 NAMING = {
     "ix": "ix_%(column_0_N_label)s",
@@ -70,12 +79,21 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), Decimal: Money, dict[str, Any]: JSON, list[Any]: JSON}
 
 
-def _app_fk() -> Any:
-    # No ON DELETE CASCADE: decisions and money movements must never vanish with an application.
-    return ForeignKey("applications.application_id")
+class ApplicationRecord(Base):
+    """A row about one application (a stage change, a decision, a payment …): its own key, then the
+    application's (columns first whatever the table adds)."""
+
+    __abstract__ = True
+
+    id: Mapped[Serial] = mapped_column(sort_order=-2)
+    application_id: Mapped[AppRef] = mapped_column(sort_order=-1)
 
 
 class Application(Base):
+    """An application as the programme knows it: the submission (its JSON, with the documents
+    completed later), where its workflow has it (stage and since when), its score, award and what
+    is to be recovered."""
+
     __tablename__ = "applications"
     __table_args__ = (
         # One application per applicant per edition, whatever id a caller makes up.
@@ -85,13 +103,13 @@ class Application(Base):
     )
 
     application_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    edition: Mapped[int] = mapped_column(Integer)
+    edition: Mapped[int]
     registration_number: Mapped[str] = mapped_column(String(40))
     applicant_name: Mapped[str] = mapped_column(String(200), default="", server_default="")  # searched by the console
     legal_form: Mapped[str] = mapped_column(String(20))
     region_code: Mapped[str] = mapped_column(String(2))
     province: Mapped[str] = mapped_column(String(100))
-    rural: Mapped[bool] = mapped_column(Boolean)
+    rural: Mapped[bool]
     sector: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200))
     total_cost: Mapped[Decimal]
@@ -105,69 +123,74 @@ class Application(Base):
     honorary_award: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     amount_to_recover: Mapped[Decimal | None]
     submission: Mapped[dict[str, Any]]
-    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_by: Mapped[Who]
     submitted_at: Mapped[datetime]
 
 
-class StageChange(Base):
+class StageChange(ApplicationRecord):
+    """Each stage an application entered, in the order its workflow numbered them (seq 0: submitted),
+    with the note the workflow gave."""
+
     __tablename__ = "stage_changes"
     # The workflow numbers its stage changes: a retried write hits this constraint and is a no-op.
     __table_args__ = (UniqueConstraint("application_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int]
     stage: Mapped[str] = mapped_column(String(30))
     at: Mapped[datetime]
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[Note]
 
 
-class EligibilityCheck(Base):
+class EligibilityCheck(ApplicationRecord):
+    """Each run of the eligibility rules on an application (a new attempt after documents came in):
+    the rule set's version and the failures' codes and words."""
+
     __tablename__ = "eligibility_results"
     __table_args__ = (UniqueConstraint("application_id", "attempt"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
-    attempt: Mapped[int] = mapped_column(Integer)
-    eligible: Mapped[bool] = mapped_column(Boolean)
+    attempt: Mapped[int]
+    eligible: Mapped[bool]
     rule_set_version: Mapped[str] = mapped_column(String(40))
     failures: Mapped[list[Any]]
     at: Mapped[datetime]
 
 
-class ReviewRow(Base):
+class ReviewRow(ApplicationRecord):
+    """A reviewer's scores of an application on the edition's grid, their weighted score and
+    comment; one per reviewer."""
+
     __tablename__ = "reviews"
     __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
-    reviewer_id: Mapped[str] = mapped_column(String(100))
+    reviewer_id: Mapped[Who]
     scores: Mapped[dict[str, Any]]
     weighted_score: Mapped[Decimal] = mapped_column(Score)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[Note]
     at: Mapped[datetime]
 
 
-class DecisionRow(Base):
+class DecisionRow(ApplicationRecord):
+    """A decision on an application (committee, co-funding, agreement, withdrawal …), numbered per
+    kind, with its outcome, details and who took it."""
+
     __tablename__ = "decisions"
     __table_args__ = (UniqueConstraint("application_id", "kind", "seq"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
     kind: Mapped[str] = mapped_column(String(30))  # committee, cofunding, agreement, withdrawal…
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int]
     outcome: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
-    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_by: Mapped[Who]
     at: Mapped[datetime]
 
 
-class AwardRow(Base):
+class AwardRow(ApplicationRecord):
+    """What one funder gives an application: the committee's award split by funder, as later
+    reduced or covered."""
+
     __tablename__ = "awards"
     __table_args__ = (UniqueConstraint("application_id", "funder"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
     funder: Mapped[str] = mapped_column(String(20))  # "ministry" or "region-NN"
     amount: Mapped[Decimal]
     # Set when the application closed without completing (withdrawn, cancelled, terminated …): the
@@ -189,9 +212,9 @@ class EnvelopeCommitmentRow(Base):
         Index("ix_envelope_commitments_edition_envelope", "edition", "envelope"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    edition: Mapped[int] = mapped_column(Integer)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
+    id: Mapped[Serial]
+    edition: Mapped[int]
+    application_id: Mapped[AppRef]
     funder: Mapped[str] = mapped_column(String(20))  # "ministry" or "region-NN"
     envelope: Mapped[str] = mapped_column(String(30))  # "ministry", "ministry-priority" or "region-NN"
     amount: Mapped[Decimal]
@@ -199,27 +222,31 @@ class EnvelopeCommitmentRow(Base):
 
 
 class PaymentOrderRow(Base):
+    """An order to pay one tranche of one funder's award, under its idempotency key, with the
+    payment system's answer to its latest attempt."""
+
     __tablename__ = "payment_orders"
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)  # the idempotency key
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk(), index=True)
-    tranche: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[AppRef] = mapped_column(index=True)
+    tranche: Mapped[int]
     funder: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal]
     bank_account: Mapped[str] = mapped_column(String(34))  # sensitive: never logged or listed
-    attempt: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int]
     status: Mapped[str] = mapped_column(String(10))  # sent, rejected, executed; unsent: not taken (escalated)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[Note]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
 
-class LedgerRow(Base):
+class LedgerRow(ApplicationRecord):
+    """The money that moved: a payment the payment system executed (its order's key and the
+    transfer's reference) or a recovery of what a terminated or withdrawn grant was paid."""
+
     __tablename__ = "ledger"
     __table_args__ = (Index("ix_ledger_application_id_funder", "application_id", "funder"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
     funder: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(10))  # payment or recovery
     amount: Mapped[Decimal]
@@ -230,34 +257,36 @@ class LedgerRow(Base):
     at: Mapped[datetime]
 
 
-class ProgressReportRow(Base):
+class ProgressReportRow(ApplicationRecord):
+    """A progress report of a funded project for one period (its indicators and narrative), and
+    its review by ops."""
+
     __tablename__ = "progress_reports"
     __table_args__ = (UniqueConstraint("application_id", "period"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
-    period: Mapped[int] = mapped_column(Integer)
+    period: Mapped[int]
     indicators: Mapped[dict[str, Any]]
-    narrative: Mapped[str] = mapped_column(Text, default="")
+    narrative: Mapped[Note]
     submitted_by: Mapped[str] = mapped_column(String(100), default="portal")
     status: Mapped[str] = mapped_column(String(10))  # received, approved, rejected
     at: Mapped[datetime]
     reviewed_at: Mapped[datetime | None]
 
 
-class NoticeRow(Base):
+class NoticeRow(ApplicationRecord):
+    """A reminder, request or escalation the workflow sent about an application, once per key (the
+    officers' digest lists the escalations)."""
+
     __tablename__ = "notices"
     __table_args__ = (UniqueConstraint("application_id", "key"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
     key: Mapped[str] = mapped_column(String(120))  # e.g. "report-2-escalation"
     kind: Mapped[str] = mapped_column(String(20))  # reminder or escalation
     message: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
 
 
-class AuditEntry(Base):
+class AuditEntry(ApplicationRecord):
     """One link of an application's hash chain over its decisions and money movements.
 
     Appended by the repository in the same transaction as the row it records; `hash` covers
@@ -268,9 +297,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (UniqueConstraint("application_id", "seq"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
-    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 … per application
+    seq: Mapped[int]  # 1, 2, 3 … per application
     kind: Mapped[str] = mapped_column(String(30))  # decision, award, payment_order, payment …
     ref: Mapped[str] = mapped_column(String(160))  # natural key of the recorded row
     payload: Mapped[dict[str, Any]]
@@ -286,16 +313,19 @@ metadata = Base.metadata
 
 
 class EditionRow(Base):
+    """An edition: its settings as opened (EditionSettings' JSON, read by domain/edition_terms.py),
+    its workflow, and who opened its call and confirmed its committee's proposal."""
+
     __tablename__ = "editions"
 
     edition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    year: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int]
     settings: Mapped[dict[str, Any]]
     workflow_id: Mapped[str] = mapped_column(String(200))
-    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_by: Mapped[Who]
     opened_at: Mapped[datetime]
     call_closed_at: Mapped[datetime | None]
-    confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    confirmed_by: Mapped[Who | None]
     confirmed_at: Mapped[datetime | None]
 
 
@@ -308,12 +338,12 @@ class CommitteeDecisionRow(Base):
         Index("ix_committee_decisions_edition_round", "edition", "round"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[Serial]
     edition: Mapped[int] = mapped_column(Integer, ForeignKey("editions.edition"))
-    application_id: Mapped[str] = mapped_column(String(80), _app_fk())
-    round: Mapped[int] = mapped_column(Integer)
+    application_id: Mapped[AppRef]
+    round: Mapped[int]
     decision: Mapped[str] = mapped_column(String(20))
-    rank: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int]
     score: Mapped[Decimal] = mapped_column(Score)
     award: Mapped[Decimal]
     funders: Mapped[dict[str, Any]]
@@ -338,8 +368,8 @@ class GatewayInboxRow(Base):
     __tablename__ = "gateway_inbox"
     __table_args__ = (UniqueConstraint("source", "event_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(100))  # the gateway client id
+    id: Mapped[Serial]
+    source: Mapped[Who]  # the gateway client id
     event_id: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
     application_id: Mapped[str] = mapped_column(String(80), index=True)
