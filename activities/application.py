@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.payment_system import PaymentSystem
 from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
-from domain.db.repository import AwardExceeded, DuplicateApplication, Repository, ReviewerRefused
+from domain.db.repository import AwardExceeded, DecisionRecord, DuplicateApplication, Repository, ReviewerRefused
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
 from domain.envelopes import CoFundingCover
@@ -144,7 +144,7 @@ class ApplicationActivities:
         decided_by: str,
         at: datetime,
     ) -> bool:
-        new = self.repo.record_decision(application_id, kind, seq, outcome, payload, decided_by, at)
+        new = self.repo.record_decision(application_id, DecisionRecord(kind, seq, outcome, payload, decided_by, at))
         _log().info("decision recorded", kind=kind, seq=seq, outcome=outcome, by=decided_by)
         return new
 

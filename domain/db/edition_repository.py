@@ -49,8 +49,7 @@ class EditionRepository(Repository):
             return self._insert_ignore(
                 s,
                 EditionRow,
-                ["edition"],
-                edition=settings.edition,
+                {"edition": settings.edition},
                 year=settings.year,
                 settings=settings.model_dump(mode="json"),
                 workflow_id=workflow_id,
@@ -170,10 +169,8 @@ class EditionRepository(Repository):
             new += self._insert_ignore(
                 s,
                 CommitteeDecisionRow,
-                ["application_id", "round"],
+                {"application_id": p.application_id, "round": round_},
                 edition=edition,
-                application_id=p.application_id,
-                round=round_,
                 decision=p.decision.value,
                 rank=p.rank,
                 score=p.score,

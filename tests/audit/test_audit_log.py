@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, text, update
 
 from audit.verify import Head, verify
 from domain.db import chain
-from domain.db.repository import AwardExceeded, Repository
+from domain.db.repository import AwardExceeded, DecisionRecord, Repository
 from domain.db.tables import AuditEntry, DecisionRow, LedgerRow
 from domain.models import EligibilityResult, PaymentOrder
 from simulation.factories import make_review, make_submission, valid_rib
@@ -42,9 +42,9 @@ def funded(repo: Repository, reg: str = "ASSO-0001") -> str:
     repo.set_stage(app, 1, "eligibility", at(1))
     repo.record_eligibility(app, 1, EligibilityResult(rule_set_version="2024.1"), at(1))
     repo.record_review(app, make_review("r1"), Decimal("70.00"), at(2))
-    repo.record_decision(app, "committee", 1, "selected", {"award": "40000.00"}, "committee", at(3))
+    repo.record_decision(app, DecisionRecord("committee", 1, "selected", {"award": "40000.00"}, "committee", at(3)))
     repo.set_award(app, {"ministry": Decimal("40000.00")})
-    repo.record_decision(app, "agreement", 1, "signed", {"signed_by": "officer"}, "officer", at(4))
+    repo.record_decision(app, DecisionRecord("agreement", 1, "signed", {"signed_by": "officer"}, "officer", at(4)))
     for n, amount in ((1, "24000.00"), (2, "16000.00")):
         repo.create_payment_order(
             PaymentOrder(
@@ -87,7 +87,7 @@ def test_every_decision_and_money_movement_is_chained_once(repo):
     # Retries (Temporal retries activities) write nothing twice and log nothing.
     repo.set_stage(app, 1, "eligibility", at(1))
     repo.record_review(app, make_review("r1"), Decimal("70.00"), at(2))
-    repo.record_decision(app, "committee", 1, "selected", {"award": "40000.00"}, "committee", at(3))
+    repo.record_decision(app, DecisionRecord("committee", 1, "selected", {"award": "40000.00"}, "committee", at(3)))
     repo.set_award(app, {"ministry": Decimal("40000.00")})
     repo.create_payment_order(
         PaymentOrder(
@@ -159,7 +159,7 @@ def test_the_entry_is_written_in_the_same_transaction_as_the_decision(repo):
             text("CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()"),
         )
     with pytest.raises(Exception, match="audit log down"):
-        repo.record_decision(app, "site_visit", 1, "visited", {}, "inspector", at(9))
+        repo.record_decision(app, DecisionRecord("site_visit", 1, "visited", {}, "inspector", at(9)))
     with pytest.raises(Exception, match="audit log down"):
         repo.record_payment(f"{app}:T2:ministry", 2, "PAY-2", at(9))
     with repo._tx() as s:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 
-from domain.db.repository import AwardExceeded, DuplicateApplication, NotFound, Repository
+from domain.db.repository import AwardExceeded, DecisionRecord, DuplicateApplication, NotFound, Repository
 from domain.db.session import alembic_config, migrate
 from domain.db.tables import LedgerRow, PaymentOrderRow, metadata
 from domain.models import Document, EligibilityResult, Indicators, PaymentOrder, ProgressReport, RuleFailure
@@ -152,8 +152,10 @@ def test_eligibility_reviews_decisions_notices_reports_are_written_once(repo):
     assert repo.record_review(app_id, make_review("rev-1", 3), Decimal("3.00"), at(5)) is False
     repo.set_score(app_id, Decimal("7"))
     payload = {"award": Decimal("40000.00"), "funders": {"ministry": Decimal("40000.00")}}
-    assert repo.record_decision(app_id, "committee", 1, "selected", payload, "committee", at(6)) is True
-    assert repo.record_decision(app_id, "committee", 1, "selected", payload, "committee", at(6)) is False
+    assert repo.record_decision(app_id, DecisionRecord("committee", 1, "selected", payload, "committee", at(6))) is True
+    assert (
+        repo.record_decision(app_id, DecisionRecord("committee", 1, "selected", payload, "committee", at(6))) is False
+    )
     assert repo.record_notice(app_id, "review-rev-2-reminder", "reminder", "review overdue", at(7)) is True
     assert repo.record_notice(app_id, "review-rev-2-reminder", "reminder", "review overdue", at(7)) is False
     report = ProgressReport(period=1, indicators=Indicators(jobs_created=3, revenue=Decimal("1200.50")))

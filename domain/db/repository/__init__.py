@@ -20,6 +20,7 @@ from domain.db.repository.base import (
     RECOVERABLE,
     RECOVERY,
     AwardExceeded,
+    DecisionRecord,
     DuplicateApplication,
     NotFound,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "RECOVERABLE",
     "RECOVERY",
     "AwardExceeded",
+    "DecisionRecord",
     "DuplicateApplication",
     "NotFound",
     "Repository",

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +11,7 @@ from domain.db import chain, commitments
 from domain.db.repository.base import (
     RECOVERABLE,
     RECOVERY,
+    DecisionRecord,
     DuplicateApplication,
     RepositoryBase,
     _amount,
@@ -48,8 +48,7 @@ class Applications(RepositoryBase):
                 new = self._insert_ignore(
                     s,
                     Application,
-                    ["application_id"],
-                    application_id=application_id,
+                    {"application_id": application_id},
                     edition=submission.edition,
                     registration_number=a.registration_number,
                     applicant_name=a.name,
@@ -72,16 +71,8 @@ class Applications(RepositoryBase):
                     submitted_at=at,
                 )
                 if new:  # seq 0: the workflow numbers its own stage changes from 1
-                    self._insert_ignore(
-                        s,
-                        StageChange,
-                        ["application_id", "seq"],
-                        application_id=application_id,
-                        seq=0,
-                        stage=Stage.SUBMITTED.value,
-                        at=at,
-                        note="",
-                    )
+                    key = {"application_id": application_id, "seq": 0}
+                    self._insert_ignore(s, StageChange, key, stage=Stage.SUBMITTED.value, at=at, note="")
                     # The first link of the application's audit chain (same transaction).
                     chain.append(s, chain.of_submission(self._row(s, Application, application_id=application_id)), at)
                     self._tell(s, application_id, at, messages.on_submission)
@@ -106,23 +97,15 @@ class Applications(RepositoryBase):
         stage = Stage(stage).value  # an unknown stage is a ValueError, not a row
         with self._tx(write=True) as s:
             app = self._app(s, application_id, lock=True)
-            new = self._insert_ignore(
-                s,
-                StageChange,
-                ["application_id", "seq"],
-                application_id=application_id,
-                seq=seq,
-                stage=stage,
-                at=at,
-                note=note,
-            )
+            key = {"application_id": application_id, "seq": seq}
+            new = self._insert_ignore(s, StageChange, key, stage=stage, at=at, note=note)
             # A retry (row already there) already applied its change; an older seq arriving
             # late must not move the application back.
             newest = s.scalar(select(func.max(StageChange.seq)).where(StageChange.application_id == application_id))
             if new and seq == newest:
                 app.stage, app.stage_since = stage, at
             if new:
-                chain.append(s, chain.of_stage(self._row(s, StageChange, application_id=application_id, seq=seq)), at)
+                chain.append(s, chain.of_stage(self._row(s, StageChange, **key)), at)
                 self._tell(s, application_id, at, lambda f: messages.on_stage(f, Stage(stage), seq, at, note))
 
     def close(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
@@ -144,20 +127,18 @@ class Applications(RepositoryBase):
                 chain.append(s, chain.of_close(app), at)
             if final in RECOVERABLE and recover:
                 funders = sorted(self._paid(s, application_id)) or ["ministry"]
+                key = {"order_key": f"recovery-{application_id}"}
                 if self._insert_ignore(
                     s,
                     LedgerRow,
-                    ["order_key"],
+                    key,
                     application_id=application_id,
                     funder=",".join(funders),
                     kind=RECOVERY,
                     amount=recover,
-                    order_key=f"recovery-{application_id}",
-                    reference="",
                     at=at,
                 ):
-                    ledger = self._row(s, LedgerRow, order_key=f"recovery-{application_id}")
-                    chain.append(s, chain.of_recovery(ledger), at)
+                    chain.append(s, chain.of_recovery(self._row(s, LedgerRow, **key)), at)
 
     def overdue_obligations(self, registration_number: str, before_edition: int) -> int:
         """Earlier-edition debts of an applicant: terminated grants with money to recover, and
@@ -188,19 +169,17 @@ class Applications(RepositoryBase):
     def record_eligibility(self, application_id: str, attempt: int, result: EligibilityResult, at: datetime) -> None:
         with self._tx(write=True) as s:
             self._app(s, application_id)
+            key = {"application_id": application_id, "attempt": attempt}
             if self._insert_ignore(
                 s,
                 EligibilityCheck,
-                ["application_id", "attempt"],
-                application_id=application_id,
-                attempt=attempt,
+                key,
                 eligible=result.eligible,
                 rule_set_version=result.rule_set_version,
                 failures=[f.model_dump(mode="json") for f in result.failures],
                 at=at,
             ):
-                row = self._row(s, EligibilityCheck, application_id=application_id, attempt=attempt)
-                chain.append(s, chain.of_eligibility(row), at)
+                chain.append(s, chain.of_eligibility(self._row(s, EligibilityCheck, **key)), at)
 
     def add_documents(self, application_id: str, documents: list[Document], at: datetime) -> None:
         """Merge documents into the stored submission, one per kind (a newer one replaces)."""
@@ -217,20 +196,13 @@ class Applications(RepositoryBase):
     def record_review(self, application_id: str, review: Review, weighted_score: Decimal, at: datetime) -> bool:
         with self._tx(write=True) as s:
             self._app(s, application_id)
+            key = {"application_id": application_id, "reviewer_id": review.reviewer_id}
+            scores = review.model_dump(mode="json")["scores"]
             new = self._insert_ignore(
-                s,
-                ReviewRow,
-                ["application_id", "reviewer_id"],
-                application_id=application_id,
-                reviewer_id=review.reviewer_id,
-                scores=review.model_dump(mode="json")["scores"],
-                weighted_score=mad(weighted_score),
-                comment=review.comment,
-                at=at,
+                s, ReviewRow, key, scores=scores, weighted_score=mad(weighted_score), comment=review.comment, at=at
             )
             if new:
-                row = self._row(s, ReviewRow, application_id=application_id, reviewer_id=review.reviewer_id)
-                chain.append(s, chain.of_review(row), at)
+                chain.append(s, chain.of_review(self._row(s, ReviewRow, **key)), at)
                 mark_reviewed(s, application_id, review.reviewer_id)
             return new
 
@@ -238,16 +210,8 @@ class Applications(RepositoryBase):
         with self._tx(write=True) as s:
             self._app(s, application_id, lock=True).score = _opt(score)
 
-    def record_decision(
-        self,
-        application_id: str,
-        kind: str,
-        seq: int,
-        outcome: str,
-        payload: dict[str, Any],
-        decided_by: str,
-        at: datetime,
-    ) -> bool:
+    def record_decision(self, application_id: str, decision: DecisionRecord) -> bool:
+        """The decision, its audit entry and its messages; False if it was already recorded."""
         with self._tx(write=True) as s:
             self._app(s, application_id)
-            return self._decide(s, application_id, kind, seq, outcome, payload, decided_by, at)
+            return self._decide(s, application_id, decision)

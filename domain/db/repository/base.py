@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Engine, Table, func, insert, select
@@ -54,6 +54,21 @@ class AwardExceeded(ValueError):
     """A payment would take a funder's payments above its award: nothing was written."""
 
 
+class DecisionRecord(NamedTuple):
+    """A decision on an application as the decisions table records it: its kind and number (with
+    the application, its natural key), its outcome and details, who took it and when."""
+
+    kind: str  # committee, cofunding, agreement, withdrawal, review_assignment, recusal …
+    seq: int
+    outcome: str
+    payload: dict[str, Any]
+    decided_by: str
+    at: datetime
+
+
+_Row = TypeVar("_Row", bound=Base)
+
+
 def _amount(value: Decimal | int | str, what: str = "amount") -> Decimal:
     amount = mad(value)
     if amount < 0:
@@ -78,30 +93,41 @@ class RepositoryBase:
                 yield s
 
     @staticmethod
-    def _insert_ignore(s: Session, model: type[Base], keys: list[str], **values: Any) -> bool:
-        """INSERT … ON CONFLICT (keys) DO NOTHING; True if the row is new."""
+    def _insert_ignore(s: Session, model: type[Base], key: dict[str, Any], **values: Any) -> bool:
+        """INSERT the row `key` names (its natural key: column -> value) with `values`, ON CONFLICT
+        on that key DO NOTHING; True if the row is new."""
         table: Table = model.__table__  # type: ignore[assignment]  # declarative tables are Tables
+        row = key | values
         dialect = s.get_bind().dialect.name
         if dialect in ("postgresql", "sqlite"):
             ins = pg_insert if dialect == "postgresql" else sqlite_insert
-            stmt = ins(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+            stmt = ins(table).values(**row).on_conflict_do_nothing(index_elements=list(key))
             # RETURNING rather than rowcount: psycopg reports -1 for these; a skipped row returns none.
-            return s.execute(stmt.returning(table.c[keys[0]])).first() is not None
+            return s.execute(stmt.returning(table.c[next(iter(key))])).first() is not None
         # Other databases: check then insert (a concurrent duplicate raises IntegrityError).
-        cols = [getattr(model, k) == values[k] for k in keys]
-        if s.scalar(select(func.count()).select_from(model).where(*cols)):
+        if s.scalar(select(func.count()).select_from(model).filter_by(**key)):
             return False
-        s.execute(insert(table).values(**values))
+        s.execute(insert(table).values(**row))
         return True
 
     @staticmethod
-    def _app(s: Session, application_id: str, lock: bool = False) -> Application:
-        q = select(Application).where(Application.application_id == application_id)
-        # Locking reads refresh what the session may already hold: the row may have changed.
-        app = s.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
-        if app is None:
-            raise NotFound(f"unknown application {application_id!r}")
-        return app
+    def _find(s: Session, model: type[_Row], lock: bool = False, **key: Any) -> _Row | None:
+        """The row under `key`, or None; `lock`: SELECT … FOR UPDATE, refreshing what the session may
+        already hold (the row may have changed)."""
+        q = select(model).filter_by(**key)
+        return s.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
+
+    @classmethod
+    def _get(cls, s: Session, model: type[_Row], what: str, lock: bool = False, **key: Any) -> _Row:
+        """The row under `key` (see _find); NotFound, naming `what` and the key, when there is none."""
+        row = cls._find(s, model, lock, **key)
+        if row is None:
+            raise NotFound(f"unknown {what} {', '.join(map(repr, key.values()))}")
+        return row
+
+    @classmethod
+    def _app(cls, s: Session, application_id: str, lock: bool = False) -> Application:
+        return cls._get(s, Application, "application", lock, application_id=application_id)
 
     @classmethod
     def _app_with_money(cls, s: Session, application_id: str) -> Application:
@@ -109,16 +135,12 @@ class RepositoryBase:
         commitments.lock_edition(s, cls._app(s, application_id).edition)
         return cls._app(s, application_id, lock=True)
 
-    @staticmethod
-    def _order(s: Session, key: str, lock: bool = False) -> PaymentOrderRow:
-        q = select(PaymentOrderRow).where(PaymentOrderRow.key == key)
-        order = s.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
-        if order is None:
-            raise NotFound(f"unknown payment order {key!r}")
-        return order
+    @classmethod
+    def _order(cls, s: Session, key: str, lock: bool = False) -> PaymentOrderRow:
+        return cls._get(s, PaymentOrderRow, "payment order", lock, key=key)
 
     @staticmethod
-    def _row(s: Session, model: type[Base], **keys: Any) -> Any:
+    def _row(s: Session, model: type[_Row], **keys: Any) -> _Row:
         """The row just written under its natural key (for its audit entry)."""
         s.flush()
         return s.scalars(select(model).filter_by(**keys)).one()
@@ -131,37 +153,20 @@ class RepositoryBase:
             outbox.post(s, event(outbox.facts(s, app)), at)
 
     @classmethod
-    def _decide(
-        cls,
-        s: Session,
-        application_id: str,
-        kind: str,
-        seq: int,
-        outcome: str,
-        payload: dict[str, Any],
-        decided_by: str,
-        at: datetime,
-    ) -> bool:
-        """A decision row under (application, kind, seq) and its audit entry; False if already there."""
-        new = cls._insert_ignore(
-            s,
-            DecisionRow,
-            ["application_id", "kind", "seq"],
-            application_id=application_id,
-            kind=kind,
-            seq=seq,
-            outcome=outcome,
-            payload=to_jsonable_python(payload),
-            decided_by=decided_by,
-            at=at,
-        )
-        if new:
-            row = cls._row(s, DecisionRow, application_id=application_id, kind=kind, seq=seq)
-            chain.append(s, chain.of_decision(row), at)
-            award = payload.get("award") if isinstance(payload, dict) else None
-            amount = Decimal(str(award)) if award not in (None, "") else None
-            cls._tell(s, application_id, at, lambda f: messages.on_decision(f, kind, seq, outcome, amount))
-        return new
+    def _decide(cls, s: Session, application_id: str, d: DecisionRecord) -> bool:
+        """A decision row under (application, kind, seq), its audit entry and the messages it owes
+        people; False if already there."""
+        key = {"application_id": application_id, "kind": d.kind, "seq": d.seq}
+        payload = to_jsonable_python(d.payload)
+        if not cls._insert_ignore(
+            s, DecisionRow, key, outcome=d.outcome, payload=payload, decided_by=d.decided_by, at=d.at
+        ):
+            return False
+        chain.append(s, chain.of_decision(cls._row(s, DecisionRow, **key)), d.at)
+        award = d.payload.get("award") if isinstance(d.payload, dict) else None
+        amount = Decimal(str(award)) if award not in (None, "") else None
+        cls._tell(s, application_id, d.at, lambda f: messages.on_decision(f, d.kind, d.seq, d.outcome, amount))
+        return True
 
     @staticmethod
     def _paid(s: Session, application_id: str) -> dict[str, Decimal]:

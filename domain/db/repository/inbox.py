@@ -23,31 +23,25 @@ class Inbox(RepositoryBase):
         """Record an event as pending unless (source, event_id) is already there.
         Returns (new, the row): an existing row carries the first fingerprint and answer."""
         with self._tx(write=True) as s:
+            key = {"source": source, "event_id": event_id}
             new = self._insert_ignore(
                 s,
                 GatewayInboxRow,
-                ["source", "event_id"],
-                source=source,
-                event_id=event_id,
+                key,
                 kind=kind,
                 application_id=application_id,
                 fingerprint=fingerprint,
                 status="pending",
                 received_at=at,
             )
-            row = s.scalar(
-                select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
-            )
-            assert row is not None  # inserted above, or already there
-            return new, _as_dict(row)
+            return new, _as_dict(self._row(s, GatewayInboxRow, **key))  # inserted above, or already there
 
     def inbox_answer(
         self, source: str, event_id: str, http_status: int, answer: dict[str, Any], at: datetime
     ) -> dict[str, Any]:
         """Store the answer of a pending event; the first stored answer wins. Returns the row."""
         with self._tx(write=True) as s:
-            q = select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
-            row = s.scalar(q.with_for_update().execution_options(populate_existing=True))
+            row = self._find(s, GatewayInboxRow, lock=True, source=source, event_id=event_id)
             if row is None:
                 raise NotFound(f"no inbox event {event_id!r} from {source!r}")
             if row.status == "pending":
@@ -57,8 +51,7 @@ class Inbox(RepositoryBase):
 
     def inbox_event(self, source: str, event_id: str) -> dict[str, Any] | None:
         with self._tx() as s:
-            q = select(GatewayInboxRow).where(GatewayInboxRow.source == source, GatewayInboxRow.event_id == event_id)
-            row = s.scalar(q)
+            row = self._find(s, GatewayInboxRow, source=source, event_id=event_id)
             return None if row is None else _as_dict(row)
 
     def inbox_count(self, application_id: str) -> int:

@@ -104,25 +104,12 @@ class Money(RepositoryBase):
                         envelopes={MINISTRY: envelope},
                     )
                 self._write_award(s, app, cover.funders, app.honorary_award)
+            key = {"application_id": application_id, "kind": "cofunding_cover", "seq": seq}
+            payload = cover.model_dump(mode="json")
             self._insert_ignore(
-                s,
-                DecisionRow,
-                ["application_id", "kind", "seq"],
-                application_id=application_id,
-                kind="cofunding_cover",
-                seq=seq,
-                outcome=cover.outcome,
-                payload=cover.model_dump(mode="json"),
-                decided_by="ministry",
-                at=at,
+                s, DecisionRow, key, outcome=cover.outcome, payload=payload, decided_by="ministry", at=at
             )
-            chain.append(
-                s,
-                chain.of_decision(
-                    self._row(s, DecisionRow, application_id=application_id, kind="cofunding_cover", seq=seq)
-                ),
-                at,
-            )
+            chain.append(s, chain.of_decision(self._row(s, DecisionRow, **key)), at)
             return cover
 
     def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
@@ -132,8 +119,7 @@ class Money(RepositoryBase):
             if self._insert_ignore(
                 s,
                 PaymentOrderRow,
-                ["key"],
-                key=order.key,
+                {"key": order.key},
                 application_id=order.application_id,
                 tranche=order.tranche,
                 funder=order.funder,
@@ -212,12 +198,11 @@ class Money(RepositoryBase):
             new = self._insert_ignore(
                 s,
                 LedgerRow,
-                ["order_key"],
+                {"order_key": key},
                 application_id=app_id,
                 funder=order.funder,
                 kind=PAYMENT,
                 amount=mad(order.amount),
-                order_key=key,
                 reference=reference,
                 at=at,
             )

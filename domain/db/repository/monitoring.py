@@ -2,8 +2,6 @@
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from domain import messages
 from domain.db.repository.base import (
     NOTICE_KINDS,
@@ -26,11 +24,8 @@ class Monitoring(RepositoryBase):
             raise ValueError(f"period: {period} does not match the report's period {report.period}")
         with self._tx(write=True) as s:
             self._app(s, application_id)
-            stored = s.scalar(
-                select(ProgressReportRow)
-                .where(ProgressReportRow.application_id == application_id, ProgressReportRow.period == period)
-                .with_for_update()
-            )
+            key = {"application_id": application_id, "period": period}
+            stored = self._find(s, ProgressReportRow, lock=True, **key)
             if stored is not None and stored.status == "rejected":
                 # A rejected report is replaced by the applicant's corrected one.
                 stored.indicators = report.indicators.model_dump(mode="json")
@@ -40,9 +35,7 @@ class Monitoring(RepositoryBase):
             return self._insert_ignore(
                 s,
                 ProgressReportRow,
-                ["application_id", "period"],
-                application_id=application_id,
-                period=period,
+                key,
                 indicators=report.indicators.model_dump(mode="json"),
                 narrative=report.narrative,
                 submitted_by=report.submitted_by,
@@ -53,11 +46,7 @@ class Monitoring(RepositoryBase):
     def review_report(self, application_id: str, period: int, approved: bool, at: datetime) -> None:
         status = "approved" if approved else "rejected"
         with self._tx(write=True) as s:
-            report = s.scalar(
-                select(ProgressReportRow)
-                .where(ProgressReportRow.application_id == application_id, ProgressReportRow.period == period)
-                .with_for_update()
-            )
+            report = self._find(s, ProgressReportRow, lock=True, application_id=application_id, period=period)
             if report is None:
                 raise NotFound(f"no progress report {period} for application {application_id!r}")
             if report.status != status:
@@ -70,14 +59,7 @@ class Monitoring(RepositoryBase):
         with self._tx(write=True) as s:
             self._app(s, application_id)
             new = self._insert_ignore(
-                s,
-                NoticeRow,
-                ["application_id", "key"],
-                application_id=application_id,
-                key=key,
-                kind=kind,
-                message=message,
-                at=at,
+                s, NoticeRow, {"application_id": application_id, "key": key}, kind=kind, message=message, at=at
             )
             if new:
                 waiting = awaited_reviewers(s, application_id)

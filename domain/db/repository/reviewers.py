@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain import messages
 from domain.db.people_tables import ConsoleUser, ReviewAssignmentRow, ReviewerProfileRow
-from domain.db.repository.base import NotFound, RepositoryBase
+from domain.db.repository.base import DecisionRecord, NotFound, RepositoryBase
 from domain.messages import Kind
 from domain.models import ApplicationSubmission
 from domain.reviewers import ReviewerProfile, choose_reviewers, refuse_requested
@@ -87,7 +87,6 @@ class Reviewers(RepositoryBase):
                         state=ASSIGNED,
                         assigned_by=assigned_by,
                         assigned_at=at,
-                        reason="",
                     )
                 )
             emails = {r: pool[r].email if r in pool else None for r in chosen}
@@ -98,7 +97,9 @@ class Reviewers(RepositoryBase):
                 lambda f: [messages.review_message(f, Kind.REVIEW_ASSIGNED, "assigned", r, emails[r]) for r in chosen],
             )
             payload = {"reviewers": chosen, "requested": list(requested), "seats": seats}
-            self._decide(s, application_id, "review_assignment", round, "assigned", payload, assigned_by, at)
+            self._decide(
+                s, application_id, DecisionRecord("review_assignment", round, "assigned", payload, assigned_by, at)
+            )
             return chosen
 
     def recuse_reviewer(
@@ -110,7 +111,7 @@ class Reviewers(RepositoryBase):
                 raise NotFound(f"reviewer_id: {reviewer_id} is not assigned to {application_id}")
             row.state, row.reason = RECUSED, reason
             payload = {"reviewer_id": reviewer_id, "reason": reason}
-            self._decide(s, application_id, "recusal", seq, "recused", payload, by, at)
+            self._decide(s, application_id, DecisionRecord("recusal", seq, "recused", payload, by, at))
 
     def assignments(self, application_id: str) -> list[dict[str, Any]]:
         with self._tx() as s:
