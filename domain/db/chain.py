@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import select
+from sqlalchemy import Numeric, select
 from sqlalchemy.orm import Session
 
 from domain.db.tables import (
@@ -111,62 +111,36 @@ def _money(value: Decimal | int | str | None) -> str | None:
     return None if value is None else str(mad(value))
 
 
+def _columns(row: Any, *names: str) -> dict[str, Any]:
+    """These columns of the row as an entry states them: amounts and scores (NUMERIC) to the centime,
+    in a string."""
+    numeric = {c.key for c in row.__table__.columns if isinstance(c.type, Numeric)}
+    return {name: _money(getattr(row, name)) if name in numeric else getattr(row, name) for name in names}
+
+
 def of_submission(app: Application) -> Entry:
-    return Entry(
-        app.application_id,
-        "submission",
-        "submission",
-        {
-            "edition": app.edition,
-            "registration_number": app.registration_number,
-            "requested_amount": _money(app.requested_amount),
-            "submitted_by": app.submitted_by,
-        },
-    )
+    state = _columns(app, "edition", "registration_number", "requested_amount", "submitted_by")
+    return Entry(app.application_id, "submission", "submission", state)
 
 
 def of_stage(row: StageChange) -> Entry:
-    return Entry(row.application_id, "stage", f"stage:{row.seq}", {"stage": row.stage, "note": row.note})
+    return Entry(row.application_id, "stage", f"stage:{row.seq}", _columns(row, "stage", "note"))
 
 
 def of_eligibility(row: EligibilityCheck) -> Entry:
-    return Entry(
-        row.application_id,
-        "eligibility",
-        f"eligibility:{row.attempt}",
-        {
-            "eligible": row.eligible,
-            "rule_set_version": row.rule_set_version,
-            "failures": [f.get("code") for f in row.failures],
-        },
-    )
+    state = _columns(row, "eligible", "rule_set_version") | {"failures": [f.get("code") for f in row.failures]}
+    return Entry(row.application_id, "eligibility", f"eligibility:{row.attempt}", state)
 
 
 def of_review(row: ReviewRow) -> Entry:
     return Entry(
-        row.application_id,
-        "review",
-        f"review:{row.reviewer_id}",
-        {
-            "reviewer_id": row.reviewer_id,
-            "weighted_score": _money(row.weighted_score),
-        },
+        row.application_id, "review", f"review:{row.reviewer_id}", _columns(row, "reviewer_id", "weighted_score")
     )
 
 
 def of_decision(row: DecisionRow) -> Entry:
-    return Entry(
-        row.application_id,
-        "decision",
-        f"decision:{row.kind}:{row.seq}",
-        {
-            "kind": row.kind,
-            "seq": row.seq,
-            "outcome": row.outcome,
-            "decided_by": row.decided_by,
-            "payload": row.payload,
-        },
-    )
+    state = _columns(row, "kind", "seq", "outcome", "decided_by", "payload")
+    return Entry(row.application_id, "decision", f"decision:{row.kind}:{row.seq}", state)
 
 
 def of_award(app: Application, rows: list[AwardRow]) -> Entry:
@@ -183,26 +157,12 @@ def of_award(app: Application, rows: list[AwardRow]) -> Entry:
 
 
 def order_state(row: PaymentOrderRow) -> dict[str, Any]:
-    return {
-        "key": row.key,
-        "tranche": row.tranche,
-        "funder": row.funder,
-        "amount": _money(row.amount),
-        "attempt": row.attempt,
-        "status": row.status,
-        "reason": row.reason,
-        "bank_account": mask_rib(row.bank_account),
-    }
+    state = _columns(row, "key", "tranche", "funder", "amount", "attempt", "status", "reason")
+    return state | {"bank_account": mask_rib(row.bank_account)}
 
 
 def ledger_state(row: LedgerRow) -> dict[str, Any]:
-    return {
-        "kind": row.kind,
-        "funder": row.funder,
-        "amount": _money(row.amount),
-        "order_key": row.order_key,
-        "reference": row.reference,
-    }
+    return _columns(row, "kind", "funder", "amount", "order_key", "reference")
 
 
 def of_order(event: str, row: PaymentOrderRow) -> Entry:
@@ -225,9 +185,39 @@ def of_recovery(ledger: LedgerRow) -> Entry:
 
 
 def of_close(app: Application) -> Entry:
-    return Entry(
-        app.application_id,
-        "close",
-        f"close:{app.stage}",
-        {"stage": app.stage, "amount_to_recover": _money(app.amount_to_recover)},
+    return Entry(app.application_id, "close", f"close:{app.stage}", _columns(app, "stage", "amount_to_recover"))
+
+
+# --- the rows an application's entries describe, as `audit verify` reads them back ---------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An application's rows that its chain records: those an entry states whole (stage changes after
+    the submission, eligibility checks, reviews, decisions: each with its table and the entry it
+    should have), and the payment orders, ledger rows and awards, whose entries state them in part."""
+
+    described: list[tuple[str, Entry]]
+    orders: list[PaymentOrderRow]
+    ledger: list[LedgerRow]
+    awards: list[AwardRow]
+
+
+def recorded(s: Session, application_id: str) -> Recorded:
+    def rows(model: Any, *order_by: Any) -> list[Any]:
+        return list(s.scalars(select(model).where(model.application_id == application_id).order_by(*order_by)))
+
+    # seq 0 is written with the submission, which has its own entry
+    described = [("stage_changes", of_stage(row)) for row in rows(StageChange, StageChange.seq) if row.seq > 0]
+    for table, model, of in (
+        ("eligibility_results", EligibilityCheck, of_eligibility),
+        ("reviews", ReviewRow, of_review),
+        ("decisions", DecisionRow, of_decision),
+    ):
+        described += [(table, of(row)) for row in rows(model, model.id)]
+    return Recorded(
+        described,
+        rows(PaymentOrderRow, PaymentOrderRow.key),
+        rows(LedgerRow, LedgerRow.id),
+        rows(AwardRow, AwardRow.funder),
     )
