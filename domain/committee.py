@@ -19,6 +19,7 @@ Same inputs, same result, whatever the order the applications arrived in:
 """
 
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -154,28 +155,13 @@ def select(candidates: list[Candidate], settings: EditionSettings) -> list[Place
     honorary = {c.application_id for c in sorted(selected, key=lambda c: -c.innovation)[: settings.honorary_awards]}
     out = []
     for n, c in enumerate(ranked, start=1):
-        score = ranked_score(c, settings)
         if c.application_id in draws:
             out.append(_selected(c, settings, n, draws[c.application_id], honorary=c.application_id in honorary))
         elif c.score >= settings.min_score:
-            out.append(
-                Placement(
-                    application_id=c.application_id,
-                    decision=Decision.WAITLISTED,
-                    rank=n,
-                    score=score,
-                    reason="the envelope is spent at this rank",
-                )
-            )
+            out.append(_placed(c, settings, n, Decision.WAITLISTED, "the envelope is spent at this rank"))
         else:
             out.append(
-                Placement(
-                    application_id=c.application_id,
-                    decision=Decision.REJECTED,
-                    rank=n,
-                    score=score,
-                    reason=f"score {c.score} below the minimum of {settings.min_score}",
-                )
+                _placed(c, settings, n, Decision.REJECTED, f"score {c.score} below the minimum of {settings.min_score}")
             )
     return out
 
@@ -203,16 +189,32 @@ def _selected(
     reason: str = "",
 ) -> Placement:
     funders = funders_of(c, settings)
-    return Placement(
-        application_id=c.application_id,
-        decision=Decision.SELECTED,
-        rank=rank_,
-        score=ranked_score(c, settings),
-        award=sum(funders.values(), Decimal(0)),
+    award = sum(funders.values(), Decimal(0))
+    return _placed(
+        c,
+        settings,
+        rank_,
+        Decision.SELECTED,
+        reason,
+        award=award,
         funders=funders,
         draws=draws,
         honorary_award=honorary,
+    )
+
+
+def _placed(
+    c: Candidate, settings: EditionSettings, rank_: int, decision: Decision, reason: str, **award: Any
+) -> Placement:
+    """The committee's decision for `c` at this rank (the selected ones with their `award`, funders
+    and draws)."""
+    return Placement(
+        application_id=c.application_id,
+        decision=decision,
+        rank=rank_,
+        score=ranked_score(c, settings),
         reason=reason,
+        **award,
     )
 
 

@@ -8,7 +8,7 @@ territory, the six earthquake-hit provinces as priority, tranches 60% / 40%).
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -24,6 +24,8 @@ from domain.reference import (
     regions,
 )
 from domain.text import RefusesCharacters
+
+CEILING = Decimal("49000.00")  # the most a project is awarded in the 4th and 5th editions, whatever its legal form
 
 
 class Criterion(StrEnum):
@@ -122,7 +124,7 @@ class EditionSettings(RefusesCharacters):
     ministry_envelope: MAD = Decimal("6000000.00")
     ministry_legal_forms: tuple[LegalForm, ...] = (LegalForm.ASSOCIATION, LegalForm.NETWORK)
     partners: tuple[PartnerRegion, ...] = ()
-    ceilings: dict[LegalForm, MAD] = Field(default_factory=lambda: {f: Decimal("49000.00") for f in LegalForm})
+    ceilings: dict[LegalForm, MAD] = Field(default_factory=lambda: {f: CEILING for f in LegalForm})
     max_requested_share: Share = Decimal("0.90")  # requested amount / total cost
     min_own_contribution_share: Share = Decimal("0.10")
     min_duration_months: int = Field(default=6, ge=1, le=120)
@@ -232,6 +234,22 @@ class EditionSettings(RefusesCharacters):
         return None
 
 
+def _envelopes_in_ceilings(
+    edition: int, call: tuple[date, date], ministry: int, partners: dict[str, int], **rules: Any
+) -> EditionSettings:
+    """An edition whose envelopes hold so many ceilings: `ministry` for the ministry's, one count
+    per partner Region (its code); its year is its call's."""
+    return EditionSettings(
+        edition=edition,
+        year=call[0].year,
+        call_opens=call[0],
+        call_closes=call[1],
+        ministry_envelope=ministry * CEILING,
+        partners=tuple(PartnerRegion(region_code=r, envelope=n * CEILING) for r, n in partners.items()),
+        **rules,
+    )
+
+
 def edition_4_settings() -> EditionSettings:
     """The 4th edition (2023): call 15 Sep – 13 Oct 2023; 121 beneficiaries, 44 in the earthquake zone.
 
@@ -240,20 +258,14 @@ def edition_4_settings() -> EditionSettings:
     provinces, 62 from the ministry's national envelope, 7 cooperatives co-funded by
     l'Oriental and 8 by Fès-Meknès.
     """
-    seat = Decimal("49000.00")
-    return EditionSettings(
-        edition=4,
-        year=2023,
-        call_opens=date(2023, 9, 15),
-        call_closes=date(2023, 10, 13),
-        ministry_envelope=(44 + 62) * seat,
-        priority_envelope=44 * seat,
+    return _envelopes_in_ceilings(
+        4,
+        (date(2023, 9, 15), date(2023, 10, 13)),
+        ministry=44 + 62,
+        partners={"02": 7, "03": 8},
+        priority_envelope=44 * CEILING,
         priority_envelope_exclusive=True,
         priority_bonus=Decimal("0"),
-        partners=(
-            PartnerRegion(region_code="02", envelope=7 * seat),
-            PartnerRegion(region_code="03", envelope=8 * seat),
-        ),
     )
 
 
@@ -264,16 +276,6 @@ def edition_5_settings() -> EditionSettings:
     envelopes of that many ceilings. Tanger-Tétouan-Al Hoceïma joined as a partner that year
     with no envelope yet. The earthquake zone is favoured by a score bonus.
     """
-    seat = Decimal("49000.00")
-    return EditionSettings(
-        edition=5,
-        year=2024,
-        call_opens=date(2024, 9, 16),
-        call_closes=date(2024, 10, 31),
-        ministry_envelope=130 * seat,
-        partners=(
-            PartnerRegion(region_code="01", envelope=Decimal("0.00")),
-            PartnerRegion(region_code="02", envelope=14 * seat),
-            PartnerRegion(region_code="03", envelope=19 * seat),
-        ),
+    return _envelopes_in_ceilings(
+        5, (date(2024, 9, 16), date(2024, 10, 31)), ministry=130, partners={"01": 0, "02": 14, "03": 19}
     )
