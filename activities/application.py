@@ -14,6 +14,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.group import ActivityGroup
 from activities.payment_system import PaymentSystem
 from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
 from domain.db.repository import AwardExceeded, DecisionRecord, DuplicateApplication, Repository, ReviewerRefused
@@ -54,7 +55,7 @@ def _log() -> Any:
     )
 
 
-class ApplicationActivities:
+class ApplicationActivities(ActivityGroup):
     def __init__(
         self, repo: Repository, payment_system: PaymentSystem | None = None, bank_accounts: BankAccounts | None = None
     ) -> None:
@@ -251,27 +252,3 @@ class ApplicationActivities:
     ) -> None:
         self.repo.close(application_id, stage, amount_to_recover, at)
         _log().info("application closed", stage=stage, to_recover=str(amount_to_recover) if amount_to_recover else None)
-
-    def all(self) -> list[Any]:
-        return [
-            self.record_submission,
-            self.record_stage,
-            self.check_eligibility,
-            self.add_documents,
-            self.record_review,
-            self.assign_reviewers,
-            self.recuse_reviewer,
-            self.set_score,
-            self.record_decision,
-            self.set_award,
-            self.cover_cofunding,
-            self.create_payment_order,
-            self.retry_payment_order,
-            self.mark_payment_rejected,
-            self.mark_payment_unsent,
-            self.record_payment,
-            self.record_report,
-            self.review_report,
-            self.send_notice,
-            self.close_application,
-        ]

@@ -9,7 +9,6 @@ import asyncio
 from collections import Counter, defaultdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import structlog
 from temporalio import activity
@@ -18,6 +17,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.group import ActivityGroup
 from domain.committee import Candidate, Placement, envelopes, promote, select
 from domain.db.edition_repository import EditionRepository
 from domain.db.tables import CommitteeDecisionRow
@@ -69,7 +69,7 @@ def _decision(row: CommitteeDecisionRow, confirmed_by: str) -> CommitteeDecision
     return CommitteeDecision(decision=Decision(row.decision), rank=row.rank or None, decided_by=by, reason=row.reason)
 
 
-class EditionActivities:
+class EditionActivities(ActivityGroup):
     def __init__(self, repo: EditionRepository, client: Client) -> None:
         self.repo, self.client = repo, client
 
@@ -241,20 +241,6 @@ class EditionActivities:
     @activity.defn
     def edition_report(self, settings: EditionSettings) -> EditionReport:
         return build_report(settings, self.repo.report_rows(settings.edition)["applications"])
-
-    def all(self) -> list[Any]:
-        return [
-            self.open_edition,
-            self.close_call,
-            self.start_application,
-            self.start_applications,
-            self.pending_before_committee,
-            self.propose_selection,
-            self.confirm_selection,
-            self.send_decisions,
-            self.promote_waitlist,
-            self.edition_report,
-        ]
 
 
 def _waitlist(late: list[Candidate], promoted: set[str], settings: EditionSettings) -> list[Placement]:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from activities.group import ActivityGroup
 from domain import messages
 from domain.calendar import PROGRAMME_TZ
 from domain.db import outbox
@@ -78,7 +79,7 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=seconds), timedelta(hours=1))
 
 
-class OutboundActivities:
+class OutboundActivities(ActivityGroup):
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
         self._writer = engine.execution_options(**{IMMEDIATE: True})
@@ -151,6 +152,3 @@ class OutboundActivities:
             row.state, row.attempts, row.last_error, row.next_attempt_at = state, attempts, error[:2000], next_at
             if state == SENT:
                 row.sent_at = datetime.now(UTC)
-
-    def all(self) -> list:  # type: ignore[type-arg]
-        return [self.send_due_messages, self.compile_digest]

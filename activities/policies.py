@@ -3,40 +3,24 @@
 Both workflows schedule every activity through `policy_for(name)`; tests/activities/test_policies.py checks
 that this table says what the code does, for every activity the worker registers.
 
-| activity | policy | start-to-close | schedule-to-close | heartbeat | retries (first wait, ×, longest wait, attempts) | refusals it raises (never retried) |
-|---|---|---|---|---|---|---|
-| `record_submission` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | DuplicateApplication |
-| `record_stage` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `check_eligibility` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `add_documents` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `record_review` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `assign_reviewers` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | ReviewerRefused |
-| `recuse_reviewer` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `set_score` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `record_decision` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `set_award` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardBelowPaid |
-| `cover_cofunding` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `create_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
-| `retry_payment_order` | PAYMENT | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts | PaymentOrderRefused |
-| `mark_payment_unsent` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `mark_payment_rejected` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `record_payment` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | AwardExceeded |
-| `record_report` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `review_report` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `send_notice` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `close_application` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `open_edition` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `close_call` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `start_application` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `start_applications` | START_BATCH | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `pending_before_committee` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `propose_selection` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `confirm_selection` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `send_decisions` | SEND_DECISIONS | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `promote_waitlist` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `edition_report` | COMMITTEE | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `compile_digest` | STORE | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close | — |
-| `send_due_messages` | OUTBOX | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close | — |
+| policy | activities | start-to-close | schedule-to-close | heartbeat | retries (first wait, ×, longest wait, attempts) |
+|---|---|---|---|---|---|
+| STORE | `record_submission`, `record_stage`, `check_eligibility`, `add_documents`, `record_review`, `assign_reviewers`, `recuse_reviewer`, `set_score`, `record_decision`, `set_award`, `cover_cofunding`, `mark_payment_unsent`, `mark_payment_rejected`, `record_payment`, `record_report`, `review_report`, `send_notice`, `close_application`, `open_edition`, `close_call`, `start_application`, `pending_before_committee`, `confirm_selection`, `compile_digest` | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
+| PAYMENT | `create_payment_order`, `retry_payment_order` | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts |
+| COMMITTEE | `propose_selection`, `promote_waitlist`, `edition_report` | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
+| SEND_DECISIONS | `send_decisions` | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
+| START_BATCH | `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
+| OUTBOX | `send_due_messages` | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
+
+The refusals an activity raises (business refusals: never retried):
+
+| activity | refusal |
+|---|---|
+| `record_submission` | DuplicateApplication |
+| `assign_reviewers` | ReviewerRefused |
+| `set_award` | AwardBelowPaid |
+| `create_payment_order`, `retry_payment_order` | PaymentOrderRefused |
+| `record_payment` | AwardExceeded |
 
 Why these:
 
