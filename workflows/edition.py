@@ -9,15 +9,12 @@ Per-application data lives in the database and in each application's own workflo
 the edition's history holds only its own steps and continues as new when it grows.
 """
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.edition import EditionActivities as E
-    from activities.policies import policy_for
     from domain.calendar import end_of_day, local_date, start_of_day
     from domain.edition_messages import (
         BatchAnswer,
@@ -36,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.refusals import Refusal
     from domain.report import EditionReport
     from workflows.actor import who
+    from workflows.run_activity import run_activity
 
 # Patch id: from this version a late submission is answered refused and counted, not refused unseen.
 PATCH_LATE_COUNTED = "late-submissions-counted"
@@ -321,13 +319,4 @@ class EditionWorkflow:
         self.status.late_refused = st.late_refused
         self.status.call_closed_by, self.status.confirmed_by = st.call_closed_by, st.confirmed_by
 
-    async def _act(self, fn: Callable[..., Any], *args: Any) -> Any:
-        p = policy_for(fn.__name__)
-        return await workflow.execute_activity_method(
-            fn,
-            args=list(args),
-            start_to_close_timeout=p.start_to_close,
-            schedule_to_close_timeout=p.schedule_to_close,
-            retry_policy=p.retry,
-            heartbeat_timeout=p.heartbeat,
-        )
+    _act = staticmethod(run_activity)

@@ -10,7 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.outbound import OutboundActivities, Sent
-    from activities.policies import policy_for
+    from workflows.run_activity import run_activity
 
 OUTBOX_WORKFLOW_ID = "moazara-outbox"
 MAX_BATCHES = 50  # then the next scheduled run goes on: a run's history stays small
@@ -28,14 +28,7 @@ class DigestWorkflow:
 
     @workflow.run
     async def run(self, inp: DigestRun) -> int:
-        p = policy_for("compile_digest")
-        listed: int = await workflow.execute_activity_method(
-            OutboundActivities.compile_digest,
-            inp.until or workflow.now(),
-            start_to_close_timeout=p.start_to_close,
-            schedule_to_close_timeout=p.schedule_to_close,
-            retry_policy=p.retry,
-        )
+        listed: int = await run_activity(OutboundActivities.compile_digest, inp.until or workflow.now())
         return listed
 
 
@@ -48,15 +41,8 @@ class OutboxWorkflow:
     @workflow.run
     async def run(self, inp: OutboxRun) -> Sent:
         total = Sent()
-        p = policy_for("send_due_messages")
         for _ in range(MAX_BATCHES):
-            batch: Sent = await workflow.execute_activity_method(
-                OutboundActivities.send_due_messages,
-                start_to_close_timeout=p.start_to_close,
-                schedule_to_close_timeout=p.schedule_to_close,
-                retry_policy=p.retry,
-                heartbeat_timeout=p.heartbeat,
-            )
+            batch: Sent = await run_activity(OutboundActivities.send_due_messages)
             total.sent += batch.sent
             total.retrying += batch.retrying
             total.dead += batch.dead

@@ -1,6 +1,7 @@
 """The inputs people and partners send an application, each an update with its validator (a refusal
 raised there never reaches the history), and the status query. Payment inputs are in payments.py."""
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -106,8 +107,7 @@ class Inputs(ApplicationState):
 
     @sign_agreement.validator
     def _check_agreement_on(self, agreement: AgreementSigned) -> None:
-        self._check_agreement(agreement)
-        self._check_date("signed_on", agreement.signed_on)
+        self._check_dated(self._check_agreement, agreement, "signed_on")
 
     def _check_agreement(self, agreement: AgreementSigned) -> None:
         self._expect(Stage.AGREEMENT)
@@ -165,8 +165,7 @@ class Inputs(ApplicationState):
 
     @record_site_visit.validator
     def _check_visit_on(self, visit: SiteVisit) -> None:
-        self._check_visit(visit)
-        self._check_date("visited_on", visit.visited_on)
+        self._check_dated(self._check_visit, visit, "visited_on")
 
     def _check_visit(self, visit: SiteVisit) -> None:
         if self.status.stage not in FUNDED | {Stage.AGREEMENT}:
@@ -215,9 +214,12 @@ class Inputs(ApplicationState):
         await workflow.wait_condition(lambda: self.status.stage in FINAL_STAGES)
         return self._answer(f"application {self.status.stage.value}")
 
-    def _check_date(self, field: str, day: date) -> None:
-        """A date people give (a signature, a visit): from the year before the edition's, to today.
-        In validators only: histories from before this rule keep the dates they were given."""
+    def _check_dated(self, check: Callable[[Any], None], inp: Any, field: str) -> None:
+        """A validator of an input that gives a date (a signature, a visit): `check`, the rule its
+        handler runs again, then the date in `field`, from the year before the edition's to today.
+        The date is checked here only: histories from before this rule keep the dates they were given."""
+        check(inp)
+        day: date = getattr(inp, field)
         earliest, today = date(self.settings.year - 1, 1, 1), local_date(self._now())
         if not earliest <= day <= today:
             raise Refusal("date.out_of_range", field=field, day=day, earliest=earliest, today=today)

@@ -13,7 +13,6 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
-    from activities.policies import policy_for
     from domain.edition_messages import SeatFreed
     from domain.models import (
         FINAL_STAGES,
@@ -31,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.refusals import Refusal, Waiting, waiting
     from workflows import names
     from workflows.refusals import refused
+    from workflows.run_activity import run_activity
 
 # What an application waits for: a code and its parameters (domain/refusals.WAITS), and its English
 # text in ApplicationStatus.waiting_for as before codes existed.
@@ -136,16 +136,7 @@ class ApplicationState:
     def _refresh_orders(self) -> None:
         self.status.orders = list(self._orders.values())
 
-    async def _act(self, fn: Callable[..., Any], *args: Any) -> Any:
-        p = policy_for(fn.__name__)
-        return await workflow.execute_activity_method(
-            fn,
-            args=list(args),
-            start_to_close_timeout=p.start_to_close,
-            schedule_to_close_timeout=p.schedule_to_close,
-            retry_policy=p.retry,
-            heartbeat_timeout=p.heartbeat,
-        )
+    _act = staticmethod(run_activity)
 
     async def _record(self, kind: str, seq: int, outcome: str, payload: Any, by: str) -> None:
         data = payload.model_dump(mode="json") if hasattr(payload, "model_dump") else payload
