@@ -3,6 +3,7 @@
 import asyncio
 import re
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,20 +45,17 @@ class Result(BaseModel):
         return self.code == ResultCode.ACCEPTED
 
 
+def _result(workflow_id: str, actor: Actor, code: ResultCode, **answer: Any) -> Result:
+    """The Result of `actor`'s input to `workflow_id`."""
+    return Result(code=code, workflow_id=workflow_id, actor=actor.id, **answer)
+
+
 def _refused(workflow_id: str, actor: Actor, reason: str, refusal: tuple[str, dict[str, str]] | None = None) -> Result:
     prefix = reason.partition(":")[0]
     field = prefix if re.fullmatch(r"[a-z_][a-z_.0-9]*", prefix) else None  # the workflows' reasons start "field: …"
     code = ResultCode.WRONG_STAGE if field == "stage" else ResultCode.REFUSED
     refusal_code, params = refusal if refusal is not None else (None, {})
-    return Result(
-        code=code,
-        workflow_id=workflow_id,
-        actor=actor.id,
-        reason=reason,
-        field=field,
-        refusal=refusal_code,
-        params=params,
-    )
+    return _result(workflow_id, actor, code, reason=reason, field=field, refusal=refusal_code, params=params)
 
 
 async def send_update(
@@ -84,7 +82,7 @@ async def send_update(
         return _refused(workflow_id, actor, str(e))
     except SQLAlchemyError as e:
         reason = f"the domain database did not take the bank account: {type(e).__name__}"
-        return Result(code=ResultCode.UNAVAILABLE, workflow_id=workflow_id, actor=actor.id, reason=reason)
+        return _result(workflow_id, actor, ResultCode.UNAVAILABLE, reason=reason)
     handle = client.get_workflow_handle(workflow_id)
     try:
         with sending_as(actor):  # the actor rides in the update's header (infra/actor_header.py)
@@ -94,28 +92,14 @@ async def send_update(
     except WorkflowUpdateFailedError as e:
         return _refused(workflow_id, actor, refusal_reason(e), refusal_of(e))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        return Result(
-            code=ResultCode.TIMEOUT,
-            workflow_id=workflow_id,
-            actor=actor.id,
-            reason=f"no answer from {workflow_id} in {timeout:g} s; it may still be applied",
-        )
+        reason = f"no answer from {workflow_id} in {timeout:g} s; it may still be applied"
+        return _result(workflow_id, actor, ResultCode.TIMEOUT, reason=reason)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
-            return Result(code=ResultCode.NOT_FOUND, workflow_id=workflow_id, actor=actor.id, reason=e.message)
+            return _result(workflow_id, actor, ResultCode.NOT_FOUND, reason=e.message)
         name = e.status.name if e.status else "error"
-        return Result(
-            code=ResultCode.UNAVAILABLE,
-            workflow_id=workflow_id,
-            actor=actor.id,
-            reason=f"Temporal did not take the input ({name}): {e.message}",
-        )
+        reason = f"Temporal did not take the input ({name}): {e.message}"
+        return _result(workflow_id, actor, ResultCode.UNAVAILABLE, reason=reason)
     if isinstance(answer, Answer):
-        return Result(
-            code=ResultCode.ACCEPTED,
-            workflow_id=workflow_id,
-            actor=actor.id,
-            message=answer.message,
-            stage=answer.stage.value,
-        )
-    return Result(code=ResultCode.ACCEPTED, workflow_id=workflow_id, actor=actor.id, message=str(answer))
+        return _result(workflow_id, actor, ResultCode.ACCEPTED, message=answer.message, stage=answer.stage.value)
+    return _result(workflow_id, actor, ResultCode.ACCEPTED, message=str(answer))
