@@ -75,11 +75,17 @@ class BatchAnswer(BaseModel):
 
 
 class CloseCall(Input):
+    """Ops close the call before its date (update close_call): the submissions in flight are
+    answered, later ones refused and counted; the edition then waits for its reviews."""
+
     closed_by: Actor
     reason: Text = ""
 
 
 class SelectionConfirmed(Input):
+    """The committee confirms its stored proposal (update confirm_selection), never the one who
+    closed the call (four eyes); the edition then sends each application its decision."""
+
     confirmed_by: Actor
     note: Text = ""
 

@@ -280,6 +280,9 @@ class PaymentRetry(Input):
 
 
 class Indicators(Input):
+    """What a progress report counts: jobs created and kept, the people the project reaches (women
+    and youth are counted among the beneficiaries), its revenue and its spending."""
+
     jobs_created: Count = 0
     jobs_kept: Count = 0
     beneficiaries: Count = 0
