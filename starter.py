@@ -20,21 +20,17 @@ import os
 import sys
 import traceback
 
-import typer
-
 from cli import applications, messages, ops, users
 from cli import edition as edition_cli
 from cli.documents import documents
+from infra.cli_app import cli_app
 
-app = typer.Typer(
-    help="Moazara ops CLI: submit, import, follow and act on grant applications (one Temporal workflow each).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 # One command group per module: applications (submit, import, status, list), ops actions, editions.
-for group in (applications.commands, ops.commands):
-    app.registered_commands.extend(group.registered_commands)
+app = cli_app(
+    "Moazara ops CLI: submit, import, follow and act on grant applications (one Temporal workflow each).",
+    applications.commands,
+    ops.commands,
+)
 app.add_typer(edition_cli.app, name="edition")
 app.add_typer(users.app, name="users")
 app.add_typer(messages.app, name="messages")

@@ -24,16 +24,34 @@ E = EventType
 
 
 @dataclass
-class ActivityRun:
-    scheduled_event_id: int
+class _Span:
+    """An activity or a timer: started by one event, closed (or not yet) by a later one."""
+
+    opened_event_id: int  # ActivityTaskScheduled, TimerStarted
+    opened_at: datetime
+    closed_event_id: int | None = field(default=None, kw_only=True)
+    closed_at: datetime | None = field(default=None, kw_only=True)
+
+    def closed(self, e: HistoryEvent) -> None:
+        self.closed_event_id, self.closed_at = e.event_id, _at(e)
+
+    @property
+    def last_event_id(self) -> int:
+        """The event that closed it, or, still open, the one that started it."""
+        return self.closed_event_id or self.opened_event_id
+
+    @property
+    def last_at(self) -> datetime:
+        return self.closed_at or self.opened_at
+
+
+@dataclass
+class ActivityRun(_Span):
     name: str
     args: list[Any]
-    scheduled_at: datetime
     status: str = "scheduled"  # completed, failed, timed_out, canceled (or still scheduled)
     result: Any = None
     failure: str | None = None
-    closed_event_id: int | None = None
-    closed_at: datetime | None = None
 
 
 @dataclass
@@ -73,15 +91,11 @@ class SignalCall:
 
 
 @dataclass
-class TimerRun:
+class TimerRun(_Span):
     timer_id: str
-    started_event_id: int
-    started_at: datetime
     duration: timedelta
     summary: str
     status: str = "started"  # fired, canceled
-    closed_event_id: int | None = None
-    closed_at: datetime | None = None
 
 
 @dataclass
@@ -160,13 +174,13 @@ async def parse(history: WorkflowHistory, dc: DataConverter) -> Parsed:
         t = e.event_type
         if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             a = e.activity_task_scheduled_event_attributes
-            activities[e.event_id] = ActivityRun(e.event_id, a.activity_type.name, await _values(dc, a.input), _at(e))
+            activities[e.event_id] = ActivityRun(e.event_id, _at(e), a.activity_type.name, await _values(dc, a.input))
             out.activities.append(activities[e.event_id])
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             a = e.activity_task_completed_event_attributes
             run = activities[a.scheduled_event_id]
             run.status, run.result = "completed", await _value(dc, a.result)
-            run.closed_event_id, run.closed_at = e.event_id, _at(e)
+            run.closed(e)
         elif t in (
             E.EVENT_TYPE_ACTIVITY_TASK_FAILED,
             E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
@@ -186,7 +200,7 @@ async def parse(history: WorkflowHistory, dc: DataConverter) -> Parsed:
             }.get(t, "canceled")
             if t != E.EVENT_TYPE_ACTIVITY_TASK_CANCELED and attrs.HasField("failure"):
                 run.failure = await _failure(dc, attrs.failure)
-            run.closed_event_id, run.closed_at = e.event_id, _at(e)
+            run.closed(e)
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             a = e.workflow_execution_update_accepted_event_attributes
             req = a.accepted_request
@@ -215,14 +229,14 @@ async def parse(history: WorkflowHistory, dc: DataConverter) -> Parsed:
         elif t == E.EVENT_TYPE_TIMER_STARTED:
             a = e.timer_started_event_attributes
             timers[e.event_id] = TimerRun(
-                a.timer_id, e.event_id, _at(e), a.start_to_fire_timeout.ToTimedelta(), await _summary(dc, e)
+                e.event_id, _at(e), a.timer_id, a.start_to_fire_timeout.ToTimedelta(), await _summary(dc, e)
             )
             out.timers.append(timers[e.event_id])
         elif t in (E.EVENT_TYPE_TIMER_FIRED, E.EVENT_TYPE_TIMER_CANCELED):
             a = e.timer_fired_event_attributes if t == E.EVENT_TYPE_TIMER_FIRED else e.timer_canceled_event_attributes
             timer = timers[a.started_event_id]
             timer.status = "fired" if t == E.EVENT_TYPE_TIMER_FIRED else "canceled"
-            timer.closed_event_id, timer.closed_at = e.event_id, _at(e)
+            timer.closed(e)
         elif t in _CLOSES:
             await _closed(dc, e, out)
     return out

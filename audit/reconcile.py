@@ -26,6 +26,7 @@ from typing import Any
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
+from audit.checked import Checked
 from audit.events import Parsed, parse
 from domain.db.repository import PAYMENT, Repository
 from domain.money import mad
@@ -74,14 +75,14 @@ def money_of(p: Parsed) -> HistoryMoney:
     m = HistoryMoney()
     for a in p.completed("create_payment_order"):
         m.orders[a.result["key"]] = a.result
-        m.order_events[a.result["key"]] = a.closed_event_id or a.scheduled_event_id
+        m.order_events[a.result["key"]] = a.last_event_id
     for a in p.activities:
         if a.name == "create_payment_order" and a.status in ("failed", "timed_out") and a.args:
             order = a.args[0]
             if isinstance(order, dict) and order.get("key") not in m.orders:
                 m.not_taken[order["key"]] = order
     for a in p.completed("record_payment"):
-        m.payments[a.args[0]] = a.closed_event_id or a.scheduled_event_id
+        m.payments[a.args[0]] = a.last_event_id
     for a in p.completed("record_decision"):
         m.decisions.add((a.args[1], a.args[3]))
     for a in p.completed("set_award"):
@@ -90,21 +91,15 @@ def money_of(p: Parsed) -> HistoryMoney:
 
 
 @dataclass
-class Result:
-    applications: int
+class Result(Checked):
     histories: int
     mismatches: list[Mismatch]
     paid_db: dict[str, Decimal]
     paid_history: dict[str, Decimal]
+    LABEL, FOUND = "MISMATCH", "mismatches"
 
-    @property
-    def ok(self) -> bool:
-        return not self.mismatches
-
-    def as_json(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
-            "ok": self.ok,
-            "applications": self.applications,
             "histories": self.histories,
             "paid_per_funder": {
                 "database": {k: str(v) for k, v in sorted(self.paid_db.items())},

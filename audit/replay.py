@@ -18,10 +18,6 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-# The core SDK names the history event it could not match, e.g. "HistoryEvent(id: 8, …)" or
-# "… event 8 …"; the first number found is the event to look at.
-_EVENT = re.compile(r"HistoryEvent\(id: (\d+)|[Ee]vent(?: id)?[ :#]+(\d+)|event_id[=: ]+(\d+)")
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -84,6 +80,11 @@ def sdk_message(err: BaseException) -> str:
     text = str(err)
     m = _INNER.search(text)
     return m.group(1) if m else f"{type(err).__name__}: {text}"
+
+
+# The core SDK names the history event it could not match, e.g. "HistoryEvent(id: 8, …)" or
+# "… event 8 …"; the first number found is the event to look at.
+_EVENT = re.compile(r"HistoryEvent\(id: (\d+)|[Ee]vent(?: id)?[ :#]+(\d+)|event_id[=: ]+(\d+)")
 
 
 def event_of(message: str) -> int | None:

@@ -217,7 +217,7 @@ def build(p: Parsed) -> Timeline:
     for a in p.activities:
         if a.name == "create_payment_order" and a.status == "completed" and isinstance(a.result, dict):
             orders[a.result.get("key", "")] = a.result
-        at, event_id = a.closed_at or a.scheduled_at, a.closed_event_id or a.scheduled_event_id
+        at, event_id = a.last_at, a.last_event_id
         if a.name == "record_stage":
             _, seq, stage, _when, note = (a.args + [None] * 5)[:5]
             summary = f"entered stage {stage}" + (f" ({note})" if note else "")
@@ -270,8 +270,8 @@ def build(p: Parsed) -> Timeline:
             waited = f"waiting for {t.summary}" if t.summary else "a wait"
             entries.append(
                 Entry(
-                    event_id=t.closed_event_id or t.started_event_id,
-                    at=t.closed_at or t.started_at,
+                    event_id=t.last_event_id,
+                    at=t.last_at,
                     kind="timer",
                     actor="timer",
                     summary=f"deadline passed: {waited} (after {_span(t.duration)})",

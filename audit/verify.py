@@ -17,18 +17,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from audit.checked import Checked
 from domain.db import chain
-from domain.db.tables import (
-    Application,
-    AuditEntry,
-    AwardRow,
-    DecisionRow,
-    EligibilityCheck,
-    LedgerRow,
-    PaymentOrderRow,
-    ReviewRow,
-    StageChange,
-)
+from domain.db.tables import Application, AuditEntry
 from domain.models import FINAL_STAGES
 
 
@@ -49,20 +40,14 @@ class Head:
 
 
 @dataclass
-class Report:
-    applications: int
+class Report(Checked):
     entries: int
     findings: list[Finding]
     heads: dict[str, Head]
+    LABEL, FOUND = "TAMPERED", "findings"
 
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def as_json(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
-            "ok": self.ok,
-            "applications": self.applications,
             "entries": self.entries,
             "findings": [asdict(f) for f in self.findings],
             "heads": {k: asdict(v) for k, v in self.heads.items()},
@@ -109,9 +94,6 @@ def check_coverage(s: Session, app: Application, entries: list[AuditEntry]) -> l
         if e.kind == "award":
             last_award = e
 
-    def rows(model: Any, *order_by: Any) -> list[Any]:
-        return list(s.scalars(select(model).where(model.application_id == app_id).order_by(*order_by)))
-
     def compare(table: str, ref: str, expected: Any, entry: AuditEntry | None, stated: Any = None) -> None:
         """`stated`: the part of the entry's payload that describes the row (default: all of it)."""
         if entry is not None and entry.id in broken:
@@ -129,27 +111,17 @@ def check_coverage(s: Session, app: Application, entries: list[AuditEntry]) -> l
                 Finding(app_id, f"{table} {ref}", f"differs from its audit entry {_name(entry)}: the row was edited")
             )
 
+    rows = chain.recorded(s, app_id)
     described: set[str] = set()
-    for row in rows(StageChange, StageChange.seq):
-        if row.seq > 0:  # seq 0 is written with the submission, which has its own entry
-            e = chain.of_stage(row)
-            compare("stage_changes", e.ref, e.payload, by_ref.get(e.ref))
-            described.add(e.ref)
-    for model, of, table in (
-        (EligibilityCheck, chain.of_eligibility, "eligibility_results"),
-        (ReviewRow, chain.of_review, "reviews"),
-        (DecisionRow, chain.of_decision, "decisions"),
-    ):
-        for row in rows(model, model.id):
-            e = of(row)
-            compare(table, e.ref, e.payload, by_ref.get(e.ref))
-            described.add(e.ref)
-    for row in rows(PaymentOrderRow, PaymentOrderRow.key):
+    for table, e in rows.described:
+        compare(table, e.ref, e.payload, by_ref.get(e.ref))
+        described.add(e.ref)
+    for row in rows.orders:
         # The newest entry about the order (created, retried, rejected, unsent, resent or paid) holds its state.
         entry = last_order.get(row.key)
         compare("payment_orders", row.key, chain.order_state(row), entry, entry and entry.payload["order"])
         described.add(f"order:{row.key}")
-    for row in rows(LedgerRow, LedgerRow.id):
+    for row in rows.ledger:
         if row.order_key is None:
             out.append(Finding(app_id, f"ledger id {row.id}", "has no order key and no audit entry"))
             continue
@@ -157,9 +129,8 @@ def check_coverage(s: Session, app: Application, entries: list[AuditEntry]) -> l
         entry = by_ref.get(ref)
         compare("ledger", row.order_key, chain.ledger_state(row), entry, entry and entry.payload.get("ledger"))
         described.add(ref)
-    awards = rows(AwardRow, AwardRow.funder)
-    if awards or last_award is not None:
-        e = chain.of_award(app, awards)
+    if rows.awards or last_award is not None:
+        e = chain.of_award(app, rows.awards)
         compare("awards", "of the application", e.payload, last_award)
     closes = [e for e in entries if e.kind == "close"]
     if closes:

@@ -47,7 +47,7 @@ from infra.settings import Settings
 from simulation.driver import Driver
 from simulation.factories import make_submission, settings_with, valid_rib
 from tests.console.sessions import PASSWORD, browser, csrf_of, signed_in
-from tests.test_edition import EditionDriver, edition_settings
+from tests.workflows.test_edition import EditionDriver, edition_settings
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
 
