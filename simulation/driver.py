@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.edition import EditionSettings
@@ -29,6 +30,28 @@ from domain.reference import MINISTRY, DocumentKind
 from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, valid_rib
 from simulation.waiting import until
 from workflows.application import ApplicationWorkflow
+
+
+async def reach(
+    handle: WorkflowHandle, stage: Stage, waiting: str | None = None, seconds: float = 30.0, every: float = 0.05
+) -> ApplicationStatus:
+    """Poll an application's status (in real time: the test server skips no time for queries) until it
+    is in `stage` and waits for something (optionally: something containing `waiting`), or has ended
+    there. A query that fails on the way (its worker just died, the server restarting) is asked again."""
+
+    async def status() -> ApplicationStatus | None:
+        try:
+            return await handle.query(ApplicationWorkflow.get_status, rpc_timeout=timedelta(seconds=10))
+        except RPCError:
+            return None
+
+    def there(s: ApplicationStatus | None) -> bool:
+        waits = s is not None and s.waiting_for and (waiting is None or waiting in s.waiting_for)
+        return s is not None and s.stage == stage and bool(stage in FINAL_STAGES or waits)
+
+    s = await until(status, there, f"{handle.id} reached {stage} waiting for {waiting!r}", seconds, every)
+    assert s is not None
+    return s
 
 
 class Driver:
@@ -62,16 +85,7 @@ class Driver:
     async def reach(
         self, handle: WorkflowHandle, stage: Stage, waiting: str | None = None, tries: int = 400
     ) -> ApplicationStatus:
-        """Poll (in real time; the test server skips no time for queries) until the stage is reached
-        and the workflow waits for something (optionally: something containing `waiting`)."""
-
-        def there(s: ApplicationStatus) -> bool:
-            waits = s.waiting_for and (waiting is None or waiting in s.waiting_for)
-            return s.stage == stage and bool(stage in FINAL_STAGES or waits)
-
-        return await until(
-            lambda: self.status(handle), there, f"reached {stage} waiting for {waiting!r}", seconds=tries * 0.05
-        )
+        return await reach(handle, stage, waiting, seconds=tries * 0.05)
 
     async def skip(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))

@@ -1,7 +1,6 @@
 """The lifecycle paths the golden histories record, one play each, driven as people would
 (simulation/driver.py) on the time-skipping server; tests/golden_histories.py runs and saves them."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +34,7 @@ from domain.reviewers import Recusal, ReviewerAssignment, ReviewerProfile
 from simulation.driver import Driver
 from simulation.factories import REGION_02_SHARE, cooperative, make_review, make_submission, settings_with, valid_rib
 from simulation.payment_system import DOWN, TAKE, FakePaymentSystem
+from simulation.waiting import until
 from workflows.application import RESEND_DUE, ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.outbox import DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
@@ -368,10 +368,7 @@ async def edition(d: Driver) -> list[WorkflowHandle]:
         await d.review_all(h, score)
     await ed.execute_update(EditionWorkflow.close_call, CloseCall(closed_by="officer-test"))
     await d.skip(1)  # the edition looks again each programme day
-    for _ in range(400):
-        if (await ed.query(EditionWorkflow.get_status)).proposal is not None:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: ed.query(EditionWorkflow.get_status), lambda s: s.proposal is not None, "a proposal")
     await ed.execute_update(EditionWorkflow.confirm_selection, SelectionConfirmed(confirmed_by="director"))
     a, b, c = apps
     await d.reach(a, Stage.AGREEMENT)

@@ -17,7 +17,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -41,6 +40,7 @@ from simulation.dev_server import DEV_SERVER
 from simulation.driver import Driver
 from simulation.factories import make_submission, valid_rib
 from simulation.processes import free_port
+from tests.loopback import serving
 from workflows.application import ApplicationWorkflow
 
 KEY_A, KEY_B = new_key(), new_key()
@@ -315,53 +315,48 @@ async def test_the_temporal_cli_without_a_token_is_told_at_once_how_to_pass_one(
     app = FastAPI()  # as the gateway serves it, at /codec
     app.mount("/codec", create_codec_app(LiveSettings(settings).current, converter.payload_codec, [UI]))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    serving = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            await asyncio.sleep(0.05)
-        marker = "Coopérative Tiwizi d'Aït Ourir"
-        wf_id = f"cli-codec-{uuid.uuid4().hex[:6]}"
-        await env.client.start_workflow("AnyWorkflow", {"applicant": marker}, id=wf_id, task_queue="nobody")
-        address = env.client.service_client.config.target_host
-        endpoint = f"http://127.0.0.1:{port}/codec"
+        async with serving(app, port):
+            marker = "Coopérative Tiwizi d'Aït Ourir"
+            wf_id = f"cli-codec-{uuid.uuid4().hex[:6]}"
+            await env.client.start_workflow("AnyWorkflow", {"applicant": marker}, id=wf_id, task_queue="nobody")
+            address = env.client.service_client.config.target_host
+            endpoint = f"http://127.0.0.1:{port}/codec"
 
-        async def show(*auth: str) -> tuple[subprocess.CompletedProcess, float]:
-            command = [str(DEV_SERVER), "workflow", "show", "--detailed", "--address", address, "-w", wf_id]
-            started = time.monotonic()
-            done = await asyncio.to_thread(
-                subprocess.run,
-                [*command, "--codec-endpoint", endpoint, *auth],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            return done, time.monotonic() - started
+            async def show(*auth: str) -> tuple[subprocess.CompletedProcess, float]:
+                command = [str(DEV_SERVER), "workflow", "show", "--detailed", "--address", address, "-w", wf_id]
+                started = time.monotonic()
+                done = await asyncio.to_thread(
+                    subprocess.run,
+                    [*command, "--codec-endpoint", endpoint, *auth],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
+                )
+                return done, time.monotonic() - started
 
-        for auth in ((), ("--codec-auth", "Bearer guessed-token")):
-            refused, took = await show(*auth)
-            assert refused.returncode == 0 and took < 5, (took, refused.stderr)
-            assert "a staff token is needed: --codec-auth 'Bearer <staff token>'" in refused.stdout
-            assert marker not in refused.stdout and "context deadline exceeded" not in refused.stderr
-        decoded, took = await show("--codec-auth", f"Bearer {STAFF_TOKEN}")
-        assert decoded.returncode == 0 and took < 5 and marker in decoded.stdout
-        assert "staff token is needed" not in decoded.stdout
+            for auth in ((), ("--codec-auth", "Bearer guessed-token")):
+                refused, took = await show(*auth)
+                assert refused.returncode == 0 and took < 5, (took, refused.stderr)
+                assert "a staff token is needed: --codec-auth 'Bearer <staff token>'" in refused.stdout
+                assert marker not in refused.stdout and "context deadline exceeded" not in refused.stderr
+            decoded, took = await show("--codec-auth", f"Bearer {STAFF_TOKEN}")
+            assert decoded.returncode == 0 and took < 5 and marker in decoded.stdout
+            assert "staff token is needed" not in decoded.stdout
 
-        # The notice is for Go's client only: a browser, curl or a script still gets the 401, and
-        # /encode never answers a notice (it would be stored in place of the sender's input).
-        body = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "IngiCg=="}]}
-        go = {"User-Agent": "Go-http-client/1.1"}
-        async with httpx.AsyncClient(base_url=endpoint) as http:
-            notice = await http.post("/decode", json=body, headers=go)
-            assert notice.status_code == 200 and notice.headers["www-authenticate"] == "Bearer"
-            [shown] = json_format.ParseDict(notice.json(), Payloads()).payloads
-            assert "staff token is needed" in json.loads(shown.data)
-            assert (await http.post("/encode", json=body, headers=go)).status_code == 401
-            assert (await http.post("/decode", json=body, headers={**go, "Origin": UI})).status_code == 401
-            curl = await http.post("/decode", json=body, headers={"User-Agent": "curl/8.5.0"})
-            assert curl.status_code == 401 and "--codec-auth 'Bearer <token>'" in curl.text
+            # The notice is for Go's client only: a browser, curl or a script still gets the 401, and
+            # /encode never answers a notice (it would be stored in place of the sender's input).
+            body = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "IngiCg=="}]}
+            go = {"User-Agent": "Go-http-client/1.1"}
+            async with httpx.AsyncClient(base_url=endpoint) as http:
+                notice = await http.post("/decode", json=body, headers=go)
+                assert notice.status_code == 200 and notice.headers["www-authenticate"] == "Bearer"
+                [shown] = json_format.ParseDict(notice.json(), Payloads()).payloads
+                assert "staff token is needed" in json.loads(shown.data)
+                assert (await http.post("/encode", json=body, headers=go)).status_code == 401
+                assert (await http.post("/decode", json=body, headers={**go, "Origin": UI})).status_code == 401
+                curl = await http.post("/decode", json=body, headers={"User-Agent": "curl/8.5.0"})
+                assert curl.status_code == 401 and "--codec-auth 'Bearer <token>'" in curl.text
     finally:
-        server.should_exit = True
-        await serving
         await env.shutdown()

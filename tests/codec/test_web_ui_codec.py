@@ -7,14 +7,11 @@ origin (the UI's server-wide codec endpoint): not signed in, the input shows as 
 decoded.
 """
 
-import asyncio
 import json
-import socket
 import uuid
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,6 +22,8 @@ from infra.live_settings import LiveSettings
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
+from simulation.processes import free_port
+from tests.loopback import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "staff-token-for-the-web-ui-test"
@@ -32,12 +31,6 @@ MARKER = "Coopérative Tiwizi d'Aït Ourir"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "web-ui"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: run `make browser`")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_payloads_show_decoded_only_to_a_signed_in_staff_member(tmp_path):
@@ -55,36 +48,35 @@ async def test_payloads_show_decoded_only_to_a_signed_in_staff_member(tmp_path):
         dev_server_extra_args=["--ui-codec-endpoint", f"http://127.0.0.1:{front_port}/codec"],
     )
     app = create_web_ui_app(LiveSettings(settings).current, converter.payload_codec, f"http://127.0.0.1:{ui_port}")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=front_port, log_config=None))
-    serving = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            await asyncio.sleep(0.05)
-        wf_id = f"ui-codec-{uuid.uuid4().hex[:6]}"
-        handle = await env.client.start_workflow("AnyWorkflow", {"applicant": MARKER}, id=wf_id, task_queue="nobody")
-        page_url = f"http://127.0.0.1:{front_port}/namespaces/default/workflows/{wf_id}/{handle.result_run_id}/history"
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-            page = await (await browser.new_context()).new_page()  # a fresh profile, no UI setting changed
-            await page.goto(page_url)
-            # Not signed in: the codec refuses, the UI says so and shows the input as ciphertext.
-            await expect(page.locator("#content").get_by_text("Codec Server could not connect")).to_be_visible(
-                timeout=30_000
+        async with serving(app, front_port):
+            wf_id = f"ui-codec-{uuid.uuid4().hex[:6]}"
+            handle = await env.client.start_workflow(
+                "AnyWorkflow", {"applicant": MARKER}, id=wf_id, task_queue="nobody"
             )
-            await expect(page.get_by_role("heading", name="Input")).to_be_visible()
-            assert MARKER not in await page.content()
-            login = await page.goto(f"http://127.0.0.1:{front_port}/codec/login")
-            assert login.status == 200 and "token" in (await page.content()).lower()
-            await page.fill("input[name=token]", TOKEN)
-            await page.click("button")
-            await expect(page.get_by_text("Signed in as amina")).to_be_visible()
-            await page.goto(page_url)
-            await expect(page.get_by_text(MARKER).first).to_be_visible(timeout=30_000)
-            assert await page.get_by_text("Codec Server could not connect").count() == 0
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / "web-ui-decoded.png"), full_page=True)
-            await browser.close()
+            page_url = (
+                f"http://127.0.0.1:{front_port}/namespaces/default/workflows/{wf_id}/{handle.result_run_id}/history"
+            )
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+                page = await (await browser.new_context()).new_page()  # a fresh profile, no UI setting changed
+                await page.goto(page_url)
+                # Not signed in: the codec refuses, the UI says so and shows the input as ciphertext.
+                await expect(page.locator("#content").get_by_text("Codec Server could not connect")).to_be_visible(
+                    timeout=30_000
+                )
+                await expect(page.get_by_role("heading", name="Input")).to_be_visible()
+                assert MARKER not in await page.content()
+                login = await page.goto(f"http://127.0.0.1:{front_port}/codec/login")
+                assert login.status == 200 and "token" in (await page.content()).lower()
+                await page.fill("input[name=token]", TOKEN)
+                await page.click("button")
+                await expect(page.get_by_text("Signed in as amina")).to_be_visible()
+                await page.goto(page_url)
+                await expect(page.get_by_text(MARKER).first).to_be_visible(timeout=30_000)
+                assert await page.get_by_text("Codec Server could not connect").count() == 0
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=str(ARTIFACTS / "web-ui-decoded.png"), full_page=True)
+                await browser.close()
     finally:
-        server.should_exit = True
-        await serving
         await env.shutdown()

@@ -41,6 +41,7 @@ from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_review, make_submission
 from simulation.processes import client_settings, codec_settings, start_worker
+from simulation.waiting import until
 from tests.faults.test_workers import reach, to_disbursement, update
 from tests.private_postgres import PrivatePostgres, server_bin
 from workflows.application import ApplicationWorkflow
@@ -93,10 +94,11 @@ async def an_outage(postgres: PrivatePostgres, handles: list[WorkflowHandle], wo
     activities retrying, keep it down OUTAGE_SECONDS, start it again; `work` then completes."""
     await asyncio.to_thread(postgres.stop)
     task = asyncio.ensure_future(work())
-    seen: list[tuple[int, str]] = []
-    for _ in range(OUTAGE_SECONDS * 4):
-        await asyncio.sleep(0.25)
-        seen = seen or await retrying_activities(handles)
+    down_since = asyncio.get_running_loop().time()
+    seen = await until(
+        lambda: retrying_activities(handles), bool, "activities retrying, the database down", 60, every=0.25
+    )
+    await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (asyncio.get_running_loop().time() - down_since)))  # the outage
     assert not task.done() or task.exception() is None, task.exception()
     await asyncio.to_thread(postgres.start)
     await task

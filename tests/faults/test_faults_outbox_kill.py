@@ -27,6 +27,7 @@ from outbound.sink import WriteEml
 from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_submission
 from simulation.processes import client_settings, codec_settings, start_worker
+from simulation.waiting import until
 from workflows.outbox import OutboxRun, OutboxWorkflow
 
 
@@ -81,10 +82,8 @@ async def test_a_worker_killed_mid_send_leaves_one_message_id_and_one_sent_mark(
             run = await server.client.start_workflow(
                 OutboxWorkflow.run, OutboxRun(started_by="test"), id="outbox-kill", task_queue=env["TASK_QUEUE"]
             )
-            for _ in range(300):  # the server took the message; worker A waits on QUIT
-                if list(mail.glob("*.eml")):
-                    break
-                await asyncio.sleep(0.1)
+            # the server took the message; worker A waits on QUIT
+            await until(lambda: asyncio.to_thread(lambda: list(mail.glob("*.eml"))), bool, "a message taken", 30)
             a.kill()
             with Session(engine) as s:
                 assert s.get(OutboxRow, f"{sub.application_id}.submitted.applicant").state == "pending"

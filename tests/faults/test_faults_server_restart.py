@@ -42,6 +42,7 @@ from infra.temporal_connection import connect
 from simulation.dev_server import DevServer
 from simulation.factories import make_review, make_submission, settings_with, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
+from simulation.waiting import until
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
 
@@ -258,11 +259,13 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
 
     # The committee: proposal, confirmation; the server is killed while decisions are being sent.
     await update(edition, EditionWorkflow.close_call, CloseCall(closed_by="officer"), "close")
-    for _ in range(300):
-        s = await robust(lambda: edition.query(EditionWorkflow.get_status), "edition status")
-        if s.proposal is not None:
-            break
-        await asyncio.sleep(0.2)
+    s = await until(
+        lambda: robust(lambda: edition.query(EditionWorkflow.get_status), "edition status"),
+        lambda s: s.proposal is not None,
+        "a proposal",
+        seconds=60,
+        every=0.2,
+    )
     assert (s.proposal.selected, s.proposal.waitlisted, s.proposal.rejected) == (
         selected,
         sum(1 for v in scores.values() if v == WAITLISTED),

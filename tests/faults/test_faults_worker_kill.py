@@ -37,6 +37,7 @@ from simulation.dev_server import DEV_SERVER
 from simulation.factories import make_review, make_submission, settings_with, valid_rib
 from simulation.payment_system import FakePaymentSystem
 from simulation.processes import client_settings, codec_settings, start_worker
+from simulation.waiting import until
 from tests.faults.test_workers import reach, status_of, update
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
@@ -82,10 +83,7 @@ async def holding_worker(activity: str, env: dict, workers: list, tmp_path):
 
 
 async def held(marker) -> None:
-    for _ in range(300):
-        if marker.exists():
-            return
-        await asyncio.sleep(0.1)
+    await until(lambda: asyncio.to_thread(marker.exists), bool, "the worker held in the activity", 30, every=0.1)
 
 
 async def test_worker_killed_inside_the_payment_activity_pays_the_tranche_once(stack, tmp_path):
@@ -133,7 +131,7 @@ async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
     workers.append(b)
     await b.wait_ready()
     # B takes over once the lost attempt's start-to-close (30 s) has passed.
-    s = await reach(h, Stage.DISBURSEMENT, tries=400)
+    s = await reach(h, Stage.DISBURSEMENT, seconds=80)
     assert s.waiting_for.startswith("payment system") and [o.key for o in s.orders] == [key]
 
     # The payment system saw the order twice under one idempotency key, and took it once.

@@ -12,6 +12,7 @@ What an operator would check afterwards, and this test does:
 """
 
 import asyncio
+import functools
 import time
 import uuid
 import warnings
@@ -41,9 +42,9 @@ from domain.models import (
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
+from simulation.driver import reach as driver_reach
 from simulation.factories import make_review, make_submission, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
-from simulation.waiting import until
 from tests.conftest_db import postgres_url
 from workflows.application import ApplicationWorkflow
 
@@ -108,16 +109,8 @@ async def status_of(handle: WorkflowHandle) -> ApplicationStatus | None:
         return None  # e.g. its worker just died: the query is answered again by the survivor
 
 
-async def reach(handle: WorkflowHandle, stage: Stage, tries: int = 1000) -> ApplicationStatus:
-    s = await until(
-        lambda: status_of(handle),
-        lambda s: bool(s and s.stage == stage and s.waiting_for),
-        f"{handle.id} in {stage}",
-        seconds=tries * 0.2,
-        every=0.2,
-    )
-    assert s is not None
-    return s
+# A worker's death holds its workflows for their task timeouts: wait longer, ask less often.
+reach = functools.partial(driver_reach, seconds=200, every=0.2)
 
 
 async def update(handle: WorkflowHandle, step: str, fn, arg) -> None:

@@ -2,7 +2,6 @@
 integrations) with every log line captured, structlog's and the standard library's, and scanned for
 the bank accounts, phone numbers, national id, API keys, HMAC secrets and codec keys it used."""
 
-import asyncio
 import io
 import json
 import logging
@@ -18,6 +17,7 @@ from domain.reference import LegalForm
 from infra.log_config import configure_logging, mask_value, register_secrets
 from infra.settings import get_settings
 from simulation.factories import make_submission, valid_rib
+from simulation.waiting import until
 from tests.gateway.test_gateway import CLIENTS, GatewayStack, event_id, gw  # noqa: F401 - gw is the fixture
 from workflows.application import ApplicationWorkflow
 
@@ -224,13 +224,16 @@ async def test_temporal_core_logs_go_through_the_masking(ts_env, sqlite_repo, ex
             task_queue=queue,
         )
         try:
-            for _ in range(200):  # the core buffers forwarded logs briefly
-                core = [line for line in captured.getvalue().splitlines() if '"temporalio.core' in line]
-                if any("Failing workflow task" in line for line in core):
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the core never logged the failed workflow task")
+
+            async def core_lines() -> list[str]:  # the core buffers forwarded logs briefly
+                return [line for line in captured.getvalue().splitlines() if '"temporalio.core' in line]
+
+            await until(
+                core_lines,
+                lambda core: any("Failing workflow task" in line for line in core),
+                "the core logged the failed workflow task",
+                seconds=10,
+            )
         finally:
             await h.terminate("test finished")
     text = captured.getvalue()

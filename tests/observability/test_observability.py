@@ -17,14 +17,12 @@ from decimal import Decimal
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.edition import edition_4_settings
 from domain.models import (
     AgreementSigned,
     ApplicationInput,
-    ApplicationStatus,
     BankDetailsApproved,
     BankDetailsFixed,
     CommitteeDecision,
@@ -36,6 +34,7 @@ from domain.models import (
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
+from simulation.driver import reach
 from simulation.factories import make_review, make_submission, valid_rib
 from simulation.processes import (
     ROOT,
@@ -46,6 +45,7 @@ from simulation.processes import (
     start_worker,
     total,
 )
+from simulation.waiting import until
 from workflows.application import ApplicationWorkflow
 
 
@@ -68,23 +68,6 @@ async def observed(tmp_path_factory):
     finally:
         worker.stop()
         await server.shutdown()
-
-
-async def status_of(handle: WorkflowHandle) -> ApplicationStatus | None:
-    try:
-        return await handle.query(ApplicationWorkflow.get_status)
-    except RPCError:
-        return None
-
-
-async def reach(handle: WorkflowHandle, stage: Stage, tries: int = 600) -> ApplicationStatus:
-    s = None
-    for _ in range(tries):
-        s = await status_of(handle)
-        if s and s.stage == stage and (s.waiting_for or stage == Stage.WITHDRAWN):
-            return s
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{handle.id} never reached {stage}; last: {s and (s.stage, s.waiting_for)}")
 
 
 async def start(client, task_queue: str, regno: str, **kw) -> WorkflowHandle:
@@ -126,11 +109,10 @@ async def test_worker_that_cannot_reach_temporal_is_alive_but_not_ready(observed
     try:
         status, body = await lonely.wait_answering("/healthz")
         assert (status, body) == (200, {"alive": True})
-        for _ in range(100):  # until the first connection attempt has failed
-            status, body = await lonely.wait_answering("/readyz")
-            if "waiting" in body["checks"]["temporal"]:
-                break
-            await asyncio.sleep(0.1)
+        # until the first connection attempt has failed
+        status, body = await until(
+            lambda: lonely.wait_answering("/readyz"), lambda a: "waiting" in a[1]["checks"]["temporal"], "not ready"
+        )
         assert status == 503 and body["ready"] is False
         assert body["checks"]["database"] == "ok"  # migrated, and answering
         assert "waiting" in body["checks"]["temporal"] and "onnect" in body["checks"]["temporal"]
@@ -204,12 +186,16 @@ async def test_metrics_show_sdk_metrics_and_service_counters(observed):
     await refused.execute_update(ApplicationWorkflow.withdraw, Withdrawal(requested_by="applicant", reason="moved"))
     await refused.result()
 
-    samples = []
-    for _ in range(100):  # the SDK records a completed workflow as the server confirms it
-        samples = parse_metrics(await worker.metrics())
-        if total(samples, "temporal_workflow_completed", task_queue=queue, workflow_type=APPLICATION) >= 1:
-            break
-        await asyncio.sleep(0.1)
+    async def metrics() -> list:
+        return parse_metrics(await worker.metrics())
+
+    # the SDK records a completed workflow as the server confirms it
+    samples = await until(
+        metrics,
+        lambda m: total(m, "temporal_workflow_completed", task_queue=queue, workflow_type=APPLICATION) >= 1,
+        "a completed workflow counted",
+        seconds=10,
+    )
 
     # The SDK runtime's metrics, labelled with our task queue.
     # (the worker's own schedules complete OutboxWorkflow runs on this queue too: not counted here)

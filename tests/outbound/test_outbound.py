@@ -2,7 +2,6 @@
 real SMTP server on loopback (aiosmtpd) from the production worker on the time-skipping server:
 once per event, in the applicant's language, dead letters on permanent failures and their resend."""
 
-import asyncio
 import email
 import email.policy
 import hmac
@@ -35,6 +34,7 @@ from outbound.sink import WriteEml
 from simulation.dev_server import DEV_SERVER
 from simulation.driver import Driver
 from simulation.factories import make_submission
+from simulation.waiting import until
 from worker import DIGEST_SCHEDULE_ID, OUTBOX_SCHEDULE_ID, build_worker, ensure_schedules
 from workflows.outbox import DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
 
@@ -104,6 +104,10 @@ def mail(tmp_path):
 
 def received(folder: Path) -> list[email.message.EmailMessage]:
     return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in sorted(folder.glob("*.eml"))]
+
+
+async def recent_actions(client, schedule_id: str) -> list:
+    return (await client.get_schedule_handle(schedule_id).describe()).info.recent_actions
 
 
 async def test_messages_go_out_once_per_event_in_the_applicants_language(ts_env, sqlite_repo, executor, mail):
@@ -314,11 +318,9 @@ async def test_the_schedules_are_created_and_the_digest_runs_when_triggered_on_t
         assert outbox_every.intervals[0].every == timedelta(seconds=settings.outbox_interval_seconds)
         async with build_worker(env.client, Repository(engine), settings, executor):
             await env.client.get_schedule_handle(DIGEST_SCHEDULE_ID).trigger()
-            for _ in range(100):
-                actions = (await env.client.get_schedule_handle(DIGEST_SCHEDULE_ID).describe()).info.recent_actions
-                if actions:
-                    break
-                await asyncio.sleep(0.1)
+            actions = await until(
+                lambda: recent_actions(env.client, DIGEST_SCHEDULE_ID), bool, "the digest triggered", seconds=10
+            )
             started = actions[0].action
             result = await env.client.get_workflow_handle(started.workflow_id).result()
             assert result == 0  # nothing escalated in this empty programme
