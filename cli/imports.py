@@ -25,48 +25,13 @@ from domain.models import (
 )
 from infra import strict_json
 
-# CSV columns -> where they go in an ApplicationSubmission. Empty cells mean "not given".
-CSV_APPLICANT = (
-    "registration_number",
-    "name",
-    "legal_form",
-    "region_code",
-    "province",
-    "rural",
-    "bank_account",
-    "email",
-    "phone",
-    "declared_links",
-)
-CSV_PROJECT = (
-    "title",
-    "sector",
-    "summary",
-    "total_cost",
-    "requested_amount",
-    "own_contribution",
-    "duration_months",
-    "jobs_created",
-    "jobs_kept",
-    "beneficiaries",
-    "women",
-    "youth",
-)
+# CSV columns -> where they go in an ApplicationSubmission, the required ones first. Empty cells mean "not given".
+_APPLICANT_REQUIRED = ("registration_number", "name", "legal_form", "region_code", "province", "rural")
+CSV_APPLICANT = (*_APPLICANT_REQUIRED, "bank_account", "email", "phone", "declared_links")
+_PROJECT_REQUIRED = ("sector", "title", "total_cost", "requested_amount", "own_contribution", "duration_months")
+CSV_PROJECT = (*_PROJECT_REQUIRED, "summary", "jobs_created", "jobs_kept", "beneficiaries", "women", "youth")
 CSV_COLUMNS = ("edition", *CSV_APPLICANT, *CSV_PROJECT, "documents")
-CSV_REQUIRED = (
-    "registration_number",
-    "name",
-    "legal_form",
-    "region_code",
-    "province",
-    "rural",
-    "sector",
-    "title",
-    "total_cost",
-    "requested_amount",
-    "own_contribution",
-    "duration_months",
-)
+CSV_REQUIRED = (*_APPLICANT_REQUIRED, *_PROJECT_REQUIRED)
 CSV_LISTS = ("declared_links",)  # semicolon-separated
 
 CSV_HELP = (

@@ -1,5 +1,6 @@
 """What the ops CLI's commands share: their common options, a client, sending one action."""
 
+import inspect
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -56,3 +57,34 @@ def send_action(
         return with_client(send)
 
     run_command(as_json, work)
+
+
+def action(
+    group: typer.Typer, name: str, *, timeout: float = 60
+) -> Callable[[Callable[..., dict | None]], Callable[..., dict | None]]:
+    """Make `options` the command `name` of `group`: ID first, its own options, then --file, --json
+    and --timeout (default `timeout` seconds). It sends the action (send_action) with the fields the
+    options fill (updates.ACTIONS), as `options` returns them where it turns them (else as given)."""
+
+    def register(options: Callable[..., dict | None]) -> Callable[..., dict | None]:
+        def command(app_id: str, file: Path | None, as_json: bool, timeout: float, **given: Any) -> None:
+            def values() -> dict:
+                return updates.ACTIONS[name].values({**given, **(options(**given) or {})})
+
+            send_action(name, app_id, file, as_json, timeout, values)
+
+        option = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # what typer reads
+            [
+                inspect.Parameter("app_id", option, annotation=AppId),
+                *inspect.signature(options).parameters.values(),
+                inspect.Parameter("file", option, default=None, annotation=File),
+                inspect.Parameter("as_json", option, default=False, annotation=Json),
+                inspect.Parameter("timeout", option, default=timeout, annotation=Timeout),
+            ]
+        )
+        command.__name__, command.__doc__ = options.__name__, options.__doc__
+        group.command(name)(command)
+        return options
+
+    return register

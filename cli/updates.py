@@ -42,10 +42,22 @@ from workflows.names import ApplicationUpdate as U
 class Action:
     update: U  # the workflow's update (workflows/names.py)
     model: type[BaseModel]
-    options: dict[str, str]  # model field (dotted) -> option name, for messages
+    options: dict[str, str]  # model field (dotted) -> the CLI option that fills it (and names it in messages)
 
     def names(self) -> dict[str, str]:
         return self.options
+
+    def values(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The model's fields from the CLI's options, each named as its parameter (--jobs-created:
+        jobs_created, --approve/--decline: approve); a dotted field nests."""
+        out: dict[str, Any] = {}
+        for field, flag in self.options.items():
+            *parents, leaf = field.split(".")
+            target = out
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            target[leaf] = given[flag.split("/")[0].removeprefix("--").replace("-", "_")]
+        return out
 
 
 ACTIONS: dict[str, Action] = {

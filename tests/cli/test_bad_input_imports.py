@@ -78,36 +78,23 @@ def test_every_corrupted_jsonl_line_is_named_with_its_line_and_the_good_ones_val
             assert len(str(e)) < 5_000
 
 
-CSV_HEADER = [
-    "edition",
-    "registration_number",
-    "name",
-    "legal_form",
-    "region_code",
-    "province",
-    "rural",
-    "sector",
-    "title",
-    "total_cost",
-    "requested_amount",
-    "own_contribution",
-    "duration_months",
-]
-CSV_GOOD = [
-    "4",
-    "ASSO-CSV-{i}",
-    "Asso",
-    "association",
-    "07",
-    "Al Haouz",
-    "yes",
-    "handicrafts",
-    "T",
-    "50000",
-    "40000",
-    "10000",
-    "24",
-]
+GOOD = {
+    "edition": "4",
+    "registration_number": "ASSO-CSV-{i}",
+    "name": "Asso",
+    "legal_form": "association",
+    "region_code": "07",
+    "province": "Al Haouz",
+    "rural": "yes",
+    "sector": "handicrafts",
+    "title": "T",
+    "total_cost": "50000",
+    "requested_amount": "40000",
+    "own_contribution": "10000",
+    "duration_months": "24",
+}
+CSV_HEADER = ["edition", *imports.CSV_REQUIRED]  # the columns the import requires, as it names them
+CSV_GOOD = [GOOD[c] for c in CSV_HEADER]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
