@@ -39,7 +39,9 @@ from infra.settings import Settings
 from infra.temporal_connection import data_converter
 from infra.vault import bank_accounts
 from simulation.dev_server import DEV_SERVER
+from simulation.driver import reach
 from simulation.factories import make_submission, settings_with, valid_rib
+from simulation.waiting import until
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
 
@@ -133,26 +135,12 @@ async def status_of(stack: Stack, app_id: str) -> ApplicationStatus:
     return await stack.client.get_workflow_handle(app_id).query("get_status", result_type=ApplicationStatus)
 
 
-async def reach(stack: Stack, app_id: str, stage: Stage, tries: int = 300) -> ApplicationStatus:
-    """Poll (bounded) until the application is in `stage` and waiting for something."""
-    last = None
-    for _ in range(tries):
-        try:
-            last = await status_of(stack, app_id)
-        except RPCError:
-            last = None
-        if last and last.stage == stage and last.waiting_for:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{app_id} never reached {stage}; last status: {last and (last.stage, last.waiting_for)}")
-
-
 async def submitted(stack: Stack, prefix: str = "ASSO", **kw) -> str:
     """Submit a valid application through the CLI; wait until it waits for its reviews."""
     sub = make_submission(regno(prefix), **kw)
     r = await cli(stack, "submit", write(stack, "app.json", sub.model_dump_json()))
     assert r.code == 0, r.text
-    await reach(stack, sub.application_id, Stage.REVIEW)
+    await reach(stack.client.get_workflow_handle(sub.application_id), Stage.REVIEW)
     return sub.application_id
 
 
@@ -191,7 +179,7 @@ async def test_submit_from_json_file_then_status_shows_review(stack):
     assert r.code == 0, r.text
     assert "accepted" in r.out and sub.application_id in r.out
 
-    await reach(stack, sub.application_id, Stage.REVIEW)
+    await reach(stack.client.get_workflow_handle(sub.application_id), Stage.REVIEW)
     r = await cli(stack, "status", sub.application_id)
     assert r.code == 0, r.text
     assert "review" in r.out and "2 reviews" in r.out
@@ -337,21 +325,21 @@ async def test_an_application_from_review_to_first_payment(stack, tmp_path):
     for reviewer in ("r1", "r2"):
         r = await cli(stack, "review", app_id, "--reviewer", reviewer, "--scores", FULL_SCORES)
         assert r.code == 0, r.text
-    await reach(stack, app_id, Stage.COMMITTEE)
+    await reach(stack.client.get_workflow_handle(app_id), Stage.COMMITTEE)
 
     r = await cli(
         stack, "decide", app_id, "--decision", "selected", "--award", "40000", "--by", "committee", "--rank", "3"
     )
     assert r.code == 0, r.text
     assert "selected" in r.out
-    await reach(stack, app_id, Stage.AGREEMENT)
+    await reach(stack.client.get_workflow_handle(app_id), Stage.AGREEMENT)
 
     rib = valid_rib(4242)
     r = await cli(stack, "sign", app_id, "--by", "officer-amina", "--on", "2024-02-01", "--rib", rib)
     assert r.code == 0, r.text
     assert rib not in r.text
 
-    s = await reach(stack, app_id, Stage.DISBURSEMENT)
+    s = await reach(stack.client.get_workflow_handle(app_id), Stage.DISBURSEMENT)
     [order] = s.orders
     r = await cli(
         stack, "payment", app_id, "--order", order.key, "--attempt", "1", "--executed", "--reference", "PAY-1"
@@ -359,7 +347,7 @@ async def test_an_application_from_review_to_first_payment(stack, tmp_path):
     assert r.code == 0, r.text
     assert "24000.00 MAD" in r.out
 
-    await reach(stack, app_id, Stage.MONITORING)
+    await reach(stack.client.get_workflow_handle(app_id), Stage.MONITORING)
     r = await cli(stack, "status", app_id, "--json")
     s = r.json()
     assert s["stage"] == "monitoring" and s["paid_total"] == "24000.00" and s["funders"] == {"ministry": "40000.00"}
@@ -436,17 +424,15 @@ async def test_import_csv_starts_all_then_list_shows_them(stack):
     assert "started" in r.out
     ids = sorted(s.application_id for s in subs)
     for app_id in ids:
-        await reach(stack, app_id, Stage.REVIEW)
+        await reach(stack.client.get_workflow_handle(app_id), Stage.REVIEW)
 
-    listed: dict = {}
-    for _ in range(50):  # the worker records submissions asynchronously
+    async def rows() -> dict:
         r = await cli(stack, "list", "--edition", "4", "--json")
         assert r.code == 0, r.text
-        listed = {row["id"]: row for row in r.json()}
-        if all(i in listed and listed[i]["stage"] == "review" for i in ids):
-            break
-        await asyncio.sleep(0.2)
-    assert all(listed[i]["stage"] == "review" for i in ids), listed
+        return {row["id"]: row for row in r.json()}
+
+    # the worker records submissions asynchronously
+    listed = await until(rows, lambda got: all(i in got and got[i]["stage"] == "review" for i in ids), "all in review")
     assert all(listed[i]["edition"] == 4 and listed[i]["award"] == "0.00" for i in ids)
 
     r = await cli(stack, "list", "--edition", "4", "--stage", "review", "--region", "07")
@@ -618,11 +604,12 @@ async def test_send_update_answers_refuses_and_knows_unknown_ids(stack):
 
 async def test_edition_status_shows_each_envelope_size_lent_committed_paid_and_left(stack):
     async with open_edition(stack, 0, "ENV") as (settings, edition, _):
-        for _ in range(100):  # the edition records itself in the database on its first step
-            r = await cli(stack, "edition", "status", str(settings.edition), "--json")
-            if r.code == 0 and r.json()["envelopes"]:
-                break
-            await asyncio.sleep(0.1)
+        # the edition records itself in the database on its first step
+        r = await until(
+            lambda: cli(stack, "edition", "status", str(settings.edition), "--json"),
+            lambda r: r.code == 0 and r.json()["envelopes"],
+            "the edition's envelopes listed",
+        )
         lines = {x["envelope"]: x for x in r.json()["envelopes"]}
         national = settings.ministry_envelope - settings.priority_envelope
         assert lines["ministry"]["size"] == str(national) and lines["ministry"]["left"] == str(national)
@@ -729,7 +716,7 @@ async def test_a_utf8_bom_is_accepted_by_submit_as_by_import(stack):
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     r = await cli(stack, "submit", str(path), "--json")
     assert r.code == 0 and r.json()["accepted"] is True, r.text
-    await reach(stack, sub.application_id, Stage.REVIEW)
+    await reach(stack.client.get_workflow_handle(sub.application_id), Stage.REVIEW)
 
 
 async def test_a_total_cost_below_the_request_and_contribution_is_reported_against_total_cost(stack):
