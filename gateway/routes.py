@@ -1,8 +1,11 @@
-"""The /v1 routes, one per event kind. Each: authenticate and check the role (dependency), validate
-the body (FastAPI, 422), find the application (404) and check territory or applicant (403), build
-the workflow's input model, then deliver it once through the inbox (inbox.py)."""
+"""The /v1 routes, one per event kind, all made by `event_route`: authenticate and check the role
+(dependency), validate the body (FastAPI, 422), find the application (404); then each kind's own
+function checks territory or applicant (403) and builds the workflow's input model, which is
+delivered once through the inbox (inbox.py)."""
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
@@ -69,13 +72,9 @@ def gateway(request: Request):
 
 
 GatewayState = Annotated[object, Depends(gateway)]
-RegionCouncil = Annotated[Caller, Depends(role(GatewayRole.REGION_COUNCIL))]
-PaymentSystem = Annotated[Caller, Depends(role(GatewayRole.PAYMENT_SYSTEM))]
-DocumentVerification = Annotated[Caller, Depends(role(GatewayRole.DOCUMENT_VERIFICATION))]
-Portal = Annotated[Caller, Depends(role(GatewayRole.PORTAL))]
 
 
-def workflow_input(model: type[BaseModel], **values) -> BaseModel:
+def workflow_input(model: type[BaseModel], **values: Any) -> BaseModel:
     """The workflow's input model; its own validation (cross-field rules) answers 422 too."""
     try:
         return model(**values)
@@ -85,106 +84,94 @@ def workflow_input(model: type[BaseModel], **values) -> BaseModel:
         raise GatewayError(422, "invalid_body", f"{field}: {message}", field=field) from None
 
 
-@router.post(
-    "/applications/{application_id}/cofunding-decision",
-    tags=["region councils"],
-    **_ROUTE,
-    summary="A Region Council approves or declines its share of a project in its region",
-)
-async def cofunding_decision(
-    application_id: ApplicationIdPath,
-    event: CoFundingEvent,
-    who: RegionCouncil,
-    gw: GatewayState,
-) -> JSONResponse:
-    app = await authorisation.application(gw.repo, application_id)
+# The routes' group in the OpenAPI document, by the role that may send them.
+_TAGS = {
+    GatewayRole.REGION_COUNCIL: "region councils",
+    GatewayRole.PAYMENT_SYSTEM: "payment system",
+    GatewayRole.DOCUMENT_VERIFICATION: "document verification",
+    GatewayRole.PORTAL: "applicants' portal",
+}
+Build = Callable[[Caller, dict, Any, str], BaseModel]
+
+
+def event_route(
+    path: str, sender: GatewayRole, update: str, *, kind: str = "", event: Any = None, summary: str = ""
+) -> Callable[[Build], Build]:
+    """Make `build(who, app, event, key)` (check that the caller may speak for the application, 403;
+    give the workflow's input) the route of one kind of event (default: its name), posted at `path`
+    by `sender`; the body is validated as its `event` parameter says (422), and the application is
+    found from the path's application id or payment order key (404). The input is delivered once."""
+
+    def register(build: Build) -> Build:
+        name, model = kind or build.__name__, event or get_type_hints(build)["event"]
+        key_name, key_type, find = (
+            ("order_key", OrderKeyPath, authorisation.order_application)
+            if "{order_key}" in path
+            else ("application_id", ApplicationIdPath, authorisation.application)
+        )
+
+        async def endpoint(**given: Any) -> JSONResponse:
+            key, body, who, gw = given[key_name], given["event"], given["who"], given["gw"]
+            app = await find(gw.repo, key)
+            return await deliver(gw, who, name, key, app, body, update, build(who, app, body, key))
+
+        arg = inspect.Parameter.KEYWORD_ONLY
+        endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # what FastAPI reads
+            [
+                inspect.Parameter(key_name, arg, annotation=key_type),
+                inspect.Parameter("event", arg, annotation=model),
+                inspect.Parameter("who", arg, annotation=Annotated[Caller, Depends(role(sender))]),
+                inspect.Parameter("gw", arg, annotation=GatewayState),
+            ],
+            return_annotation=JSONResponse,
+        )
+        text = summary or inspect.getdoc(build) or ""
+        router.post(path, tags=[_TAGS[sender]], summary=text, name=name, **_ROUTE)(endpoint)
+        return build
+
+    return register
+
+
+@event_route("/applications/{application_id}/cofunding-decision", GatewayRole.REGION_COUNCIL, U.COFUNDING_DECISION)
+def cofunding_decision(who: Caller, app: dict, event: CoFundingEvent, key: str) -> BaseModel:
+    """A Region Council approves or declines its share of a project in its region"""
     authorisation.same_region(who, app)
-    payload = workflow_input(
-        CoFundingDecision,
-        region_code=who.region_code,
-        approved=event.approved,
-        amount=event.amount,
-        decided_by=event.decided_by,
-        reason=event.reason,
-    )
-    return await deliver(gw, who, "cofunding_decision", application_id, app, event, U.COFUNDING_DECISION, payload)
+    answer = event.model_dump(include={"approved", "amount", "decided_by", "reason"})
+    return workflow_input(CoFundingDecision, region_code=who.region_code, **answer)
 
 
-@router.post(
-    "/payment-orders/{order_key}/executed",
-    tags=["payment system"],
-    **_ROUTE,
-    summary="The payment system executed a payment order",
+def payment_result(who: Caller, app: dict, event: PaymentExecutedEvent | PaymentRejectedEvent, key: str) -> BaseModel:
+    """The payment system's result for a payment order: executed (its reference) or rejected (why)."""
+    executed = isinstance(event, PaymentExecutedEvent)
+    return workflow_input(PaymentResult, order_key=key, executed=executed, **event.model_dump(exclude={"event_id"}))
+
+
+for outcome, model, said in (
+    ("executed", PaymentExecutedEvent, "The payment system executed a payment order"),
+    ("rejected", PaymentRejectedEvent, "The payment system rejected a payment order (e.g. a closed account)"),
+):
+    event_route(
+        f"/payment-orders/{{order_key}}/{outcome}",
+        GatewayRole.PAYMENT_SYSTEM,
+        U.PAYMENT_RESULT,
+        kind=f"payment_{outcome}",
+        event=model,
+        summary=said,
+    )(payment_result)
+
+
+@event_route(
+    "/applications/{application_id}/documents-verified", GatewayRole.DOCUMENT_VERIFICATION, U.COMPLETE_DOCUMENTS
 )
-async def payment_executed(
-    order_key: OrderKeyPath,
-    event: PaymentExecutedEvent,
-    who: PaymentSystem,
-    gw: GatewayState,
-) -> JSONResponse:
-    app = await authorisation.order_application(gw.repo, order_key)
-    payload = workflow_input(
-        PaymentResult, order_key=order_key, attempt=event.attempt, executed=True, reference=event.reference
-    )
-    return await deliver(gw, who, "payment_executed", order_key, app, event, U.PAYMENT_RESULT, payload)
-
-
-@router.post(
-    "/payment-orders/{order_key}/rejected",
-    tags=["payment system"],
-    **_ROUTE,
-    summary="The payment system rejected a payment order (e.g. a closed account)",
-)
-async def payment_rejected(
-    order_key: OrderKeyPath,
-    event: PaymentRejectedEvent,
-    who: PaymentSystem,
-    gw: GatewayState,
-) -> JSONResponse:
-    app = await authorisation.order_application(gw.repo, order_key)
-    payload = workflow_input(
-        PaymentResult, order_key=order_key, attempt=event.attempt, executed=False, reason=event.reason
-    )
-    return await deliver(gw, who, "payment_rejected", order_key, app, event, U.PAYMENT_RESULT, payload)
-
-
-@router.post(
-    "/applications/{application_id}/documents-verified",
-    tags=["document verification"],
-    **_ROUTE,
-    summary="Document verification confirms documents an applicant was missing",
-)
-async def documents_verified(
-    application_id: ApplicationIdPath,
-    event: DocumentsVerifiedEvent,
-    who: DocumentVerification,
-    gw: GatewayState,
-) -> JSONResponse:
-    app = await authorisation.application(gw.repo, application_id)
+def documents_verified(who: Caller, app: dict, event: DocumentsVerifiedEvent, key: str) -> BaseModel:
+    """Document verification confirms documents an applicant was missing"""
     docs = tuple(Document(kind=d.kind, reference=d.reference, verified=True) for d in event.documents)
-    payload = workflow_input(DocumentsCompleted, documents=docs, submitted_by=event.verified_by)
-    return await deliver(gw, who, "documents_verified", application_id, app, event, U.COMPLETE_DOCUMENTS, payload)
+    return workflow_input(DocumentsCompleted, documents=docs, submitted_by=event.verified_by)
 
 
-@router.post(
-    "/applications/{application_id}/progress-reports",
-    tags=["applicants' portal"],
-    **_ROUTE,
-    summary="The portal submits a progress report for the applicant signed in there",
-)
-async def progress_report(
-    application_id: ApplicationIdPath,
-    event: ProgressReportEvent,
-    who: Portal,
-    gw: GatewayState,
-) -> JSONResponse:
-    app = await authorisation.application(gw.repo, application_id)
+@event_route("/applications/{application_id}/progress-reports", GatewayRole.PORTAL, U.SUBMIT_REPORT)
+def progress_report(who: Caller, app: dict, event: ProgressReportEvent, key: str) -> BaseModel:
+    """The portal submits a progress report for the applicant signed in there"""
     authorisation.same_applicant(app, event.applicant)
-    payload = workflow_input(
-        ProgressReport,
-        period=event.period,
-        indicators=event.indicators,
-        narrative=event.narrative,
-        submitted_by=f"portal:{event.applicant}",
-    )
-    return await deliver(gw, who, "progress_report", application_id, app, event, U.SUBMIT_REPORT, payload)
+    report = event.model_dump(include={"period", "indicators", "narrative"})
+    return workflow_input(ProgressReport, submitted_by=f"portal:{event.applicant}", **report)
