@@ -24,6 +24,9 @@ class Received:
 class FakePaymentSystem:
     mode: str = TAKE
     hang_seconds: float = 5.0
+    # When set, an order is taken (recorded) at once but answered only once `answer_when` is set: a
+    # payment system whose answer to the order's result can come before its answer to the order.
+    answer_when: threading.Event | None = None
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
@@ -53,6 +56,8 @@ class FakePaymentSystem:
                 if mode == TAKE and key in fake.taken():
                     status = 409  # this key was taken before: the idempotent repeat
                 fake.received.append(Received(key, body, status))
+                if fake.answer_when is not None:
+                    fake.answer_when.wait(30)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -11,6 +11,8 @@ auditors check:
   down (escalated again), accepted once it is back; the order is then taken once and paid once.
 """
 
+import asyncio
+import threading
 import uuid
 from decimal import Decimal
 
@@ -30,6 +32,7 @@ from domain.reference import MINISTRY
 from simulation.driver import Driver
 from simulation.factories import make_submission
 from simulation.payment_system import DOWN, HANG, REFUSE, TAKE, FakePaymentSystem
+from simulation.waiting import until
 from workflows.application import RESEND_DUE, UNSENT, ApplicationWorkflow
 
 ATTEMPTS = PAYMENT_SYSTEM.maximum_attempts
@@ -42,9 +45,10 @@ def payment_system():
 
 
 @pytest.fixture
-async def run(ts_env, sqlite_repo, executor, payment_system):
+async def run(ts_env, sqlite_repo, executor, payment_system, request):
     queue = f"payfault-{uuid.uuid4().hex[:8]}"
-    activities = ApplicationActivities(sqlite_repo, PaymentSystem(payment_system.url, timeout_seconds=0.5))
+    timeout = getattr(request, "param", 0.5)  # how long a call waits for the payment system's answer
+    activities = ApplicationActivities(sqlite_repo, PaymentSystem(payment_system.url, timeout_seconds=timeout))
     async with Worker(
         ts_env.client,
         task_queue=queue,
@@ -206,3 +210,30 @@ async def test_a_payment_system_that_answers_sees_each_order_once(run, payment_s
     assert payment_system.taken() == [f"{h.id}:T1:{MINISTRY}#1"] and len(payment_system.received) == 1
     body = payment_system.received[0].body
     assert body["order_key"] == f"{h.id}:T1:{MINISTRY}" and body["attempt"] == 1 and len(body["bank_account"]) == 24
+
+
+@pytest.mark.parametrize("run", [10.0], indirect=True)  # our call waits long enough for the answer
+async def test_a_result_that_comes_while_its_order_is_being_sent_is_kept(run, payment_system):
+    """The payment system takes the order and sends its result before it has answered our call (a
+    fast payment system, or a send retried after its worker died, found by `make chaos`). The result
+    is recorded and the call's later answer does not undo it: the case goes on to monitoring, the
+    tranche paid once, the database and the history agreeing."""
+    d, repo = run
+    payment_system.answer_when = threading.Event()
+    h = await signed(d, "PAYFAST")
+    key = f"{h.id}:T1:{MINISTRY}"
+
+    async def taken() -> list[str]:
+        return await asyncio.to_thread(payment_system.taken)
+
+    await until(taken, lambda t: t == [f"{key}#1"], "the order taken by the payment system")
+    result = PaymentResult(order_key=key, attempt=1, executed=True, reference="VIR-FAST")
+    answer = await h.execute_update(ApplicationWorkflow.payment_result, result)
+    assert "24000.00 MAD" in answer.message
+    payment_system.answer_when.set()  # now our call gets its answer: the order as it was sent
+    s = await d.reach(h, Stage.MONITORING)
+    assert s.paid_total == Decimal("24000.00") and [o.status for o in s.orders] == ["executed"]
+    assert order_row(repo, key)[0] == "executed"
+    assert repo.paid_by_funder(h.id) == {MINISTRY: Decimal("24000.00")}
+    checked = await reconcile.reconcile(repo, 4, {h.id: await histories.fetch(d.client, h.id)}, d.client.data_converter)
+    assert checked.mismatches == [] and checked.paid_db == checked.paid_history == {MINISTRY: Decimal("24000.00")}

@@ -38,6 +38,10 @@ from workflows.application.state import (
     ApplicationState,
 )
 
+# Patch id: from this version, an answer that comes while its order is being sent is kept (histories
+# from before let the send's stale copy of the order overwrite it).
+PATCH_ANSWERED_WHILE_SENDING = "payment-answered-while-sending"
+
 
 class Payments(ApplicationState):
     async def _disburse(self, release: TrancheRelease) -> None:
@@ -75,8 +79,13 @@ class Payments(ApplicationState):
         system stays unavailable past that activity's bounded retries (activities/policies.py), the
         order waits for ops (`retry_payment_orders`) with an escalation, rather than failing the grant."""
         try:
-            self._orders[order.key] = await self._act(fn, *args)
+            sent = await self._act(fn, *args)
+            if not self._answered_meanwhile(order):
+                self._orders[order.key] = sent
         except ActivityError as e:
+            if self._answered_meanwhile(order):
+                self._refresh_orders()
+                return  # the payment system took it after all: its answer came
             reason = str(e.cause or e)[:300]
             self._orders[order.key] = order.model_copy(update={"status": UNSENT})
             self._refresh_orders()
@@ -89,6 +98,15 @@ class Payments(ApplicationState):
             )
             self._awaiting(RESEND)
         self._refresh_orders()
+
+    def _answered_meanwhile(self, order: PaymentOrder) -> bool:
+        """The payment system's answer to this attempt came while the order was being sent (a fast
+        payment system, or a send retried after its worker died): it is newer than the order the
+        send read from the database, which would otherwise overwrite it and leave the workflow
+        waiting for an answer already given."""
+        now = self._orders.get(order.key)
+        answered = now is not None and now.attempt == order.attempt and now.status in ("executed", "rejected")
+        return answered and workflow.patched(PATCH_ANSWERED_WHILE_SENDING)
 
     @workflow.update
     async def payment_result(self, result: PaymentResult) -> Answer:
