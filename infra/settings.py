@@ -6,9 +6,13 @@ file under var/. Production points the same code elsewhere with environment vari
 
 from enum import StrEnum
 from functools import cache
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+PortOrOff = Annotated[int, Field(ge=0, le=65535)]  # 0: the endpoint is not served
 
 
 class GatewayRole(StrEnum):
@@ -72,10 +76,10 @@ class Settings(BaseSettings):
     gateway_clients: dict[str, GatewayClient] = Field({}, description="gateway: client id -> role and credentials")
     webhook_secrets: dict[str, SecretStr] = Field({}, description="outbound webhooks: key id -> signing secret")
     web_ui_host: str = Field("127.0.0.1", description="the Web UI's front (gateway/web_ui.py) listen address")
-    web_ui_port: int = Field(8233, ge=1, le=65535, description="the Temporal Web UI as staff open it, codec at /codec")
+    web_ui_port: Port = Field(8233, description="the Temporal Web UI as staff open it, codec at /codec")
     web_ui_upstream: str = Field("http://127.0.0.1:8234", description="the Temporal Web UI itself, behind that port")
     console_host: str = Field("127.0.0.1", description="console listen address")
-    console_port: int = Field(8090, ge=1, le=65535, description="console listen port")
+    console_port: Port = Field(8090, description="console listen port")
     console_secure_cookies: bool = Field(False, description="console cookies Secure and HSTS (true behind HTTPS)")
     console_session_hours: float = Field(8, gt=0, le=24 * 30, description="console sessions expire after this")
     console_public_url: str | None = Field(None, description="console's URL as browsers see it (OpenID redirect)")
@@ -85,7 +89,7 @@ class Settings(BaseSettings):
     console_oidc_login_claim: str = Field("email", description="ID token claim that names the console login")
     # --- Messages (issue 15): email over SMTP; the embedded default's local sink (outbound/sink.py) ---
     smtp_host: str = Field("127.0.0.1", description="SMTP server messages are sent through")
-    smtp_port: int = Field(8025, ge=1, le=65535, description="its port (8025: the embedded default's sink)")
+    smtp_port: Port = Field(8025, description="its port (8025: the embedded default's sink)")
     smtp_starttls: bool = Field(False, description="STARTTLS before sending (production)")
     smtp_username: str | None = Field(None, description="SMTP login, when the server asks for one")
     smtp_password: SecretStr | None = Field(None, description="SMTP password")
@@ -99,7 +103,7 @@ class Settings(BaseSettings):
     digest_hour: int = Field(7, ge=0, le=23, description="the digest's hour, programme time (Africa/Casablanca)")
     webhook_timeout_seconds: float = Field(10, gt=0, le=120, description="one webhook call at most")
     gateway_host: str = Field("127.0.0.1", description="gateway listen address")
-    gateway_port: int = Field(8081, ge=1, le=65535, description="gateway listen port")
+    gateway_port: Port = Field(8081, description="gateway listen port")
     gateway_max_body_bytes: int = Field(1_048_576, ge=1024, description="gateway and codec server: largest body (413)")
     gateway_signature_tolerance_seconds: int = Field(300, ge=1, description="HMAC timestamp: max clock skew")
     gateway_update_timeout_seconds: float = Field(
@@ -110,14 +114,11 @@ class Settings(BaseSettings):
     observability_host: str = Field(
         "127.0.0.1", description="interface the worker's metrics and health endpoints listen on; 0.0.0.0 in containers"
     )
-    metrics_port: int = Field(
-        9464,
-        ge=0,
-        le=65535,
-        description="worker's Prometheus metrics (SDK and service counters) at /metrics; 0 turns them off",
+    metrics_port: PortOrOff = Field(
+        9464, description="worker's Prometheus metrics (SDK and service counters) at /metrics; 0 turns them off"
     )
-    health_port: int = Field(
-        9465, ge=0, le=65535, description="worker's liveness /healthz and readiness /readyz; 0 turns them off"
+    health_port: PortOrOff = Field(
+        9465, description="worker's liveness /healthz and readiness /readyz; 0 turns them off"
     )
     # --- The payment system (issue 6): where payment orders are sent; none in the embedded default ---
     payment_system_url: str | None = Field(
