@@ -36,37 +36,37 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowUpdateInput,
+    WorkflowHandle,
+    WorkflowUpdateHandle,
+)
 
 from bench.floor import FloorPlan, FloorWorkflow
 from bench.measuring import CpuMeter, Profiler, many, percentile, timed
 from demo.services import SERVER_PERSISTENCE
 from domain.edition import edition_4_settings
 from domain.edition_messages import EditionInput, edition_workflow_id
-from domain.models import (
-    AgreementSigned,
-    ApplicationInput,
-    ApplicationStatus,
-    CommitteeDecision,
-    Decision,
-    Indicators,
-    PaymentResult,
-    ProgressReport,
-    ReportReview,
-    Stage,
-)
-from domain.reference import MINISTRY
+from domain.models import ApplicationStatus, Stage
 from infra.temporal_connection import connect
 from simulation.dev_server import DevServer
-from simulation.factories import make_review, make_submission, settings_with, valid_rib
+from simulation.driver import Driver, reach
+from simulation.factories import make_submission, settings_with, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
-from workflows.application import ApplicationWorkflow
+from simulation.waiting import until
 from workflows.edition import EditionWorkflow
+from workflows.names import ApplicationUpdate as U
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 AWARD = Decimal("40000.00")
 POLL = 0.2  # seconds between two status queries of one workflow (same for floor and lifecycle)
+PATIENCE = 3600.0  # seconds a simulated person waits for a workflow before the run fails
+# The ops updates whose answer a person waits for: their latency is measured.
+OPS_UPDATES = {U.DECIDE, U.SIGN_AGREEMENT, U.REVIEW_REPORT}
 # The embedded server as `make up` starts it (demo/services.py), persistence options included.
 SERVER_ARGS: tuple[str, ...] = SERVER_PERSISTENCE
 
@@ -119,69 +119,50 @@ class Phase:
         self.server.stop()
 
 
-async def poll(h: WorkflowHandle, ready, query) -> object:
-    while True:
-        s = await h.query(query)
-        if ready(s):
-            return s
-        await asyncio.sleep(POLL)
+class _TimedOps(Interceptor):
+    def __init__(self, ops: list[float]) -> None:
+        self.ops = ops
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        ops = self.ops
+
+        class Timed(OutboundInterceptor):
+            async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> WorkflowUpdateHandle:
+                call = super().start_workflow_update(input)  # waits for the answer (execute_update)
+                return await (timed(ops, call) if input.update in OPS_UPDATES else call)
+
+        return Timed(next)
 
 
-def waits(stage: Stage, what: str = ""):
-    return lambda s: s.stage == stage and s.waiting_for is not None and what in s.waiting_for
+def timing(client: Client, ops: list[float]) -> Client:
+    """The same client, the latency of each ops update it sends appended to `ops`."""
+    config = client.config()
+    config["interceptors"] = [*config["interceptors"], _TimedOps(ops)]
+    return Client(**config)
+
+
+class BenchDriver(Driver):
+    """The tests' simulated people (simulation/driver.py) on a real server: each looks every POLL
+    seconds for as long as it takes, and answers as soon as asked."""
+
+    async def reach(
+        self, handle: WorkflowHandle, stage: Stage, waiting: str | None = None, tries: int = 0
+    ) -> ApplicationStatus:
+        return await reach(handle, stage, waiting, seconds=PATIENCE, every=POLL)
 
 
 async def one_lifecycle(client: Client, queue: str, i: int, tag: str, ops: list[float]) -> ApplicationStatus:
     """One application from submission to completion, every actor answering as soon as asked."""
-    sub = make_submission(f"BENCH-{tag}-{i:05d}", duration_months=12)
-    h = await client.start_workflow(
-        ApplicationWorkflow.run,
-        ApplicationInput(settings=bench_settings(), submission=sub, submitted_by="bench"),
-        id=sub.application_id,
-        task_queue=queue,
-    )
-    q = ApplicationWorkflow.get_status
-    await poll(h, waits(Stage.REVIEW), q)
-    for r in ("r1", "r2"):
-        await h.execute_update(ApplicationWorkflow.submit_review, make_review(r, 7))
-    await poll(h, waits(Stage.COMMITTEE), q)
-    await timed(
-        ops,
-        h.execute_update(
-            ApplicationWorkflow.decide,
-            CommitteeDecision(
-                decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"
-            ),
-        ),
-    )
-    await poll(h, waits(Stage.AGREEMENT), q)
-    await timed(
-        ops,
-        h.execute_update(
-            ApplicationWorkflow.sign_agreement,
-            AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(i)),
-        ),
-    )
+    d = BenchDriver(timing(client, ops), queue, bench_settings())
+    h = await d.start(make_submission(f"BENCH-{tag}-{i:05d}", duration_months=12))
+    await d.review_all(h)
+    await d.select(h, AWARD)
+    await d.sign(h, valid_rib(i))
     for period in (1, 2):
-        s = await poll(h, waits(Stage.DISBURSEMENT, "payment system"), q)
-        for o in s.orders:
-            if o.status == "sent":
-                await h.execute_update(
-                    ApplicationWorkflow.payment_result,
-                    PaymentResult(order_key=o.key, attempt=o.attempt, executed=True, reference=f"VIR-{i}-{o.tranche}"),
-                )
+        await d.pay_pending(h)
         # Tranche 1 at signature, tranche 2 once the mid-term report (period 1 of 2) is approved.
-        await poll(h, waits(Stage.MONITORING, f"progress report {period}"), q)
-        report = ProgressReport(
-            period=period, indicators=Indicators(jobs_created=2, beneficiaries=20, women=10, youth=4)
-        )
-        await h.execute_update(ApplicationWorkflow.submit_report, report)
-        await timed(
-            ops,
-            h.execute_update(
-                ApplicationWorkflow.review_report, ReportReview(period=period, approved=True, decided_by="officer")
-            ),
-        )
+        await d.reach(h, Stage.MONITORING, f"progress report {period}")
+        await d.report(h, period, approve=True)
     final = await h.result()
     if final.stage != Stage.COMPLETED or final.paid_total != AWARD:
         raise RuntimeError(f"{h.id} ended {final.stage} with {final.paid_total} paid")
@@ -191,7 +172,9 @@ async def one_lifecycle(client: Client, queue: str, i: int, tag: str, ops: list[
 async def one_floor(client: Client, queue: str, i: int, plan: FloorPlan, ops: list[float]) -> None:
     h = await client.start_workflow(FloorWorkflow.run, plan, id=f"floor-{i:05d}", task_queue=queue)
     for k in range(1, plan.updates + 1):
-        await poll(h, lambda s, k=k: s == k, FloorWorkflow.waiting_for)
+        await until(
+            lambda: h.query(FloorWorkflow.waiting_for), lambda s, k=k: s == k, f"update {k} awaited", PATIENCE, POLL
+        )
         await timed(ops, h.execute_update(FloorWorkflow.answer, k))
     await h.result()
 

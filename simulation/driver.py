@@ -4,7 +4,7 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -55,8 +55,12 @@ async def reach(
 
 
 class Driver:
-    def __init__(self, env: WorkflowEnvironment, task_queue: str, settings: EditionSettings) -> None:
-        self.env, self.client, self.task_queue, self.settings = env, env.client, task_queue, settings
+    def __init__(self, env: WorkflowEnvironment | Client, task_queue: str, settings: EditionSettings) -> None:
+        """`env`: the time-skipping test environment, or a client of a real server (the benchmarks'),
+        where time is not skipped."""
+        skipping = isinstance(env, WorkflowEnvironment)
+        self.env, self.client = (env, env.client) if skipping else (None, env)
+        self.task_queue, self.settings = task_queue, settings
         self.handles: list[WorkflowHandle] = []
 
     async def cleanup(self) -> None:
@@ -88,6 +92,7 @@ class Driver:
         return await reach(handle, stage, waiting, seconds=tries * 0.05)
 
     async def skip(self, days: float) -> None:
+        assert self.env is not None, "time is skipped on the time-skipping test server only"
         await self.env.sleep(timedelta(days=days))
 
     async def review_all(self, handle: WorkflowHandle, score: int = 7) -> None:
