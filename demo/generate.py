@@ -10,9 +10,9 @@ import random
 from decimal import Decimal
 
 from domain.edition import EditionSettings
-from domain.models import Applicant, ApplicationSubmission, Document, Project
+from domain.models import ApplicationSubmission
 from domain.reference import EARTHQUAKE_PROVINCES_2023, LegalForm, Sector, province_region, regions
-from domain.rib import rib_key
+from simulation.factories import drawn_submission, registration
 
 TITLES = {
     Sector.TOURISM: "Gîte rural et circuits de randonnée",
@@ -30,16 +30,10 @@ TITLES = {
 }
 
 
-def _rib(rng: random.Random) -> str:
-    first = f"{rng.choice(['007', '011', '022', '145', '190'])}{rng.randint(100, 999)}{rng.randint(0, 10**16 - 1):016d}"
-    return first + rib_key(first)
-
-
 def generate(settings: EditionSettings, n: int = 300, seed: int = 2023) -> list[ApplicationSubmission]:
     rng = random.Random(seed)
     partner_regions = [p.region_code for p in settings.partners]
     all_regions = sorted(regions())
-    sectors = list(Sector)
     out = []
     for i in range(n):
         # Every region and sector is represented: the first rounds walk through them.
@@ -55,7 +49,6 @@ def generate(settings: EditionSettings, n: int = 300, seed: int = 2023) -> list[
             form = LegalForm.COOPERATIVE  # outside a partner region: nobody funds it
         else:
             form = LegalForm.NETWORK if rng.random() < 0.1 else LegalForm.ASSOCIATION
-        sector = sectors[i % len(sectors)]
         requested = Decimal(rng.randrange(20_000, 49_001, 500))
         total = (requested / Decimal("0.8")).quantize(Decimal("1"))
         own = total - requested
@@ -68,36 +61,10 @@ def generate(settings: EditionSettings, n: int = 300, seed: int = 2023) -> list[
         elif fault < 0.15:
             own = (total * Decimal("0.05")).quantize(Decimal("1"))  # own contribution too small
             requested = total - own
-        beneficiaries = rng.randint(20, 400)
-        reg = f"{'COOP' if form == LegalForm.COOPERATIVE else 'ASSO'}-{settings.edition}-{i:05d}"
-        out.append(
-            ApplicationSubmission(
-                edition=settings.edition,
-                applicant=Applicant(
-                    registration_number=reg,
-                    name=f"{form.value.title()} {province} {i}",
-                    legal_form=form,
-                    region_code=region,
-                    province=province,
-                    rural=rng.random() < 0.52,
-                    bank_account=_rib(rng),
-                    email=f"contact@{reg.lower()}.ma",  # the demo's messages land in var/mail/
-                    language="ar" if i % 3 == 0 else "fr",
-                ),
-                project=Project(
-                    title=TITLES[sector],
-                    sector=sector,
-                    total_cost=Decimal(total).quantize(Decimal("0.01")),
-                    requested_amount=Decimal(requested).quantize(Decimal("0.01")),
-                    own_contribution=Decimal(own).quantize(Decimal("0.01")),
-                    duration_months=rng.choice([settings.min_duration_months, settings.max_duration_months]),
-                    jobs_created=rng.randint(1, 12),
-                    jobs_kept=rng.randint(0, 10),
-                    beneficiaries=beneficiaries,
-                    women=int(beneficiaries * rng.uniform(0.4, 0.8)),
-                    youth=int(beneficiaries * rng.uniform(0.1, 0.4)),
-                ),
-                documents=tuple(Document(kind=k, reference=f"dms/{reg}/{k.value}") for k in documents),
-            )
-        )
+        cents = tuple(Decimal(a).quantize(Decimal("0.01")) for a in (requested, total, own))
+        contact = {  # the messages land in var/mail/
+            "email": f"contact@{registration(form, settings.edition, i).lower()}.ma",
+            "language": "ar" if i % 3 == 0 else "fr",
+        }
+        out.append(drawn_submission(rng, settings, i, form, province, cents, documents, titles=TITLES, **contact))
     return out

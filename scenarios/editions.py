@@ -16,21 +16,16 @@ from pydantic import BaseModel, ConfigDict
 from domain.committee import Candidate
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
-from domain.models import Applicant, ApplicationSubmission, Document, Project
-from domain.reference import LegalForm, Sector, province_region, regions
-from domain.rib import rib_key
+from domain.models import ApplicationSubmission
+from domain.reference import LegalForm, province_region, regions
 from domain.scoring import application_score, weighted_score
+from simulation.factories import drawn_submission
 
 
 class ScenarioApplication(BaseModel):
     model_config = ConfigDict(frozen=True)
     submission: ApplicationSubmission
     reviews: tuple[dict[Criterion, int], ...]  # one score grid per reviewer
-
-
-def _rib(rng: random.Random) -> str:
-    first = f"{rng.choice(['007', '011', '022', '145', '190'])}780{rng.randint(0, 10**16 - 1):016d}"
-    return first + rib_key(first)
 
 
 def generate(
@@ -41,7 +36,6 @@ def generate(
     rng = random.Random(seed)
     partner_regions = {p.region_code for p in settings.partners}
     all_regions = sorted(regions())
-    sectors = list(Sector)
     seat = min(settings.ceilings.values())
     out = []
     for i in range(n):
@@ -66,34 +60,8 @@ def generate(
         elif fault < 0.10:
             own = (total * Decimal("0.05")).quantize(Decimal("0.01"))
             requested = total - own
-        reg = f"{'COOP' if form == LegalForm.COOPERATIVE else 'ASSO'}-{settings.edition}-{i:05d}"
-        sector = sectors[i % len(sectors)]
-        beneficiaries = rng.randint(20, 400)
-        submission = ApplicationSubmission(
-            edition=settings.edition,
-            applicant=Applicant(
-                registration_number=reg,
-                name=f"{form.value.title()} {province} {i}",
-                legal_form=form,
-                region_code=region,
-                province=province,
-                rural=rng.random() < 0.52,
-                bank_account=_rib(rng),
-            ),
-            project=Project(
-                title=f"{sector.value.replace('_', ' ').title()} project {i}",
-                sector=sector,
-                total_cost=total,
-                requested_amount=requested,
-                own_contribution=own,
-                duration_months=rng.choice([settings.min_duration_months, settings.max_duration_months]),
-                jobs_created=rng.randint(1, 12),
-                jobs_kept=rng.randint(0, 10),
-                beneficiaries=beneficiaries,
-                women=int(beneficiaries * rng.uniform(0.4, 0.8)),
-                youth=int(beneficiaries * rng.uniform(0.1, 0.4)),
-            ),
-            documents=tuple(Document(kind=k, reference=f"dms/{reg}/{k.value}") for k in documents),
+        submission = drawn_submission(
+            rng, settings, i, form, province, (requested, total, own), documents, rib_city="780"
         )
         quality = rng.randint(3, 9)
         reviews = tuple(

@@ -1,5 +1,6 @@
 """Builders of valid test data. Other test modules import these: keep names and signatures."""
 
+import random
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from domain.models import (
     Project,
     Review,
 )
-from domain.reference import DocumentKind, LegalForm, Sector
+from domain.reference import DocumentKind, LegalForm, Sector, province_region
 from domain.rib import rib_key
 
 _NAMES = {
@@ -49,8 +50,11 @@ def make_submission(
     overdue_obligations: int = 0,
     declared_links: tuple[str, ...] = (),
     bank_account: str | None = None,
+    applicant: Mapping[str, Any] | None = None,
+    project: Mapping[str, Any] | None = None,
 ) -> ApplicationSubmission:
-    """A valid edition-4 application; `documents=None` means every required document."""
+    """A valid edition-4 application; `documents=None` means every required document. `applicant` and
+    `project`: other fields of theirs, or other values (a name, the people the project reaches)."""
     kinds = edition_4_settings().required_documents if documents is None else documents
     docs = tuple(
         d if isinstance(d, Document) else Document(kind=d, reference=f"doc/{registration_number}/{d.value}")
@@ -59,27 +63,33 @@ def make_submission(
     return ApplicationSubmission(
         edition=edition,
         applicant=Applicant(
-            registration_number=registration_number,
-            name=f"{_NAMES[legal_form]} {registration_number}",
-            legal_form=legal_form,
-            region_code=region_code,
-            province=province,
-            rural=True,
-            bank_account=bank_account or valid_rib(zlib.crc32(registration_number.encode())),
-            declared_links=declared_links,
-            overdue_obligations=overdue_obligations,
+            **{
+                "registration_number": registration_number,
+                "name": f"{_NAMES[legal_form]} {registration_number}",
+                "legal_form": legal_form,
+                "region_code": region_code,
+                "province": province,
+                "rural": True,
+                "bank_account": bank_account or valid_rib(zlib.crc32(registration_number.encode())),
+                "declared_links": declared_links,
+                "overdue_obligations": overdue_obligations,
+                **(applicant or {}),
+            }
         ),
         project=Project(
-            title="Atelier de tissage de tapis",
-            sector=sector,
-            total_cost=total,
-            requested_amount=requested,
-            own_contribution=own,
-            duration_months=duration_months,
-            jobs_created=6,
-            beneficiaries=40,
-            women=30,
-            youth=12,
+            **{
+                "title": "Atelier de tissage de tapis",
+                "sector": sector,
+                "total_cost": total,
+                "requested_amount": requested,
+                "own_contribution": own,
+                "duration_months": duration_months,
+                "jobs_created": 6,
+                "beneficiaries": 40,
+                "women": 30,
+                "youth": 12,
+                **(project or {}),
+            }
         ),
         documents=docs,
     )
@@ -148,3 +158,65 @@ def recorded(
     if indicators is not None:
         repo.record_report(app_id, 1, ProgressReport(period=1, indicators=indicators), at)
     return app_id
+
+
+BANKS = ("007", "011", "022", "145", "190")
+
+
+def drawn_rib(rng: random.Random, city: str | None = None) -> str:
+    """A valid RIB drawn from `rng`: one of five banks, the `city` given (else a drawn one), a drawn account."""
+    bank = rng.choice(BANKS)
+    first = f"{bank}{city or rng.randint(100, 999)}{rng.randint(0, 10**16 - 1):016d}"
+    return first + rib_key(first)
+
+
+def registration(form: LegalForm, edition: int, i: int) -> str:
+    """The registration number of a generated call's `i`-th applicant, e.g. COOP-4-00012."""
+    return f"{'COOP' if form == LegalForm.COOPERATIVE else 'ASSO'}-{edition}-{i:05d}"
+
+
+def drawn_submission(
+    rng: random.Random,
+    settings: EditionSettings,
+    i: int,
+    form: LegalForm,
+    province: str,
+    amounts: tuple[Decimal, ...],
+    documents: Iterable[DocumentKind],
+    *,
+    titles: Mapping[Sector, str] | None = None,
+    rib_city: str | None = None,
+    **contact: str,
+) -> ApplicationSubmission:
+    """The `i`-th applicant of a generated call of `settings`' edition (the demo's, the reference
+    scenarios'): its sector the i-th in turn, its title from `titles` (else named after the
+    sector), asking `amounts` (requested, total cost, own contribution). Drawn from `rng` in this
+    order: the people reached, rural or not, the bank account, the duration (the edition's shortest
+    or longest), the jobs created and kept, the women and youth among the people reached."""
+    reg = registration(form, settings.edition, i)
+    sector = list(Sector)[i % len(Sector)]
+    requested, total, own = amounts
+    beneficiaries = rng.randint(20, 400)
+    return make_submission(
+        reg,
+        edition=settings.edition,
+        legal_form=form,
+        region_code=province_region()[province],
+        province=province,
+        sector=sector,
+        documents=[Document(kind=k, reference=f"dms/{reg}/{k.value}") for k in documents],
+        applicant={"name": f"{form.value.title()} {province} {i}", "rural": rng.random() < 0.52, **contact},
+        bank_account=drawn_rib(rng, rib_city),
+        duration_months=rng.choice([settings.min_duration_months, settings.max_duration_months]),
+        project={
+            "title": titles[sector] if titles else f"{sector.value.replace('_', ' ').title()} project {i}",
+            "total_cost": total,
+            "requested_amount": requested,
+            "own_contribution": own,
+            "jobs_created": rng.randint(1, 12),
+            "jobs_kept": rng.randint(0, 10),
+            "beneficiaries": beneficiaries,
+            "women": int(beneficiaries * rng.uniform(0.4, 0.8)),
+            "youth": int(beneficiaries * rng.uniform(0.1, 0.4)),
+        },
+    )
