@@ -29,6 +29,7 @@ from domain.models import Answer, Stage, Withdrawal
 from infra.settings import Settings
 from simulation.driver import Driver
 from simulation.factories import make_review, make_submission, settings_with
+from simulation.waiting import until
 from tests.codec.test_codec import payloads_in, raw_payloads
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
@@ -69,6 +70,9 @@ async def waiting(ts_env, tmp_path_factory, executor):
             task_queue=config.task_queue,
         )
         d.handles.append(edition)
+        # Its call closed long before the test server's today: it proposes at once. Settled there,
+        # the tests see the edition change only by what they send.
+        await until(lambda: edition.query(EditionWorkflow.get_status), lambda s: s.proposal is not None, "a proposal")
         yield ts_env.client, application, edition
         await d.cleanup()
     engine.dispose()
