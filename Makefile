@@ -49,8 +49,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# Two processes: most tests wait on servers, not on the CPU; a file's tests stay in one process
+# (its servers are module fixtures). (--dist loadgroup does not group under pytest 9.)
+TEST_WORKERS ?= 2
 test: lint browser fonts
-	$(PY) -m pytest -q -rs
+	$(PY) -m pytest -q -rs -n $(TEST_WORKERS) --dist loadfile
 
 # The envelope properties with many examples (make test runs a few), shrinking what they find.
 properties: $(STAMP)
