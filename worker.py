@@ -11,6 +11,7 @@ import concurrent.futures
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import structlog
@@ -35,6 +36,7 @@ from activities.database_errors import DatabaseErrors
 from activities.edition import EditionActivities
 from activities.outbound import OutboundActivities
 from activities.payment_system import PaymentSystem
+from documents.store import DirectoryStore
 from domain.db.bank_accounts import BankAccounts
 from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
@@ -67,10 +69,12 @@ def activities_for(
     settings: Settings | None = None,
 ) -> list:
     """Every activity the worker runs: the application's, the edition's, the outbox's."""
+    settings = settings or Settings()
+    store = DirectoryStore(Path(settings.documents_dir))
     return (
-        ApplicationActivities(repo, payment_system, bank_accounts).all()
+        ApplicationActivities(repo, payment_system, bank_accounts, store).all()
         + EditionActivities(EditionRepository(repo.engine), client).all()
-        + OutboundActivities(repo.engine, settings or Settings()).all()
+        + OutboundActivities(repo.engine, settings).all()
     )
 
 

@@ -8,6 +8,7 @@ agree even when the test server skips time. Business refusals are non-retryable 
 
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -16,8 +17,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.group import ActivityGroup
 from activities.payment_system import PaymentSystem
+from documents.issue import NotIssuable, issue
+from documents.store import DirectoryStore
+from domain.calendar import local_date
 from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
 from domain.db.repository import AwardExceeded, DecisionRecord, DuplicateApplication, Repository, ReviewerRefused
+from domain.documents import AGREEMENT, IssuedDocument, scan_type
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
 from domain.envelopes import CoFundingCover
@@ -32,6 +37,7 @@ from domain.models import (
 )
 from domain.rib import is_rib_ref, mask_rib
 from domain.scoring import application_score, weighted_score
+from infra.settings import Settings
 
 log = structlog.get_logger("moazara.activities")
 
@@ -57,9 +63,15 @@ def _log() -> Any:
 
 class ApplicationActivities(ActivityGroup):
     def __init__(
-        self, repo: Repository, payment_system: PaymentSystem | None = None, bank_accounts: BankAccounts | None = None
+        self,
+        repo: Repository,
+        payment_system: PaymentSystem | None = None,
+        bank_accounts: BankAccounts | None = None,
+        store: DirectoryStore | None = None,
     ) -> None:
         self.repo = repo
+        # The document store the agreements and advices it issues are kept in (DOCUMENTS_DIR).
+        self.store = store or DirectoryStore(Path(Settings().documents_dir))
         self.bank_accounts = bank_accounts  # the vault the payment orders' accounts are read from
         # None: the embedded default, no payment system to call (orders are taken at once).
         self.payment_system = payment_system or PaymentSystem()
@@ -148,6 +160,48 @@ class ApplicationActivities(ActivityGroup):
         new = self.repo.record_decision(application_id, DecisionRecord(kind, seq, outcome, payload, decided_by, at))
         _log().info("decision recorded", kind=kind, seq=seq, outcome=outcome, by=decided_by)
         return new
+
+    @activity.defn
+    def issue_document(
+        self,
+        application_id: str,
+        kind: str,
+        language: str,
+        settings: EditionSettings,
+        at: datetime,
+        order_key: str | None = None,
+    ) -> IssuedDocument:
+        """Issue the funding agreement (or the payment advice of the paid order `order_key`) in
+        `language`, dated by the workflow, under the edition's terms: kept in the document store
+        under its SHA-256 and recorded; an agreement whose content the application never had is
+        its next version. A retry renders the same content: the same hash and version."""
+        app = self.repo.get_application(application_id)
+        if app is None:
+            raise ApplicationError(f"no application {application_id!r}", type="NotIssuable", non_retryable=True)
+        try:
+            sha, _, _ = issue(
+                self.repo.engine, app, kind, language, self.store, local_date(at), order_key, settings, anew=True
+            )
+        except NotIssuable as e:
+            raise ApplicationError(str(e), type="NotIssuable", non_retryable=True) from e
+        doc = IssuedDocument(
+            kind=kind, sha256=sha, language=language, order_key=order_key, version=None if kind == AGREEMENT else 1
+        )
+        version = self.repo.record_document(application_id, doc, "application/pdf", "workflow", at)
+        _log().info("document issued", kind=kind, sha256=sha, version=version, language=language)
+        return doc.model_copy(update={"version": version})
+
+    @activity.defn
+    def record_document(self, application_id: str, doc: IssuedDocument, by: str, at: datetime) -> None:
+        """Link a document someone brought (a signed scan, put in the store by the front door) to the
+        application; its content type read from the store's copy ("unknown" when this worker's store
+        does not hold it)."""
+        try:
+            content_type = scan_type(self.store.get(doc.sha256))
+        except (KeyError, ValueError):
+            content_type = "unknown"
+        self.repo.record_document(application_id, doc, content_type, by, at)
+        _log().info("document recorded", kind=doc.kind, sha256=doc.sha256, version=doc.version, by=by)
 
     @activity.defn
     def set_award(self, application_id: str, funders: dict[str, Decimal], honorary_award: bool) -> None:

@@ -5,8 +5,9 @@ that this table says what the code does, for every activity the worker registers
 
 | policy | activities | start-to-close | schedule-to-close | heartbeat | retries (first wait, ×, longest wait, attempts) |
 |---|---|---|---|---|---|
-| STORE | `record_submission`, `record_stage`, `check_eligibility`, `add_documents`, `record_review`, `assign_reviewers`, `recuse_reviewer`, `set_score`, `record_decision`, `set_award`, `cover_cofunding`, `mark_payment_unsent`, `mark_payment_rejected`, `record_payment`, `record_report`, `review_report`, `send_notice`, `close_application`, `open_edition`, `close_call`, `start_application`, `pending_before_committee`, `confirm_selection`, `compile_digest` | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
+| STORE | `record_submission`, `record_stage`, `check_eligibility`, `add_documents`, `record_review`, `assign_reviewers`, `recuse_reviewer`, `set_score`, `record_decision`, `set_award`, `cover_cofunding`, `mark_payment_unsent`, `mark_payment_rejected`, `record_payment`, `record_report`, `review_report`, `send_notice`, `close_application`, `record_document`, `open_edition`, `close_call`, `start_application`, `pending_before_committee`, `confirm_selection`, `compile_digest` | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 | PAYMENT | `create_payment_order`, `retry_payment_order` | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts |
+| DOCUMENT | `issue_document` | 2 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 | COMMITTEE | `propose_selection`, `promote_waitlist`, `edition_report` | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 | SEND_DECISIONS | `send_decisions` | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | START_BATCH | `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
@@ -21,6 +22,7 @@ The refusals an activity raises (business refusals: never retried):
 | `set_award` | AwardBelowPaid |
 | `create_payment_order`, `retry_payment_order` | PaymentOrderRefused |
 | `record_payment` | AwardExceeded |
+| `issue_document` | NotIssuable |
 
 Why these:
 
@@ -35,6 +37,9 @@ Why these:
   `get_status` (`escalations`, `waiting_for`), marks the order `unsent` in the database
   (`mark_payment_unsent`, with the reason) and waits for ops (`retry_payment_orders`). A
   payment system that refuses the order as such (a 4xx) is escalated at once.
+* **DOCUMENT** — renders a PDF (the funding agreement, a payment advice: WeasyPrint, a second or
+  two), keeps it in the document store under its SHA-256 and records it: minutes at most on a
+  loaded worker, retried like a database write (the same content each time: the same hash).
 * **START_BATCH** — starts up to 100 application workflows of an import (through the edition),
   a heartbeat after each start, so an attempt that died is retried within 30 s. Each workflow is
   started with a memo naming the activity that started it: a retry answers those as accepted and
@@ -62,6 +67,7 @@ from temporalio.common import RetryPolicy
 
 NON_RETRYABLE = [
     "AwardExceeded",
+    "NotIssuable",
     "AwardBelowPaid",
     "DuplicateApplication",
     "ValidationError",
@@ -106,6 +112,9 @@ COMMITTEE = ActivityPolicy(timedelta(minutes=10), timedelta(days=1), DB_WRITE)
 # sends only the decisions not yet marked sent.
 SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
+# Rendering a document and keeping it: seconds, minutes on a loaded worker.
+DOCUMENT = ActivityPolicy(timedelta(minutes=2), timedelta(days=1), DB_WRITE)
+
 # Starting a batch of application workflows (an import through the edition): up to 100 starts, a
 # heartbeat after each; a retry answers what it had started as accepted (their memo says who).
 START_BATCH = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
@@ -118,6 +127,7 @@ POLICIES: dict[str, ActivityPolicy] = {
     "start_applications": START_BATCH,
     "create_payment_order": PAYMENT,
     "retry_payment_order": PAYMENT,
+    "issue_document": DOCUMENT,
     "propose_selection": COMMITTEE,
     "promote_waitlist": COMMITTEE,
     "edition_report": COMMITTEE,

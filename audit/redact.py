@@ -7,8 +7,9 @@ from typing import Any
 from domain.rib import mask_rib
 
 SENSITIVE_KEYS = frozenset({"bank_account", "rib"})
-# 24 digits, possibly grouped with spaces or dashes (as written on a RIB).
-_RIB_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){23}(?!\d)")
+# 24 digits, possibly grouped with spaces or dashes (as written on a RIB); not inside a run of
+# hexadecimal digits (a document's SHA-256 may hold 24 decimal digits in a row).
+_RIB_LIKE = re.compile(r"(?<![0-9a-fA-F])\d(?:[ -]?\d){23}(?![0-9a-fA-F])")
 
 
 def _mask(value: str) -> str:

@@ -3,6 +3,7 @@ content. The embedded default is a directory (`DOCUMENTS_DIR`, var/documents); p
 an S3-compatible bucket (to come: issue 15)."""
 
 import hashlib
+import re
 from pathlib import Path
 
 
@@ -21,8 +22,12 @@ class DirectoryStore:
             tmp.replace(path)  # whole or absent, never half written
         return sha, path
 
-    def get(self, sha: str) -> bytes:
-        found = sorted((self.root / sha[:2]).glob(f"{sha}-*")) if len(sha) == 64 else []
+    def path(self, sha: str) -> Path:
+        """Where the document of this SHA-256 is kept; KeyError when the store does not hold it."""
+        found = sorted((self.root / sha[:2]).glob(f"{sha}-*")) if re.fullmatch(r"[0-9a-f]{64}", sha) else []
         if not found:
             raise KeyError(sha)
-        return found[0].read_bytes()
+        return found[0]
+
+    def get(self, sha: str) -> bytes:
+        return self.path(sha).read_bytes()

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from domain.documents import Sha256
 from domain.edition import Criterion, EditionSettings
 from domain.money import MAD
 from domain.reference import DocumentKind, LegalForm, Sector, province_region
@@ -249,6 +250,10 @@ class AgreementSigned(Input):
     signed_by: Actor
     signed_on: date
     bank_account: Rib
+    # The issued agreement's hash this signature signs (required once the workflow issued one:
+    # domain/documents.py), and the signed scan's, kept in the document store.
+    agreement_sha256: Sha256 | None = None
+    scan_sha256: Sha256 | None = None
 
 
 class PaymentResult(Input):
@@ -393,4 +398,6 @@ class ApplicationStatus(BaseModel):
     escalations: list[str] = []
     amount_to_recover: Decimal | None = None
     bank_details_requested_by: str | None = None  # a change of bank details waits for a second approval
+    agreement_sha256: str | None = None  # the funding agreement issued, which a signature names
+    agreement_version: int | None = None
     history: list[StageChange] = []

@@ -53,6 +53,15 @@ REFUSALS: dict[str, Kind] = {
     "cofunding.exceeds_asked": Kind("amount", "{amount} MAD exceeds the {asked} MAD asked of the region"),
     # The agreement, reports, visits, termination.
     "agreement.already_signed": Kind("signed_by", "the agreement is already signed"),
+    "agreement.hash_missing": Kind(
+        "agreement_sha256",
+        "name the agreement you sign: version {version} was issued with sha256 {issued} "
+        "(required once the workflow has issued the agreement)",
+    ),
+    "agreement.other_version": Kind(
+        "agreement_sha256",
+        "{named} is not the agreement issued: version {version} has sha256 {issued}",
+    ),
     "report.too_early": Kind("period", "report {period} is accepted from {opens} ({days} days before it is due)"),
     "report.not_expected": Kind("period", "no progress report is expected in stage {stage}"),
     "report.wrong_period": Kind("period", "report {due} is expected, not {period}"),

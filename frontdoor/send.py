@@ -7,15 +7,23 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.db.bank_accounts import BankAccounts
-from domain.models import Answer
+from domain.models import Answer, ApplicationStatus
 from frontdoor.actor import Actor
 from frontdoor.bank_accounts import held
 from infra.actor_header import ActorHeader, sending_as
 from infra.failure_converter import refusal_of, refusal_reason
+from workflows.names import GET_STATUS, ApplicationUpdate
 
 
 class ResultCode(StrEnum):
@@ -58,6 +66,21 @@ def _refused(workflow_id: str, actor: Actor, reason: str, refusal: tuple[str, di
     return _result(workflow_id, actor, code, reason=reason, field=field, refusal=refusal_code, params=params)
 
 
+async def _naming_the_agreement(handle: WorkflowHandle, payload: BaseModel) -> BaseModel:
+    """A signature that names no agreement names the one the workflow issued, as its status says
+    (the version the signer was shown); one that names a hash is sent as it is, for the workflow
+    to judge. When the status cannot be read, the workflow answers the signature as sent."""
+    if getattr(payload, "agreement_sha256", "") is not None:
+        return payload
+    try:
+        status = await handle.query(GET_STATUS, result_type=ApplicationStatus)
+    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        return payload
+    if status.agreement_sha256 is None:  # a workflow from before the agreement was issued
+        return payload
+    return payload.model_copy(update={"agreement_sha256": status.agreement_sha256})
+
+
 async def send_update(
     client: Client,
     workflow_id: str,
@@ -84,6 +107,8 @@ async def send_update(
         reason = f"the domain database did not take the bank account: {type(e).__name__}"
         return _result(workflow_id, actor, ResultCode.UNAVAILABLE, reason=reason)
     handle = client.get_workflow_handle(workflow_id)
+    if update == ApplicationUpdate.SIGN_AGREEMENT:
+        payload = await _naming_the_agreement(handle, payload)
     try:
         with sending_as(actor):  # the actor rides in the update's header (infra/actor_header.py)
             answer = await asyncio.wait_for(

@@ -54,6 +54,24 @@ async def reach(
     return s
 
 
+def signature(
+    status: ApplicationStatus,
+    rib: str,
+    scan_sha256: str | None = None,
+    signed_by: str = "officer-test",
+    signed_on: date = date(2024, 2, 1),
+) -> AgreementSigned:
+    """A signature of the agreement an application in stage agreement issued (`status`: its
+    get_status), naming its hash as the workflow requires (none for a workflow from before)."""
+    return AgreementSigned(
+        signed_by=signed_by,
+        signed_on=signed_on,
+        bank_account=rib,
+        agreement_sha256=status.agreement_sha256,
+        scan_sha256=scan_sha256,
+    )
+
+
 class Driver:
     def __init__(self, env: WorkflowEnvironment | Client, task_queue: str, settings: EditionSettings) -> None:
         """`env`: the time-skipping test environment, or a client of a real server (the benchmarks'),
@@ -114,12 +132,10 @@ class Driver:
             ),
         )
 
-    async def sign(self, handle: WorkflowHandle, rib: str | None = None) -> None:
-        await self.reach(handle, Stage.AGREEMENT)
-        await handle.execute_update(
-            ApplicationWorkflow.sign_agreement,
-            AgreementSigned(signed_by="officer-test", signed_on=date(2024, 2, 1), bank_account=rib or valid_rib(42)),
-        )
+    async def sign(self, handle: WorkflowHandle, rib: str | None = None, scan_sha256: str | None = None) -> None:
+        """Sign the agreement the application issued (its hash read from the status), with a scan."""
+        s = await self.reach(handle, Stage.AGREEMENT)
+        await handle.execute_update(ApplicationWorkflow.sign_agreement, signature(s, rib or valid_rib(42), scan_sha256))
 
     async def pay_pending(self, handle: WorkflowHandle, executed: bool = True) -> list[str]:
         """Answer every sent payment order as the payment system would."""

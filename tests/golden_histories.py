@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from audit import histories
 from codec.keys import new_key
+from documents.store import DirectoryStore
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from infra.log_config import configure_logging
@@ -78,14 +79,16 @@ async def run_scenarios(
     """Play each scenario (one after the other: time skipping is shared) on a production worker;
     check where it ended; terminate what is still running. Returns the main handle by scenario."""
     handles: dict[str, WorkflowHandle] = {}
-    # A real payment system on loopback that takes every order, unless a scenario says otherwise.
-    with FakePaymentSystem() as payment_system:
+    # A real payment system on loopback that takes every order, unless a scenario says otherwise;
+    # a document store of their own for the agreements, advices and scans.
+    with FakePaymentSystem() as payment_system, tempfile.TemporaryDirectory() as documents:
         settings = Settings(
             task_queue=f"golden-{uuid.uuid4().hex[:8]}",
             database_url=str(repo.engine.url),
             max_concurrent_activities=8,
             payment_system_url=payment_system.url,
             payment_system_timeout_seconds=1,
+            documents_dir=documents,
         )
         async with build_worker(env.client, repo, settings, executor):
             await _play(env, repo, settings, scenarios, payment_system, handles, on_done)
@@ -105,6 +108,7 @@ async def _play(
         d = Driver(env, settings.task_queue, sc.settings())
         d.payment_system = payment_system  # type: ignore[attr-defined]
         d.repo = repo  # type: ignore[attr-defined]  # where a scenario writes reviewers' profiles
+        d.store = DirectoryStore(Path(settings.documents_dir))  # type: ignore[attr-defined]  # where a scan is put
         try:
             played = await sc.play(d)
             mine = played if isinstance(played, list) else [played]

@@ -58,8 +58,9 @@ class Scenario:
 # --- the paths -------------------------------------------------------------------------------------
 
 
-async def _funded(d: Driver, sub, funders: dict | None = None) -> WorkflowHandle:
-    """Reviewed, selected, signed, first tranche paid: in monitoring."""
+async def _funded(d: Driver, sub, funders: dict | None = None, scan: bytes | None = None) -> WorkflowHandle:
+    """Reviewed, selected, signed (naming the agreement issued; with its signed scan, if given, kept
+    in the document store first), first tranche paid: in monitoring."""
     h = await d.start(sub)
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), funders)
@@ -68,15 +69,16 @@ async def _funded(d: Driver, sub, funders: dict | None = None) -> WorkflowHandle
         await h.execute_update(
             W.cofunding_decision, CoFundingDecision(region_code="02", approved=True, decided_by="oriental")
         )
-    await d.sign(h)
+    await d.sign(h, scan_sha256=d.store.put(scan, "signed_scan.pdf")[0] if scan else None)  # type: ignore[attr-defined]
     await d.pay_pending(h)
     await d.reach(h, Stage.MONITORING, "progress report 1")
     return h
 
 
 async def full(d: Driver) -> WorkflowHandle:
-    """Submission to completion in 24 months: 4 reports, 2 tranches."""
-    h = await _funded(d, make_submission("GOLD-FULL"))
+    """Submission to completion in 24 months: the agreement issued, signed with its scan; 4 reports,
+    2 tranches, a payment advice each."""
+    h = await _funded(d, make_submission("GOLD-FULL"), scan=b"%PDF-1.4\n% GOLD-FULL: the agreement signed, scanned\n")
     await d.skip(180)
     await d.report(h, 1)
     await d.reach(h, Stage.MONITORING, "progress report 2")

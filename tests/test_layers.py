@@ -14,7 +14,8 @@ MAY_IMPORT = {
     "domain": set(),
     "infra": {"domain", "codec"},
     "codec": set(),
-    "activities": {"domain", "infra", "observability", "workflows.names"},
+    # The workflow issues the funding agreement and the payment advices through an activity.
+    "activities": {"domain", "infra", "observability", "workflows.names", "documents"},
     "workflows": {"domain", "activities"},
     "observability": {"domain", "infra"},
     "frontdoor": {"domain", "infra", "workflows.names"},

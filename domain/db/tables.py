@@ -381,7 +381,9 @@ class GatewayInboxRow(Base):
     answered_at: Mapped[datetime | None]
 
 
-# The tables of who acts and with what (bank accounts, the console's people) are in their own
-# module, on the same metadata: imported here so that `metadata` holds every table.
+# The tables of who acts and with what (bank accounts, the console's people), of the outbox and of
+# the documents are in their own modules, on the same metadata: imported here so that `metadata`
+# holds every table.
+import domain.db.document_tables  # noqa: E402, F401
 import domain.db.outbox  # noqa: E402, F401
 import domain.db.people_tables  # noqa: E402, F401

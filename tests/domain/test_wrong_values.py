@@ -13,9 +13,9 @@ from temporalio.worker import Worker
 
 from activities.application import ApplicationActivities
 from domain.edition import edition_4_settings
-from domain.models import AgreementSigned, Indicators, SiteVisit, Stage
+from domain.models import Indicators, SiteVisit, Stage
 from domain.money import mad
-from simulation.driver import Driver
+from simulation.driver import Driver, signature
 from simulation.factories import make_submission, settings_with, valid_rib
 from workflows.application import ApplicationWorkflow
 
@@ -61,12 +61,12 @@ async def test_an_agreement_or_a_visit_dated_a_century_off_is_refused(ts_env, sq
             h = await d.start(make_submission("DATES-1"))
             await d.review_all(h)
             await d.select(h)
-            await d.reach(h, Stage.AGREEMENT)
+            issued = await d.reach(h, Stage.AGREEMENT)
             for day in (date(1924, 2, 1), date(2124, 2, 1)):
                 with pytest.raises(WorkflowUpdateFailedError) as e:
                     await h.execute_update(
                         ApplicationWorkflow.sign_agreement,
-                        AgreementSigned(signed_by="officer", signed_on=day, bank_account=valid_rib(3)),
+                        signature(issued, valid_rib(3), signed_by="officer", signed_on=day),
                     )
                 assert f"signed_on: {day} is outside 2022-01-01 to today" in str(e.value.cause)
                 with pytest.raises(WorkflowUpdateFailedError) as e:

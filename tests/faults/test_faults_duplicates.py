@@ -12,7 +12,6 @@ tests/gateway/test_gateway.py (test_an_event_is_applied_once_and_a_repeat_gets_t
 """
 
 import uuid
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -23,7 +22,6 @@ from activities.application import ApplicationActivities
 from cli import actions
 from domain.edition import edition_4_settings
 from domain.models import (
-    AgreementSigned,
     BankDetailsFixed,
     Cancellation,
     CoFundingDecision,
@@ -38,7 +36,7 @@ from domain.models import (
     Withdrawal,
 )
 from domain.reference import MINISTRY, DocumentKind
-from simulation.driver import Driver
+from simulation.driver import Driver, signature
 from simulation.factories import make_review, make_submission, valid_rib
 from workflows.application import ApplicationWorkflow
 
@@ -49,7 +47,6 @@ SELECT = CommitteeDecision(
     funders={MINISTRY: Decimal("40000.00")},
     decided_by="committee",
 )
-SIGN = AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(9))
 
 
 @pytest.fixture
@@ -113,9 +110,10 @@ async def test_each_input_twice_and_after_its_stage_one_effect_and_a_clear_answe
     await refused(h, W.decide, SELECT, "stage:", "agreement")
     await refused(h, W.cofunding_decision, CoFundingDecision(region_code="07", approved=True, decided_by="x"), "stage:")
 
-    await twice(d, h, W.sign_agreement, SIGN, "signature", Stage.DISBURSEMENT, "payment system")
+    sign = signature(await d.status(h), valid_rib(9), signed_by="officer")  # naming the agreement issued
+    await twice(d, h, W.sign_agreement, sign, "signature", Stage.DISBURSEMENT, "payment system")
     s = await d.status(h)
-    await refused(h, W.sign_agreement, SIGN, "stage:")
+    await refused(h, W.sign_agreement, sign, "stage:")
     [order] = s.orders
     paid = PaymentResult(order_key=order.key, attempt=1, executed=True, reference="VIR-1")
     answer = await twice(d, h, W.payment_result, paid, "payment-1", Stage.MONITORING, "progress report 1")

@@ -37,9 +37,10 @@ from domain.edition_messages import (
     SubmissionBatch,
     edition_workflow_id,
 )
-from domain.models import AgreementSigned, ApplicationStatus, PaymentResult, Stage
+from domain.models import ApplicationStatus, PaymentResult, Stage
 from infra.temporal_connection import connect
 from simulation.dev_server import DevServer
+from simulation.driver import signature
 from simulation.factories import make_review, make_submission, settings_with, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
 from simulation.waiting import until
@@ -277,14 +278,14 @@ async def edition_through_two_crashes(server: DevServer, client: Client, env: di
 
     by_group = {g: [handles[r] for r, s in scores.items() if s == g] for g in EXPECTED}
     funded = by_group[SELECTED_HIGH] + by_group[SELECTED]
-    await all_reach(funded, Stage.AGREEMENT)
+    issued = await all_reach(funded, Stage.AGREEMENT)
     await bounded(
         16,
         [
             update(
                 h,
                 ApplicationWorkflow.sign_agreement,
-                AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(i)),
+                signature(issued[h.id], valid_rib(i), signed_by="officer"),
                 f"sign-{h.id}",
             )
             for i, h in enumerate(funded)

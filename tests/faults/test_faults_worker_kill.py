@@ -16,7 +16,7 @@ database, and an HTTP payment system on loopback. What an operator and an audito
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,10 +30,11 @@ from domain.db.repository import Repository
 from domain.db.session import make_engine
 from domain.edition import edition_4_settings
 from domain.edition_messages import EditionInput, SubmissionBatch, edition_workflow_id
-from domain.models import AgreementSigned, ApplicationInput, CommitteeDecision, Decision, PaymentResult, Stage
+from domain.models import ApplicationInput, CommitteeDecision, Decision, PaymentResult, Stage
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
+from simulation.driver import signature
 from simulation.factories import make_review, make_submission, settings_with, valid_rib
 from simulation.payment_system import FakePaymentSystem
 from simulation.processes import client_settings, codec_settings, start_worker
@@ -112,13 +113,8 @@ async def kill_inside_the_payment_activity(stack, tmp_path) -> None:
         ApplicationWorkflow.decide,
         CommitteeDecision(decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"),
     )
-    await reach(h, Stage.AGREEMENT)
-    await update(
-        h,
-        "sign",
-        ApplicationWorkflow.sign_agreement,
-        AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(5)),
-    )
+    issued = await reach(h, Stage.AGREEMENT)
+    await update(h, "sign", ApplicationWorkflow.sign_agreement, signature(issued, valid_rib(5), signed_by="officer"))
 
     # The payment activity has run its body (order stored, payment system called) and is held.
     await held(marker)

@@ -18,7 +18,7 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,7 +31,6 @@ from temporalio.testing import WorkflowEnvironment
 from domain.db.session import make_engine
 from domain.edition import edition_4_settings
 from domain.models import (
-    AgreementSigned,
     ApplicationInput,
     ApplicationStatus,
     CommitteeDecision,
@@ -43,6 +42,7 @@ from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
 from simulation.driver import reach as driver_reach
+from simulation.driver import signature
 from simulation.factories import make_review, make_submission, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
 from tests.conftest_db import postgres_url
@@ -135,12 +135,9 @@ async def to_disbursement(handle: WorkflowHandle) -> ApplicationStatus:
         ApplicationWorkflow.decide,
         CommitteeDecision(decision=Decision.SELECTED, award=AWARD, funders={MINISTRY: AWARD}, decided_by="committee"),
     )
-    await reach(handle, Stage.AGREEMENT)
+    issued = await reach(handle, Stage.AGREEMENT)
     await update(
-        handle,
-        "sign",
-        ApplicationWorkflow.sign_agreement,
-        AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(1)),
+        handle, "sign", ApplicationWorkflow.sign_agreement, signature(issued, valid_rib(1), signed_by="officer")
     )
     return await reach(handle, Stage.DISBURSEMENT)
 

@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -21,7 +20,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.edition import edition_4_settings
 from domain.models import (
-    AgreementSigned,
     ApplicationInput,
     BankDetailsApproved,
     BankDetailsFixed,
@@ -34,7 +32,7 @@ from domain.models import (
 from domain.reference import MINISTRY
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER
-from simulation.driver import reach
+from simulation.driver import reach, signature
 from simulation.factories import make_review, make_submission, valid_rib
 from simulation.processes import (
     ROOT,
@@ -152,11 +150,8 @@ async def test_metrics_show_sdk_metrics_and_service_counters(observed):
         ApplicationWorkflow.decide,
         CommitteeDecision(decision=Decision.SELECTED, award=award, funders={MINISTRY: award}, decided_by="committee"),
     )
-    await reach(paid, Stage.AGREEMENT)
-    await paid.execute_update(
-        ApplicationWorkflow.sign_agreement,
-        AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(7)),
-    )
+    issued = await reach(paid, Stage.AGREEMENT)
+    await paid.execute_update(ApplicationWorkflow.sign_agreement, signature(issued, valid_rib(7), signed_by="officer"))
     s = await reach(paid, Stage.DISBURSEMENT)
     [order] = s.orders
     # The payment system rejects the order (account closed); ops fix the details; the retry is paid.

@@ -17,7 +17,6 @@ import os
 import uuid
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -37,7 +36,6 @@ from domain.edition_messages import Phase as EditionPhase
 from domain.edition_messages import SelectionConfirmed
 from domain.models import (
     FINAL_STAGES,
-    AgreementSigned,
     Cancellation,
     CoFundingDecision,
     Stage,
@@ -45,6 +43,7 @@ from domain.models import (
     Withdrawal,
 )
 from domain.reference import MINISTRY, LegalForm
+from simulation.driver import signature
 from simulation.factories import make_submission, valid_rib
 from tests.workflows.test_edition import EditionDriver, edition_settings
 from worker import WORKFLOWS
@@ -224,10 +223,7 @@ async def act(d: EditionDriver, handles, statuses, action: str, pick: int) -> No
         elif action == "cancel":
             await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="duplicate file"))
         elif action == "sign" and stage == Stage.AGREEMENT:
-            await h.execute_update(
-                W.sign_agreement,
-                AgreementSigned(signed_by="officer", signed_on=date(2024, 2, 1), bank_account=valid_rib(pick)),
-            )
+            await h.execute_update(W.sign_agreement, signature(statuses[h.id], valid_rib(pick), signed_by="officer"))
         elif action == "terminate" and stage in (Stage.DISBURSEMENT, Stage.MONITORING):
             await h.execute_update(W.terminate, Termination(terminated_by="officer", reason="funds diverted"))
     except Exception as e:  # a refusal (the stage moved on meanwhile) changes nothing: the property still holds

@@ -11,6 +11,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
     from domain.calendar import local_date
+    from domain.documents import SIGNED_SCAN, IssuedDocument
     from domain.models import (
         FINAL_STAGES,
         AgreementSigned,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.reference import MINISTRY, region_funder
     from domain.refusals import Refusal
+    from workflows.actor import who
 
 
 from workflows.application.state import FUNDED, ApplicationState
@@ -99,10 +101,18 @@ class Inputs(ApplicationState):
         self._guard(self._check_agreement, agreement)
         self._agreement = agreement  # claimed before the await
         self._bank_account = agreement.bank_account
-        payload = {"signed_by": agreement.signed_by, "signed_on": agreement.signed_on.isoformat()}
+        payload: dict[str, Any] = {"signed_by": agreement.signed_by, "signed_on": agreement.signed_on.isoformat()}
+        version = self._issued.version if self._issued is not None else None
+        if self._issued is not None:
+            payload |= {"agreement_sha256": self._issued.sha256, "agreement_version": version}
+        if agreement.scan_sha256:
+            payload["scan_sha256"] = agreement.scan_sha256
         await self._act(
             A.record_decision, self.app_id, "agreement", 1, "signed", payload, agreement.signed_by, self._now()
         )
+        if agreement.scan_sha256:  # in the input: a history without one replays without this step
+            scan = IssuedDocument(kind=SIGNED_SCAN, sha256=agreement.scan_sha256, version=version)
+            await self._act(A.record_document, self.app_id, scan, who(agreement.signed_by), self._now())
         return self._answer(f"agreement signed on {agreement.signed_on}; first tranche ordered")
 
     @sign_agreement.validator
@@ -113,6 +123,18 @@ class Inputs(ApplicationState):
         self._expect(Stage.AGREEMENT)
         if self._agreement is not None:
             raise Refusal("agreement.already_signed")
+        issued = self._issued
+        if issued is None:  # a workflow from before the agreement was issued: signed as it was then
+            return
+        if agreement.agreement_sha256 is None:  # required once issued: a signature says what it signs
+            raise Refusal("agreement.hash_missing", version=issued.version, issued=issued.sha256)
+        if agreement.agreement_sha256 != issued.sha256:
+            raise Refusal(
+                "agreement.other_version",
+                named=agreement.agreement_sha256,
+                version=issued.version,
+                issued=issued.sha256,
+            )
 
     @workflow.update
     async def submit_report(self, report: ProgressReport) -> Answer:

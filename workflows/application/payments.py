@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
+    from domain.documents import PAYMENT_ADVICE
     from domain.edition import TrancheRelease
     from domain.models import (
         Answer,
@@ -118,6 +119,8 @@ class Payments(ApplicationState):
             self.status.paid[order.funder] = self.status.paid.get(order.funder, Decimal(0)) + order.amount
             self.status.paid_total = mad(sum(self.status.paid.values(), Decimal(0)))
             self._refresh_orders()
+            if self._issued is not None:  # workflows that issued their agreement issue the advices too
+                await self._issue(PAYMENT_ADVICE, order.key)
             return self._answer(f"payment of {order.amount} MAD (tranche {order.tranche}, {order.funder}) recorded")
         self._orders[order.key] = order.model_copy(update={"status": "rejected"})
         self._refresh_orders()

@@ -15,6 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
     from domain.calendar import midterm_period
+    from domain.documents import AGREEMENT
     from domain.edition import CoFundingFallback, ReviewAssignment, TrancheRelease
     from domain.envelopes import CoFundingCover
     from domain.models import (
@@ -33,7 +34,12 @@ with workflow.unsafe.imports_passed_through():
 from workflows.application.inputs import Inputs
 from workflows.application.payments import Payments
 from workflows.application.reviews import EDITION, Reviews
-from workflows.application.state import PATCH_COVER_WITHIN_ENVELOPE, _BackToWaitlist, _Stopped
+from workflows.application.state import (
+    PATCH_AGREEMENT_ISSUED,
+    PATCH_COVER_WITHIN_ENVELOPE,
+    _BackToWaitlist,
+    _Stopped,
+)
 
 
 @workflow.defn
@@ -192,6 +198,9 @@ class ApplicationWorkflow(Inputs, Reviews, Payments):
         return (answer.amount if answer.amount is not None else share) if answer.approved else Decimal(0)
 
     async def _agreement_signed(self) -> bool:
+        if workflow.patched(PATCH_AGREEMENT_ISSUED):  # histories before: no agreement issued, none named
+            self._issued = await self._issue(AGREEMENT)
+            self.status.agreement_sha256, self.status.agreement_version = self._issued.sha256, self._issued.version
         await self._enter(Stage.AGREEMENT)
         deadline = self.settings.after_days(self._now(), self.settings.agreement_deadline_days)
         if not await self._wait(lambda: self._agreement is not None, waiting("waiting.agreement"), deadline):

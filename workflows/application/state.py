@@ -13,6 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
+    from domain.documents import IssuedDocument
     from domain.edition_messages import SeatFreed
     from domain.models import (
         FINAL_STAGES,
@@ -46,6 +47,9 @@ PATCH_UNSENT_ROW = "payment-order-unsent-row"
 # Patch id: from this version, the ministry covers a declined co-funding only within its envelope.
 PATCH_COVER_WITHIN_ENVELOPE = "cofunding-cover-within-envelope"
 PATCH_BANK_FOUR_EYES = "bank-details-four-eyes"  # a change of bank details takes a second approval
+# Patch id: from this version, the workflow issues the funding agreement on entering the agreement
+# stage (its hash in the status, named by the signature) and a payment advice per paid order.
+PATCH_AGREEMENT_ISSUED = "agreement-issued"
 FIX_DUE = FIX.text  # "ops: fix the bank details of a rejected payment"
 APPROVAL_DUE = APPROVAL.text  # "finance: a second person approves the new bank details"
 
@@ -90,6 +94,7 @@ class ApplicationState:
         self._decision: CommitteeDecision | None = None
         self._cofunding: dict[str, CoFundingDecision] = {}
         self._agreement: AgreementSigned | None = None
+        self._issued: IssuedDocument | None = None  # the agreement issued (histories before: none)
         self._bank_account: str | None = None
         self._bank_change: tuple[str, str] | None = None  # account, who asked: waits for a second person
         self._orders: dict[str, PaymentOrder] = {}
@@ -141,6 +146,14 @@ class ApplicationState:
     async def _record(self, kind: str, seq: int, outcome: str, payload: Any, by: str) -> None:
         data = payload.model_dump(mode="json") if hasattr(payload, "model_dump") else payload
         await self._act(A.record_decision, self.app_id, kind, seq, outcome, data, by, self._now())
+
+    async def _issue(self, kind: str, order_key: str | None = None) -> IssuedDocument:
+        """Issue the agreement (or a paid order's payment advice) in the applicant's language."""
+        language = self.submission.applicant.language
+        issued: IssuedDocument = await self._act(
+            A.issue_document, self.app_id, kind, language, self.settings, self._now(), order_key
+        )
+        return issued
 
     async def _notice(self, key: str, kind: str, message: str) -> None:
         if kind == "escalation":

@@ -5,6 +5,7 @@ assembled from one part per concern (each in its own module):
 - `applications.py`: submission, stages and closing, eligibility, documents, reviews, decisions;
 - `money.py`: awards, the co-funding cover, payment orders, the ledger;
 - `monitoring.py`: progress reports and notices;
+- `documents.py`: the documents issued and received, by SHA-256;
 - `queries.py`: read models (one application, listings, counts, totals);
 - `inbox.py`: the integration gateway's inbox;
 - `reviewers.py`: reviewers' profiles, assignments and recusals.
@@ -24,6 +25,7 @@ from domain.db.repository.base import (
     DuplicateApplication,
     NotFound,
 )
+from domain.db.repository.documents import Documents
 from domain.db.repository.inbox import Inbox
 from domain.db.repository.money import Money
 from domain.db.repository.monitoring import Monitoring
@@ -44,5 +46,5 @@ __all__ = [
 ]
 
 
-class Repository(Applications, Money, Monitoring, Queries, Inbox, Reviewers):
+class Repository(Applications, Money, Monitoring, Documents, Queries, Inbox, Reviewers):
     """Every write and read of an application's record (the edition's are in edition_repository.py)."""

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.db.document_tables import DocumentRow
 from domain.db.repository.base import (
     PAYMENT,
     RepositoryBase,
@@ -58,6 +59,7 @@ class Queries(RepositoryBase):
             out["ledger"] = rows(s, LedgerRow, LedgerRow.at, LedgerRow.id, exclude=("application_id",))
             out["reports"] = rows(s, ProgressReportRow, ProgressReportRow.period, exclude=("id", "application_id"))
             out["notices"] = rows(s, NoticeRow, NoticeRow.at, NoticeRow.id, exclude=("id", "application_id"))
+            out["documents"] = rows(s, DocumentRow, DocumentRow.at, DocumentRow.id, exclude=("id", "application_id"))
             return out
 
     def list_applications(
