@@ -5,6 +5,7 @@ completed: cli/ops.py.)
 
 python starter.py pdf moazara-4-ASSO-0001            # all of them, in both languages
 python starter.py pdf moazara-4-ASSO-0001 --language ar --json
+python starter.py pdf moazara-4-ASSO-0001 --list      # what the workflow issued and received, by SHA-256
 python starter.py edition report 4 --pdf --lang ar [--out var/reports]
 """
 
@@ -32,8 +33,15 @@ def documents(
         list[str] | None, typer.Option("--language", help="fr or ar (repeatable); default both")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    listed: Annotated[
+        bool,
+        typer.Option(
+            "--list", help="list the documents the workflow issued and received (agreement versions, advices, scans)"
+        ),
+    ] = False,
 ) -> None:
-    """Write the award letter, the funding agreement and a payment advice per paid tranche (PDF)."""
+    """Write the award letter, the funding agreement and a payment advice per paid tranche (PDF); the
+    agreement and advices the workflow issued are those it issued (their SHA-256 as recorded)."""
     from documents.issue import NotIssuable, issue, paid_orders
     from documents.render import KINDS
     from documents.store import DirectoryStore
@@ -50,6 +58,8 @@ def documents(
         app = Repository(engine).get_application(application_id[:80])
         if app is None:
             raise CliError(f"no application with id {application_id[:80]!r}")
+        if listed:
+            return _listed(app["documents"], as_json)
         store = DirectoryStore(Path(settings.documents_dir))
         written = []
         try:
@@ -68,6 +78,21 @@ def documents(
         return 0
 
     run_command(as_json, work)
+
+
+def _listed(documents: list[dict], as_json: bool) -> int:
+    """The application's recorded documents, oldest first: kind, version, language or order, who, SHA-256."""
+    if as_json:
+        render.emit_json(documents)
+        return 0
+    for d in documents:
+        version = f"v{d['version']}" if d["version"] else "-"
+        what = d["order_key"] or d["language"] or d["content_type"]
+        render.out.print(
+            f"{d['at']:%Y-%m-%d}  {d['kind']:14} {version:4} {escape(str(what)):40} "
+            f"{escape(d['recorded_by']):20} sha256 {d['sha256']}"
+        )
+    return 0
 
 
 def programme_report(settings: EditionSettings, language: str, out: Path | None, as_json: bool) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from domain.documents import MAX_SCAN_BYTES
 from domain.edition import EditionSettings, edition_4_settings, edition_5_settings
 from domain.errors import bounded, located, shown
 from domain.models import (
@@ -114,6 +115,26 @@ def read_json(path: Path, what: str = "file") -> Any:
         raise InputError.one(what, f"{path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
     except strict_json.NotStrictJson as e:
         raise InputError.one(e.field or what, f"{path}: {e}") from None
+
+
+def kept_scan(path: Path | None, what: str = "scan_sha256 (--scan)") -> str | None:
+    """The SHA-256 of the signed scan at `path`, once checked (a PDF, PNG or JPEG of at most 10 MB,
+    by its first bytes) and kept in the document store (DOCUMENTS_DIR); None without one."""
+    if path is None:
+        return None
+    from documents.issue import keep_scan  # WeasyPrint's modules load only for the commands that need them
+    from documents.store import DirectoryStore
+    from infra.settings import get_settings
+
+    try:
+        with Path(path).open("rb") as f:
+            content = f.read(MAX_SCAN_BYTES + 1)
+    except OSError as e:
+        raise InputError.one(what, f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        return keep_scan(DirectoryStore(Path(get_settings().documents_dir)), content)
+    except ValueError as e:
+        raise InputError.one(what, str(e)) from None
 
 
 def read_json_object(path: Path | None, what: str = "--file") -> dict[str, Any]:

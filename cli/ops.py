@@ -5,6 +5,7 @@ application ID and the options every action has (--file, --json, --timeout), and
 fields from the options as cli/updates.py's ACTIONS map them. A function that must turn an option
 into what the update takes (an amount, pairs, documents) returns those options, turned."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -108,8 +109,18 @@ def sign(
     by: By = None,
     on: Annotated[str | None, typer.Option("--on", help="date signed, YYYY-MM-DD")] = None,
     rib: Annotated[str | None, typer.Option("--rib", help="the beneficiary's bank account (24-digit RIB)")] = None,
-) -> None:
-    """Record the signed funding agreement; the first tranche is ordered."""
+    agreement_sha256: Annotated[
+        str | None,
+        typer.Option("--agreement-sha256", help="the SHA-256 of the agreement signed (default: the one issued)"),
+    ] = None,
+    scan: Annotated[
+        Path | None,
+        typer.Option("--scan", help="the signed agreement scanned (PDF, PNG or JPEG, at most 10 MB)", dir_okay=False),
+    ] = None,
+) -> dict:
+    """Record the signed funding agreement (naming the hash of the agreement issued, read from the
+    status unless given), with its signed scan kept in the document store; the first tranche is ordered."""
+    return {"scan": inputs.kept_scan(scan)}
 
 
 @action(commands, "payment")

@@ -146,6 +146,8 @@ def status(s: ApplicationStatus, as_json: bool, history: bool = False) -> None:
     t.add_row("award", f"{s.award} MAD")
     t.add_row("funders", _money(s.funders))
     t.add_row("paid", f"{s.paid_total} MAD ({_money(s.paid)})" if s.paid else f"{s.paid_total} MAD")
+    if s.agreement_sha256:  # the funding agreement the workflow issued: the one a signature names
+        t.add_row("agreement", f"version {s.agreement_version}, sha256 {s.agreement_sha256}")
     t.add_row("reports received", ", ".join(map(str, s.reports_received)) or "—")
     if s.amount_to_recover is not None:
         t.add_row("to recover", f"{s.amount_to_recover} MAD")

@@ -102,7 +102,15 @@ ACTIONS: dict[str, Action] = {
         },
     ),
     "sign": Action(
-        U.SIGN_AGREEMENT, AgreementSigned, {"signed_by": "--by", "signed_on": "--on", "bank_account": "--rib"}
+        U.SIGN_AGREEMENT,
+        AgreementSigned,
+        {
+            "signed_by": "--by",
+            "signed_on": "--on",
+            "bank_account": "--rib",
+            "agreement_sha256": "--agreement-sha256",
+            "scan_sha256": "--scan",
+        },
     ),
     "payment": Action(
         U.PAYMENT_RESULT,

@@ -10,8 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
 
 from console.accounts import User
+from documents.issue import keep_scan
+from documents.store import DirectoryStore
+from domain.documents import MAX_SCAN_BYTES
 from domain.errors import located
 from domain.models import (
     AgreementSigned,
@@ -33,7 +37,7 @@ from workflows.names import ApplicationUpdate as U
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # text, textarea, date, number, money, yesno, rib, ids (several, space-separated)
+    kind: str  # text, textarea, date, number, money, yesno, rib, ids (several, space-separated), file (a scan)
     label: str  # a message id (console/locale)
     required: bool = False
 
@@ -116,7 +120,11 @@ ACTIONS = {
             ("officer",),
             "signed_by",
             "Funding agreement signed",
-            (Field("signed_on", "date", "Signed on", True), Field("bank_account", "rib", "Bank account (RIB)", True)),
+            (
+                Field("signed_on", "date", "Signed on", True),
+                Field("bank_account", "rib", "Bank account (RIB)", True),
+                Field("scan_sha256", "file", "Signed scan (PDF, PNG or JPEG, at most 10 MB)"),
+            ),
             ("agreement",),
         ),
         Action("withdraw", U.WITHDRAW, Withdrawal, ("officer",), "requested_by", "Withdraw", (REASON,)),
@@ -207,6 +215,43 @@ def form_errors(err: ValidationError) -> dict[str, str]:
     return out
 
 
-async def act(action: Action, application_id: str, form: dict[str, Any], user: User, client: Any, vault: Any) -> Result:
-    payload = action.payload(form, user)
+class FormError(ValueError):
+    """A form's field refused before anything is sent (a scan that is not one): its field and why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+async def kept_files(action: Action, form: dict[str, Any], store: DirectoryStore) -> dict[str, Any]:
+    """The form with each file it carries checked (domain/documents.scan_type: at most 10 MB, a
+    PDF, PNG or JPEG by its first bytes) and kept in the document store: its SHA-256 in its place
+    (no file chosen: none). Raises FormError naming the field."""
+    out = dict(form)
+    for f in action.fields:
+        if f.kind != "file":
+            continue
+        upload = out.pop(f.name, None)
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        content = await upload.read(MAX_SCAN_BYTES + 1)
+        try:
+            out[f.name] = keep_scan(store, content)
+        except ValueError as e:
+            raise FormError(f.name, str(e)) from None
+    return out
+
+
+async def act(
+    action: Action,
+    application_id: str,
+    form: dict[str, Any],
+    user: User,
+    client: Any,
+    vault: Any,
+    store: DirectoryStore,
+) -> Result:
+    """Send the action's update through the front door (a signature names the agreement issued:
+    frontdoor/send.py); a file in the form is kept in the document store first."""
+    payload = action.payload(await kept_files(action, form, store), user)
     return await send_update(client, application_id, action.update, payload, user.actor(), timeout=30, vault=vault)

@@ -1,6 +1,7 @@
 """The console's pages and the routes their forms post to."""
 
 import secrets
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -26,6 +27,7 @@ from console.web import (
     state,
     too_many_failures,
 )
+from documents.store import DirectoryStore
 from domain.models import ApplicationStatus, Stage
 from domain.reference import LegalForm, Sector
 from workflows.names import GET_STATUS, ApplicationUpdate
@@ -256,10 +258,13 @@ async def act(request: Request, s: State, who: Who, form: Form, application_id: 
         "region-council"
     ):
         raise HTTPException(403, "region")
+    store = DirectoryStore(Path(s.settings.documents_dir))
     try:
-        result = await actions.act(action, app["id"], form, who.user, s.temporal(), s.vault)
+        result = await actions.act(action, app["id"], form, who.user, s.temporal(), s.vault, store)
     except ValidationError as e:
         return await _page(request, s, who, app, 422, sent=action, errors={key: actions.form_errors(e)})
+    except actions.FormError as e:
+        return await _page(request, s, who, app, 422, sent=action, errors={key: {e.field: e.message}})
     if result.accepted:
         return RedirectResponse(f"/applications/{app['id']}?done={key}", status_code=303)
     return await _page(request, s, who, app, 409, sent=action, result=(key, result))

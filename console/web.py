@@ -22,12 +22,14 @@ from console.accounts import Accounts, User
 from console.i18n import Words, language_of
 from domain.db.bank_accounts import BankAccounts
 from domain.db.repository import Repository
+from domain.documents import MAX_SCAN_BYTES
 from infra.settings import Settings
 
 SESSION_COOKIE = "moazara_session"
 LOGIN_CSRF_COOKIE = "moazara_login_csrf"
 LANGUAGE_COOKIE = "moazara_language"
 TEMPLATES = Path(__file__).parent / "templates"
+MAX_FORM_BYTES = MAX_SCAN_BYTES + 1024 * 1024  # a signed scan and the form's other fields
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
 
@@ -73,7 +75,11 @@ def signed_in(request: Request) -> Signed:
 
 
 async def checked_form(request: Request, who: Signed = Depends(signed_in)) -> dict[str, Any]:  # noqa: B008
-    """The posted form, once its CSRF token matches the session's (else 403)."""
+    """The posted form, once its CSRF token matches the session's (else 403); a body larger than a
+    scan and its fields is refused before it is read (413)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_FORM_BYTES:
+        raise HTTPException(413, "form too large")
     form = dict(await request.form())
     if not secrets.compare_digest(str(form.pop("csrf", "")), who.csrf):
         raise HTTPException(403, "csrf")

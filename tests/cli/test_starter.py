@@ -86,6 +86,7 @@ async def stack(tmp_path_factory, executor):
         task_queue=f"starter-{uuid.uuid4().hex[:8]}",
         database_url=url,
         max_concurrent_activities=8,  # the shared executor's threads
+        documents_dir=str(workdir / "documents"),  # the store the CLI keeps scans in (DOCUMENTS_DIR below)
     )
     try:
         async with build_worker(env.client, Repository(engine), settings, executor):
@@ -332,10 +333,22 @@ async def test_an_application_from_review_to_first_payment(stack, tmp_path):
     )
     assert r.code == 0, r.text
     assert "selected" in r.out
-    await reach(stack.client.get_workflow_handle(app_id), Stage.AGREEMENT)
+    issued = await reach(stack.client.get_workflow_handle(app_id), Stage.AGREEMENT)
+    assert issued.agreement_version == 1 and issued.agreement_sha256
+    r = await cli(stack, "status", app_id)
+    assert f"version 1, sha256 {issued.agreement_sha256}" in r.out
 
     rib = valid_rib(4242)
-    r = await cli(stack, "sign", app_id, "--by", "officer-amina", "--on", "2024-02-01", "--rib", rib)
+    signing = ("sign", app_id, "--by", "officer-amina", "--on", "2024-02-01", "--rib", rib)
+    not_a_scan = write(stack, "scan.txt", "signed, honestly")
+    r = await cli(stack, *signing, "--scan", not_a_scan, address=CLOSED_PORT)  # refused before Temporal
+    assert r.code == 2 and "scan_sha256 (--scan): the scan is not a PDF, PNG or JPEG file" in r.err, r.text
+    other = hashlib.sha256(b"an agreement never issued").hexdigest()
+    r = await cli(stack, *signing, "--agreement-sha256", other)
+    assert r.code == 1 and f"agreement_sha256: {other} is not the agreement issued" in r.err, r.text
+    scan = stack.workdir / "signed.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n" + b"the signed agreement, scanned" * 10)
+    r = await cli(stack, *signing, "--scan", str(scan))  # names the agreement issued: read from the status
     assert r.code == 0, r.text
     assert rib not in r.text
 
@@ -348,6 +361,18 @@ async def test_an_application_from_review_to_first_payment(stack, tmp_path):
     assert "24000.00 MAD" in r.out
 
     await reach(stack.client.get_workflow_handle(app_id), Stage.MONITORING)
+    r = await cli(stack, "pdf", app_id, "--list", "--json")  # what the workflow issued and received
+    assert r.code == 0, r.text
+    listed = [(d["kind"], d["version"], d["sha256"], d["content_type"], d["recorded_by"]) for d in r.json()]
+    scan_sha = hashlib.sha256(scan.read_bytes()).hexdigest()
+    assert (
+        listed[:2]
+        == [
+            ("agreement", 1, issued.agreement_sha256, "application/pdf", "workflow"),
+            ("signed_scan", 1, scan_sha, "image/png", actions.CLI_ACTOR.id),  # who sent it: the CLI's actor
+        ]
+        and [d["order_key"] for d in r.json()[2:]] == [order.key]
+    )  # the payment advice of the tranche paid
     r = await cli(stack, "status", app_id, "--json")
     s = r.json()
     assert s["stage"] == "monitoring" and s["paid_total"] == "24000.00" and s["funders"] == {"ministry": "40000.00"}

@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from audit import timeline
 from bench.console import seed
 from charts.bars import LABEL, VALUE, WIDTH
 from console import editions
@@ -36,6 +37,7 @@ from domain.db.people_tables import ConsoleSession, ConsoleUser
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from domain.db.tables import Application, EditionRow
+from domain.documents import SCAN_REFUSALS
 from domain.edition import Criterion, ReviewAssignment, edition_4_settings
 from domain.edition_messages import Phase
 from domain.messages import Kind
@@ -67,9 +69,15 @@ USERS = {
 
 @pytest.fixture(scope="module")
 async def world(ts_env, tmp_path_factory, executor):
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('console') / 'moazara.db'}")
+    here = tmp_path_factory.mktemp("console")
+    engine = make_engine(f"sqlite:///{here / 'moazara.db'}")
     migrate(engine)
-    settings = Settings(task_queue=f"console-{uuid.uuid4().hex[:8]}", database_url=str(engine.url))
+    # One document store for the worker and the console, as in the embedded default.
+    settings = Settings(
+        task_queue=f"console-{uuid.uuid4().hex[:8]}",
+        database_url=str(engine.url),
+        documents_dir=str(here / "documents"),
+    )
     s = console_state(settings, engine)
     s.client = ts_env.client
     for login, roles in USERS.items():
@@ -273,7 +281,8 @@ def _message_ids() -> set[str]:
     ids |= {f"sector:{x.value}" for x in Sector} | {f"criterion:{c.value}" for c in Criterion}
     ids |= {f"assignment:{state}" for state in ("assigned", "reviewed", "recused")} | {"a review to score"}
     ids |= {f"msgkind:{k.value}" for k in Kind} | {f"msgstate:{state}" for state in STATES}
-    ids |= {f"document:{kind}" for kind in (*KINDS, "payment_advice")}
+    ids |= {f"document:{kind}" for kind in (*KINDS, "payment_advice", "signed_scan")}
+    ids |= set(timeline.DOCUMENT_LINES.values()) | set(SCAN_REFUSALS)  # the auditor's timeline, a refused scan
     ids |= {f"legal_form:{x.value}" for x in LegalForm} | {what for _, what in WAITING_FOR.values()}
     ids |= set(editions.WORDS)
     return ids
