@@ -29,6 +29,7 @@ from cli.edition import edition_report, print_report, write_report
 from demo import partners
 from demo import users as demo_users
 from demo.generate import generate
+from demo.open_call import OPEN_DAY, leave_open, report_pdfs
 from domain.db.outbox import OutboxRow
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
@@ -164,11 +165,8 @@ class Simulation:
         elif s.stage == Stage.AGREEMENT and self.once(a, "sign") and rng.random() < 0.96:
             await h.execute_update(
                 ApplicationWorkflow.sign_agreement,
-                AgreementSigned(  # the agreement the workflow issued, as its status names it
-                    signed_by="demo-officer",
-                    signed_on=date.today(),
-                    bank_account=app.applicant.bank_account,
-                    agreement_sha256=s.agreement_sha256,
+                AgreementSigned(
+                    signed_by="demo-officer", signed_on=date.today(), bank_account=app.applicant.bank_account
                 ),
             )
         elif s.stage == Stage.DISBURSEMENT:
@@ -347,6 +345,17 @@ async def main() -> None:
     write_report(report, Path("var/reports"))
     ok = summary(report, len(apps))
     await messages_sent(engine, edition.edition)
+    for path in report_pdfs(engine, settings, edition, Path("var/reports")):
+        console.print(f"Programme report: {path}")
+    # A second call stays open, so that whoever signs in to the console finds work waiting on them.
+    still_open = demo_edition(OPEN_DAY).model_copy(update={"edition": number + 1})
+    waiting = await leave_open(client, settings, engine, still_open, args.seed + 1)
+    console.print(
+        f"Edition {still_open.edition} stays open until {still_open.call_closes} (a programme day = {OPEN_DAY:g} s), "
+        "its applications waiting on people (for what: how many): "
+        + "; ".join(f"{what}: {n}" for what, n in waiting.most_common()),
+        markup=False,
+    )
     console.print("Temporal Web UI: http://localhost:8233   (stop the services with `make down`)")
     console.print(f"Console: http://localhost:{settings.console_port}   demo users (also in {demo_users.FILE}):")
     for login, password in people.items():
