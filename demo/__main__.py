@@ -165,8 +165,11 @@ class Simulation:
         elif s.stage == Stage.AGREEMENT and self.once(a, "sign") and rng.random() < 0.96:
             await h.execute_update(
                 ApplicationWorkflow.sign_agreement,
-                AgreementSigned(
-                    signed_by="demo-officer", signed_on=date.today(), bank_account=app.applicant.bank_account
+                AgreementSigned(  # the agreement the workflow issued, as its status names it
+                    signed_by="demo-officer",
+                    signed_on=date.today(),
+                    bank_account=app.applicant.bank_account,
+                    agreement_sha256=s.agreement_sha256,
                 ),
             )
         elif s.stage == Stage.DISBURSEMENT:
