@@ -26,7 +26,8 @@ from pydantic_core import to_json
 from cli import imports
 from domain.models import ApplicationSubmission
 from simulation.factories import make_submission
-from tests.domain.test_bad_input_models import HOSTILE, leaf_paths, replaced
+from tests.domain.test_bad_input_models import leaf_paths, replaced
+from tests.hostile import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT = "127.0.0.1:1"

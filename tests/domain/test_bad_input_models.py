@@ -1,8 +1,9 @@
 """Property tests: every input model refuses malformed, missing, out-of-range, wrong-type, huge and
 hostile values with a reason naming the field, and never fails any other way.
 
-Each example takes a valid input and replaces one field (nested ones too) with a hostile value,
-removes a required field, or adds an unknown one. The model either refuses it with a pydantic
+Each example takes a valid input and replaces one field (nested ones too) with a hostile value
+(tests/hostile.py: a value of any class of the doors' shared table, or a stray one), removes a
+required field, or adds an unknown one. The model either refuses it with a pydantic
 ValidationError (read here as ops read it: `field: message` through cli.inputs.field_errors, with
 no input value echoed), or accepts a value that keeps the model's promises (amounts non-negative
 Decimal with two decimals, text within its bounds, JSON round trip unchanged). Any other exception
@@ -46,9 +47,9 @@ from domain.reference import MINISTRY, DocumentKind
 from domain.reviewers import Recusal, ReviewerAssignment
 from domain.rib import check_rib, rib_key
 from domain.text import BIDI_CONTROLS
-from simulation.factories import make_review, make_submission, valid_rib
+from simulation.factories import make_review, make_submission
+from tests.hostile import HOSTILE, RIB, wrong_key_rib
 
-RIB = valid_rib(4242)
 SUBMISSION = make_submission("ASSO-PROP")
 
 # One valid instance of every input model, as JSON (what a file, the gateway or a client sends).
@@ -95,54 +96,6 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
     ]
 }
 MODELS = list(VALID)
-
-
-def wrong_key_rib(seed: int) -> str:
-    first_22 = f"{seed % 10**22:022d}"
-    good = int(rib_key(first_22))
-    return first_22 + f"{(good + 1 + seed % 96) % 97:02d}"
-
-
-HOSTILE = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**40), max_value=10**40),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.decimals(allow_nan=True, allow_infinity=True, places=None),
-    st.text(max_size=40),  # any unicode: RTL marks, NUL, surrogates-free astral planes …
-    st.text(min_size=2_001, max_size=12_000),  # longer than any text field
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
-    st.sampled_from(
-        [
-            "",
-            " ",
-            "\x00",
-            "\u202eevil",
-            "٠١٢٣٤٥٦٧٨٩",
-            "NaN",
-            "-Infinity",
-            "1e309",
-            "-0.01",
-            "0.001",
-            "9" * 40,
-            "40000.005",
-            "-40000",
-            "'; DROP TABLE applications; --",
-            "<script>alert(1)</script>",
-            "../../etc/passwd",
-            "2024-13-01",
-            "2024-02-30",
-            "ministry",
-            "region-99",
-            "selected",
-            "تعاونية",
-            RIB[:-1],
-            RIB + "0",
-        ]
-    ),
-    st.integers(min_value=0, max_value=10**6).map(wrong_key_rib),  # 24 digits, bad checksum
-)
 
 
 def leaf_paths(data: Any, prefix: tuple = ()) -> list[tuple]:

@@ -18,12 +18,7 @@ from pydantic import ValidationError
 from domain.models import Applicant, Project, Withdrawal
 from domain.text import normalised, spreadsheet_cell
 from tests.domain.test_bad_input_models import MODELS, PROPERTY, VALID, field_errors, leaf_paths, replaced
-
-CONTROL = st.one_of(st.integers(0x00, 0x08), st.integers(0x0B, 0x0C), st.integers(0x0E, 0x1F), st.integers(0x7F, 0x9F))
-BIDI = st.one_of(st.integers(0x202A, 0x202E), st.integers(0x2066, 0x2069))
-INVISIBLE = st.text(
-    st.sampled_from(["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\u2060", " "]), min_size=1
-)
+from tests.hostile import BIDI, CONTROL, INVISIBLE
 
 
 def _value(data, path):

@@ -27,7 +27,8 @@ from domain.models import Answer, ApplicationStatus, Stage
 from infra.settings import Settings
 from simulation.driver import Driver
 from simulation.factories import make_review, make_submission
-from tests.domain.test_bad_input_models import HOSTILE, VALID, leaf_paths, removed, replaced
+from tests.domain.test_bad_input_models import VALID, leaf_paths, removed, replaced
+from tests.hostile import HOSTILE
 from worker import build_worker
 from workflows.application import ApplicationWorkflow
 
