@@ -62,11 +62,12 @@ class Applicant(Input):
 
     @model_validator(mode="after")
     def _province_in_region(self) -> "Applicant":
+        # The refusal names the field and the rule, never the text given (domain/errors.py).
         region = province_region().get(self.province)
         if region is None:
-            raise ValueError(f"province: unknown province {self.province!r}")
+            raise ValueError("province: not a province of the reference list of regions and provinces")
         if region != self.region_code:
-            raise ValueError(f"province: {self.province!r} is not in region {self.region_code!r}")
+            raise ValueError(f"province: in region {region}, not in region {self.region_code}")
         return self
 
 

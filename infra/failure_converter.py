@@ -32,7 +32,7 @@ E = TypeVar("E", bound=BaseException)
 
 
 def describe(err: ValidationError) -> str:
-    """`invalid input: applicant.province: unknown province; scores: Field required` (no input values)."""
+    """`invalid input: applicant: province: not a province of …; scores: Field required` (no input values)."""
     parts = []
     for e in err.errors(include_url=False, include_input=False, include_context=False):
         path = ".".join(str(p) for p in e["loc"] if p != "[key]")

@@ -2,13 +2,17 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from cli.inputs import field_errors
 from domain.edition import EditionSettings, Tranche, TrancheRelease, edition_4_settings
 from domain.models import Applicant, CommitteeDecision, Decision, Project
-from domain.reference import LegalForm, Sector
+from domain.reference import LegalForm, Sector, province_region
 from domain.rib import check_rib, mask_rib, rib_key
 from simulation.factories import make_submission, settings_with, valid_rib
+from tests.hostile import HUGE, MARKUP
 
 
 def applicant(**overrides) -> Applicant:
@@ -83,13 +87,38 @@ def test_rib_is_masked_for_logs():
 
 def test_applicant_with_province_outside_its_region_is_refused():
     # Fès is in Fès-Meknès (03), not Marrakech-Safi (07).
-    with pytest.raises(ValidationError, match="province"):
+    with pytest.raises(ValidationError) as e:
         applicant(region_code="07", province="Fès")
+    [error] = field_errors(e.value)
+    assert (error.field, error.message) == ("province", "in region 03, not in region 07")
 
 
 def test_applicant_with_unknown_province_is_refused():
-    with pytest.raises(ValidationError, match="province"):
+    with pytest.raises(ValidationError) as e:
         applicant(province="Atlantis")
+    [error] = field_errors(e.value)
+    assert error.field == "province" and "Atlantis" not in error.message
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    province=st.one_of(
+        MARKUP, HUGE.map(lambda s: s[:100]), st.text(min_size=4, max_size=100), st.sampled_from(["Fès", "Al Haouz"])
+    )
+)
+def test_a_refused_province_is_named_and_never_echoed(province):
+    """A province is refused naming the field and the rule, never repeating the text given (it may
+    be up to 100 characters of anything)."""
+    try:
+        applicant(region_code="02", province=province)
+    except ValidationError as e:
+        errors = field_errors(e)
+    else:
+        assert province.strip() in province_region(), province
+        return
+    assert [x.field for x in errors] == ["province"], errors
+    given_text = province.strip()
+    assert len(given_text) < 4 or all(given_text not in x.message for x in errors), errors
 
 
 def test_project_where_requested_plus_own_exceeds_total_is_refused():
