@@ -24,6 +24,7 @@ from domain.actor import Actor
 from domain.db.chain import GENESIS, entry_hash
 from domain.db.people_tables import AccessEntry, ConsoleSession, ConsoleUser
 from domain.db.session import IMMEDIATE, writer_lock
+from domain.errors import shown
 
 ROLES = ("officer", "committee", "finance", "reviewer", "auditor", "admin", "region-council")
 LANGUAGES = ("fr", "ar", "en")
@@ -52,9 +53,9 @@ class User(BaseModel):
 def check_role(role: str) -> str:
     base, _, scope = role.partition(":")
     if base not in ROLES or (base == "region-council") != bool(scope):
-        raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)} (region-council:NN for a Region)")
+        raise ValueError(f"role: {shown(role)} is not one of {', '.join(ROLES)} (region-council:NN for a Region)")
     if scope and not (scope.isascii() and scope.isdigit() and len(scope) == 2):
-        raise ValueError(f"role: {role!r}: a region is two digits")
+        raise ValueError(f"role: {shown(role)}: a region is two digits")
     return role
 
 
@@ -87,7 +88,7 @@ class Accounts:
         now = datetime.now(UTC)
         with self._write() as s:
             if s.get(ConsoleUser, login) is not None:
-                raise ValueError(f"login: {login!r} already exists")
+                raise ValueError(f"login: {shown(login)} already exists")
             s.add(
                 ConsoleUser(
                     login=login,
@@ -201,7 +202,7 @@ class Accounts:
     def _row(s: Session, login: str) -> ConsoleUser:
         row = s.get(ConsoleUser, login, with_for_update=True)
         if row is None:
-            raise ValueError(f"login: no user {login!r}")
+            raise ValueError(f"login: no user {shown(login)}")
         return row
 
     @staticmethod

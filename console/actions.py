@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.datastructures import UploadFile
 
 from console.accounts import User
 from documents.issue import keep_scan
 from documents.store import DirectoryStore
 from domain.documents import MAX_SCAN_BYTES
-from domain.errors import located
+from domain.errors import bounded, located
 from domain.models import (
     AgreementSigned,
     BankDetailsApproved,
@@ -54,19 +55,40 @@ class Action:
     stages: tuple[str, ...] = ()  # shown on the page in these stages (the workflow decides anyway)
 
     def payload(self, form: dict[str, Any], user: User) -> BaseModel:
-        """The update's input from the form; raises ValidationError naming the field."""
+        """The update's input from the form; raises ValidationError naming the field (a field the
+        form does not have, e.g. an actor typed in, is refused, never read)."""
+        if errors := self._unread(form):
+            raise ValidationError.from_exception_data(self.model.__name__, errors)
         values: dict[str, Any] = {self.actor_field: user.login}
         for f in self.fields:
-            raw = str(form.get(f.name, "")).strip()
+            raw = str(form.get(f.name, ""))
             if f.kind == "yesno":
-                values[f.name] = raw == "yes"
+                values[f.name] = raw.strip() == "yes"
             elif f.kind == "ids":
                 values[f.name] = tuple(raw.replace(",", " ").split())
-            elif raw or f.required:
-                values[f.name] = raw
+            elif raw.strip() or f.required:
+                values[f.name] = raw  # as typed: the model refuses a control character before it strips
         if self.update == U.COFUNDING_DECISION:
             values["region_code"] = next(iter(sorted(user.scopes("region-council"))), "")
         return self.model.model_validate(values)
+
+    def _unread(self, form: dict[str, Any]) -> list[InitErrorDetails]:
+        """What the form holds that it cannot take: a field it does not have (named, bounded), and
+        text whose bytes were not UTF-8 (the form parser reads them as U+FFFD, which nobody types)."""
+        names = {f.name for f in self.fields}
+        return [
+            InitErrorDetails(
+                type=PydanticCustomError("not_a_field", NOT_A_FIELD, {"name": bounded(name)}), loc=(), input=None
+            )
+            if name not in names
+            else InitErrorDetails(type=PydanticCustomError("not_utf8", NOT_UTF8), loc=(name,), input=None)
+            for name, value in form.items()
+            if name not in names or (isinstance(value, str) and "\ufffd" in value)
+        ]
+
+
+NOT_A_FIELD = "not a field of this form: {name}"
+NOT_UTF8 = "not UTF-8 text: the form sent bytes that are not characters"
 
 
 REASON = Field("reason", "textarea", "Reason")
