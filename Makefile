@@ -75,6 +75,7 @@ bench: $(STAMP)
 	$(PY) -m bench.replay
 	$(PY) -m bench.lifecycle -n 200 --import-n 300
 	$(PY) -m bench.console -n 10000
+	$(PY) -m bench.outbound -n 300
 
 gateway: $(STAMP)
 	$(PY) -m gateway

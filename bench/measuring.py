@@ -1,5 +1,6 @@
 """Measuring a run: CPU seconds of a process, latencies and their percentiles, a bounded pool of
-concurrent runs, and the sampling profiler's summary (bench/lifecycle.py uses them)."""
+concurrent runs, the sampling profiler's summary (bench/lifecycle.py uses them), and a phase's peak
+resident memory (bench/outbound.py)."""
 
 import asyncio
 import os
@@ -123,3 +124,20 @@ def summarize_profile(raw: Path, top: int = 25) -> str:
     lines += ["", "inclusive (what it is spent for):"]
     lines += [f"  {c / total:6.1%}  {f}" for f, c in incl.most_common(top * 2)]
     return "\n".join(lines)
+
+
+def reset_peak_rss() -> None:
+    """Start this process's peak resident memory afresh (Linux: /proc/self/clear_refs), so that
+    `peak_rss_mb` tells of the phase that follows; silently nothing where it is not allowed."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started or since `reset_peak_rss` (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
