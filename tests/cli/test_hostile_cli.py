@@ -251,3 +251,11 @@ def test_a_submitted_province_is_refused_naming_the_field_never_echoing_it(tmp_p
         assert result.exit_code == 2, result.output
         assert "applicant.province" in result.stderr or "applicant: province" in result.stderr, result.stderr
         assert "Atlantis" not in result.output and "del Norte" not in result.output, result.stderr
+
+
+def test_an_unknown_option_or_command_is_named_by_its_first_characters_only():
+    """Click repeated an unknown option's or command's name whole (3,000 characters here)."""
+    for args in (["withdraw", "moazara-4-ASSO-1", "--" + "q" * 3_000, "x"], ["edition", "z" * 3_000], ["y" * 3_000]):
+        result = RUNNER.invoke(COMMAND, args, env={"TEMPORAL_ADDRESS": "127.0.0.1:1"})
+        assert result.exit_code == 2 and "No such" in result.stderr, result.stderr[:300]
+        assert len(result.stderr) < 1_000 and args[-2 if args[0] == "withdraw" else -1][:80] not in result.stderr
