@@ -24,7 +24,7 @@ from bench.console import seed
 from charts.bars import LABEL, VALUE, WIDTH
 from console import editions
 from console.accounts import Accounts, verify_trail
-from console.actions import ACTIONS
+from console.actions import ACTIONS, NOT_UTF8
 from console.app import console_state, create_app
 from console.board import WAITING_FOR
 from console.i18n import LANGUAGES, LOCALE_DIR, Words
@@ -283,6 +283,7 @@ def _message_ids() -> set[str]:
     ids |= {f"msgkind:{k.value}" for k in Kind} | {f"msgstate:{state}" for state in STATES}
     ids |= {f"document:{kind}" for kind in (*KINDS, "payment_advice", "signed_scan")}
     ids |= set(timeline.DOCUMENT_LINES.values()) | set(SCAN_REFUSALS)  # the auditor's timeline, a refused scan
+    ids |= {NOT_UTF8}  # a form's text that was not UTF-8
     ids |= {f"legal_form:{x.value}" for x in LegalForm} | {what for _, what in WAITING_FOR.values()}
     ids |= set(editions.WORDS)
     return ids
