@@ -16,6 +16,7 @@ one value: `unknown` (a field added, its name drawn), `missing` (a required fiel
 `bytes` (a text field's bytes as sent, where a door reads bytes: a file, a request body).
 """
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -197,3 +198,9 @@ def door_property(
         (stored if hostile.stored else refused)(slot, value)
 
     return prop  # type: ignore[no-any-return]
+
+
+def shown_as_text(page: str, value: str) -> None:
+    """`value` is on the HTML `page` as text a person reads: there once unescaped, never as markup."""
+    assert value in html.unescape(page), f"{value} is not shown"
+    assert not {"<", "&"} & set(value) or value not in page, f"{value} is shown as markup, not as text"
