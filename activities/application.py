@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.group import ActivityGroup
+from activities.heartbeat import while_beating
 from activities.payment_system import PaymentSystem
 from documents.issue import NotIssuable, issue
 from documents.store import DirectoryStore
@@ -179,8 +180,10 @@ class ApplicationActivities(ActivityGroup):
         if app is None:
             raise ApplicationError(f"no application {application_id!r}", type="NotIssuable", non_retryable=True)
         try:
-            sha, _, _ = issue(
-                self.repo.engine, app, kind, language, self.store, local_date(at), order_key, settings, anew=True
+            sha, _, _ = while_beating(  # a render of seconds, a minute on a loaded worker
+                lambda: issue(
+                    self.repo.engine, app, kind, language, self.store, local_date(at), order_key, settings, anew=True
+                )
             )
         except NotIssuable as e:
             raise ApplicationError(str(e), type="NotIssuable", non_retryable=True) from e

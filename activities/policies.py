@@ -7,7 +7,7 @@ that this table says what the code does, for every activity the worker registers
 |---|---|---|---|---|---|
 | STORE | `record_submission`, `record_stage`, `check_eligibility`, `add_documents`, `record_review`, `assign_reviewers`, `recuse_reviewer`, `set_score`, `record_decision`, `set_award`, `cover_cofunding`, `mark_payment_unsent`, `mark_payment_rejected`, `record_payment`, `record_report`, `review_report`, `send_notice`, `close_application`, `record_document`, `open_edition`, `close_call`, `start_application`, `pending_before_committee`, `confirm_selection`, `compile_digest` | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 | PAYMENT | `create_payment_order`, `retry_payment_order` | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts |
-| DOCUMENT | `issue_document` | 2 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
+| DOCUMENT | `issue_document` | 2 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | COMMITTEE | `propose_selection`, `promote_waitlist`, `edition_report` | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 | SEND_DECISIONS | `send_decisions` | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | START_BATCH | `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
@@ -39,7 +39,10 @@ Why these:
   payment system that refuses the order as such (a 4xx) is escalated at once.
 * **DOCUMENT** — renders a PDF (the funding agreement, a payment advice: WeasyPrint, a second or
   two), keeps it in the document store under its SHA-256 and records it: minutes at most on a
-  loaded worker, retried like a database write (the same content each time: the same hash).
+  loaded worker, retried like a database write (the same content each time: the same hash). It
+  heartbeats while it renders (activities/heartbeat.py), so an attempt lost with its worker, or
+  whose answer was lost while the Temporal server was down, is retried within 30 s, not 2 min
+  (`make chaos` found applications held 2 min after each kill).
 * **START_BATCH** — starts up to 100 application workflows of an import (through the edition),
   a heartbeat after each start, so an attempt that died is retried within 30 s. Each workflow is
   started with a memo naming the activity that started it: a retry answers those as accepted and
@@ -112,8 +115,8 @@ COMMITTEE = ActivityPolicy(timedelta(minutes=10), timedelta(days=1), DB_WRITE)
 # sends only the decisions not yet marked sent.
 SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
-# Rendering a document and keeping it: seconds, minutes on a loaded worker.
-DOCUMENT = ActivityPolicy(timedelta(minutes=2), timedelta(days=1), DB_WRITE)
+# Rendering a document and keeping it: seconds, minutes on a loaded worker; a heartbeat while it renders.
+DOCUMENT = ActivityPolicy(timedelta(minutes=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
 # Starting a batch of application workflows (an import through the edition): up to 100 starts, a
 # heartbeat after each; a retry answers what it had started as accepted (their memo says who).
