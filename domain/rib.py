@@ -24,6 +24,10 @@ def check_rib(value: str) -> str:
         raise ValueError("a RIB has exactly 24 digits")
     if int(rib) % 97 != 0:
         raise ValueError("RIB key does not match (the number is not divisible by 97)")
+    # 24 zeros, or a zero bank, locality or account, pass the key; no bank, branch or account is 0.
+    for name, part in (("bank code", rib[:3]), ("locality code", rib[3:6]), ("account number", rib[6:22])):
+        if not part.strip("0"):
+            raise ValueError(f"a RIB's {name} is never all zeros")
     return rib
 
 

@@ -29,8 +29,9 @@ _NAMES = {
 
 
 def valid_rib(seed: int) -> str:
-    """A 24-digit RIB with a correct key: bank 007, city 780, a 16-digit account from `seed`."""
-    first_22 = f"007780{seed % 10**16:016d}"
+    """A 24-digit RIB with a correct key: bank 007, city 780, a 16-digit account from `seed` (never
+    account 0, which no bank gives: seed 0 is account 1)."""
+    first_22 = f"007780{seed % 10**16 or 1:016d}"
     return first_22 + rib_key(first_22)
 
 

@@ -64,6 +64,20 @@ def test_rib_with_wrong_key_is_refused():
         applicant(bank_account=wrong)
 
 
+def test_a_rib_whose_bank_locality_or_account_is_all_zeros_is_refused_though_its_key_matches():
+    for first_22, part in (
+        ("0" * 22, "bank code"),
+        ("007000" + "1" * 16, "locality code"),
+        ("007780" + "0" * 16, "account number"),
+    ):
+        rib = first_22 + rib_key(first_22)
+        assert int(rib) % 97 == 0  # the key alone lets it through
+        with pytest.raises(ValueError, match=part):
+            check_rib(rib)
+        with pytest.raises(ValidationError, match="bank_account"):
+            applicant(bank_account=rib)
+
+
 def test_rib_with_23_digits_is_refused():
     with pytest.raises(ValueError, match="24 digits"):
         check_rib(valid_rib(123456)[:23])
