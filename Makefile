@@ -91,3 +91,10 @@ clean: down
 .PHONY: golden
 golden: $(STAMP)
 	$(PY) -m tests.golden_histories
+
+# Chaos (not in make test): a 500-application edition on the embedded default while a seeded driver
+# kills the worker and the Temporal server 100 times, then its invariants (docs/testing.md).
+# SEED=N replays a run; a failure prints its seed.
+.PHONY: chaos
+chaos: $(STAMP)
+	$(PY) -m chaos --applications 500 --kills 100 $(if $(SEED),--seed $(SEED))

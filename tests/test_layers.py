@@ -41,6 +41,7 @@ SHIPPED = [
     "gateway",
     "audit",
     "simulation",
+    "chaos",
     "demo",
     "bench",
     "scenarios",
