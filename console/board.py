@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from domain.db.tables import Application, EditionRow
 from domain.edition_terms import EditionTerms
 from domain.models import Stage
+from domain.reference import regions
 from domain.text import spreadsheet_cell
 
 PAGE = 50
@@ -148,6 +149,15 @@ class Filters(BaseModel):
     def ordered(self, q: Select[Any]) -> Select[Any]:
         column = SORTS[self.sort.lstrip("-")]
         return q.order_by(column.desc() if self.sort.startswith("-") else column, Application.application_id)
+
+
+def places(f: Filters, visible: set[str] | None) -> tuple[list[str], dict[str, list[str]]]:
+    """The board's place filters: the Region codes this user may pick (`visible`, or all when None)
+    and the provinces to offer, by Region code: the chosen Region's, or every visible Region's.
+    A filter's value stays the code (and the province's reference name); the page names them."""
+    codes = sorted(c for c in regions() if visible is None or c in visible)
+    shown = [f.region] if f.region in codes else codes
+    return codes, {code: list(regions()[code]["provinces"]) for code in shown}
 
 
 @dataclass

@@ -32,7 +32,7 @@ from domain.edition import EditionSettings
 from domain.envelopes import EnvelopeLine, sizes
 from domain.models import Decision, Stage
 from domain.money import mad
-from domain.reference import province_region, regions
+from domain.reference import province_region
 from domain.report import RELEASED
 
 
@@ -295,10 +295,7 @@ def percent(t: Words, share: Decimal | None) -> str:
 
 
 def region_label(t: Words, code: str) -> str:
-    region = regions().get(code)
-    if region is None:
-        return code
-    return str(region["name_ar"] if t.language == "ar" else region["name_fr"])
+    return t.region(code)
 
 
 def charts(f: Figures, t: Words) -> dict[str, Chart]:

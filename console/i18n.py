@@ -24,6 +24,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from domain.reference import regions
 from domain.refusals import DATE_PARAMS, MONEY_PARAMS, PHASE_PARAMS, STAGE_PARAMS
 from infra import formats
 
@@ -99,6 +100,14 @@ class Words:
         except (InvalidOperation, ValueError):
             pass
         return value
+
+    def region(self, code: str) -> str:
+        """A Region's name as this language writes it (the reference data's Arabic or French name;
+        English uses the French one, as the programme's documents do), or its code when unknown."""
+        region = regions().get(code)
+        if region is None:
+            return code
+        return str(region["name_ar"] if self.language == "ar" else region["name_fr"])
 
     # The one formatter (infra/formats.py), shared with the messages and documents.
     def money(self, amount: Decimal | int | None) -> str:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from console import actions, work
-from console.board import WAITING_FOR, Filters, board, csv_export
+from console.board import WAITING_FOR, Filters, board, csv_export, places
 from console.i18n import LANGUAGES
 from console.oidc import FAILURES
 from console.web import (
@@ -121,11 +121,16 @@ def language(request: Request, s: State, who: Who, form: Form) -> Response:
 # --- The board ---------------------------------------------------------------------------------------
 
 
+def _regions_of(who: Signed) -> set[str] | None:
+    """The Regions this user may see: all (None), or a Region agent's own."""
+    return None if any(who.user.has(r) for r in EVERYTHING) else set(who.user.scopes("region-council"))
+
+
 def _visible(who: Signed, f: Filters) -> Filters:
     """The filters narrowed to what this user may see: a Region's agent, their region only."""
-    if any(who.user.has(r) for r in EVERYTHING):
+    regions = _regions_of(who)
+    if regions is None:
         return f
-    regions = who.user.scopes("region-council")
     if not regions:
         raise HTTPException(403, "role")
     region = f.region if f.region in regions else sorted(regions)[0]
@@ -162,9 +167,12 @@ def applications(request: Request, s: State, who: Who) -> Response:
     f = _visible(who, _filters(request))
     with Session(s.repo.engine) as db:
         found = board(db, f)
+    visible = _regions_of(who)
+    region_codes, provinces = places(f, visible)
     return render(
         request, "board.html", who, board=found, f=f, stages=[x.value for x in Stage], waiting_for=WAITING_FOR,
-        sectors=[x.value for x in Sector], legal_forms=[x.value for x in LegalForm],
+        sectors=[x.value for x in Sector], legal_forms=[x.value for x in LegalForm], regions=region_codes,
+        provinces=provinces, any_region=visible is None,
     )  # fmt: skip
 
 
