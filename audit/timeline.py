@@ -7,28 +7,13 @@ to the sender and, by Temporal's design, leave no trace in the history: they cha
 Bank accounts are masked.
 """
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel
-
+from audit.entries import Entry, Kind, Timeline
 from audit.events import ActivityRun, Parsed, UpdateCall
 from audit.redact import redact, text
-
-Kind = Literal["workflow", "stage", "update", "signal", "activity", "payment", "notice", "timer", "document"]
-
-# Each document the workflow issued or was given, with its hash (kind "document"): the English
-# sentence, its {named} parameters in the entry's `params`; the console translates the sentence
-# (console/locale/<lang>/LC_MESSAGES/messages.po, msgid this sentence).
-DOCUMENT_LINES = {
-    "agreement": "agreement issued (version {version}, sha256 {sha256})",
-    "payment_advice": "payment advice of order {order} issued (sha256 {sha256})",
-    "signed": "agreement signed (sha256 {sha256}, scan sha256 {scan})",
-    "signed_no_scan": "agreement signed (sha256 {sha256}, no scan)",
-    "signed_scan": "signed scan recorded (sha256 {sha256}, signs version {version})",
-}
-DOCUMENT_ACTIVITIES = {"issue_document", "record_document"}
+from audit.timeline_documents import DOCUMENT_ACTIVITIES, document_entry, signed_entries
 
 # Fields naming who sent an input, in the order they are looked for.
 ACTOR_FIELDS = (
@@ -51,25 +36,6 @@ ACTOR_FIELDS = (
 # Their arguments carry the whole application (personal data, edition settings): not repeated.
 BULKY_ARGS = {"record_submission", "check_eligibility"}
 PAYMENT_ACTIVITIES = {"create_payment_order", "retry_payment_order", "mark_payment_rejected", "record_payment"}
-
-
-class Entry(BaseModel):
-    event_id: int
-    at: datetime
-    kind: Kind
-    actor: str  # who: a person or partner for inputs, "workflow" for its own steps, "timer"
-    summary: str
-    accepted: bool | None = None  # updates: accepted (True) or refused by the handler (False)
-    detail: dict[str, Any] = {}
-    message: str | None = None  # a document's line: DOCUMENT_LINES' sentence, `summary` its English
-    params: dict[str, str] = {}
-
-
-class Timeline(BaseModel):
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    entries: list[Entry]
 
 
 def _first(args: list[Any]) -> dict[str, Any]:
@@ -250,7 +216,7 @@ def build(p: Parsed) -> Timeline:
             continue
         if a.name in DOCUMENT_ACTIVITIES and a.status == "completed":
             doc = a.result if a.name == "issue_document" else (a.args[1] if len(a.args) > 1 else None)
-            entries.append(_document(event_id, at, doc if isinstance(doc, dict) else {}, a.name, "workflow"))
+            entries.append(document_entry(event_id, at, doc if isinstance(doc, dict) else {}, a.name, "workflow"))
             continue
         kind: Kind = "payment" if a.name in PAYMENT_ACTIVITIES else "notice" if a.name == "send_notice" else "activity"
         entries.append(
@@ -272,7 +238,7 @@ def build(p: Parsed) -> Timeline:
     for u in p.updates:
         entries.append(_update_entry(u))
         if u.name == "sign_agreement" and u.status == "completed":
-            entries += _signed(u)
+            entries += signed_entries(u, u.actor or sender(u.name, _first(u.args), u.identity))
     for sgn in p.signals:
         payload = _first(sgn.args)
         entries.append(
@@ -313,41 +279,6 @@ def build(p: Parsed) -> Timeline:
         e.summary = text(e.summary)
         e.detail = redact(e.detail)
     return Timeline(workflow_id=p.workflow_id, run_id=p.run_id, workflow_type=p.workflow_type, entries=entries)
-
-
-def _document(event_id: int, at: datetime, doc: dict[str, Any], source: str, actor: str) -> Entry:
-    """A document's line: issued by the workflow (issue_document's result), a signed scan linked
-    (record_document's argument), or the signature naming the agreement's hash (and the scan's)."""
-    kind = str(doc.get("kind"))
-    if kind == "signed" and not doc.get("scan"):
-        kind = "signed_no_scan"
-    params = {
-        "sha256": str(doc.get("sha256") or "-"),
-        "version": str(doc.get("version") or "-"),
-        "order": str(doc.get("order_key") or "-"),
-        "scan": str(doc.get("scan") or "-"),
-    }
-    message = DOCUMENT_LINES.get(kind, f"{kind} recorded (sha256 {{sha256}})")
-    return Entry(
-        event_id=event_id,
-        at=at,
-        kind="document",
-        actor=actor,
-        summary=message.format(**params),
-        detail={"source": source, "document": doc},
-        message=message if kind in DOCUMENT_LINES else None,
-        params=params,
-    )
-
-
-def _signed(u: UpdateCall) -> list[Entry]:
-    """The line of an accepted signature naming the agreement's hash (and the scan's), if it does."""
-    p = _first(u.args)
-    if not (p.get("agreement_sha256") or p.get("scan_sha256")):
-        return []  # a signature from before the agreement was issued
-    doc = {"kind": "signed", "sha256": p.get("agreement_sha256"), "scan": p.get("scan_sha256")}
-    who = u.actor or sender(u.name, p, u.identity)
-    return [_document(u.completed_event_id or 0, u.completed_at or u.accepted_at, doc, u.name, who)]
 
 
 def _update_entry(u: UpdateCall) -> Entry:

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from domain.edition import EditionSettings
-from domain.models import Actor, ApplicationSubmission, Input, Text
+from domain.fields import Actor, Input, Text
+from domain.models import ApplicationSubmission
 
 
 class Phase(StrEnum):

@@ -9,36 +9,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.documents import Sha256
 from domain.edition import Criterion, EditionSettings
+from domain.fields import Actor, Count, Input, Line, Name, Reason, RegistrationNumber, Rib, Text
 from domain.money import MAD
 from domain.reference import DocumentKind, LegalForm, Sector, province_region
-from domain.rib import check_bank_account
-from domain.text import ONE_LINE, PARAGRAPHS, VISIBLE, RefusesCharacters
-
-# Text people type: NFC, no control or bidi-override characters, something visible (domain/text.py);
-# their JSON schema states it (a pattern), so a client generating text from it is not refused.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE, VISIBLE]
-Text = Annotated[str, StringConstraints(max_length=2000), PARAGRAPHS]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000), PARAGRAPHS, VISIBLE]  # a required one
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE, VISIBLE]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), ONE_LINE]
-RegistrationNumber = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9/-]{2,39}$")
-]
-# A bank account: its vault reference (what the front doors send), or a RIB (histories before).
-Rib = Annotated[str, AfterValidator(check_bank_account)]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
-
-
-class Input(RefusesCharacters):
-    """Base of every boundary model: unknown fields are refused, values are immutable, and no text
-    holds a control or bidi-override character (domain/text.py), checked before it is stripped."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
+from domain.text import ONE_LINE
 
 # --- The application -------------------------------------------------------------------------
 

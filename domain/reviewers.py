@@ -17,7 +17,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from domain.models import Actor, Applicant, Input, Reason, RegistrationNumber
+from domain.fields import Actor, Input, Reason, RegistrationNumber
+from domain.models import Applicant
 from domain.reference import Sector
 from domain.scoring import link_conflict
 

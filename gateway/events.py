@@ -8,7 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.models import Actor, Indicators, Input, Name, Reason, RegistrationNumber, Text
+from domain.fields import Actor, Input, Name, Reason, RegistrationNumber, Text
+from domain.models import Indicators
 from domain.money import MAD
 from domain.reference import DocumentKind
 from domain.text import ONE_LINE, VISIBLE

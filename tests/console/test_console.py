@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from audit import timeline
+from audit import timeline_documents
 from bench.console import seed
 from charts.bars import LABEL, VALUE, WIDTH
 from console import editions
@@ -282,7 +282,9 @@ def _message_ids() -> set[str]:
     ids |= {f"assignment:{state}" for state in ("assigned", "reviewed", "recused")} | {"a review to score"}
     ids |= {f"msgkind:{k.value}" for k in Kind} | {f"msgstate:{state}" for state in STATES}
     ids |= {f"document:{kind}" for kind in (*KINDS, "payment_advice", "signed_scan")}
-    ids |= set(timeline.DOCUMENT_LINES.values()) | set(SCAN_REFUSALS)  # the auditor's timeline, a refused scan
+    ids |= set(timeline_documents.DOCUMENT_LINES.values()) | set(
+        SCAN_REFUSALS
+    )  # the auditor's timeline, a refused scan
     ids |= {NOT_UTF8}  # a form's text that was not UTF-8
     ids |= {f"legal_form:{x.value}" for x in LegalForm} | {what for _, what in WAITING_FOR.values()}
     ids |= set(editions.WORDS)
