@@ -6,6 +6,7 @@
     python starter.py list --edition 4 --stage review
     python starter.py review moazara-4-ASSO-0001 --reviewer r1 --scores innovation=7,income_generation=6,...
     python starter.py decide moazara-4-ASSO-0001 --decision selected --award 40000 --by committee
+    python starter.py backup var/backups/2026-12-02      # restore DIR puts it back (docs/backup.md)
 
 Every input is validated before anything reaches Temporal (bad value: the field is named, exit 2);
 the workflow then answers (accepted: exit 0) or refuses with its reason (exit 1). Unknown ids and
@@ -20,7 +21,7 @@ import os
 import sys
 import traceback
 
-from cli import applications, messages, ops, users
+from cli import applications, backup, messages, ops, users
 from cli import edition as edition_cli
 from cli.documents import documents
 from infra.cli_app import cli_app
@@ -30,6 +31,7 @@ app = cli_app(
     "Moazara ops CLI: submit, import, follow and act on grant applications (one Temporal workflow each).",
     applications.commands,
     ops.commands,
+    backup.commands,
 )
 app.add_typer(edition_cli.app, name="edition")
 app.add_typer(users.app, name="users")
