@@ -167,12 +167,16 @@ class People:
         await self._as_they_come(REVIEWS, {a: Stage.REVIEW for a in eligible}, review)
         self.progress.end(REVIEWS)
 
+    async def reviewed(self) -> None:
+        """Until every reviewed application waits for the committee, as the board shows it."""
+        eligible = self.of(lambda g: g.score is not None)
+        await self._until_board({a: Stage.COMMITTEE for a in eligible}, "reviewed applications wait for the committee")
+
     async def committee(self) -> None:
         """Once every reviewed application waits for the committee: ops close the call, the
         committee reads its proposal, a second person confirms it."""
-        eligible = self.of(lambda g: g.score is not None)
         self.progress.begin(COMMITTEE, 3)
-        await self._until_board({a: Stage.COMMITTEE for a in eligible}, "reviewed applications wait for the committee")
+        await self.reviewed()
         await update(self.edition, EditionWorkflow.close_call, CloseCall(closed_by=OFFICER), "close-call")
         self.progress.step(COMMITTEE)
         deadline = time.monotonic() + PHASE_BOUND
