@@ -11,7 +11,6 @@ import concurrent.futures
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import TypeVar
 
 import structlog
@@ -36,7 +35,7 @@ from activities.database_errors import DatabaseErrors
 from activities.edition import EditionActivities
 from activities.outbound import OutboundActivities
 from activities.payment_system import PaymentSystem
-from documents.store import DirectoryStore
+from documents.store import open_store
 from domain.db.bank_accounts import BankAccounts
 from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
@@ -70,7 +69,7 @@ def activities_for(
 ) -> list:
     """Every activity the worker runs: the application's, the edition's, the outbox's."""
     settings = settings or Settings()
-    store = DirectoryStore(Path(settings.documents_dir))
+    store = open_store(settings)
     return (
         ApplicationActivities(repo, payment_system, bank_accounts, store).all()
         + EditionActivities(EditionRepository(repo.engine), client).all()

@@ -8,7 +8,6 @@ agree even when the test server skips time. Business refusals are non-retryable 
 
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -19,7 +18,7 @@ from activities.group import ActivityGroup
 from activities.heartbeat import while_beating
 from activities.payment_system import PaymentSystem
 from documents.issue import NotIssuable, issue
-from documents.store import DirectoryStore
+from documents.store import DocumentStore, open_store
 from domain.calendar import local_date
 from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
 from domain.db.repository import AwardExceeded, DecisionRecord, DuplicateApplication, Repository, ReviewerRefused
@@ -68,11 +67,11 @@ class ApplicationActivities(ActivityGroup):
         repo: Repository,
         payment_system: PaymentSystem | None = None,
         bank_accounts: BankAccounts | None = None,
-        store: DirectoryStore | None = None,
+        store: DocumentStore | None = None,
     ) -> None:
         self.repo = repo
-        # The document store the agreements and advices it issues are kept in (DOCUMENTS_DIR).
-        self.store = store or DirectoryStore(Path(Settings().documents_dir))
+        # The document store the agreements and advices it issues are kept in (DOCUMENTS_DIR, or the bucket).
+        self.store = store or open_store(Settings())
         self.bank_accounts = bank_accounts  # the vault the payment orders' accounts are read from
         # None: the embedded default, no payment system to call (orders are taken at once).
         self.payment_system = payment_system or PaymentSystem()

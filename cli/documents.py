@@ -9,7 +9,6 @@ python starter.py pdf moazara-4-ASSO-0001 --list      # what the workflow issued
 python starter.py edition report 4 --pdf --lang ar [--out var/reports]
 """
 
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -44,7 +43,7 @@ def documents(
     agreement and advices the workflow issued are those it issued (their SHA-256 as recorded)."""
     from documents.issue import NotIssuable, issue, paid_orders
     from documents.render import KINDS
-    from documents.store import DirectoryStore
+    from documents.store import TamperedDocument, open_store
     from domain.db.repository import Repository
     from domain.db.session import make_engine
 
@@ -60,7 +59,7 @@ def documents(
             raise CliError(f"no application with id {application_id[:80]!r}")
         if listed:
             return _listed(app["documents"], as_json)
-        store = DirectoryStore(Path(settings.documents_dir))
+        store = open_store(settings)
         written = []
         try:
             for kind, order in [(k, None) for k in KINDS] + [("payment_advice", o) for o in paid_orders(app)]:
@@ -68,7 +67,7 @@ def documents(
                     sha, path, _ = issue(engine, app, kind, lang, store, date.today(), order)
                     d = {"kind": kind, "language": lang, "sha256": sha, "path": str(path)}
                     written.append(d | ({"order": order} if order else {}))
-        except NotIssuable as e:
+        except (NotIssuable, TamperedDocument) as e:  # a stored document that lost its hash is never handed out
             raise CliError(str(e)) from None
         if as_json:
             render.emit_json(written)
@@ -99,19 +98,19 @@ def programme_report(settings: EditionSettings, language: str, out: Path | None,
     """The edition's programme report as PDF in `language`, kept in the document store (and copied
     to `out`: a folder, or a file ending in .pdf); prints its path and SHA-256."""
     from documents.issue import issue_report
-    from documents.store import DirectoryStore
+    from documents.store import open_store
     from domain.db.session import make_engine
 
     if language not in LANGUAGES:
         raise InputError.one("--lang", f"fr, ar or en, not {language[:10]!r}")
     config = get_settings()
-    store = DirectoryStore(Path(config.documents_dir))
-    sha, path, _ = issue_report(make_engine(config.database_url), settings, language, store, date.today())
+    store = open_store(config)
+    sha, path, content = issue_report(make_engine(config.database_url), settings, language, store, date.today())
     written = {"edition": settings.edition, "language": language, "sha256": sha, "path": str(path)}
     if out is not None:
         copy = out if out.suffix == ".pdf" else out / f"programme-report-{settings.edition}-{language}.pdf"
         copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, copy)
+        copy.write_bytes(content)
         written["written"] = str(copy)
     if as_json:
         render.emit_json(written)

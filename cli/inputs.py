@@ -119,11 +119,11 @@ def read_json(path: Path, what: str = "file") -> Any:
 
 def kept_scan(path: Path | None, what: str = "scan_sha256 (--scan)") -> str | None:
     """The SHA-256 of the signed scan at `path`, once checked (a PDF, PNG or JPEG of at most 10 MB,
-    by its first bytes) and kept in the document store (DOCUMENTS_DIR); None without one."""
+    by its first bytes) and kept in the document store (DOCUMENTS_DIR, or the bucket); None without one."""
     if path is None:
         return None
     from documents.issue import keep_scan  # WeasyPrint's modules load only for the commands that need them
-    from documents.store import DirectoryStore
+    from documents.store import open_store
     from infra.settings import get_settings
 
     try:
@@ -132,7 +132,7 @@ def kept_scan(path: Path | None, what: str = "scan_sha256 (--scan)") -> str | No
     except OSError as e:
         raise InputError.one(what, f"cannot read {path}: {e.strerror or e}") from None
     try:
-        return keep_scan(DirectoryStore(Path(get_settings().documents_dir)), content)
+        return keep_scan(open_store(get_settings()), content)
     except ValueError as e:
         raise InputError.one(what, str(e)) from None
 

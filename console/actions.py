@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from console.accounts import User
 from documents.issue import keep_scan
-from documents.store import DirectoryStore
+from documents.store import DocumentStore
 from domain.documents import MAX_SCAN_BYTES
 from domain.errors import bounded, located
 from domain.models import (
@@ -245,7 +245,7 @@ class FormError(ValueError):
         self.field, self.message = field, message
 
 
-async def kept_files(action: Action, form: dict[str, Any], store: DirectoryStore) -> dict[str, Any]:
+async def kept_files(action: Action, form: dict[str, Any], store: DocumentStore) -> dict[str, Any]:
     """The form with each file it carries checked (domain/documents.scan_type: at most 10 MB, a
     PDF, PNG or JPEG by its first bytes) and kept in the document store: its SHA-256 in its place
     (no file chosen: none). Raises FormError naming the field."""
@@ -271,7 +271,7 @@ async def act(
     user: User,
     client: Any,
     vault: Any,
-    store: DirectoryStore,
+    store: DocumentStore,
 ) -> Result:
     """Send the action's update through the front door (a signature names the agreement issued:
     frontdoor/send.py); a file in the form is kept in the document store first."""

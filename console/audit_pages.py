@@ -5,7 +5,6 @@ history and the database, and the history exported for replay — the auditor CL
 advices) as PDF. Every export is on the access trail."""
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -17,7 +16,7 @@ from console.pages import State, Who, application_of
 from console.web import render, require
 from documents.issue import NotIssuable, issue
 from documents.render import KINDS
-from documents.store import DirectoryStore
+from documents.store import open_store
 
 router = APIRouter()
 AUDITORS = ("auditor", "officer", "admin")
@@ -47,7 +46,7 @@ def document(s: State, who: Who, application_id: str, kind: str, language: str, 
     app = application_of(s, who, application_id)
     if kind not in (*KINDS, "payment_advice") or language not in ("fr", "ar"):
         raise HTTPException(404, "document")
-    store = DirectoryStore(Path(s.settings.documents_dir))
+    store = open_store(s.settings)
     try:
         sha, _, content = issue(s.repo.engine, app, kind, language, store, date.today(), order)
     except NotIssuable:

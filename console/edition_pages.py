@@ -3,7 +3,6 @@ and the committee's page with its what-if and the confirmation (sent through the
 signed-in member)."""
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -14,7 +13,7 @@ from console.audit_pages import download
 from console.pages import Form, State, Who
 from console.web import render, require, words_for
 from documents.issue import issue_report
-from documents.store import DirectoryStore
+from documents.store import open_store
 from domain.db.edition_repository import EditionRepository
 from domain.edition_messages import EditionStatus, SelectionConfirmed, edition_workflow_id
 from frontdoor import send_update
@@ -66,7 +65,7 @@ def report(s: State, who: Who, edition: int, language: str) -> Response:
     settings = editions.settings_of(_repo(s), edition)
     if settings is None or language not in REPORT_LANGUAGES:
         raise HTTPException(404, "edition or language")
-    store = DirectoryStore(Path(s.settings.documents_dir))
+    store = open_store(s.settings)
     sha, _, content = issue_report(s.repo.engine, settings, language, store, date.today())
     name = f"programme-report-{edition}-{language}.pdf"
     return download(s, who, content, sha, name, f"programme_report edition {edition} ({language})")

@@ -1,7 +1,6 @@
 """The console's pages and the routes their forms post to."""
 
 import secrets
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -27,7 +26,7 @@ from console.web import (
     state,
     too_many_failures,
 )
-from documents.store import DirectoryStore
+from documents.store import open_store
 from domain.models import ApplicationStatus, Stage
 from domain.reference import LegalForm, Sector
 from workflows.names import GET_STATUS, ApplicationUpdate
@@ -266,7 +265,7 @@ async def act(request: Request, s: State, who: Who, form: Form, application_id: 
         "region-council"
     ):
         raise HTTPException(403, "region")
-    store = DirectoryStore(Path(s.settings.documents_dir))
+    store = open_store(s.settings)
     try:
         result = await actions.act(action, app["id"], form, who.user, s.temporal(), s.vault, store)
     except ValidationError as e:

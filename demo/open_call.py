@@ -18,7 +18,7 @@ from temporalio.client import Client
 from cli.actions import edition_update
 from demo.generate import generate
 from documents.issue import issue_report
-from documents.store import DirectoryStore
+from documents.store import open_store
 from domain.edition import EditionSettings
 from domain.edition_messages import EditionInput, SubmissionAnswer, edition_workflow_id
 from domain.models import ApplicationStatus, Stage
@@ -39,7 +39,7 @@ SETTLED = {Stage.AWAITING_DOCUMENTS, Stage.REVIEW, Stage.INELIGIBLE}
 def report_pdfs(engine: Engine, settings: Settings, edition: EditionSettings, out: Path) -> list[Path]:
     """The edition's programme report as PDF in French and Arabic, kept in the document store and
     copied to `out` (var/reports/)."""
-    store = DirectoryStore(Path(settings.documents_dir))
+    store = open_store(settings)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for language in ("fr", "ar"):

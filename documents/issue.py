@@ -3,7 +3,6 @@ its SHA-256. The one way the CLI and the console make them: an application's doc
 and the edition's programme report (`issue_report`)."""
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from documents import report
 from documents.render import Terms, html, pdf
-from documents.store import DirectoryStore
+from documents.store import DocumentStore
 from domain.calendar import local_date
 from domain.db.edition_repository import EditionRepository
 from domain.db.tables import EditionRow
@@ -37,13 +36,13 @@ def issue(
     app: dict[str, Any],
     kind: str,
     language: str,
-    store: DirectoryStore,
+    store: DocumentStore,
     on: date,
     order_key: str | None = None,
     terms: Terms | EditionSettings | None = None,
     anew: bool = False,
-) -> tuple[str, Path, bytes]:
-    """(SHA-256, path in the store, content) of the application's document `kind` in `language`
+) -> tuple[str, str, bytes]:
+    """(SHA-256, where the store keeps it, content) of the application's document `kind` in `language`
     (a payment advice: of the paid order `order_key`), under the edition's `terms` (default: as the
     database holds them). A document the workflow issued (the agreement's last version, a payment
     advice: the application's `documents`) is that one, whatever day it is asked for, unless `anew`
@@ -54,9 +53,8 @@ def issue(
         raise NotIssuable(f"{str(order_key)[:80]!r} is not a paid order of {app['id']}")
     issued = None if anew else issued_document(app, kind, language, order_key)
     if issued is not None:
-        try:
-            path = store.path(issued["sha256"])
-            return issued["sha256"], path, path.read_bytes()
+        try:  # checked against its hash as it is read (documents/store.py)
+            return issued["sha256"], store.where(issued["sha256"]), store.get(issued["sha256"])
         except KeyError:  # not in this store: made again as it was issued that day
             on = local_date(issued["at"])
     content = pdf(html(kind, app, terms or terms_for(engine, app["edition"]), language, on, order_key))
@@ -75,9 +73,9 @@ def issued_document(app: dict[str, Any], kind: str, language: str, order_key: st
 
 
 def issue_report(
-    engine: Engine, settings: EditionSettings, language: str, store: DirectoryStore, on: date
-) -> tuple[str, Path, bytes]:
-    """(SHA-256, path in the store, content) of the edition's programme report in `language`, as
+    engine: Engine, settings: EditionSettings, language: str, store: DocumentStore, on: date
+) -> tuple[str, str, bytes]:
+    """(SHA-256, where the store keeps it, content) of the edition's programme report in `language`, as
     the database holds the edition today."""
     repo = EditionRepository(engine)
     figures = programme_report(
@@ -89,7 +87,7 @@ def issue_report(
     return _kept(store, pdf(report.html(figures, language, on)), f"programme_report-{settings.edition}", language)
 
 
-def keep_scan(store: DirectoryStore, content: bytes) -> str:
+def keep_scan(store: DocumentStore, content: bytes) -> str:
     """The SHA-256 of a signed scan, once checked (domain/documents.scan_type: a PDF, PNG or JPEG
     of at most 10 MB; ValueError otherwise) and kept in the store."""
     kind = scan_type(content)
@@ -97,7 +95,7 @@ def keep_scan(store: DirectoryStore, content: bytes) -> str:
     return sha
 
 
-def _kept(store: DirectoryStore, content: bytes, name: str, language: str) -> tuple[str, Path, bytes]:
+def _kept(store: DocumentStore, content: bytes, name: str, language: str) -> tuple[str, str, bytes]:
     sha, path = store.put(content, f"{name}-{language}.pdf")
     return sha, path, content
 

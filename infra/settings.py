@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     outbox_interval_seconds: int = Field(15, ge=1, le=3600, description="how often the outbox is sent")
     outbox_max_attempts: int = Field(8, ge=1, le=100, description="transient failures before a message is dead")
     documents_dir: str = Field("var/documents", description="the document store's directory (embedded default)")
+    # --- The document store in an S3-compatible bucket (issue 15); credentials: boto3's AWS_* variables ---
+    documents_s3_bucket: str | None = Field(None, description="keep documents in this bucket instead of DOCUMENTS_DIR")
+    documents_s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (MinIO, Ceph…); unset: AWS")
+    documents_s3_region: str = Field("us-east-1", description="the bucket's region")
+    documents_s3_prefix: str = Field("", max_length=200, description="key prefix of every object in the bucket")
     digest_recipients: list[str] = Field([], description="officers' addresses the daily digest of escalations goes to")
     digest_hour: int = Field(7, ge=0, le=23, description="the digest's hour, programme time (Africa/Casablanca)")
     webhook_timeout_seconds: float = Field(10, gt=0, le=120, description="one webhook call at most")

@@ -6,11 +6,12 @@ store keeps each document once under its SHA-256."""
 import hashlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from documents.render import KINDS, html, pdf
-from documents.store import DirectoryStore
+from documents.store import DirectoryStore, TamperedDocument
 from documents.words import LANGUAGES, catalog
 from domain.edition import edition_4_settings
 from simulation.factories import make_submission
@@ -75,10 +76,13 @@ def test_the_store_keeps_a_document_once_under_its_sha256(tmp_path):
     store = DirectoryStore(tmp_path)
     content = pdf(html("award_letter", application("Association Tilila"), edition_4_settings(), "fr", date(2025, 3, 1)))
     sha, path = store.put(content, "award_letter-fr.pdf")
-    assert sha == hashlib.sha256(content).hexdigest() and path.read_bytes() == content
+    assert sha == hashlib.sha256(content).hexdigest() and Path(path).read_bytes() == content
     assert store.put(content, "award_letter-fr.pdf") == (sha, path) and store.get(sha) == content
     with pytest.raises(KeyError):
         store.get("0" * 64)
+    Path(path).write_bytes(content + b"%% altered on disk\n")  # someone edits the stored file
+    with pytest.raises(TamperedDocument, match=f"SHA-256 mismatch: recorded {sha}"):
+        store.get(sha)
 
 
 def test_a_payment_advice_names_its_order_amount_and_transfer_in_both_languages():
