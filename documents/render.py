@@ -89,14 +89,14 @@ def html(
     funders = [
         {"name": _funder(f, language), "amount": formats.money(a, language)} for f, a in sorted(app["funders"].items())
     ]
-    bank = submission["applicant"].get("bank_account")
+    advice = _advice(app, order_key, language) if kind == "payment_advice" else None
     return page(
         kind,
         language,
         title=w(kind),
         reference=app["id"],
         issued=formats.when(issued, language),
-        advice=_advice(app, order_key, language) if kind == "payment_advice" else None,
+        advice=advice,
         app=app,
         award=formats.money(award, language),
         funders=funders,
@@ -104,8 +104,20 @@ def html(
         months=submission["project"]["duration_months"],
         interval=terms.report_interval_months,
         legal_form=w(f"legal_form_{app['legal_form']}"),
-        bank=mask_rib(bank) if bank else "—",
+        bank=advice["bank"] if advice else _agreed_account(app),
     )
+
+
+def _agreed_account(app: dict[str, Any]) -> str:
+    """The account the agreement states, masked: the last one finance changed before signature
+    (a `bank_details` decision naming it), else the submission's."""
+    changed = [
+        d["payload"]["bank_account"]
+        for d in app.get("decisions", [])
+        if d["kind"] == "bank_details" and d["outcome"] == "fixed" and (d["payload"] or {}).get("bank_account")
+    ]
+    bank = changed[-1] if changed else app["submission"]["applicant"].get("bank_account")
+    return mask_rib(bank) if bank else "—"
 
 
 def _advice(app: dict[str, Any], order_key: str | None, language: str) -> dict[str, Any]:
@@ -121,4 +133,6 @@ def _advice(app: dict[str, Any], order_key: str | None, language: str) -> dict[s
         "amount": formats.money(paid["amount"], language),
         "reference": paid["reference"],
         "executed_on": formats.when(paid["at"], language),
+        # the account the order was paid to (masked): after a change of bank details, the new one
+        "bank": order.get("account_masked") or _agreed_account(app),
     }

@@ -129,9 +129,20 @@ def on_stage(f: Facts, stage: Stage, seq: int, at: datetime, note: str) -> list[
         return []
     kind, deadline_setting = told
     params = {"note": note[:500]}
+    if kind == Kind.AGREEMENT_READY:  # entering the stage: its first version (on_agreement_version: the next)
+        params["version"] = "1"
     if deadline_setting and deadline_setting in f.deadline_days:
         params["deadline"] = (at + f.deadline_days[deadline_setting] * f.day_length).isoformat()
     return _to_applicant(f, kind, f"stage-{seq}", **params)
+
+
+def on_agreement_version(f: Facts, version: int, stage_since: datetime) -> list[Message]:
+    """A new version of the unsigned agreement (what it states changed): the applicant is told it
+    is ready, with its version; the deadline to sign is the stage's, unchanged."""
+    params = {"version": str(version)}
+    if "agreement_deadline_days" in f.deadline_days:
+        params["deadline"] = (stage_since + f.deadline_days["agreement_deadline_days"] * f.day_length).isoformat()
+    return _to_applicant(f, Kind.AGREEMENT_READY, f"agreement-v{version}", **params)
 
 
 def on_decision(f: Facts, kind: str, seq: int, outcome: str, award: Decimal | None) -> list[Message]:

@@ -62,6 +62,9 @@ REFUSALS: dict[str, Kind] = {
         "agreement_sha256",
         "{named} is not the agreement issued: version {version} has sha256 {issued}",
     ),
+    "agreement.other_account": Kind(
+        "bank_account", "the agreement states the account {agreed} (changed by finance), not {account}"
+    ),
     "report.too_early": Kind("period", "report {period} is accepted from {opens} ({days} days before it is due)"),
     "report.not_expected": Kind("period", "no progress report is expected in stage {stage}"),
     "report.wrong_period": Kind("period", "report {due} is expected, not {period}"),

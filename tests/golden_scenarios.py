@@ -291,6 +291,21 @@ async def payment_rejected_fixed_then_cancelled(d: Driver) -> WorkflowHandle:
     return h
 
 
+async def agreement_reissued_then_cancelled(d: Driver) -> WorkflowHandle:
+    """Finance changes the bank details before signature (four eyes): the agreement's version 2 is
+    issued; signed naming it and its account; paid; then cancelled."""
+    h = await d.start(make_submission("GOLD-REISSUE"))
+    await d.review_all(h)
+    await d.select(h)
+    await d.reach(h, Stage.AGREEMENT)
+    await d.fix_bank(h, valid_rib(8))
+    await d.sign(h, valid_rib(8))
+    await d.pay_pending(h)
+    await d.reach(h, Stage.MONITORING)
+    await h.execute_update(W.cancel, Cancellation(cancelled_by="officer", reason="programme audit"))
+    return h
+
+
 async def payment_system_down_then_retried(d: Driver) -> WorkflowHandle:
     """The payment system is down when the first tranche is ordered: bounded retries, escalated to
     ops; ops retry once it is back; paid; then cancelled."""
@@ -435,6 +450,7 @@ SCENARIOS: list[Scenario] = [
     ),
     Scenario("payment-rejected-fixed-then-cancelled", Stage.CANCELLED, payment_rejected_fixed_then_cancelled),
     Scenario("payment-system-down-then-retried", Stage.CANCELLED, payment_system_down_then_retried),
+    Scenario("agreement-reissued-then-cancelled", Stage.CANCELLED, agreement_reissued_then_cancelled),
     Scenario("overdue-report", Stage.COMPLETED, overdue_report),
     *[Scenario(f"withdrawn-at-{s.value}", Stage.WITHDRAWN, _withdraw_at(s)) for s in STOP_AT],
     Scenario("edition", None, edition),

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.reference import MINISTRY, region_funder
     from domain.refusals import Refusal
+    from domain.rib import mask_rib
     from workflows.actor import who
 
 
@@ -98,6 +99,8 @@ class Inputs(ApplicationState):
 
     @workflow.update
     async def sign_agreement(self, agreement: AgreementSigned) -> Answer:
+        if self._reissuing:  # a new version is being issued (payments.py): the signature must name it
+            await workflow.wait_condition(lambda: not self._reissuing)
         self._guard(self._check_agreement, agreement)
         self._agreement = agreement  # claimed before the await
         self._bank_account = agreement.bank_account
@@ -135,6 +138,9 @@ class Inputs(ApplicationState):
                 version=issued.version,
                 issued=issued.sha256,
             )
+        agreed = self._agreed_account
+        if agreed is not None and agreement.bank_account != agreed:  # the account the agreement states
+            raise Refusal("agreement.other_account", account=mask_rib(agreement.bank_account), agreed=mask_rib(agreed))
 
     @workflow.update
     async def submit_report(self, report: ProgressReport) -> Answer:

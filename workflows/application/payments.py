@@ -35,6 +35,7 @@ from workflows.application.state import (
     PATCH_UNSENT_ROW,
     PAYMENTS,
     RESEND,
+    SIGNATURE,
     UNSENT,
     ApplicationState,
 )
@@ -161,6 +162,8 @@ class Payments(ApplicationState):
 
     @fix_bank_details.validator
     def _check_fix(self, fix: BankDetailsFixed) -> None:
+        if self._unsigned_agreement():  # the agreement states the account: a change is a new version
+            return
         if not any(o.status == "rejected" for o in self._orders.values()):
             raise Refusal("bank.no_rejected_order")
 
@@ -172,10 +175,12 @@ class Payments(ApplicationState):
         self._bank_change, self.status.bank_details_requested_by = None, None
         approver = who(approval.approved_by)
         if not approval.approved:
-            self._awaiting(FIX)
+            self._awaiting(SIGNATURE if self._unsigned_agreement() else FIX)
             seq = self._next_seq("bank_details")
             await self._record("bank_details", seq, "declined", {"reason": approval.reason}, approver)
             return self._answer(f"bank details change of {requested_by} declined by {approver}")
+        if self._unsigned_agreement():
+            return await self._agreement_bank_details(account, approver)
         return await self._new_bank_details(account, approver)
 
     @approve_bank_details.validator
@@ -185,14 +190,39 @@ class Payments(ApplicationState):
         if who(approval.approved_by) == self._bank_change[1]:
             raise Refusal("bank.four_eyes", requester=self._bank_change[1])
 
+    async def _agreement_bank_details(self, account: str, by: str) -> Answer:
+        """Before signature the agreement states the account (masked): a new account is a new
+        version of the agreement, which the signature must name; the signature's account must be
+        this one (inputs.py), and the payments go to it."""
+        if self._reissuing:  # one version at a time: the one before is issued first
+            await workflow.wait_condition(lambda: not self._reissuing)
+            if not self._unsigned_agreement():  # signed (or stopped) meanwhile
+                return await self._new_bank_details(account, by)
+        self._reissuing = True  # from here a signature waits for the new version (inputs.py)
+        try:
+            seq = self._next_seq("bank_details")
+            await self._record("bank_details", seq, "fixed", {"bank_account": account, "orders": []}, by)
+            await self._reissue_agreement()
+            self._agreed_account = self._bank_account = account
+        finally:
+            self._reissuing = False
+        self._awaiting(SIGNATURE)
+        assert self._issued is not None
+        return self._answer(
+            f"bank details fixed; agreement version {self._issued.version} issued (sha256 {self._issued.sha256}): "
+            "sign that one"
+        )
+
     async def _new_bank_details(self, account: str, by: str) -> Answer:
-        """Pay the rejected orders again, to the new account."""
+        """Pay the rejected orders again, to the new account (and the orders still to come: after
+        signature the agreement is not issued again, the payment advices show the account paid)."""
         self._bank_account = account
         rejected = [o for o in self._orders.values() if o.status == "rejected"]
         for o in rejected:  # marked as sent before the awaits: a result may come at once
             self._orders[o.key] = o.model_copy(update={"status": "sent", "attempt": o.attempt + 1})
         self._refresh_orders()
-        self._awaiting(PAYMENTS)
+        if rejected:  # a change asked before the signature and approved after it has nothing to resend
+            self._awaiting(PAYMENTS)
         for o in rejected:
             await self._send_order(
                 self._orders[o.key], A.retry_payment_order, o.key, o.attempt + 1, account, self._now()

@@ -13,7 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.application import ApplicationActivities as A
-    from domain.documents import IssuedDocument
+    from domain.documents import AGREEMENT, IssuedDocument
     from domain.edition_messages import SeatFreed
     from domain.models import (
         FINAL_STAGES,
@@ -50,6 +50,8 @@ PATCH_BANK_FOUR_EYES = "bank-details-four-eyes"  # a change of bank details take
 # Patch id: from this version, the workflow issues the funding agreement on entering the agreement
 # stage (its hash in the status, named by the signature) and a payment advice per paid order.
 PATCH_AGREEMENT_ISSUED = "agreement-issued"
+# What the unsigned agreement waits for, said again once a bank details change is through.
+SIGNATURE = waiting("waiting.agreement")
 FIX_DUE = FIX.text  # "ops: fix the bank details of a rejected payment"
 APPROVAL_DUE = APPROVAL.text  # "finance: a second person approves the new bank details"
 
@@ -95,6 +97,8 @@ class ApplicationState:
         self._cofunding: dict[str, CoFundingDecision] = {}
         self._agreement: AgreementSigned | None = None
         self._issued: IssuedDocument | None = None  # the agreement issued (histories before: none)
+        self._reissuing = False  # a new version of the agreement is being issued: a signature waits
+        self._agreed_account: str | None = None  # the account finance put in the unsigned agreement
         self._bank_account: str | None = None
         self._bank_change: tuple[str, str] | None = None  # account, who asked: waits for a second person
         self._orders: dict[str, PaymentOrder] = {}
@@ -154,6 +158,23 @@ class ApplicationState:
             A.issue_document, self.app_id, kind, language, self.settings, self._now(), order_key
         )
         return issued
+
+    def _unsigned_agreement(self) -> bool:
+        """The agreement is issued and waits for its signature: a change of what it states is a new
+        version of it (payments.py)."""
+        return (
+            self.status.stage == Stage.AGREEMENT
+            and self._issued is not None
+            and self._agreement is None
+            and self._stop is None
+        )
+
+    async def _reissue_agreement(self) -> None:
+        """Issue the agreement again from the records as they are now: a new content is its next
+        version, the one the status names and a signature must name (the old one is refused). The
+        caller holds `_reissuing` from before it changes the records until this returns."""
+        self._issued = await self._issue(AGREEMENT)
+        self.status.agreement_sha256, self.status.agreement_version = self._issued.sha256, self._issued.version
 
     async def _notice(self, key: str, kind: str, message: str) -> None:
         if kind == "escalation":

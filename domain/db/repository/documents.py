@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from domain import messages
 from domain.db.document_tables import DocumentRow
 from domain.db.repository.base import RepositoryBase, _as_dict
 from domain.documents import AGREEMENT, IssuedDocument
@@ -41,6 +42,9 @@ class Documents(RepositoryBase):
                 recorded_by=by,
                 at=at,
             )
+            if doc.kind == AGREEMENT and version is not None and version > 1:  # issued again before signature
+                since = self._app(s, application_id).stage_since
+                self._tell(s, application_id, at, lambda f: messages.on_agreement_version(f, version, since))
             return version
 
     def documents(self, application_id: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Read models: one application whole, listings, counts and totals per edition. Bank accounts of\norders are left out."""
+"""Read models: one application whole, listings, counts and totals per edition. Bank accounts of\norders are left out (masked: the bank code and last four digits)."""
 
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from domain.models import (
     PaymentOrder,
 )
 from domain.money import mad
+from domain.rib import mask_rib
 
 
 class Queries(RepositoryBase):
@@ -56,6 +57,12 @@ class Queries(RepositoryBase):
             out["orders"] = rows(
                 s, PaymentOrderRow, PaymentOrderRow.tranche, PaymentOrderRow.funder, exclude=("bank_account",)
             )
+            accounts = select(PaymentOrderRow.key, PaymentOrderRow.bank_account).filter_by(
+                application_id=application_id
+            )
+            masked = {key: account for key, account in s.execute(accounts)}
+            for o in out["orders"]:  # the account each order goes to, as a person may see it
+                o["account_masked"] = mask_rib(masked[o["key"]])
             out["ledger"] = rows(s, LedgerRow, LedgerRow.at, LedgerRow.id, exclude=("application_id",))
             out["reports"] = rows(s, ProgressReportRow, ProgressReportRow.period, exclude=("id", "application_id"))
             out["notices"] = rows(s, NoticeRow, NoticeRow.at, NoticeRow.id, exclude=("id", "application_id"))
