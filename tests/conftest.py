@@ -6,13 +6,18 @@ import uuid
 import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.application import ApplicationActivities
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
+from domain.edition import edition_4_settings
 from infra.actor_header import ActorHeader
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DEV_SERVER, TEST_SERVER  # noqa: F401 - DEV_SERVER: tests import it from here
+from simulation.driver import Driver
+from workflows.application import ApplicationWorkflow
 
 pytest_plugins = ["tests.conftest_db"]
 
@@ -44,3 +49,26 @@ def worker_settings() -> Settings:
 def executor():
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         yield ex
+
+
+@pytest.fixture
+async def lifecycle_queue(ts_env, sqlite_repo, executor):
+    """A worker running the application workflow and its activities (on `sqlite_repo`) on a task
+    queue of its own, for the test's life; yields the queue's name."""
+    queue = f"lifecycle-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ApplicationWorkflow],
+        activities=ApplicationActivities(sqlite_repo).all(),
+        activity_executor=executor,
+    ):
+        yield queue
+
+
+@pytest.fixture
+async def lifecycle(ts_env, lifecycle_queue, sqlite_repo):
+    """A Driver of 4th-edition applications on that worker, and the repository behind its activities."""
+    driver = Driver(ts_env, lifecycle_queue, edition_4_settings())
+    yield driver, sqlite_repo
+    await driver.cleanup()

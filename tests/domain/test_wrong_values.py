@@ -2,20 +2,16 @@
 a request of nothing, a negative zero, more women than beneficiaries, a call a century away, an
 agreement or a visit dated a century off. Each is refused naming its field."""
 
-import uuid
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.worker import Worker
 
-from activities.application import ApplicationActivities
-from domain.edition import edition_4_settings
 from domain.models import Indicators, SiteVisit, Stage
 from domain.money import mad
-from simulation.driver import Driver, signature
+from simulation.driver import signature
 from simulation.factories import make_submission, settings_with, valid_rib
 from workflows.application import ApplicationWorkflow
 
@@ -47,35 +43,24 @@ def test_a_call_a_century_away_or_a_century_long_is_refused():
     assert "call_closes: a call lasts at most a year" in str(e.value)
 
 
-async def test_an_agreement_or_a_visit_dated_a_century_off_is_refused(ts_env, sqlite_repo, executor):
-    queue = f"wrong-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        ts_env.client,
-        task_queue=queue,
-        workflows=[ApplicationWorkflow],
-        activities=ApplicationActivities(sqlite_repo).all(),
-        activity_executor=executor,
-    ):
-        d = Driver(ts_env, queue, edition_4_settings())
-        try:
-            h = await d.start(make_submission("DATES-1"))
-            await d.review_all(h)
-            await d.select(h)
-            issued = await d.reach(h, Stage.AGREEMENT)
-            for day in (date(1924, 2, 1), date(2124, 2, 1)):
-                with pytest.raises(WorkflowUpdateFailedError) as e:
-                    await h.execute_update(
-                        ApplicationWorkflow.sign_agreement,
-                        signature(issued, valid_rib(3), signed_by="officer", signed_on=day),
-                    )
-                assert f"signed_on: {day} is outside 2022-01-01 to today" in str(e.value.cause)
-                with pytest.raises(WorkflowUpdateFailedError) as e:
-                    await h.execute_update(
-                        ApplicationWorkflow.record_site_visit, SiteVisit(visited_on=day, visitor="inspector")
-                    )
-                assert f"visited_on: {day} is outside" in str(e.value.cause)
-            assert (await d.status(h)).stage == Stage.AGREEMENT  # nothing changed
-            await d.sign(h)  # a date in the window is taken
-            await d.reach(h, Stage.DISBURSEMENT)
-        finally:
-            await d.cleanup()
+async def test_an_agreement_or_a_visit_dated_a_century_off_is_refused(lifecycle):
+    d, _ = lifecycle
+    h = await d.start(make_submission("DATES-1"))
+    await d.review_all(h)
+    await d.select(h)
+    issued = await d.reach(h, Stage.AGREEMENT)
+    for day in (date(1924, 2, 1), date(2124, 2, 1)):
+        with pytest.raises(WorkflowUpdateFailedError) as e:
+            await h.execute_update(
+                ApplicationWorkflow.sign_agreement,
+                signature(issued, valid_rib(3), signed_by="officer", signed_on=day),
+            )
+        assert f"signed_on: {day} is outside 2022-01-01 to today" in str(e.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as e:
+            await h.execute_update(
+                ApplicationWorkflow.record_site_visit, SiteVisit(visited_on=day, visitor="inspector")
+            )
+        assert f"visited_on: {day} is outside" in str(e.value.cause)
+    assert (await d.status(h)).stage == Stage.AGREEMENT  # nothing changed
+    await d.sign(h)  # a date in the window is taken
+    await d.reach(h, Stage.DISBURSEMENT)

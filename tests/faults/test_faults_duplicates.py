@@ -11,16 +11,12 @@ The gateway's own exactly-once inbox (an integration event sent twice) is tested
 tests/gateway/test_gateway.py (test_an_event_is_applied_once_and_a_repeat_gets_the_first_answer).
 """
 
-import uuid
 from decimal import Decimal
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.worker import Worker
 
-from activities.application import ApplicationActivities
 from cli import actions
-from domain.edition import edition_4_settings
 from domain.models import (
     BankDetailsFixed,
     Cancellation,
@@ -49,21 +45,6 @@ SELECT = CommitteeDecision(
 )
 
 
-@pytest.fixture
-async def run(ts_env, sqlite_repo, executor):
-    queue = f"dup-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        ts_env.client,
-        task_queue=queue,
-        workflows=[W],
-        activities=ApplicationActivities(sqlite_repo).all(),
-        activity_executor=executor,
-    ):
-        d = Driver(ts_env, queue, edition_4_settings())
-        yield d, sqlite_repo
-        await d.cleanup()
-
-
 async def twice(d: Driver, h: WorkflowHandle, fn, arg, uid: str, then: Stage, waiting: str | None = None):
     """Deliver the same update twice under one id, the second once the workflow has moved on to
     `then`: the same answer, and the second changes nothing."""
@@ -85,8 +66,8 @@ async def refused(h: WorkflowHandle, fn, arg, *reason: str) -> None:
     assert await h.query(W.get_status) == before
 
 
-async def test_each_input_twice_and_after_its_stage_one_effect_and_a_clear_answer(run):
-    d, repo = run
+async def test_each_input_twice_and_after_its_stage_one_effect_and_a_clear_answer(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("DUP-ONE"))
     await d.reach(h, Stage.REVIEW)
 

@@ -5,7 +5,6 @@ import uuid
 import pytest
 from temporalio.worker import Worker
 
-from activities.application import ApplicationActivities
 from domain.edition import edition_4_settings
 from domain.models import Stage, Withdrawal
 from frontdoor import Actor, ResultCode, send_update
@@ -17,23 +16,8 @@ from workflows.names import ApplicationUpdate as U
 OFFICER = Actor(id="officer-1", door="console", roles=frozenset({"officer"}))
 
 
-@pytest.fixture
-async def run(ts_env, sqlite_repo, executor):
-    queue = f"frontdoor-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        ts_env.client,
-        task_queue=queue,
-        workflows=[ApplicationWorkflow],
-        activities=ApplicationActivities(sqlite_repo).all(),
-        activity_executor=executor,
-    ):
-        d = Driver(ts_env, queue, edition_4_settings())
-        yield d
-        await d.cleanup()
-
-
-async def test_accepted_refused_wrong_stage_and_unknown_come_back_as_one_result(run):
-    d = run
+async def test_accepted_refused_wrong_stage_and_unknown_come_back_as_one_result(lifecycle):
+    d, _ = lifecycle
     h = await d.start(make_submission("DOOR-1"))
     await d.reach(h, Stage.REVIEW)
 

@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from activities.application import ApplicationActivities
 from domain.calendar import local_date
-from domain.edition import CoFundingFallback, edition_4_settings
+from domain.edition import CoFundingFallback
 from domain.models import (
     BankDetailsApproved,
     BankDetailsFixed,
@@ -33,24 +33,8 @@ from workflows.application import ApplicationWorkflow
 from workflows.application.state import APPROVAL_DUE
 
 
-@pytest.fixture
-async def run(ts_env, sqlite_repo, executor):
-    """A worker on its own task queue; yields a Driver and the repository behind the activities."""
-    queue = f"lifecycle-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        ts_env.client,
-        task_queue=queue,
-        workflows=[ApplicationWorkflow],
-        activities=ApplicationActivities(sqlite_repo).all(),
-        activity_executor=executor,
-    ):
-        driver = Driver(ts_env, queue, edition_4_settings())
-        yield driver, sqlite_repo
-        await driver.cleanup()
-
-
-async def test_complete_24_month_lifecycle(run):
-    d, repo = run
+async def test_complete_24_month_lifecycle(lifecycle):
+    d, repo = lifecycle
     sub = make_submission("ASSO-FULL")
     h = await d.start(sub)
     await d.review_all(h, score=8)
@@ -94,8 +78,8 @@ async def test_complete_24_month_lifecycle(run):
     assert (final.history[-1].at - final.history[0].at).days > 700  # two years of durable timers
 
 
-async def test_ineligible_application_ends_with_reasons(run):
-    d, repo = run
+async def test_ineligible_application_ends_with_reasons(lifecycle):
+    d, repo = lifecycle
     h = await d.start(
         make_submission("ASSO-CEIL", requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00"))
     )
@@ -105,8 +89,8 @@ async def test_ineligible_application_ends_with_reasons(run):
     assert repo.get_application(h.id)["stage"] == "ineligible"
 
 
-async def test_review_refuses_conflict_of_interest_and_duplicates(run):
-    d, _ = run
+async def test_review_refuses_conflict_of_interest_and_duplicates(lifecycle):
+    d, _ = lifecycle
     sub = make_submission("ASSO-COI")
     h = await d.start(sub)
     await d.reach(h, Stage.REVIEW)
@@ -121,8 +105,8 @@ async def test_review_refuses_conflict_of_interest_and_duplicates(run):
     assert s.reviews == 1 and s.stage == Stage.REVIEW
 
 
-async def test_missing_documents_completed_in_time_goes_on_to_review(run):
-    d, repo = run
+async def test_missing_documents_completed_in_time_goes_on_to_review(lifecycle):
+    d, repo = lifecycle
     sub = make_submission(
         "ASSO-DOCS", documents=[DocumentKind.STATUTES, DocumentKind.REGISTRATION_RECEIPT, DocumentKind.PROJECT_PLAN]
     )
@@ -140,8 +124,8 @@ async def test_missing_documents_completed_in_time_goes_on_to_review(run):
     assert any(doc["kind"] == "budget" for doc in repo.get_application(h.id)["submission"]["documents"])
 
 
-async def test_missing_documents_past_the_deadline_is_ineligible(run):
-    d, _ = run
+async def test_missing_documents_past_the_deadline_is_ineligible(lifecycle):
+    d, _ = lifecycle
     h = await d.start(make_submission("ASSO-LATE", documents=[DocumentKind.STATUTES]))
     await d.reach(h, Stage.AWAITING_DOCUMENTS)
     await d.skip(16)
@@ -150,8 +134,8 @@ async def test_missing_documents_past_the_deadline_is_ineligible(run):
     assert {r.code for r in final.reasons} == {"DOCUMENTS_MISSING", "DOCUMENTS_DEADLINE_PASSED"}
 
 
-async def test_rejected_by_the_committee(run):
-    d, repo = run
+async def test_rejected_by_the_committee(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("ASSO-REJ"))
     await d.review_all(h, score=3)
     await d.reach(h, Stage.COMMITTEE)
@@ -164,8 +148,8 @@ async def test_rejected_by_the_committee(run):
     assert repo.get_application(h.id)["stage"] == "rejected"
 
 
-async def test_waitlisted_then_promoted(run):
-    d, _ = run
+async def test_waitlisted_then_promoted(lifecycle):
+    d, _ = lifecycle
     h = await d.start(make_submission("ASSO-WAIT"))
     await d.review_all(h)
     await d.reach(h, Stage.COMMITTEE)
@@ -188,8 +172,8 @@ async def test_waitlisted_then_promoted(run):
     assert s.award == Decimal("35000.00")
 
 
-async def test_waitlist_closes_without_promotion(run):
-    d, _ = run
+async def test_waitlist_closes_without_promotion(lifecycle):
+    d, _ = lifecycle
     h = await d.start(make_submission("ASSO-WAITX"))
     await d.review_all(h)
     await d.reach(h, Stage.COMMITTEE)
@@ -201,8 +185,8 @@ async def test_waitlist_closes_without_promotion(run):
     assert (await h.result()).stage == Stage.NOT_SELECTED
 
 
-async def test_cofunding_approved_by_the_region(run):
-    d, repo = run
+async def test_cofunding_approved_by_the_region(lifecycle):
+    d, repo = lifecycle
     h = await d.start(cooperative("COOP-OK"))
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
@@ -226,8 +210,8 @@ async def test_cofunding_approved_by_the_region(run):
     assert repo.paid_by_funder(h.id) == {"region-02": Decimal("24000.00")}
 
 
-async def test_cofunding_declined_ministry_covers(run):
-    d, _ = run
+async def test_cofunding_declined_ministry_covers(lifecycle):
+    d, _ = lifecycle
     h = await d.start(cooperative("COOP-NO"))
     await d.review_all(h)
     await d.select(h, Decimal("40000.00"), {"region-02": Decimal("40000.00")})
@@ -277,8 +261,8 @@ async def _timeout_under_policy(d, policy, expected):
         assert (await h.result()).stage == Stage.REJECTED
 
 
-async def test_payment_rejected_then_fixed_pays_once(run):
-    d, repo = run
+async def test_payment_rejected_then_fixed_pays_once(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("ASSO-PAY"))
     await d.review_all(h)
     await d.select(h)
@@ -321,8 +305,8 @@ async def test_payment_rejected_then_fixed_pays_once(run):
     assert order.attempt == 2 and order.status == "executed"
 
 
-async def test_overdue_report_is_reminded_escalated_and_suspends_the_next_tranche(run):
-    d, repo = run
+async def test_overdue_report_is_reminded_escalated_and_suspends_the_next_tranche(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("ASSO-LATE-REPORT", duration_months=12))
     await d.review_all(h)
     await d.select(h)
@@ -344,8 +328,8 @@ async def test_overdue_report_is_reminded_escalated_and_suspends_the_next_tranch
     assert s.paid_total == Decimal("40000.00")
 
 
-async def test_reviews_missing_are_reminded_then_escalated(run):
-    d, _ = run
+async def test_reviews_missing_are_reminded_then_escalated(lifecycle):
+    d, _ = lifecycle
     h = await d.start(make_submission("ASSO-SLOW-REVIEW"))
     await d.reach(h, Stage.REVIEW)
     await h.execute_update(ApplicationWorkflow.submit_review, make_review("r1", 6))
@@ -357,8 +341,8 @@ async def test_reviews_missing_are_reminded_then_escalated(run):
     assert s.escalations == ["reviews still missing after the reminder"]
 
 
-async def test_committee_award_over_the_ceiling_is_refused(run):
-    d, _ = run
+async def test_committee_award_over_the_ceiling_is_refused(lifecycle):
+    d, _ = lifecycle
     h = await d.start(make_submission("ASSO-BIG"))
     await d.review_all(h)
     await d.reach(h, Stage.COMMITTEE)
@@ -372,8 +356,8 @@ async def test_committee_award_over_the_ceiling_is_refused(run):
     assert s.stage == Stage.COMMITTEE and s.award == 0
 
 
-async def test_agreement_not_signed_in_time_lapses(run):
-    d, repo = run
+async def test_agreement_not_signed_in_time_lapses(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("ASSO-NOSIGN"))
     await d.review_all(h)
     await d.select(h)
@@ -397,8 +381,8 @@ STOP_AT = [
 
 
 @pytest.mark.parametrize("stage", STOP_AT, ids=[s.value for s in STOP_AT])
-async def test_withdrawal_at_each_stage(run, stage):
-    d, repo = run
+async def test_withdrawal_at_each_stage(lifecycle, stage):
+    d, repo = lifecycle
     h = await d.bring_to(stage, f"W-{stage.value}".replace("_", "-"))
     answer = await d.withdraw(h)
     assert answer.stage == Stage.WITHDRAWN
@@ -412,8 +396,8 @@ async def test_withdrawal_at_each_stage(run, stage):
     assert final.amount_to_recover == expected
 
 
-async def test_termination_for_cause_records_the_amount_to_recover(run):
-    d, repo = run
+async def test_termination_for_cause_records_the_amount_to_recover(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("ASSO-TERM"))
     await d.review_all(h)
     with pytest.raises(WorkflowUpdateFailedError) as e:  # not funded yet: terminate is not the tool
@@ -437,8 +421,8 @@ async def test_termination_for_cause_records_the_amount_to_recover(run):
     assert repo.get_application(h.id)["amount_to_recover"] == Decimal("20000.00")
 
 
-async def test_site_visit_is_recorded_once_funded_and_refused_before(run):
-    d, repo = run
+async def test_site_visit_is_recorded_once_funded_and_refused_before(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("ASSO-VISIT"))
     await d.reach(h, Stage.REVIEW)
     visit = SiteVisit(visited_on=date(2024, 5, 2), visitor="inspector", findings="workshop running, 6 weavers")
@@ -456,8 +440,8 @@ async def test_site_visit_is_recorded_once_funded_and_refused_before(run):
     assert len(visits) == 1 and visits[0]["decided_by"] == "inspector"
 
 
-async def test_cancellation_by_ops_needs_a_reason_and_closes_the_application(run):
-    d, repo = run
+async def test_cancellation_by_ops_needs_a_reason_and_closes_the_application(lifecycle):
+    d, repo = lifecycle
     h = await d.start(make_submission("ASSO-CANCEL"))
     await d.reach(h, Stage.REVIEW)
     with pytest.raises(ValidationError, match="reason"):  # refused before it reaches the workflow

@@ -1,14 +1,11 @@
 """Reviewer assignment: the pure rule, the repository (SQLite and PostgreSQL), the workflow on the
 time-skipping server (automatic, officers, recusal, a pool that runs short)."""
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.worker import Worker
 
-from activities.application import ApplicationActivities
 from domain.db.repository import ReviewerRefused
 from domain.edition import ReviewAssignment
 from domain.models import Stage
@@ -87,24 +84,17 @@ def test_assignment_balances_load_answers_a_retry_the_same_and_refuses_a_conflic
 
 
 @pytest.fixture
-async def run(ts_env, sqlite_repo, executor):
-    queue = f"assign-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        ts_env.client,
-        task_queue=queue,
-        workflows=[ApplicationWorkflow],
-        activities=ApplicationActivities(sqlite_repo).all(),
-        activity_executor=executor,
-    ):
-        drivers: list[Driver] = []
+async def run(ts_env, lifecycle_queue, sqlite_repo):
+    """Drivers of editions assigning reviewers one way or another, on the lifecycle worker."""
+    drivers: list[Driver] = []
 
-        def driver(mode: ReviewAssignment) -> Driver:
-            drivers.append(Driver(ts_env, queue, settings_with(review_assignment=mode)))
-            return drivers[-1]
+    def driver(mode: ReviewAssignment) -> Driver:
+        drivers.append(Driver(ts_env, lifecycle_queue, settings_with(review_assignment=mode)))
+        return drivers[-1]
 
-        yield driver, sqlite_repo
-        for d in drivers:
-            await d.cleanup()
+    yield driver, sqlite_repo
+    for d in drivers:
+        await d.cleanup()
 
 
 async def refused(h, update, inp) -> str:
