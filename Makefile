@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo up down clean gateway console lock bench properties browser fonts
+.PHONY: install test lint demo up down clean gateway console lock bench properties browser fonts map
 
 # Runtime dependencies exactly as deploy/requirements.lock (what the image ships), hashes checked;
 # then the project and its dev extras, with the lock's versions as constraints (pip refuses hashes
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml deploy/requirements.lock
 	$(PY) -m pip install -q -c $(VENV)/locked-versions.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) browser fonts
+install: $(STAMP) browser fonts map
 
 # The documents' PDF (WeasyPrint): Pango, and fonts for Arabic (Amiri) and Latin (DejaVu Sans).
 fonts:
@@ -33,6 +33,18 @@ browser: $(AXE)
 
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix var/npm axe-core@4.11
+
+# The dashboard's map of the 12 Regions: boundaries from the npm package morocco-map (ODbL 1.0,
+# from OpenStreetMap), turned once into one simplified SVG path per Region (charts/regions_map.py).
+MAP_SOURCE := var/npm/node_modules/morocco-map/data/regions.json
+MAP := var/map/regions.json
+map: $(MAP)
+
+$(MAP_SOURCE):
+	npm install --silent --no-audit --no-fund --prefix var/npm morocco-map@1.3.0
+
+$(MAP): $(MAP_SOURCE) charts/regions_map.py | $(STAMP)
+	$(PY) -m charts.regions_map $(MAP_SOURCE) $(MAP)
 
 # After changing a dependency in pyproject.toml (docs/operations.md, "Dependencies"): pin the runtime
 # dependencies again with their hashes, then install them. LOCK_ARGS=--upgrade moves every pin.
@@ -52,7 +64,7 @@ lint: $(STAMP)
 # Two processes: most tests wait on servers, not on the CPU; a file's tests stay in one process
 # (its servers are module fixtures). (--dist loadgroup does not group under pytest 9.)
 TEST_WORKERS ?= 2
-test: lint browser fonts
+test: lint browser fonts map
 	$(PY) -m pytest -q -rs -n $(TEST_WORKERS) --dist loadfile
 
 # The envelope properties with many examples (make test runs a few), shrinking what they find.
@@ -60,7 +72,7 @@ properties: $(STAMP)
 	PROPERTY_EXAMPLES=$${PROPERTY_EXAMPLES:-60} $(PY) -m pytest -q -p no:cacheprovider tests/workflows/test_envelope_properties.py
 	$(PY) -m pytest -q -p no:cacheprovider tests/domain/test_envelopes.py --hypothesis-seed=$${SEED:-$$RANDOM}
 
-up: $(STAMP)
+up: $(STAMP) map
 	$(PY) -m demo.services up
 
 demo: up
@@ -80,7 +92,7 @@ bench: $(STAMP)
 gateway: $(STAMP)
 	$(PY) -m gateway
 
-console: $(STAMP)
+console: $(STAMP) map
 	$(PY) -m console
 
 clean: down

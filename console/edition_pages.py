@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from charts import regions_map
 from console import editions
 from console.audit_pages import download
 from console.pages import Form, State, Who
@@ -51,9 +52,11 @@ async def dashboard(request: Request, s: State, who: Who, edition: int) -> Respo
     figures, envelopes = editions.dashboard(_repo(s), settings)
     charts = editions.charts(figures, words_for(request, who.user))
     status = await _status(s, edition)
+    awarded = {code: g.awarded for code, g in figures.by_region.items()}
     return render(
         request, "dashboard.html", who, edition=edition, figures=figures, charts=charts, envelopes=envelopes,
         status=status, region_label=editions.region_label, percent=editions.percent,
+        region_map=regions_map.shade(awarded), awarded=awarded,
     )  # fmt: skip
 
 

@@ -627,7 +627,7 @@ async def test_the_dashboard_draws_the_programme_reports_figures_as_charts_in_fr
     }
     c = await signed_in(app, "auditor-salma")
     page = (await c.get(f"/editions/{e}")).text
-    assert page.count('role="img"') == 9 and not re.search(r"\sstyle=|<script>|<style", page)  # what the CSP allows
+    assert page.count('role="img"') == 10 and not re.search(r"\sstyle=|<script>|<style", page)  # 9 charts, the map
     assert "Montants accordés par région" in page and Words("fr").money(f.total.awarded) in page
     svg = page.split('aria-labelledby="chart-regions-title"')[1].split("</svg>")[0]
     bars = re.findall(r'<rect x="([\d.]+)" y="\d+" width="([\d.]+)" height="16" class="bar">', svg)

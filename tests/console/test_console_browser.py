@@ -28,6 +28,7 @@ from domain.db.tables import EditionRow
 from domain.edition import ReviewAssignment, edition_4_settings
 from domain.models import Stage, Withdrawal
 from domain.reference import Sector
+from domain.reference import regions as reference_regions
 from domain.reviewers import ReviewerProfile
 from infra.actor_header import ActorHeader
 from infra.settings import Settings
@@ -269,3 +270,28 @@ async def test_the_dashboards_charts_grow_from_the_right_in_arabic_and_screensho
     assert label["x"] > bar["x"] + bar["width"] - 1  # the region's name right of its bar
     await page.screenshot(path=ARTIFACTS / "dashboard-ar.png", full_page=True)
     assert all((ARTIFACTS / f"dashboard-{lang}.png").stat().st_size > 10_000 for lang in ("fr", "ar"))
+
+
+async def test_the_dashboards_map_shows_the_twelve_regions_named_in_each_language(site):
+    _, s, base, browser = site
+    edition = dashboard_edition(s)
+    page = await sign_in(browser, base, "officer-amina", at=f"/editions/{edition}", axe=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    figure = page.locator("figure.region-map")
+    for language, name in (("fr", "name_fr"), ("ar", "name_ar")):
+        await page.select_option("#language", language)
+        await page.click("form[action='/language'] button")
+        await page.wait_for_selector(f"html[lang={language}]")
+        regions = figure.locator("svg[role=img] g.region")
+        assert await regions.count() == 12
+        for i in range(12):  # each Region drawn, with room, its number on it
+            box = await regions.nth(i).bounding_box()
+            assert box["width"] > 5 and box["height"] > 5
+        codes = await regions.evaluate_all("gs => gs.map(g => g.dataset.region)")
+        assert codes == [f"{n:02d}" for n in range(1, 13)]
+        key = [" ".join(t.split()) for t in await figure.locator(".map-key bdi").all_inner_texts()]
+        assert key == [r[name] for _, r in sorted(reference_regions().items())]
+        assert await figure.locator("g.region.step5").count() >= 1  # the Region most awarded, darkest
+        assert not await violations(page)
+        await figure.screenshot(path=ARTIFACTS / f"dashboard-map-{language}.png")
+    assert all((ARTIFACTS / f"dashboard-map-{lang}.png").stat().st_size > 10_000 for lang in ("fr", "ar"))
