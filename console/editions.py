@@ -362,7 +362,7 @@ def charts(f: Figures, t: Words) -> dict[str, Chart]:
         "provinces": bar_chart(
             "chart-provinces",
             t("The {n} provinces most awarded", n=len(shown_provinces)),
-            bars(shown_provinces, str, awarded, lambda k: "priority" if k in f.priority_provinces else ""),
+            bars(shown_provinces, t.province, awarded, lambda k: "priority" if k in f.priority_provinces else ""),
             d,
             legend=[("bar", t("Awarded")), ("priority-swatch", t("Province of the priority zone"))],
         ),

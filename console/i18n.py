@@ -24,7 +24,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from domain.reference import regions
+from domain.reference import province_name, regions
 from domain.refusals import DATE_PARAMS, MONEY_PARAMS, PHASE_PARAMS, STAGE_PARAMS
 from infra import formats
 
@@ -108,6 +108,10 @@ class Words:
         if region is None:
             return code
         return str(region["name_ar"] if self.language == "ar" else region["name_fr"])
+
+    def province(self, name: str) -> str:
+        """A province's name as this language writes it (HCP's Arabic name; the reference's otherwise)."""
+        return province_name(name, self.language)
 
     # The one formatter (infra/formats.py), shared with the messages and documents.
     def money(self, amount: Decimal | int | None) -> str:

@@ -1,22 +1,31 @@
-"""The board's place filters name the Regions in the reader's language (issue 13): a list of the
-12 Regions by name whose value stays the Region's code, the provinces of the chosen Region (or of
-every Region, under its name), a Region agent offered their own Region only. The console app is
-called in process over HTTP on a SQLite domain database; the board reads only the database."""
+"""The Regions in the console, named in the reader's language (issue 13): the board's place
+filters (a list of the 12 Regions by name whose value stays the Region's code, the provinces of the
+chosen Region or of every Region under its name, a Region agent offered their own Region only; in
+Arabic the provinces by HCP's Arabic names) and
+the dashboard's map of the 12 Regions shaded by the amounts awarded (its paths built by `make map`
+from the npm package morocco-map). The console app is called in process over HTTP on a SQLite
+domain database; the board and the dashboard read only the database."""
 
 import html
 import re
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
+from bench.console import seed
+from charts import regions_map
+from console import editions
 from console.app import console_state, create_app
+from domain.db.edition_repository import EditionRepository
 from domain.db.session import make_engine, migrate
 from domain.db.tables import Application
-from domain.reference import regions
+from domain.reference import province_name, regions
 from infra.settings import Settings
 from tests.console.sessions import PASSWORD, csrf_of, signed_in
 from tests.console.test_console import _application
 
+MAPPED = 94  # the dashboard's edition
 USERS = {"officer-nadia": ["officer"], "agent-souss": ["region-council:09"], "auditor-arabic": ["auditor"]}
 
 
@@ -37,6 +46,7 @@ def app(tmp_path_factory):
     ]
     with engine.begin() as conn:
         conn.execute(insert(Application), rows)
+    seed(engine, 300, edition=MAPPED)  # awards in every Region
     yield create_app(s)
     engine.dispose()
 
@@ -80,7 +90,10 @@ async def test_the_regions_are_named_in_arabic_for_an_arabic_reader(app):
     page = (await c.get("/applications?edition=93&region=02")).text
     assert '<option value="02" selected>الشرق</option>' in page
     assert [text for _, text in _options(page, "region")][1:] == [r["name_ar"] for _, r in sorted(regions().items())]
-    assert _shown(page) == {"OUJDA"} and "<bdi>الشرق</bdi> · <bdi>Oujda-Angad</bdi>" in page  # the row names it too
+    oujda = province_name("Oujda-Angad", "ar")  # HCP's name (tests/domain/test_reference.py)
+    assert _shown(page) == {"OUJDA"} and f"<bdi>الشرق</bdi> · <bdi>{oujda}</bdi>" in page  # the row names both
+    # The provinces named in Arabic too, the filter's value still the reference's name.
+    assert ("Oujda-Angad", oujda) in _options(page, "province") and oujda != "Oujda-Angad"
 
 
 async def test_a_regions_agent_is_offered_their_own_region_only(app):
@@ -89,3 +102,37 @@ async def test_a_regions_agent_is_offered_their_own_region_only(app):
     assert _options(page, "region") == [("09", "Souss-Massa")]  # no "All": the agent sees one Region
     assert [v for v, _ in _options(page, "province")] == ["", *regions()["09"]["provinces"]]
     assert _shown(page) == {"AGADIR"}
+
+
+async def test_the_dashboard_maps_the_twelve_regions_shaded_by_the_amounts_awarded(app):
+    assert regions_map.BUILT.exists(), "the map's paths are built by `make map` (make test does it)"
+    with Session(app.state.console.repo.engine) as db:
+        settings = editions.settings_of(EditionRepository(db.get_bind()), MAPPED)
+        figures = editions.figures(db, settings)
+        awarded = {k: g.awarded for k, g in figures.by_region.items()}
+    c = await signed_in(app, "auditor-arabic")
+    page = (await c.get("/applications")).text
+    await c.post("/language", data={"csrf": csrf_of(page), "language": "fr"})
+    page = (await c.get(f"/editions/{MAPPED}")).text
+    svg = page.split('aria-labelledby="chart-map-title"')[1].split("</svg>")[0]
+    found = re.findall(r'<g class="region step(\d)" data-region="(\d\d)">', svg)
+    steps = {code: int(step) for step, code in found}
+    assert len(found) == 12 and sorted(steps) == sorted(regions())  # the 12 Regions, by code
+    assert svg.count('<path d="M') == 12 and "style=" not in svg  # drawn with classes, as the CSP wants
+    top = max(awarded, key=lambda k: awarded[k])
+    assert steps[top] == regions_map.STEPS and all(steps[k] >= 1 for k, v in awarded.items() if v > 0)
+    assert all(steps[k] == 0 for k in regions() if awarded.get(k, 0) == 0)
+    key = page.split('<ol class="map-key">')[1].split("</ol>")[0]
+    names = [html.unescape(n) for n in re.findall(r"<bdi>([^<]+)</bdi>", key)]
+    assert names == [r["name_fr"] for _, r in sorted(regions().items())]
+    assert f'href="/applications?edition={MAPPED}&amp;region=11"' in key  # each Region's applications
+    assert "Limites : morocco-map" in page and "OpenStreetMap" in page  # the licence's attribution
+    await c.post("/language", data={"csrf": csrf_of(page), "language": "ar"})
+    page = (await c.get(f"/editions/{MAPPED}")).text
+    key = page.split('<ol class="map-key">')[1].split("</ol>")[0]
+    assert [html.unescape(n) for n in re.findall(r"<bdi>([^<]+)</bdi>", key)] == [
+        r["name_ar"] for _, r in sorted(regions().items())
+    ]
+    assert "المبالغ الممنوحة حسب الجهة على الخريطة" in page
+    funded = [p for p, g in figures.by_province.items() if g.funded]
+    assert funded and all(f"<bdi>{province_name(p, 'ar')}</bdi>" in page for p in funded)  # provinces too
