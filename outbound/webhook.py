@@ -8,6 +8,7 @@ delivered; 408, 429, 5xx and no answer are transient (retried); any other 4xx is
 
 import json
 import time
+from functools import cache
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,13 @@ def _loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@cache
+def _client() -> httpx.Client:
+    """One client for the process: making one loads the CA bundle (about 0.2 s, forty times a call
+    to a receiver on loopback: bench/outbound.py); httpx's Client may be shared between threads."""
+    return httpx.Client()
 
 
 def body(message_id: str, kind: str, application_id: str, recipient: str, params: dict[str, Any]) -> bytes:
@@ -56,7 +64,7 @@ def deliver(url: str, key_id: str, secret: str, message_id: str, payload: bytes,
         "Idempotency-Key": reference(message_id),
     }
     try:
-        r = httpx.post(url, content=payload, headers=headers, timeout=timeout)
+        r = _client().post(url, content=payload, headers=headers, timeout=timeout)
     except httpx.HTTPError as e:
         raise SendFailed(f"{type(e).__name__}: {e}"[:300], permanent=False) from None
     if 200 <= r.status_code < 300:

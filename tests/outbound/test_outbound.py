@@ -4,13 +4,9 @@ once per event, in the applicant's language, dead letters on permanent failures 
 
 import email
 import email.policy
-import hmac
-import json
 import socket
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,7 +23,6 @@ from domain.models import Stage
 from domain.reference import DocumentKind
 from infra.actor_header import ActorHeader
 from infra.settings import Settings
-from infra.signing import sign
 from infra.temporal_connection import data_converter
 from outbound.render import LANGUAGES, catalog, reference, render
 from outbound.sink import WriteEml
@@ -35,6 +30,7 @@ from simulation.dev_server import DEV_SERVER
 from simulation.driver import Driver
 from simulation.factories import make_submission
 from simulation.waiting import until
+from simulation.webhook_receiver import receiving
 from worker import DIGEST_SCHEDULE_ID, OUTBOX_SCHEDULE_ID, build_worker, ensure_schedules
 from workflows.outbox import DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
 
@@ -185,41 +181,11 @@ async def test_a_permanent_failure_is_dead_until_resent_and_a_transient_one_wait
     assert [m["To"] for m in received(folder)] == ["gone@tilila.ma"]
 
 
-class Receiver(ThreadingHTTPServer):
-    """A partner system on loopback: verifies each call's signature as the gateway's recipe says,
-    keeps what it accepted, and answers `status` (200 by default)."""
-
-    secret, status = "receiver-secret", 200
-
-    def __init__(self) -> None:
-        self.calls: list[dict] = []
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's name
-        server: Receiver = self.server  # type: ignore[assignment]
-        data = self.rfile.read(int(self.headers["Content-Length"]))
-        expected = sign(server.secret, self.headers["X-Timestamp"], "POST", self.path, data)
-        verified = hmac.compare_digest(expected, self.headers["X-Signature"])
-        if verified and server.status == 200:
-            server.calls.append(
-                {"key": self.headers["Idempotency-Key"], "key_id": self.headers["X-Key-Id"], **json.loads(data)}
-            )
-        self.send_response(server.status if verified else 401)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def receiver():
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    """A partner system on loopback verifying each call's signature (simulation/webhook_receiver.py)."""
+    with receiving() as server:
+        yield server
 
 
 async def test_a_subscribed_partner_is_told_by_a_signed_webhook_once_per_event(
@@ -234,7 +200,7 @@ async def test_a_subscribed_partner_is_told_by_a_signed_webhook_once_per_event(
     )
     now = datetime.now(UTC)
     with Session(sqlite_repo.engine) as s, s.begin():
-        url = f"http://127.0.0.1:{receiver.server_address[1]}/moazara/events"
+        url = receiver.url
         s.add(
             WebhookSubscription(
                 name="portal", url=url, key_id="portal-k1", receives=["applicant"], active=True, updated_at=now
