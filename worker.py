@@ -1,5 +1,5 @@
-"""The worker: runs ApplicationWorkflow, EditionWorkflow, OutboxWorkflow (on its schedule) and their
-activities against the configured Temporal and database.
+"""The worker: runs ApplicationWorkflow, EditionWorkflow, OutboxWorkflow, DigestWorkflow and
+ArchiveWorkflow (the last three on their schedules) and their activities against the configured Temporal and database.
 
 python worker.py            # embedded default: dev server on localhost:7233, SQLite under var/
 # metrics on 127.0.0.1:9464/metrics, /healthz and /readyz on 127.0.0.1:9465 (observability/)
@@ -8,6 +8,7 @@ TEMPORAL_ADDRESS=… DATABASE_URL=postgresql+psycopg://… python worker.py
 
 import asyncio
 import concurrent.futures
+import functools
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -31,16 +32,18 @@ from temporalio.client import (
 from temporalio.worker import Interceptor, Worker
 
 from activities.application import ApplicationActivities
+from activities.archive import ArchiveActivities
 from activities.database_errors import DatabaseErrors
 from activities.edition import EditionActivities
 from activities.outbound import OutboundActivities
 from activities.payment_system import PaymentSystem
+from documents.render import render_in_processes
 from documents.store import open_store
 from domain.db.bank_accounts import BankAccounts
 from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
-from infra import vault
+from infra import archive_seal, vault
 from infra.log_config import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal_connection import connect
@@ -49,6 +52,7 @@ from observability.health import Health, database_check, start_health_server, te
 from observability.metrics import install_metrics_runtime
 from workflows.actor import ActorFromHeader
 from workflows.application import ApplicationWorkflow
+from workflows.archive import ARCHIVE_WORKFLOW_ID, ArchiveRun, ArchiveWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.missing_inputs import RefuseMissingInputs
 from workflows.outbox import OUTBOX_WORKFLOW_ID, DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
@@ -56,8 +60,9 @@ from workflows.outbox import OUTBOX_WORKFLOW_ID, DigestRun, DigestWorkflow, Outb
 OUTBOX_SCHEDULE_ID = "moazara-outbox-schedule"
 DIGEST_SCHEDULE_ID = "moazara-digest-schedule"
 DIGEST_WORKFLOW_ID = "moazara-digest"
+ARCHIVE_SCHEDULE_ID = "moazara-archive-schedule"
 
-WORKFLOWS = [ApplicationWorkflow, EditionWorkflow, OutboxWorkflow, DigestWorkflow]
+WORKFLOWS = [ApplicationWorkflow, EditionWorkflow, OutboxWorkflow, DigestWorkflow, ArchiveWorkflow]
 
 
 def activities_for(
@@ -67,29 +72,36 @@ def activities_for(
     bank_accounts: BankAccounts | None = None,
     settings: Settings | None = None,
 ) -> list:
-    """Every activity the worker runs: the application's, the edition's, the outbox's."""
+    """Every activity the worker runs: the application's, the edition's, the outbox's, the archive's."""
     settings = settings or Settings()
     store = open_store(settings)
     return (
         ApplicationActivities(repo, payment_system, bank_accounts, store).all()
         + EditionActivities(EditionRepository(repo.engine), client).all()
         + OutboundActivities(repo.engine, settings).all()
+        + ArchiveActivities(client, repo.engine, store, functools.partial(archive_seal.seal, settings=settings)).all()
     )
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    """The outbox's schedule (OutboxWorkflow every `outbox_interval_seconds`) and the officers' daily
-    digest (DigestWorkflow at `digest_hour`, programme time), skipped while a run goes on. Created
-    once, kept in step with the settings (every worker may call this)."""
+    """The outbox's schedule (OutboxWorkflow every `outbox_interval_seconds`), the officers' daily
+    digest (DigestWorkflow at `digest_hour`, programme time) and the histories' daily archive
+    (ArchiveWorkflow at `archive_hour`), skipped while a run goes on. Created once, kept in step
+    with the settings (every worker may call this)."""
     outbox_every = ScheduleSpec(
         intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.outbox_interval_seconds))]
     )
     daily = ScheduleSpec(
         calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(settings.digest_hour)])], time_zone_name="Africa/Casablanca"
     )
+    nightly = ScheduleSpec(
+        calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(settings.archive_hour)])],
+        time_zone_name="Africa/Casablanca",
+    )
     for schedule_id, action, spec in (
         (OUTBOX_SCHEDULE_ID, ScheduleActionStartWorkflow(OutboxWorkflow.run, OutboxRun(), id=OUTBOX_WORKFLOW_ID, task_queue=settings.task_queue), outbox_every),
         (DIGEST_SCHEDULE_ID, ScheduleActionStartWorkflow(DigestWorkflow.run, DigestRun(), id=DIGEST_WORKFLOW_ID, task_queue=settings.task_queue), daily),
+        (ARCHIVE_SCHEDULE_ID, ScheduleActionStartWorkflow(ArchiveWorkflow.run, ArchiveRun(), id=ARCHIVE_WORKFLOW_ID, task_queue=settings.task_queue), nightly),
     ):  # fmt: skip
         schedule = Schedule(action=action, spec=spec, policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
         try:
@@ -180,6 +192,7 @@ async def main() -> None:
         return
     health.set_check("temporal", temporal_check(client))
     await ensure_schedules(client, settings)
+    renderers = render_in_processes(settings.render_processes)  # documents/render.py: why
     with concurrent.futures.ThreadPoolExecutor(settings.activity_threads) as executor:
         worker = build_worker(client, Repository(engine), settings, executor)
         health.set_check("worker", worker_check(worker))
@@ -205,6 +218,8 @@ async def main() -> None:
         )
         await worker.shutdown()
         await run
+    if renderers is not None:
+        renderers.shutdown(cancel_futures=True)
     if health_server is not None:
         health_server.close()
         await health_server.wait_closed()

@@ -12,6 +12,7 @@ that this table says what the code does, for every activity the worker registers
 | SEND_DECISIONS | `send_decisions` | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | START_BATCH | `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | OUTBOX | `send_due_messages` | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
+| ARCHIVE | `closed_unarchived`, `archive_history` | 5 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 
 The refusals an activity raises (business refusals: never retried):
 
@@ -58,6 +59,10 @@ Why these:
   mid-send is noticed within 30 s and the batch retried: what was marked sent is not sent again,
   what was not is sent under the same Message-ID). A message's own failures are not the
   activity's: they are recorded on the message and retried by later runs (activities/outbound.py).
+* **ARCHIVE** — lists the closed runs not archived yet (Temporal's visibility, then the database),
+  or archives one run's history (fetched, sealed, stored, recorded: activities/archive.py):
+  seconds, minutes for a long history on a loaded server; idempotent per run, so retried like a
+  database write for up to a day, well inside the server's 30 days of retention.
 
 Non-retryable errors are business refusals, raised as ApplicationErrors of these types (a
 ValidationError is a pydantic model refusing its data): retrying cannot change the answer.
@@ -125,8 +130,13 @@ START_BATCH = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE, 
 # Sending the outbox: a batch of messages, a heartbeat after each.
 OUTBOX = ActivityPolicy(timedelta(minutes=10), timedelta(hours=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
+# Archiving a closed run's history (or listing those to archive): idempotent per run.
+ARCHIVE = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE)
+
 POLICIES: dict[str, ActivityPolicy] = {
     "send_due_messages": OUTBOX,
+    "closed_unarchived": ARCHIVE,
+    "archive_history": ARCHIVE,
     "start_applications": START_BATCH,
     "create_payment_order": PAYMENT,
     "retry_payment_order": PAYMENT,

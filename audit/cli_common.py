@@ -10,7 +10,7 @@ Machine-readable output with --json goes to stdout; progress bars go to stderr.
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -38,6 +38,13 @@ Edition = Annotated[
     int | None, typer.Option("--edition", "-e", help="every application workflow of this edition", min=1)
 ]
 Json = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+FromArchive = Annotated[
+    bool,
+    typer.Option(
+        "--archive",
+        help="read the histories from the archive (kept beyond the server's retention), each checked against its recorded SHA-256",
+    ),
+]
 Source = Annotated[
     str,
     typer.Option(
@@ -51,9 +58,11 @@ class Failed(Exception):
 
 
 def run(coro: Coroutine[Any, Any, int]) -> None:
+    from audit.archive import BadArchive, NotArchived
+
     try:
         code = asyncio.run(coro)
-    except Failed as e:
+    except (Failed, BadArchive, NotArchived) as e:
         err.print(f"error: {e}")
         raise typer.Exit(1) from None
     except RPCError as e:
@@ -133,6 +142,24 @@ async def workflow_ids(temporal, ids: list[str], edition: int | None, source: st
     if not found:
         raise typer.BadParameter("name workflow ids, or --edition")
     return list(dict.fromkeys(found))
+
+
+def open_archive():
+    from audit.archive import Archive
+
+    return Archive(open_repo().engine, get_settings())
+
+
+def archived(ids: list[str], edition: int | None) -> tuple[Iterator[Any], int]:
+    """The archived histories of these workflows and of the edition's (as the domain database lists
+    them: the server may no longer know them), yielded one by one, checked as each is read; how many."""
+    from audit import histories
+
+    archive = open_archive()
+    wids = list(dict.fromkeys(ids + (histories.edition_workflow_ids(open_repo(), edition) if edition else [])))
+    if not wids:
+        raise typer.BadParameter("name workflow ids, or --edition")
+    return archive.histories(wids), len(wids)
 
 
 def show_check(result: Checked, as_json: bool, summary: str) -> int:

@@ -9,7 +9,20 @@ import typer
 from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 
-from audit.cli_common import Edition, Json, Source, command, err, open_client, out, progress, workflow_ids
+from audit.cli_common import (
+    Edition,
+    FromArchive,
+    Json,
+    Source,
+    archived,
+    command,
+    err,
+    open_archive,
+    open_client,
+    out,
+    progress,
+    workflow_ids,
+)
 
 commands = typer.Typer()
 
@@ -66,6 +79,7 @@ async def replay(
         list[str] | None, typer.Option("--id", help="a workflow id to fetch from the server (repeatable)")
     ] = None,
     source: Source = "db",
+    archive: FromArchive = False,
     as_json: Json = False,
 ) -> int:
     """Replay histories against the current workflow code: one line per workflow, a total; exit 1 if any is non-deterministic."""
@@ -73,8 +87,10 @@ async def replay(
     from audit import histories
     from audit import replay as rp
 
-    if files and (edition is not None or ids):
-        raise typer.BadParameter("replay files, or workflows from the server (--edition / --id), not both")
+    if files and (edition is not None or ids or archive):
+        raise typer.BadParameter(
+            "replay files, or workflows from the server or the archive (--edition / --id), not both"
+        )
     if files:
         paths = histories.files(files)
         for p in paths:
@@ -87,6 +103,8 @@ async def replay(
         except histories.NotAHistory as e:
             raise typer.BadParameter(str(e)) from None
         total = len(paths)
+    elif archive:
+        source_iter, total = archived(ids or [], edition)
     else:
         client = await open_client()
         wids = await workflow_ids(client, ids or [], edition, source)
@@ -141,6 +159,7 @@ async def timeline(
         str | None, typer.Argument(metavar="[ID]", help="application id (= workflow id), fetched from the server")
     ] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="an exported history instead of the server")] = None,
+    archive: FromArchive = False,
     as_json: Json = False,
 ) -> int:
     """One application's decisions in plain language, oldest first (bank accounts masked)."""
@@ -149,8 +168,8 @@ async def timeline(
     from audit import timeline as tl
     from infra.temporal_connection import data_converter
 
-    if (workflow_id is None) == (file is None):
-        raise typer.BadParameter("give an application id, or --file, not both")
+    if (workflow_id is None) == (file is None) or (archive and file is not None):
+        raise typer.BadParameter("give an application id (from the server, or with --archive), or --file, not both")
     if file is not None:
         if not file.exists():
             raise typer.BadParameter(f"{file}: no such file")
@@ -159,6 +178,8 @@ async def timeline(
         except histories.NotAHistory as e:
             raise typer.BadParameter(str(e)) from None
         dc = data_converter(accept_clear=True)
+    elif archive:
+        history, dc = next(open_archive().histories([workflow_id])), data_converter(accept_clear=True)  # type: ignore[list-item]
     else:
         client = await open_client()
         history, dc = await histories.fetch(client, workflow_id), client.data_converter  # type: ignore[arg-type]

@@ -58,18 +58,27 @@ class KeySettings(Protocol):
     def codec_encrypt_key(self) -> str | None: ...
 
 
+def raw_keys(keys: Mapping[str, SecretStr], what: str = "codec") -> dict[str, bytes]:
+    """Each configured key's 32 bytes, by key id; CodecKeyError naming the `what` key id that is
+    not base64 of 32 bytes (never the key)."""
+    out = {}
+    for key_id, secret in keys.items():
+        try:
+            raw = base64.b64decode(secret.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            raise CodecKeyError(f"{what} key {key_id!r}: not base64") from None
+        if len(raw) != KEY_BYTES:
+            raise CodecKeyError(f"{what} key {key_id!r}: {len(raw)} bytes, AES-256 needs {KEY_BYTES}")
+        out[key_id] = raw
+    return out
+
+
 def key_ring(settings: KeySettings) -> KeyRing:
     """The key ring of these settings; raises CodecKeyError naming what is wrong."""
     if not settings.codec_keys:
         raise CodecKeyError("no payload encryption key configured: set CODEC_KEYS or codec_keys in the secrets file")
     ciphers, token_keys = {}, {}
-    for key_id, secret in settings.codec_keys.items():
-        try:
-            raw = base64.b64decode(secret.get_secret_value(), validate=True)
-        except (binascii.Error, ValueError):
-            raise CodecKeyError(f"codec key {key_id!r}: not base64") from None
-        if len(raw) != KEY_BYTES:
-            raise CodecKeyError(f"codec key {key_id!r}: {len(raw)} bytes, AES-256 needs {KEY_BYTES}")
+    for key_id, raw in raw_keys(settings.codec_keys).items():
         ciphers[key_id] = AESGCM(raw)
         token_keys[key_id] = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=TOKEN_INFO).derive(raw)
     primary = settings.codec_encrypt_key or (next(iter(ciphers)) if len(ciphers) == 1 else None)

@@ -36,7 +36,7 @@ class S3Store:
             # Path-style addressing: what S3-compatible servers on a host:port all understand.
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 5, "mode": "standard"}),
         )
-        return cls(settings.documents_s3_bucket or "", client, settings.documents_s3_prefix)
+        return cls(settings.documents_s3_bucket or "", client, settings.documents_s3_prefix or "")
 
     def key(self, sha: str) -> str:
         if not SHA256.fullmatch(sha):

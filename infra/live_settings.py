@@ -29,6 +29,8 @@ SECRET_FIELDS = frozenset(
         "codec_server_origins",
         "gateway_clients",
         "webhook_secrets",
+        "archive_keys",
+        "archive_encrypt_key",
     }
 )
 

@@ -103,7 +103,17 @@ class Settings(BaseSettings):
     documents_s3_bucket: str | None = Field(None, description="keep documents in this bucket instead of DOCUMENTS_DIR")
     documents_s3_endpoint_url: str | None = Field(None, description="S3 API endpoint (MinIO, Ceph…); unset: AWS")
     documents_s3_region: str = Field("us-east-1", description="the bucket's region")
-    documents_s3_prefix: str = Field("", max_length=200, description="key prefix of every object in the bucket")
+    documents_s3_prefix: str | None = Field(
+        None, max_length=200, description="key prefix of every object in the bucket"
+    )
+    # --- Histories archived before the server's retention deletes them (issue 15, audit/archive.py) ---
+    archive_keys: dict[str, SecretStr] = Field(
+        {}, description="archive keys: key id -> base64 of 32 bytes; none: the payload keys"
+    )
+    archive_encrypt_key: str | None = Field(None, description="id of the archive key new archives are sealed with")
+    archive_hour: int = Field(
+        3, ge=0, le=23, description="the archiver's daily hour, programme time (Africa/Casablanca)"
+    )
     digest_recipients: list[str] = Field([], description="officers' addresses the daily digest of escalations goes to")
     digest_hour: int = Field(7, ge=0, le=23, description="the digest's hour, programme time (Africa/Casablanca)")
     webhook_timeout_seconds: float = Field(10, gt=0, le=120, description="one webhook call at most")

@@ -89,6 +89,7 @@ async def run_scenarios(
             payment_system_url=payment_system.url,
             payment_system_timeout_seconds=1,
             documents_dir=documents,
+            archive_keys={"golden-archive": new_key()},  # the archive scenario seals with it (none in var/ needed)
         )
         async with build_worker(env.client, repo, settings, executor):
             await _play(env, repo, settings, scenarios, payment_system, handles, on_done)

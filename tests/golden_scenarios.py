@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from temporalio.client import WorkflowHandle
 
+from activities.archive import ClosedRun
 from domain.edition import CoFundingFallback, EditionSettings, ReviewAssignment, edition_4_settings
 from domain.edition_messages import (
     CloseCall,
@@ -36,6 +37,7 @@ from simulation.factories import REGION_02_SHARE, cooperative, make_review, make
 from simulation.payment_system import DOWN, TAKE, FakePaymentSystem
 from simulation.waiting import until
 from workflows.application import RESEND_DUE, ApplicationWorkflow
+from workflows.archive import ArchiveRun, ArchiveWorkflow
 from workflows.edition import EditionWorkflow
 from workflows.outbox import DigestRun, DigestWorkflow, OutboxRun, OutboxWorkflow
 
@@ -172,6 +174,26 @@ async def digest(d: Driver) -> WorkflowHandle:
     h = await d.client.start_workflow(
         DigestWorkflow.run, DigestRun(started_by="golden"), id="moazara-digest-golden", task_queue=d.task_queue
     )
+    d.handles.append(h)
+    await h.result()
+    return h
+
+
+async def archive(d: Driver) -> WorkflowHandle:
+    """The histories' archive run, as its schedule starts it, given the closed run to archive (an
+    ineligible application's) since the time-skipping server lists no workflows."""
+    app = await d.start(
+        make_submission("GOLD-ARCH", requested=Decimal("60000.00"), total=Decimal("80000.00"), own=Decimal("20000.00"))
+    )
+    await app.result()
+    closed = await app.describe()
+    run = ClosedRun(
+        workflow_id=app.id, run_id=closed.run_id, workflow_type=closed.workflow_type, closed_at=closed.close_time
+    )
+    h = await d.client.start_workflow(
+        ArchiveWorkflow.run, ArchiveRun(started_by="golden", runs=[run]), id="moazara-archive-golden",
+        task_queue=d.task_queue,
+    )  # fmt: skip
     d.handles.append(h)
     await h.result()
     return h
@@ -456,4 +478,5 @@ SCENARIOS: list[Scenario] = [
     Scenario("edition", None, edition),
     Scenario("outbox", None, outbox),
     Scenario("digest", None, digest),
+    Scenario("archive", None, archive),
 ]

@@ -57,5 +57,5 @@ def s3_env(settings: Settings) -> dict[str, str]:
         "DOCUMENTS_S3_BUCKET": settings.documents_s3_bucket or "",
         "DOCUMENTS_S3_ENDPOINT_URL": settings.documents_s3_endpoint_url or "",
         "DOCUMENTS_S3_REGION": settings.documents_s3_region,
-        "DOCUMENTS_S3_PREFIX": settings.documents_s3_prefix,
+        "DOCUMENTS_S3_PREFIX": settings.documents_s3_prefix or "",
     }

@@ -384,6 +384,7 @@ class GatewayInboxRow(Base):
 # The tables of who acts and with what (bank accounts, the console's people), of the outbox and of
 # the documents are in their own modules, on the same metadata: imported here so that `metadata`
 # holds every table.
+import domain.db.archive_tables  # noqa: E402, F401
 import domain.db.document_tables  # noqa: E402, F401
 import domain.db.outbox  # noqa: E402, F401
 import domain.db.people_tables  # noqa: E402, F401
