@@ -16,7 +16,7 @@ from console.pages import State, Who, application_of
 from console.web import render, require
 from documents.issue import NotIssuable, issue
 from documents.render import KINDS
-from documents.store import open_store
+from documents.store import TamperedDocument, open_store
 
 router = APIRouter()
 AUDITORS = ("auditor", "officer", "admin")
@@ -51,6 +51,8 @@ def document(s: State, who: Who, application_id: str, kind: str, language: str, 
         sha, _, content = issue(s.repo.engine, app, kind, language, store, date.today(), order)
     except NotIssuable:
         raise HTTPException(409, "no award yet, or not a paid order") from None
+    except TamperedDocument:  # never handed out: the store's copy is not what was issued
+        raise HTTPException(409, "the stored document no longer has its recorded SHA-256") from None
     return download(s, who, content, sha, f"{app['id']}-{kind}-{language}.pdf", f"{kind} {app['id']} ({language})")
 
 

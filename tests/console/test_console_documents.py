@@ -8,6 +8,7 @@ worker on the time-skipping server, the console app over HTTP)."""
 import hashlib
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from domain.documents import MAX_SCAN_BYTES
 from domain.models import Stage
@@ -66,3 +67,13 @@ async def test_an_officer_signs_with_a_scan_and_the_auditor_sees_each_document_a
     await auditor.post("/language", data={"csrf": csrf_of(page.text), "language": "ar"})
     audit = (await auditor.get(f"/applications/{h.id}/audit")).text
     assert f"إصدار الاتفاقية (النسخة 1، sha256 {agreement})" in audit
+
+    # The agreement downloaded is the one issued, read from the store and checked against its hash;
+    # once the store's copy is altered it is refused, never handed out.
+    r = await auditor.get(f"/applications/{h.id}/documents/agreement-fr.pdf")
+    assert r.status_code == 200 and r.headers["X-Document-SHA256"] == agreement
+    assert hashlib.sha256(r.content).hexdigest() == agreement
+    [stored] = (Path(s.settings.documents_dir) / agreement[:2]).glob(f"{agreement}-*")
+    stored.write_bytes(stored.read_bytes() + b"%% altered in the store\n")
+    r = await auditor.get(f"/applications/{h.id}/documents/agreement-fr.pdf")
+    assert r.status_code == 409 and "no longer has its recorded SHA-256" in r.text
