@@ -2,9 +2,11 @@
 server (with visibility and schedules): application workflows run to completion; the worker's
 daily archive Schedule, triggered, runs ArchiveWorkflow, which archives each closed run once
 (exported as `audit export` writes it, sealed with the archive key, kept in the document store
-under its SHA-256, recorded in the domain database); a second run archives nothing. Then the
-server is gone with every history, and the auditor's replay, timeline and reconcile work from the
-archive alone; an archive altered in the store is refused naming the hash mismatch."""
+under its SHA-256, recorded in the domain database); a second run archives nothing. The store is
+production's, an S3 bucket, on a real S3 API server on loopback (moto's `ThreadedMotoServer`,
+tests/s3_server.py). Then the server is gone with every history, and the auditor's replay,
+timeline and reconcile work from the archive alone; an archive altered in the bucket is refused
+naming the hash mismatch."""
 
 import asyncio
 import hashlib
@@ -15,6 +17,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
@@ -30,6 +33,7 @@ from simulation.dev_server import DEV_SERVER
 from simulation.processes import free_port
 from simulation.waiting import until
 from tests import golden_histories as golden
+from tests.s3_server import s3_env, s3_server
 from worker import ARCHIVE_SCHEDULE_ID, build_worker, ensure_schedules
 from workflows.archive import ArchiveRun, ArchiveWorkflow
 
@@ -42,17 +46,28 @@ def rows(engine) -> list[ArchivedHistoryRow]:
         return list(s.scalars(select(ArchivedHistoryRow).order_by(ArchivedHistoryRow.workflow_id)))
 
 
-async def test_histories_archived_by_the_schedule_are_read_back_after_the_server_is_gone(tmp_path, executor):
+@pytest.fixture(scope="module")
+def s3():
+    with s3_server() as (settings, client):
+        yield settings, client
+
+
+async def test_histories_archived_by_the_schedule_are_read_back_after_the_server_is_gone(s3, tmp_path, executor):
+    bucket, s3_client = s3
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER), data_converter=data_converter()
     )
-    db, store = tmp_path / "moazara.db", tmp_path / "documents"
+    db = tmp_path / "moazara.db"
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
     settings = Settings(
         task_queue=f"archive-{uuid.uuid4().hex[:8]}",
         database_url=f"sqlite:///{db}",
-        documents_dir=str(store),
+        documents_dir=str(tmp_path / "no-dir"),  # the bucket is the store: nothing kept here
+        documents_s3_bucket=bucket.documents_s3_bucket,
+        documents_s3_endpoint_url=bucket.documents_s3_endpoint_url,
+        documents_s3_region=bucket.documents_s3_region,
+        documents_s3_prefix=bucket.documents_s3_prefix,
         archive_keys={"archive-1": ARCHIVE_KEY},
         smtp_port=free_port(),  # the outbox's schedule runs too: nobody's mail sink gets its messages
         max_concurrent_activities=8,
@@ -80,17 +95,20 @@ async def test_histories_archived_by_the_schedule_are_read_back_after_the_server
         for schedule in ("moazara-outbox-schedule", "moazara-digest-schedule", ARCHIVE_SCHEDULE_ID):
             await env.client.get_schedule_handle(schedule).delete()
 
+        assert not (tmp_path / "no-dir").exists()
         for r in found:
             if r.workflow_id not in ids:
                 continue
-            kept = Path(r.store_key)
-            assert kept.is_relative_to(store) and hashlib.sha256(kept.read_bytes()).hexdigest() == r.sha256
+            key = f"moazara/{r.sha256[:2]}/{r.sha256}"
+            assert r.store_key == f"s3://{bucket.documents_s3_bucket}/{key}"
+            kept = s3_client.get_object(Bucket=bucket.documents_s3_bucket, Key=key)["Body"].read()
+            assert hashlib.sha256(kept).hexdigest() == r.sha256
             assert r.workflow_type == "ApplicationWorkflow" and r.closed_at is not None
-            label, text = open_sealed(kept.read_bytes(), settings)
+            label, text = open_sealed(kept, settings)
             assert (label.workflow_id, label.run_id, label.key_id) == (r.workflow_id, r.run_id, "archive-1")
             assert json.loads(text) == json.loads(exported[r.workflow_id])  # what `audit export` writes
             assert r.events == len(json.loads(text)["events"])
-            assert b"rejected" not in kept.read_bytes() and b"ApplicationWorkflow" not in kept.read_bytes()  # sealed
+            assert b"rejected" not in kept and b"ApplicationWorkflow" not in kept  # sealed
     finally:
         await env.shutdown()  # the server's histories go with it: only the archive is left
 
@@ -98,7 +116,7 @@ async def test_histories_archived_by_the_schedule_are_read_back_after_the_server
         **os.environ,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",  # no server there
         "DATABASE_URL": f"sqlite:///{db}",
-        "DOCUMENTS_DIR": str(store),
+        **s3_env(bucket),
         "ARCHIVE_KEYS": json.dumps({"archive-1": ARCHIVE_KEY}),
         "COLUMNS": "200",
     }
@@ -120,9 +138,11 @@ async def test_histories_archived_by_the_schedule_are_read_back_after_the_server
     assert run.returncode == 0, run.stderr + run.stdout
     assert "2 histories" in run.stdout and "0 mismatch(es)" in run.stdout
 
-    # The archive edited in the store: refused before use, naming the hash it should have.
+    # The archive edited in the bucket: refused before use, naming the hash it should have.
     [rejected] = [r for r in found if r.workflow_id == handles["rejected"].id]
-    Path(rejected.store_key).write_bytes(Path(rejected.store_key).read_bytes() + b"\n")
+    key = rejected.store_key.removeprefix(f"s3://{bucket.documents_s3_bucket}/")
+    altered = s3_client.get_object(Bucket=bucket.documents_s3_bucket, Key=key)["Body"].read() + b"\n"
+    s3_client.put_object(Bucket=bucket.documents_s3_bucket, Key=key, Body=altered)
     for args in (
         ("replay", "--archive", "--id", rejected.workflow_id),
         ("timeline", "--archive", rejected.workflow_id),
