@@ -18,7 +18,8 @@ shared and noisy: the ratios are the figures that carry over). Results in bench/
 3. The award letters of an edition's 121 selected applications (scenarios/editions.py edition_4,
    the committee's selection), rendered to PDF in French and in Arabic as documents/render.py
    makes them; the floor: WeasyPrint rendering a minimal one-page HTML in the same font, as many
-   times. Peak resident memory of each phase.
+   times; and, to compare, the same letters each laid out with a new FontConfiguration, as
+   documents/render.py did before it kept one per thread. Peak resident memory of each phase.
 
     .venv/bin/python -m bench.outbound -n 300     # --only messages|letters, --no-postgres
 """
@@ -309,6 +310,12 @@ def letters(settings: EditionSettings) -> dict[str, Any]:
             for _ in apps:
                 pdf(minimal)
 
+        def fresh(language: str = language) -> None:  # documents/render.py before it kept its fonts
+            from weasyprint import HTML
+
+            for a in apps:
+                HTML(string=html("award_letter", a, settings, language, on)).write_pdf()
+
         pdf(minimal)  # WeasyPrint and the fonts loaded before either is timed
         mine = phase(f"award letters, {language}", len(apps), ours)
         mine["peak_rss_mb"] = peak_rss_mb()
@@ -317,10 +324,14 @@ def letters(settings: EditionSettings) -> dict[str, Any]:
         base = phase(f"floor: minimal page, {language}", len(apps), floor)
         base["peak_rss_mb"] = peak_rss_mb()
         base["seconds_per_letter"] = round(base["seconds"] / len(apps), 3)
+        before = phase(f"award letters, a FontConfiguration each, {language}", len(apps), fresh)
+        before["seconds_per_letter"] = round(before["seconds"] / len(apps), 3)
         out[language] = {
             "award_letters": mine,
             "floor_minimal_page": base,
             "ratio_ours_over_floor": round(mine["seconds"] / base["seconds"], 2),
+            "award_letters_a_font_configuration_each": before,
+            "ratio_kept_fonts_over_a_configuration_each": round(mine["seconds"] / before["seconds"], 2),
         }
     return out
 

@@ -7,6 +7,7 @@ right to left) with fonts the Makefile installs (Amiri for Arabic, DejaVu Sans o
 An application's documents are made here (`html`); the edition's programme report in
 documents/report.py. Both through `page`, then `pdf`."""
 
+import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -42,7 +43,22 @@ def pdf(html: str) -> bytes:
     """The document as PDF."""
     from weasyprint import HTML  # imported here: Pango loads only where documents are made
 
-    return HTML(string=html).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=html).write_pdf(font_config=_font_config())  # type: ignore[no-any-return]
+
+
+# One FontConfiguration per thread, kept: a new one is a new Pango font map in which every font is
+# loaded and measured again, about half of a French letter's time (bench/outbound.py; the PDF's
+# bytes are the same, tests/documents/test_documents.py). Per thread: Pango's font maps are not
+# meant to be shared between threads (the worker's activities run in several).
+_fonts = threading.local()
+
+
+def _font_config() -> Any:
+    from weasyprint.text.fonts import FontConfiguration
+
+    if getattr(_fonts, "config", None) is None:
+        _fonts.config = FontConfiguration()
+    return _fonts.config
 
 
 def _funder(name: str, language: str) -> str:

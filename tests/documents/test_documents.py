@@ -4,6 +4,7 @@ an Arabic name in the PDF are HarfBuzz's, in its order), a page of each is kept 
 store keeps each document once under its SHA-256."""
 
 import hashlib
+import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -96,3 +97,21 @@ def test_a_payment_advice_names_its_order_amount_and_transfer_in_both_languages(
         assert ("18\u202f000,00" in text.replace(" ", "\u202f")) if language == "fr" else ("18.000,00" in text)
     with pytest.raises(ValueError, match="order_key"):
         html("payment_advice", app, edition_4_settings(), "fr", date(2025, 3, 13), "not-an-order")
+
+
+def test_a_document_has_the_same_bytes_whatever_its_thread_laid_out_before():
+    """pdf() keeps a FontConfiguration per thread (documents/render.py): a document's bytes, and so
+    its SHA-256 (an agreement's version follows it), are those a fresh one makes in a new thread."""
+    docs = [
+        html(kind, application(name), edition_4_settings(), language, date(2025, 3, 1))
+        for kind in KINDS
+        for language, name in (("fr", "Association Tilila"), ("ar", NAME_AR))
+    ]
+    warm = [pdf(d) for d in docs]  # one configuration, each document after the others
+    fresh: list[bytes] = []
+    for d in docs:
+        thread = threading.Thread(target=lambda d=d: fresh.append(pdf(d)))
+        thread.start()
+        thread.join()
+    assert len(fresh) == len(docs) and fresh == warm
+    assert [pdf(d) for d in reversed(docs)] == warm[::-1]
