@@ -64,8 +64,23 @@ def _show(title: str, manifest: dict, as_json: bool) -> None:
         if files or seconds is not None:
             table.add_row(what, str(len(files)), str(sum(f["bytes"] for f in files)), render.text(seconds))
     render.out.print(table)
+    if (after := manifest.get("after_the_temporal_copy")) is not None:
+        _show_after(after)
     times = ", ".join(f"{k} {v} s" for k, v in manifest.items() if k.endswith("_seconds"))
     render.out.print(f"taken at {manifest['taken_at']}; {times or 'total ' + str(manifest['seconds']['total']) + ' s'}")
+
+
+def _show_after(after: dict) -> None:
+    """The inputs the restored workflows may have missed (docs/backup.md, what a restore cannot bring back)."""
+    events, entries = after["gateway_events"], after["audit_entries"]
+    if not events and not entries:
+        render.out.print("nothing recorded after the Temporal copy began")
+        return
+    render.out.print("recorded after the Temporal copy began (send these inputs again: docs/backup.md):")
+    for e in events:
+        render.out.print(f"  gateway event {e['source']} {e['event_id']} ({e['kind']}, {e['application_id']})")
+    for kind, n in sorted(entries.items()):
+        render.out.print(f"  {n} audit entries: {kind}")
 
 
 def _guarded(work):  # type: ignore[no-untyped-def]

@@ -22,7 +22,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import URL
+
+from domain.db.session import make_engine
+from domain.db.tables import AuditEntry, GatewayInboxRow
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -198,8 +202,6 @@ def _refuse_occupied(places: Places, entries: list[Entry]) -> None:
         near = [target] if what in (DOCUMENT, SECRETS) else [target, Path(f"{target}-wal"), Path(f"{target}-shm")]
         taken += [str(p) for p in near if p.exists() and (p.is_file() or any(p.iterdir()))]
     if sqlite_path(places.domain) is None:
-        from domain.db.session import make_engine  # only here: SQLAlchemy's engine for one look
-
         with make_engine(places.domain).connect() as c:
             tables = c.exec_driver_sql("select count(*) from pg_tables where schemaname = current_schema()").scalar()
         if tables:
@@ -213,8 +215,11 @@ def restore(backup: Path, places: Places) -> dict:
     began = time.monotonic()
     manifest, entries = verify(backup)
     checked = round(time.monotonic() - began, 3)
-    if places.temporal_db is None and any(e.what == TEMPORAL for e in entries):
+    held = {e.what for e in entries}
+    if places.temporal_db is None and TEMPORAL in held:
         raise BackupError("this backup holds the dev server's persistence: give --temporal-db")
+    if places.secrets is None and SECRETS in held:
+        raise BackupError("this backup holds the secrets file (the payload keys): set SECRETS_FILE to where it goes")
     dump = any(e.path == DOMAIN_DUMP for e in entries)
     if dump != (sqlite_path(places.domain) is None):
         held, given = ("a PostgreSQL dump", "SQLite") if dump else ("a SQLite file", "PostgreSQL")
@@ -234,4 +239,26 @@ def restore(backup: Path, places: Places) -> dict:
         shutil.copyfile(src, dst)
         if e.what == SECRETS:
             os.chmod(dst, 0o600)
-    return {**manifest, "checked_seconds": checked, "restore_seconds": round(time.monotonic() - began, 3)}
+    seconds = round(time.monotonic() - began, 3)
+    after = after_the_copy(places.domain, datetime.fromisoformat(manifest["taken_at"]))
+    return {**manifest, "checked_seconds": checked, "restore_seconds": seconds, "after_the_temporal_copy": after}
+
+
+def after_the_copy(domain: URL, taken_at: datetime) -> dict:
+    """What the restored domain recorded after the Temporal copy began: inputs the restored
+    workflows may not have seen, to be sent again (docs/backup.md) — the partners' events the
+    gateway answered, and the audit chain's entries by kind."""
+    engine = make_engine(domain)
+    try:
+        with engine.connect() as c:
+            i = GatewayInboxRow
+            events = c.execute(select(i.source, i.event_id, i.kind, i.application_id).where(i.answered_at >= taken_at))
+            entries = c.execute(
+                select(AuditEntry.kind, func.count()).where(AuditEntry.at >= taken_at).group_by(AuditEntry.kind)
+            )
+            return {
+                "gateway_events": [dict(r._mapping) for r in events],
+                "audit_entries": {kind: n for kind, n in entries},
+            }
+    finally:
+        engine.dispose()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -81,6 +81,11 @@ def test_a_running_embedded_default_is_backed_up_and_restored_whole(tmp_path):
     (live / "documents" / "ab" / "ab12-agreement.pdf").write_bytes(b"%PDF-1.7 the agreement")
     (live / "secrets.json").write_text('{"codec_keys": {}}')
     domain_with(f"sqlite:///{live / 'moazara.db'}", 5)
+    # A partner's event the gateway answered after the Temporal copy began (its clock an hour on).
+    later = datetime.now(UTC) + timedelta(hours=1)
+    repo = Repository(make_engine(f"sqlite:///{live / 'moazara.db'}"))
+    repo.inbox_claim("region-02", "evt-7", "cofunding", "moazara-4-ASSO-0001", "f" * 64, later)
+    repo.inbox_answer("region-02", "evt-7", 200, {"accepted": True}, later)
 
     def env(d: Path) -> dict[str, str]:
         return {
@@ -99,6 +104,10 @@ def test_a_running_embedded_default_is_backed_up_and_restored_whole(tmp_path):
     assert [f["what"] for f in manifest["files"]] == ["temporal", "domain", "document", "secrets"]
     assert during > 50, "the file was written to while it was backed up"
 
+    keyless = starter(
+        "restore", str(backup), "--temporal-db", str(fresh / "t.db"), env=env(fresh) | {"SECRETS_FILE": ""}
+    )
+    assert keyless.returncode == 1 and "set SECRETS_FILE" in keyless.stderr and not fresh.exists()
     restored = starter("restore", str(backup), "--temporal-db", str(fresh / "temporal.db"), env=env(fresh))
     assert restored.returncode == 0, restored.stderr
     assert applications(f"sqlite:///{fresh / 'moazara.db'}") == [f"moazara-4-ASSO-{i:04d}" for i in range(5)]
@@ -108,6 +117,8 @@ def test_a_running_embedded_default_is_backed_up_and_restored_whole(tmp_path):
     assert 50 <= copied <= during  # a consistent snapshot taken while it was written
     assert (fresh / "documents" / "ab" / "ab12-agreement.pdf").read_bytes() == b"%PDF-1.7 the agreement"
     assert (fresh / "secrets.json").stat().st_mode & 0o777 == 0o600
+    assert "recorded after the Temporal copy began" in restored.stdout
+    assert "gateway event region-02 evt-7 (cofunding, moazara-4-ASSO-0001)" in restored.stdout
 
     again = starter("restore", str(backup), "--temporal-db", str(fresh / "temporal.db"), env=env(fresh))
     assert again.returncode == 1

@@ -95,6 +95,7 @@ async def test_an_edition_backed_up_during_its_reviews_finishes_from_the_restore
         restored = await ops("restore", str(backup), "--temporal-db", str(after / "temporal.db"), env=restored_env)
         sizes = {f["what"]: f["bytes"] for f in taken["files"]}
         print(f"backup {taken['seconds']} s of {sizes} bytes; restore {restored['restore_seconds']} s")
+        print(f"recorded after the Temporal copy began: {restored['after_the_temporal_copy']}")
 
         stack = Stack(after, print)
         stack.env.update(kept)
