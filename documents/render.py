@@ -7,7 +7,11 @@ right to left) with fonts the Makefile installs (Amiri for Arabic, DejaVu Sans o
 An application's documents are made here (`html`); the edition's programme report in
 documents/report.py. Both through `page`, then `pdf`."""
 
+import multiprocessing
+import os
+import signal
 import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -40,10 +44,45 @@ def page(template: str, language: str, **context: Any) -> str:
 
 
 def pdf(html: str) -> bytes:
-    """The document as PDF."""
+    """The document as PDF: laid out in the rendering processes when the worker started them,
+    else here."""
+    return _renderers[0].submit(_write_pdf, html).result() if _renderers else _write_pdf(html)
+
+
+def _write_pdf(html: str) -> bytes:
     from weasyprint import HTML  # imported here: Pango loads only where documents are made
 
     return HTML(string=html).write_pdf(font_config=_font_config())  # type: ignore[no-any-return]
+
+
+# The worker's rendering processes. Laying out a PDF is ~0.15 s of pure Python per page: in the
+# worker's own threads it holds the interpreter lock that workflow tasks need too, so every
+# workflow waiting on the worker waited behind the documents (make bench, make chaos).
+_renderers: list[Executor] = []
+
+
+def render_in_processes(processes: int) -> Executor | None:
+    """From now on, lay documents out in `processes` processes of their own (0: in the caller's
+    thread); the pool, for the caller to shut down. Spawned, not forked: the worker has threads."""
+    for pool in _renderers:
+        pool.shutdown(wait=False)
+    _renderers.clear()
+    if processes < 1:
+        return None
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+    _renderers.append(pool)
+    return pool
+
+
+def _warm() -> None:
+    """A rendering process's start: Pango loaded once, before its first document, and an end with
+    the worker's, even a SIGKILLed one (nothing would tell it otherwise: it would wait forever)."""
+    import weasyprint  # noqa: F401
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C stops the worker, which ends the pool
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(0)), daemon=True).start()
 
 
 # One FontConfiguration per thread, kept: a new one is a new Pango font map in which every font is

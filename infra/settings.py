@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="log level")
     max_concurrent_activities: int = Field(32, ge=1, description="activity slots per worker")
     activity_threads: int = Field(32, ge=1, description="threads running the (synchronous) activities")
+    render_processes: int = Field(
+        1, ge=0, le=32, description="processes laying out PDFs beside the worker (0: in its activity threads)"
+    )
     # --- Client security (issue 5): a secured cluster or Temporal Cloud ---
     temporal_tls_ca: str | None = Field(None, description="server CA (PEM file) when it is not in the system's store")
     temporal_tls_server_name: str | None = Field(None, description="TLS server name when it differs from the address")
