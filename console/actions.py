@@ -185,9 +185,9 @@ ACTIONS = {
             BankDetailsFixed,
             ("finance",),
             "fixed_by",
-            "Fix the bank details of a rejected payment",
+            "Change the bank details (before signature, or of a rejected payment)",
             (Field("bank_account", "rib", "Bank account (RIB)", True),),
-            ("disbursement",),
+            ("agreement", "disbursement"),  # before signature: a new version of the agreement
         ),
         Action(
             "approve-bank",
@@ -197,7 +197,7 @@ ACTIONS = {
             "approved_by",
             "Approve the new bank details (second person)",
             (Field("approved", "yesno", "Approve"), REASON),
-            ("disbursement",),
+            ("agreement", "disbursement"),
         ),
         Action(
             "cofunding",
