@@ -139,8 +139,9 @@ def fix_bank(
     rib: Annotated[str | None, typer.Option("--rib", help="the corrected bank account (24-digit RIB)")] = None,
     by: By = None,
 ) -> None:
-    """Request new bank details after a rejected payment; another person approves them (approve-bank),
-    then the rejected orders are sent again."""
+    """Request new bank details after a rejected payment, or before the agreement is signed; another
+    person approves them (approve-bank): the rejected orders are sent again, or the agreement is
+    issued again naming the new account (its next version, the one to sign)."""
 
 
 @action(commands, "approve-bank")
