@@ -151,12 +151,11 @@ OUT_OF_PLACE = {
         "terminate",
         "complete_documents",
     ],
-    Stage.AGREEMENT: [
+    Stage.AGREEMENT: [  # fix_bank_details is taken: a new version of the agreement (test_agreement_reissue.py)
         "submit_review",
         "decide",
         "cofunding_decision",
         "payment_result",
-        "fix_bank_details",
         "approve_bank_details",
         "submit_report",
         "review_report",
