@@ -125,6 +125,9 @@ def k8s_env(container: dict) -> tuple[dict[str, str], dict[str, str]]:
     """(effective environment with secrets as placeholders, {variable: secret name})."""
     env, secrets = dict(dockerfile_env()), {}
     for source in container.get("envFrom", []):
+        if "secretRef" in source:  # every key of a Secret (the document bucket's AWS_* credentials)
+            secrets[f"envFrom {source['secretRef']['name']}"] = source["secretRef"]["name"]
+            continue
         [cm] = k8s("ConfigMap", source["configMapRef"]["name"])
         env.update({k: str(v) for k, v in cm["data"].items()})
     for e in container.get("env", []):
