@@ -116,10 +116,15 @@ def figures(s: Session, settings: EditionSettings) -> Figures:
     kinds = (Application.province, Application.sector, Application.legal_form)  # a province is in one region
     counts = s.execute(select(*kinds, func.count()).where(of_edition).group_by(*kinds)).all()
     owner = aliased(Application)
+    postgresql = s.get_bind().dialect.name == "postgresql"
 
     def in_edition(application_id: Any) -> Any:
         """The edition's rows of a table keyed by application: read from that table, each row's
-        application looked up by its key (joining from the applications' side reads them all)."""
+        application looked up by its key (joining from the applications' side reads them all).
+        PostgreSQL's planner guesses such a lookup keeps 0.5% of the rows and then nests the report
+        join (3 s at 10,000 applications); it plans the same filter as a semi-join right."""
+        if postgresql:
+            return application_id.in_(select(owner.application_id).where(owner.edition == settings.edition))
         return select(owner.edition).where(owner.application_id == application_id).scalar_subquery() == settings.edition
 
     awarded = (
