@@ -80,12 +80,21 @@ async def replay(
     ] = None,
     source: Source = "db",
     archive: FromArchive = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=0, help="processes replaying side by side (0: one per core)")
+    ] = 0,
     as_json: Json = False,
 ) -> int:
     """Replay histories against the current workflow code: one line per workflow, a total; exit 1 if any is non-deterministic."""
 
+    from audit.replay_pool import ReplayPool
+
+    async with ReplayPool(jobs or None) as pool:
+        return await _replay(pool, files, edition, ids, source, archive, as_json)
+
+
+async def _replay(pool, files, edition, ids, source, archive, as_json) -> int:
     from audit import histories
-    from audit import replay as rp
 
     if files and (edition is not None or ids or archive):
         raise typer.BadParameter(
@@ -98,8 +107,8 @@ async def replay(
                 raise typer.BadParameter(f"{p}: no such file")
         if not paths:
             raise typer.BadParameter("no *.json history in the given directories")
-        try:  # all read first: a bad file is named before anything replays
-            source_iter: Any = [histories.load(p) for p in paths]
+        try:  # all read first (by the pool's processes): a bad file is named before anything replays
+            source_iter: Any = await pool.load(paths)
         except histories.NotAHistory as e:
             raise typer.BadParameter(str(e)) from None
         total = len(paths)
@@ -120,7 +129,7 @@ async def replay(
                 (out if o.ok else err).print(o.line(), markup=False)
             step()
 
-        await rp.replay(source_iter, replayer_=rp.replayer(runtime=rp.quiet_runtime()), on_outcome=show)
+        await pool.replay(source_iter, on_outcome=show, total=total)
     failed = [o for o in outcomes if not o.ok]
     if as_json:
         out.print_json(

@@ -10,6 +10,7 @@ message does not name it, found by replaying prefixes of the history (`locate`).
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
@@ -17,6 +18,8 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ async def locate(r: Replayer, history: WorkflowHistory) -> int | None:
     return (after or done or task)[0].event_id
 
 
-async def _aiter(items: Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:
+async def aiter_histories(items: Iterable[T] | AsyncIterator[T]) -> AsyncIterator[T]:
+    """A list or an async stream of histories, as an async stream."""
     if hasattr(items, "__aiter__"):
         async for h in items:  # type: ignore[union-attr]
             yield h
@@ -138,7 +142,7 @@ async def replay(
     """Replay every history (one replayer, histories streamed); one Outcome each, in order."""
     r = replayer_ or replayer()
     out: list[Outcome] = []
-    async with r.workflow_replay_iterator(_aiter(histories)) as results:
+    async with r.workflow_replay_iterator(aiter_histories(histories)) as results:
         async for res in results:
             h = res.history
             err = res.replay_failure

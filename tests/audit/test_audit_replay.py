@@ -111,16 +111,21 @@ async def test_a_non_deterministic_change_fails_replay_naming_the_event(golden_h
     assert all(o.ok for o in again)
 
 
-def test_replay_cli_one_line_per_workflow_a_total_and_the_exit_code(tmp_path):
-    """An exported history whose recorded steps were altered: the CLI names it and exits 1."""
-    good = golden.GOLDEN / "moazara-4-GOLD-REJ.json"
+def altered_history(good: Path) -> tuple[dict, int]:
+    """An exported history saying a notice was sent where the code records a stage; that event's id."""
     altered = json.loads(good.read_text())
-    for e in altered["events"]:  # the history says a notice was sent where the code records a stage
+    for e in altered["events"]:
         attrs = e.get("activityTaskScheduledEventAttributes")
         if attrs and attrs["activityType"]["name"] == "record_stage":
             attrs["activityType"]["name"] = "send_notice"
-            tampered_at = int(e["eventId"])
-            break
+            return altered, int(e["eventId"])
+    raise AssertionError(f"{good} schedules no record_stage")
+
+
+def test_replay_cli_one_line_per_workflow_a_total_and_the_exit_code(tmp_path):
+    """An exported history whose recorded steps were altered: the CLI names it and exits 1."""
+    good = golden.GOLDEN / "moazara-4-GOLD-REJ.json"
+    altered, tampered_at = altered_history(good)
     (tmp_path / "moazara-4-ALTERED.json").write_text(json.dumps(altered))
     (tmp_path / good.name).write_text(good.read_text())
     env = {**os.environ, "SECRETS_FILE": str(golden.GOLDEN_SECRETS), "COLUMNS": "250"}
@@ -150,3 +155,45 @@ async def test_replay_with_the_right_key_id_but_the_wrong_key_says_decryption_fa
     )
     assert not outcome.ok
     assert "could not be decrypted with key 'golden-test-only'" in outcome.line()
+
+
+def test_replay_cli_on_two_processes_answers_as_one_in_the_same_order(tmp_path):
+    """Enough histories for the pool (audit/replay_pool.py): with --jobs 2 and --jobs 1 the same
+    outcomes, in the files' order, the altered history named at its event, exit 1; a file that is
+    not a history among them is named before anything replays (exit 2)."""
+    good = [p for p in golden.golden_files() if p.parent == golden.GOLDEN][:9]
+    for p in good:
+        (tmp_path / p.name).write_text(p.read_text())
+    altered, tampered_at = altered_history(good[0])
+    (tmp_path / "moazara-4-ALTERED.json").write_text(json.dumps(altered))
+    env = {**os.environ, "SECRETS_FILE": str(golden.GOLDEN_SECRETS), "COLUMNS": "250"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "audit", "replay", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    two, one = cli("--jobs", "2", "--json", str(tmp_path)), cli("--jobs", "1", "--json", str(tmp_path))
+    assert two.returncode == one.returncode == 1, two.stderr + one.stderr
+    assert json.loads(two.stdout) == json.loads(one.stdout)
+    answer = json.loads(two.stdout)
+    assert [w["workflow_id"] for w in answer["workflows"]] == [p.stem for p in histories.files([tmp_path])]
+    assert answer["total"] == 10 and answer["failed"] == 1
+    [bad] = [w for w in answer["workflows"] if w["status"] != "ok"]
+    assert (bad["workflow_id"], bad["status"], bad["event_id"]) == (
+        "moazara-4-ALTERED",
+        "non-deterministic",
+        tampered_at,
+    )
+
+    (tmp_path / "moazara-4-ZZ-NOT.json").write_text('{"events": "not a list"}')
+    refused = cli("--jobs", "2", str(tmp_path))
+    assert refused.returncode == 2
+    assert "moazara-4-ZZ-NOT.json: not a workflow history" in refused.stderr
+    assert "ok " not in refused.stdout  # nothing replayed
