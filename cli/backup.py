@@ -46,7 +46,7 @@ def _places(temporal_db: Path, no_temporal: bool) -> Places:
     return Places(
         temporal_db=None if no_temporal else temporal_db,
         domain=normalize_url(s.database_url),
-        documents=Path(s.documents_dir),  # a bucket is kept by its own versioning (docs/backup.md)
+        documents=None if s.documents_s3_bucket else Path(s.documents_dir),  # a bucket keeps its own versions
         secrets=Path(s.secrets_file) if s.secrets_file else None,
     )
 

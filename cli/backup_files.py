@@ -218,6 +218,8 @@ def restore(backup: Path, places: Places) -> dict:
     held = {e.what for e in entries}
     if places.temporal_db is None and TEMPORAL in held:
         raise BackupError("this backup holds the dev server's persistence: give --temporal-db")
+    if places.documents is None and DOCUMENT in held:
+        raise BackupError("this backup holds a document directory, and documents now go to a bucket: copy them there")
     if places.secrets is None and SECRETS in held:
         raise BackupError("this backup holds the secrets file (the payload keys): set SECRETS_FILE to where it goes")
     dump = any(e.path == DOMAIN_DUMP for e in entries)
