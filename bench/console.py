@@ -1,10 +1,13 @@
 """The console's reads at programme scale: an edition of N applications (10,000 by default) in a
-SQLite domain database, the board's pages (filtered, searched, sorted), the dashboard and the CSV
-export, each requested in process and timed on the server side; beside them, in the same run, the
-floor: the console's own cheapest page (/healthz), so the figures read as ratios on a noisy
-machine. Results in bench/results/console.json.
+SQLite domain database, and with `--postgresql` the same edition in a scratch schema of a
+PostgreSQL server (dropped at the end) beside it, the board's pages (filtered, searched, sorted),
+the dashboard and the CSV export, each requested in process and timed on the server side, the two
+databases' requests alternated so that they share the machine's load; beside them, in the same
+run, the floor: the console's own cheapest page (/healthz), so the figures read as ratios on a
+noisy machine. Results in bench/results/console.json (SQLite alone) or console-postgresql.json.
 
     .venv/bin/python -m bench.console -n 10000
+    .venv/bin/python -m bench.console -n 10000 --postgresql postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 import argparse
@@ -14,16 +17,19 @@ import random
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from console.app import console_state, create_app
-from domain.db.session import make_engine, migrate
+from domain.db.session import make_engine, migrate, normalize_url
 from domain.db.tables import Application, AwardRow, EditionRow, LedgerRow, ProgressReportRow
 from domain.edition import edition_4_settings
 from domain.models import Stage
@@ -135,58 +141,117 @@ def money_of(rows: list[dict[str, Any]], now: datetime) -> tuple[list[Any], list
     return awards, ledger, reports
 
 
-async def timed(client: httpx.AsyncClient, path: str, times: int) -> dict[str, float]:
-    samples = []
-    for _ in range(times):
-        t = time.perf_counter()
-        r = await client.get(path)
-        samples.append((time.perf_counter() - t) * 1000)
-        assert r.status_code == 200, (path, r.status_code)
-    samples.sort()
+def summary(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
     return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(samples[int(0.95 * (len(samples) - 1))], 1)}
 
 
-async def run(n: int, times: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", secrets_file=f"{tmp}/secrets.json")
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-        seed(engine, n)
-        s = console_state(settings, engine)
-        s.accounts.create("bench-officer", "Bench", PASSWORD, ["officer"], by="bench")
-        app = create_app(s)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as c:
+async def timed(clients: dict[str, httpx.AsyncClient], path: str, times: int) -> dict[str, dict[str, float]]:
+    """Each database's server time for `path`, their requests alternated so that both see the same
+    load on a shared machine."""
+    samples: dict[str, list[float]] = {name: [] for name in clients}
+    for _ in range(times):
+        for name, client in clients.items():
+            t = time.perf_counter()
+            r = await client.get(path)
+            samples[name].append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200, (name, path, r.status_code)
+    return {name: summary(s) for name, s in samples.items()}
+
+
+@contextmanager
+def database(tmp: str, postgresql: str | None) -> Iterator[str]:
+    """The domain database's URL: a SQLite file in `tmp`, or a scratch schema on the PostgreSQL
+    server (search_path set in the URL, as tests/conftest_db.py does), dropped afterwards."""
+    if postgresql is None:
+        yield f"sqlite:///{tmp}/bench.db"
+        return
+    admin = make_engine(normalize_url(postgresql), connect_args={"connect_timeout": 3})
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = normalize_url(postgresql).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@asynccontextmanager
+async def console_on(url: str, tmp: str, n: int) -> AsyncIterator[tuple[httpx.AsyncClient, float]]:
+    """The console on a database seeded with an edition of n applications, an officer signed in;
+    and the seconds the seed took."""
+    settings = Settings(database_url=url, secrets_file=f"{tmp}/secrets.json")
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    seeded = time.perf_counter()
+    seed(engine, n)
+    seconds = round(time.perf_counter() - seeded, 1)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:  # fresh statistics, as autovacuum would give a day-old table
+            conn.execute(text("ANALYZE"))
+    s = console_state(settings, engine)
+    s.accounts.create("bench-officer", "Bench", PASSWORD, ["officer"], by="bench")
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(s)), base_url="http://c") as c:
             login = await c.get("/login")
             token = login.text.split('name="csrf" value="')[1].split('"')[0]
             await c.post("/login", data={"csrf": token, "login": "bench-officer", "password": PASSWORD})
-            pages = {
-                "floor (/healthz)": "/healthz",
-                "board, first page": "/applications?edition=4",
-                "board, stage filter, page 3": "/applications?edition=4&stage=review&page=3",
-                "board, search by name": "/applications?edition=4&q=Tiwizi",
-                "board, sorted by date, last page": f"/applications?edition=4&sort=-since&page={n // 50}",
-                "dashboard": "/editions/4",
-                "csv export (all)": "/applications.csv?edition=4",
-            }
-            figures = {
-                name: await timed(c, path, times if "csv" not in name else max(3, times // 10))
-                for name, path in pages.items()
-            }
+            yield c, seconds
+    finally:
         engine.dispose()
-    floor = figures["floor (/healthz)"]["p50_ms"]
-    for f in figures.values():
-        f["x_floor"] = round(f["p50_ms"] / floor, 1) if floor else None
-    return {"applications": n, "requests_per_page": times, "database": "sqlite", "pages": figures}
+
+
+async def run(n: int, times: int, postgresql: str | None = None) -> dict[str, Any]:
+    """The pages timed on SQLite, and on PostgreSQL beside it when `postgresql` names a server."""
+    pages = {
+        "floor (/healthz)": "/healthz",
+        "board, first page": "/applications?edition=4",
+        "board, stage filter, page 3": "/applications?edition=4&stage=review&page=3",
+        "board, search by name": "/applications?edition=4&q=Tiwizi",
+        "board, sorted by date, last page": f"/applications?edition=4&sort=-since&page={n // 50}",
+        "dashboard": "/editions/4",
+        "csv export (all)": "/applications.csv?edition=4",
+    }
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as urls:
+        async with AsyncExitStack() as consoles:
+            clients, seeds = {}, {}
+            for name, server in (("sqlite", None), ("postgresql", postgresql)):
+                if name == "sqlite" or server is not None:
+                    url = urls.enter_context(database(f"{tmp}", server))
+                    clients[name], seeds[name] = await consoles.enter_async_context(console_on(url, tmp, n))
+            figures = {
+                page: await timed(clients, path, times if "csv" not in page else max(3, times // 10))
+                for page, path in pages.items()
+            }
+    by_database: dict[str, dict[str, dict[str, float | None]]] = {name: {} for name in clients}
+    for page, measured in figures.items():
+        for name, f in measured.items():
+            floor = figures["floor (/healthz)"][name]["p50_ms"]
+            by_database[name][page] = {**f, "x_floor": round(f["p50_ms"] / floor, 1) if floor else None}
+    if postgresql is None:
+        return {"applications": n, "requests_per_page": times, "database": "sqlite", "pages": by_database["sqlite"]}
+    return {
+        "applications": n,
+        "requests_per_page": times,
+        "measured": "side by side: each page's requests alternated between the two databases",
+        "seed_seconds": seeds,
+        "pages": by_database,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=10_000)
     parser.add_argument("--times", type=int, default=30)
+    parser.add_argument("--postgresql", metavar="URL", help="also time a PostgreSQL server's (a scratch schema)")
     args = parser.parse_args()
-    result = asyncio.run(run(args.n, args.times))
+    result = asyncio.run(run(args.n, args.times, args.postgresql))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "console.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "console.json" if args.postgresql is None else "console-postgresql.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
