@@ -18,6 +18,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.group import ActivityGroup
+from activities.heartbeat import while_beating
 from domain.committee import Candidate, Placement, envelopes, promote, select
 from domain.db.edition_repository import EditionRepository
 from domain.db.tables import CommitteeDecisionRow
@@ -158,7 +159,11 @@ class EditionActivities(ActivityGroup):
 
     @activity.defn
     def propose_selection(self, settings: EditionSettings, at: datetime) -> ProposalSummary:
-        """Round 0: rank every application waiting for the committee and fill the envelopes."""
+        """Round 0: rank every application waiting for the committee and fill the envelopes
+        (minutes for a large edition: heartbeating meanwhile)."""
+        return while_beating(lambda: self._propose(settings, at))
+
+    def _propose(self, settings: EditionSettings, at: datetime) -> ProposalSummary:
         if not self.repo.round_rows(settings.edition, 0):
             candidates = self.repo.candidates(settings.edition, Stage.COMMITTEE)
             self.repo.commit_round(settings, 0, at, lambda _left: select(candidates, settings))
@@ -220,6 +225,9 @@ class EditionActivities(ActivityGroup):
     def promote_waitlist(self, settings: EditionSettings, round_: int, at: datetime) -> ProposalSummary:
         """Give the money freed since the last round to the waitlist, in rank order. Applications that
         reached the committee late (after round 0) join the waitlist here."""
+        return while_beating(lambda: self._promote(settings, round_, at))
+
+    def _promote(self, settings: EditionSettings, round_: int, at: datetime) -> ProposalSummary:
         if not self.repo.round_rows(settings.edition, round_):
             latest = self.repo.latest_decisions(settings.edition)
             waitlist = [
@@ -240,7 +248,7 @@ class EditionActivities(ActivityGroup):
 
     @activity.defn
     def edition_report(self, settings: EditionSettings) -> EditionReport:
-        return build_report(settings, self.repo.report_rows(settings.edition)["applications"])
+        return while_beating(lambda: build_report(settings, self.repo.report_rows(settings.edition)["applications"]))
 
 
 def _waitlist(late: list[Candidate], promoted: set[str], settings: EditionSettings) -> list[Placement]:

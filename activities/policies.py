@@ -8,7 +8,7 @@ that this table says what the code does, for every activity the worker registers
 | STORE | `record_submission`, `record_stage`, `check_eligibility`, `add_documents`, `record_review`, `assign_reviewers`, `recuse_reviewer`, `set_score`, `record_decision`, `set_award`, `cover_cofunding`, `mark_payment_unsent`, `mark_payment_rejected`, `record_payment`, `record_report`, `review_report`, `send_notice`, `close_application`, `record_document`, `open_edition`, `close_call`, `start_application`, `pending_before_committee`, `confirm_selection`, `compile_digest` | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 | PAYMENT | `create_payment_order`, `retry_payment_order` | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts |
 | DOCUMENT | `issue_document` | 2 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
-| COMMITTEE | `propose_selection`, `promote_waitlist`, `edition_report` | 10 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
+| COMMITTEE | `propose_selection`, `promote_waitlist`, `edition_report` | 1 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | SEND_DECISIONS | `send_decisions` | 2 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | START_BATCH | `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | OUTBOX | `send_due_messages` | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
@@ -48,7 +48,11 @@ Why these:
   a heartbeat after each start, so an attempt that died is retried within 30 s. Each workflow is
   started with a memo naming the activity that started it: a retry answers those as accepted and
   anyone else's as duplicates, so a retried batch never turns its own starts into duplicates.
-* **COMMITTEE** — ranks an edition (10,000 applications) over the database: minutes.
+* **COMMITTEE** — ranks an edition over the database: 7 s for 10,000 applications here, so
+  about 11 min for a million (docs/sizing.md); an hour allows for that on a loaded worker. It
+  heartbeats while it ranks, so an attempt lost with its worker is retried within 30 s, not at
+  start-to-close (`make chaos`: a kill during the committee held the edition 10 min). A retry
+  finds the round already committed, or commits it once (the round's rows are its key).
 * **SEND_DECISIONS** — one update per application, for hours on a large edition; it heartbeats
   after each decision, so an attempt that died (its worker killed, or its failure lost while the
   Temporal server was down) is retried within 30 s; a retry sends only the decisions not yet
@@ -115,7 +119,7 @@ STORE = ActivityPolicy(timedelta(seconds=30), timedelta(days=1), DB_WRITE)
 PAYMENT = ActivityPolicy(timedelta(seconds=30), timedelta(minutes=15), PAYMENT_SYSTEM)
 
 # The committee over an edition's database (10,000 applications): minutes, not seconds.
-COMMITTEE = ActivityPolicy(timedelta(minutes=10), timedelta(days=1), DB_WRITE)
+COMMITTEE = ActivityPolicy(timedelta(hours=1), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 # Sending an edition's decisions to its applications: long, with progress heartbeats; a retry
 # sends only the decisions not yet marked sent.
 SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
