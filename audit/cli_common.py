@@ -150,16 +150,22 @@ def open_archive():
     return Archive(open_repo().engine, get_settings())
 
 
-def archived(ids: list[str], edition: int | None) -> tuple[Iterator[Any], int]:
-    """The archived histories of these workflows and of the edition's (as the domain database lists
-    them: the server may no longer know them), yielded one by one, checked as each is read; how many."""
+def archived_ids(ids: list[str], edition: int | None) -> list[str]:
+    """These workflows and the edition's, as the domain database lists them (the server may no
+    longer know them)."""
     from audit import histories
 
-    archive = open_archive()
     wids = list(dict.fromkeys(ids + (histories.edition_workflow_ids(open_repo(), edition) if edition else [])))
     if not wids:
         raise typer.BadParameter("name workflow ids, or --edition")
-    return archive.histories(wids), len(wids)
+    return wids
+
+
+def archived(ids: list[str], edition: int | None) -> tuple[Iterator[Any], int]:
+    """The archived histories of these workflows and of the edition's, yielded one by one, checked
+    as each is read; how many."""
+    wids = archived_ids(ids, edition)
+    return open_archive().histories(wids), len(wids)
 
 
 def show_check(result: Checked, as_json: bool, summary: str) -> int:

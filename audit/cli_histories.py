@@ -15,6 +15,7 @@ from audit.cli_common import (
     Json,
     Source,
     archived,
+    archived_ids,
     command,
     err,
     open_archive,
@@ -38,21 +39,29 @@ async def export(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="directory for the <workflow id>.json files")] = Path(
         "histories"
     ),
+    archive: FromArchive = False,
     as_json: Json = False,
 ) -> int:
     """Write histories as JSON files, in the format of `temporal workflow show --output json`."""
 
     from audit import histories
 
-    client = await open_client()
-    wids = await workflow_ids(client, ids or [], edition, source)
+    if archive:
+        if source != "db":
+            raise typer.BadParameter("--archive lists an edition's workflows from the domain database (--from db)")
+        wids = archived_ids(ids or [], edition)
+        read = _from_archive(wids)
+    else:
+        client = await open_client()
+        wids = await workflow_ids(client, ids or [], edition, source)
+        read = _from_server(client)
     written, missing = [], []
     with progress(len(wids), "exporting", not as_json) as step:
         for wid in wids:
             try:
-                written.append(str(histories.save(await histories.fetch(client, wid), out_dir)))
-            except RPCError as e:
-                missing.append({"workflow_id": wid, "error": e.message})
+                written.append(str(histories.save(await read(wid), out_dir)))
+            except Missing as e:
+                missing.append({"workflow_id": wid, "error": str(e)})
             step()
     if as_json:
         out.print_json(data={"written": written, "missing": missing})
@@ -61,8 +70,45 @@ async def export(
             out.print(path)
         for m in missing:
             err.print(f"not exported: {m['workflow_id']}: {m['error']}")
-        out.print(f"{len(written)} histories written to {out_dir}" + (f", {len(missing)} not found" if missing else ""))
+        out.print(
+            f"{len(written)} histories written to {out_dir}" + (f", {len(missing)} not exported" if missing else "")
+        )
     return 1 if missing else 0
+
+
+class Missing(Exception):
+    """A history not exported: the server or the archive does not have it, or its archive is altered."""
+
+
+def _from_server(client):
+    from audit import histories
+
+    async def read(wid: str) -> WorkflowHistory:
+        try:
+            return await histories.fetch(client, wid)
+        except RPCError as e:
+            raise Missing(e.message) from None
+
+    return read
+
+
+def _from_archive(wids: list[str]):
+    """Each archived history checked against its recorded SHA-256 before it is written: an
+    altered one is not exported, and named with the mismatch."""
+    from audit.archive import BadArchive
+
+    kept = open_archive()
+    found = kept.found(wids)
+
+    async def read(wid: str) -> WorkflowHistory:
+        if wid not in found:
+            raise Missing("not archived")
+        try:
+            return kept.history(found[wid])
+        except BadArchive as e:
+            raise Missing(str(e)) from None
+
+    return read
 
 
 # --- replay ----------------------------------------------------------------------------------------

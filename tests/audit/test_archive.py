@@ -137,6 +137,11 @@ async def test_histories_archived_by_the_schedule_are_read_back_after_the_server
     run = await asyncio.to_thread(audit, "reconcile", "--archive", "--edition", "4")
     assert run.returncode == 0, run.stderr + run.stdout
     assert "2 histories" in run.stdout and "0 mismatch(es)" in run.stdout
+    run = await asyncio.to_thread(audit, "export", "--archive", "--edition", "4", "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    assert f"2 histories written to {tmp_path / 'out'}" in run.stdout
+    for wid in ids:  # the files `audit export` wrote from the server before it was gone
+        assert json.loads((tmp_path / "out" / f"{wid}.json").read_text()) == json.loads(exported[wid])
 
     # The archive edited in the bucket: refused before use, naming the hash it should have.
     [rejected] = [r for r in found if r.workflow_id == handles["rejected"].id]
@@ -149,5 +154,12 @@ async def test_histories_archived_by_the_schedule_are_read_back_after_the_server
     ):
         run = await asyncio.to_thread(audit, *args)
         assert run.returncode == 1 and "SHA-256 mismatch" in run.stderr and f"recorded {rejected.sha256}" in run.stderr
+    [other] = [i for i in ids if i != rejected.workflow_id]
+    run = await asyncio.to_thread(
+        audit, "export", "--archive", rejected.workflow_id, other, "--out", str(tmp_path / "again")
+    )
+    assert run.returncode == 1 and "1 histories written" in run.stdout and "1 not exported" in run.stdout
+    assert f"not exported: {rejected.workflow_id}: " in run.stderr and "SHA-256 mismatch" in run.stderr
+    assert [p.name for p in (tmp_path / "again").iterdir()] == [f"{other}.json"]  # nothing of the altered one
     run = await asyncio.to_thread(audit, "replay", "--archive", "--id", "moazara-4-NEVER")
     assert run.returncode == 1 and "not archived: moazara-4-NEVER" in run.stderr
