@@ -9,7 +9,7 @@ that this table says what the code does, for every activity the worker registers
 | PAYMENT | `create_payment_order`, `retry_payment_order` | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts |
 | DOCUMENT | `issue_document` | 2 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | COMMITTEE | `propose_selection`, `promote_waitlist`, `edition_report` | 1 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
-| SEND_DECISIONS | `send_decisions` | 2 h | 7 days | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
+| SEND_DECISIONS | `send_decisions` | 2 h | 7 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | START_BATCH | `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | OUTBOX | `send_due_messages` | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | ARCHIVE | `closed_unarchived`, `archive_history` | 5 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
