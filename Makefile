@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test lint demo up down clean gateway console lock bench properties browser fonts map
+.PHONY: install test lint demo up down clean gateway console lock bench bench-edition properties browser fonts map
 
 # Runtime dependencies exactly as deploy/requirements.lock (what the image ships), hashes checked;
 # then the project and its dev extras, with the lock's versions as constraints (pip refuses hashes
@@ -89,6 +89,13 @@ bench: $(STAMP)
 	$(PY) -m bench.console -n 10000
 	$(PY) -m bench.console -n 10000 --postgresql $${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 	$(PY) -m bench.outbound -n 300
+	$(PY) -m bench.sizing -n 1000
+
+# An edition of 10,000 applications end to end on the embedded default (bench/sizing.py): each
+# phase's time, workflow-task latencies, history and database sizes, peak memory. Past 90 minutes
+# it stops and reports the rates reached and what they extrapolate to.
+bench-edition: $(STAMP)
+	$(PY) -m bench.sizing -n 10000 --budget-minutes 90
 
 gateway: $(STAMP)
 	$(PY) -m gateway
