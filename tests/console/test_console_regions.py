@@ -94,6 +94,8 @@ async def test_the_regions_are_named_in_arabic_for_an_arabic_reader(app):
     assert _shown(page) == {"OUJDA"} and f"<bdi>الشرق</bdi> · <bdi>{oujda}</bdi>" in page  # the row names both
     # The provinces named in Arabic too, the filter's value still the reference's name.
     assert ("Oujda-Angad", oujda) in _options(page, "province") and oujda != "Oujda-Angad"
+    page = (await c.get("/applications/moazara-93-OUJDA")).text  # and the application's page
+    assert f"<bdi>الشرق</bdi> · <bdi>{oujda}</bdi>" in page
 
 
 async def test_a_regions_agent_is_offered_their_own_region_only(app):
