@@ -2,39 +2,75 @@
 history), its hash chain verified against the rows it recorded, its money reconciled between the
 history and the database, and the history exported for replay — the auditor CLI's functions
 (audit/) behind buttons; and the application's documents (award letter, agreement, payment
-advices) as PDF. Every export is on the access trail."""
+advices) as PDF. Every export is on the access trail.
 
+Once the server's retention has deleted a closed workflow's history, the page and the export read
+it from the archive (audit/archive.py: checked against the SHA-256 recorded when it was archived,
+then opened with the archive key), and the page says so; an archive that is not what was recorded
+is never shown as a history: the page says it is altered (409), the chain still verified."""
+
+import asyncio
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from temporalio.service import RPCError
+from temporalio.client import WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 
 from audit import events, histories, reconcile, timeline, verify
+from audit.archive import Archive, BadArchive
 from console.pages import State, Who, application_of
 from console.web import render, require
 from documents.issue import NotIssuable, issue
 from documents.render import KINDS
 from documents.store import TamperedDocument, open_store
+from domain.db.archive_tables import Archived
 
 router = APIRouter()
 AUDITORS = ("auditor", "officer", "admin")
+
+
+class AlteredArchive(Exception):
+    def __init__(self, archived: Archived, detail: str) -> None:
+        super().__init__(detail)
+        self.archived, self.detail = archived, detail
+
+
+async def history_of(s: Any, workflow_id: str) -> tuple[WorkflowHistory, Archived | None]:
+    """The workflow's history from the server, or, once the server no longer has it, from the
+    archive (with its record); AlteredArchive when the archive is not what was recorded."""
+    try:
+        return await histories.fetch(s.temporal(), workflow_id), None
+    except RPCError as e:
+        if e.status != RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, f"history: {e.message}") from None
+        gone = e.message
+    kept = Archive(s.repo.engine, s.settings)
+    archived = (await asyncio.to_thread(kept.found, [workflow_id])).get(workflow_id)
+    if archived is None:
+        raise HTTPException(404, f"history: {gone}; not archived") from None
+    try:
+        return await asyncio.to_thread(kept.history, archived), archived
+    except BadArchive as e:
+        raise AlteredArchive(archived, str(e)) from None
 
 
 @router.get("/applications/{application_id}/audit")
 async def audit(request: Request, s: State, who: Who, application_id: str) -> Response:
     require(who, *AUDITORS)
     app = application_of(s, who, application_id)
+    chain = verify.verify(s.repo.engine, application_ids=[app["id"]])
     try:
-        history = await histories.fetch(s.temporal(), app["id"])
-    except RPCError as e:
-        raise HTTPException(404, f"history: {e.message}") from None
+        history, archived = await history_of(s, app["id"])
+    except AlteredArchive as e:
+        page = dict(app=app, chain=chain, archived=e.archived, altered=e.detail, entries=[], money=[])
+        return render(request, "audit.html", who, http_status=409, **page)
     parsed = await events.parse(history, s.temporal().data_converter)
     entries = timeline.build(parsed).entries
-    chain = verify.verify(s.repo.engine, application_ids=[app["id"]])
     money = reconcile.check_application(app, reconcile.money_of(parsed))
-    return render(request, "audit.html", who, app=app, entries=entries, chain=chain, money=money)
+    page = dict(app=app, entries=entries, chain=chain, money=money, archived=archived, altered=None)
+    return render(request, "audit.html", who, **page)
 
 
 @router.get("/applications/{application_id}/documents/{kind}-{language}.pdf")
@@ -69,7 +105,11 @@ async def export_history(s: State, who: Who, application_id: str) -> Response:
     encrypted), for `python -m audit replay --file`."""
     require(who, "auditor", "admin")
     app = application_of(s, who, application_id)
-    history = await histories.fetch(s.temporal(), app["id"])
-    s.accounts.record_export(who.user.login, f"history {app['id']}", len(history.events))
+    try:
+        history, archived = await history_of(s, app["id"])
+    except AlteredArchive as e:
+        raise HTTPException(409, f"the archived history is not the one archived: {e.detail}") from None
+    where = f" (archive sha256 {archived.sha256})" if archived else ""
+    s.accounts.record_export(who.user.login, f"history {app['id']}{where}", len(history.events))
     headers = {"Content-Disposition": f'attachment; filename="{histories.file_name(app["id"])}"'}
     return Response(history.to_json(), media_type="application/json", headers=headers)

@@ -404,6 +404,7 @@ async def test_the_auditor_sees_the_timeline_the_chain_and_the_money_and_exports
     page = await auditor.get(f"/applications/{app_id}/audit")
     assert page.status_code == 200
     assert 'id="chain-ok"' in page.text and 'id="money-ok"' in page.text
+    assert 'id="from-archive"' not in page.text  # the server's own history (test_console_archive.py: the archive's)
     timeline_html = page.text.split('id="timeline"')[1]
     assert "officer-amina via console" in timeline_html and "withdrawal: r" in timeline_html
     exported = await auditor.get(f"/applications/{app_id}/history.json")
