@@ -109,6 +109,15 @@ class Words:
             return code
         return str(region["name_ar"] if self.language == "ar" else region["name_fr"])
 
+    def envelope(self, key: str) -> str:
+        """An envelope or funder as people name it: the ministry's national or priority-zone
+        envelope, a partner Region's by the Region's name (`region-07`), else the key itself."""
+        if key in ("ministry", "ministry-priority"):
+            return self(f"envelope:{key}")
+        if key.startswith("region-"):
+            return self("Region {region} envelope", region=self.region(key.removeprefix("region-")))
+        return key
+
     def province(self, name: str) -> str:
         """A province's name as this language writes it (HCP's Arabic name; the reference's otherwise)."""
         return province_name(name, self.language)

@@ -368,6 +368,8 @@ async def test_the_committee_runs_a_what_if_that_stores_nothing_then_confirms_wi
     member = await signed_in(app, "committee-youssef")
     page = await member.get(f"/editions/{number}/committee")
     assert page.status_code == 200 and all(app_id in page.text for app_id, _ in stored)
+    # envelopes named as people name them: the ministry's, a partner Region's by its name
+    assert "Ministère (national)" in page.text and "Enveloppe de la région Fès-Meknès" in page.text
     same = await member.get(f"/editions/{number}/committee?ministry_envelope=80000.00&min_score=50")
     assert "Aucun projet n&#39;entre ni ne sort." in same.text  # the what-if reproduces the proposal
     smaller = await member.get(f"/editions/{number}/committee?ministry_envelope=40000")
