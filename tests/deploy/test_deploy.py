@@ -445,6 +445,16 @@ def test_image_is_non_root_and_installs_exactly_the_hashed_lock():
     assert "!deploy/requirements.lock" in ignored
 
 
+def test_image_draws_the_dashboards_map_from_the_package_version_make_installs():
+    text = (DEPLOY / "Dockerfile").read_text("utf-8")
+    makefile = (DEPLOY.parent / "Makefile").read_text("utf-8")
+    [made] = re.findall(r"morocco-map@(\S+)", makefile)
+    [imaged] = re.findall(r"morocco-map@(\S+)", text)
+    assert imaged == made  # the container's map is the one the tests saw
+    final = text[text.rindex("\nFROM ") :]
+    assert "python -m charts.regions_map" in final and "var/map/regions.json" in final
+
+
 def locked() -> dict[str, tuple[str, list[str]]]:
     """{name: (version, sha256 hashes)} of deploy/requirements.lock, as pip reads it."""
     entries = {}
@@ -509,9 +519,44 @@ def test_secrets_file_tool_rotates_keys_that_the_processes_accept(tmp_path):
         "codec_server_tokens",
         "codec_server_origins",
         "gateway_clients",
+        "archive_keys",
+        "archive_encrypt_key",
     }
     bad = subprocess.run(tool + ["encrypt-with", str(path), "nope"], capture_output=True, text=True)
-    assert bad.returncode != 0 and "no key 'nope'" in bad.stderr
+    assert bad.returncode != 0 and "no codec key 'nope'" in bad.stderr
+
+
+def test_the_secrets_file_gives_the_archive_a_key_of_its_own_and_rotates_it(tmp_path):
+    """Production's archives (kept for years) are sealed with an archive key from the first deploy,
+    not with the payload keys; it rotates as they do, and a file made before it had one gets one
+    while what the payload keys sealed still opens."""
+    from infra.archive_seal import label, open_sealed, seal, seals_with_payload_keys
+
+    path = tmp_path / "secrets.json"
+    tool = [sys.executable, str(DEPLOY / "secrets_file.py")]
+    path.write_text(subprocess.run(tool + ["new"], capture_output=True, text=True, check=True).stdout)
+    settings = Settings(_env_file=None, secrets_file=str(path), archive_keys={}, codec_keys={})
+    content = json.loads(path.read_text())
+    [first] = content["archive_keys"]
+    assert content["archive_encrypt_key"] == first and first not in content["codec_keys"]
+    assert not seals_with_payload_keys(settings)
+    sealed = seal("{}\n", "moazara-4-X", "run-1", settings)
+    assert label(sealed).key_id == first
+    subprocess.run(tool + ["add-key", "--archive", str(path)], capture_output=True, text=True, check=True)
+    [second] = set(json.loads(path.read_text())["archive_keys"]) - {first}
+    assert label(seal("{}\n", "w", "r", settings)).key_id == first  # step 1: the new key opens only
+    subprocess.run(tool + ["encrypt-with", "--archive", str(path), second], capture_output=True, text=True, check=True)
+    assert label(seal("{}\n", "w", "r", settings)).key_id == second and open_sealed(sealed, settings)[1] == "{}\n"
+    assert json.loads(path.read_text())["codec_keys"] == content["codec_keys"]  # the payload keys untouched
+
+    older = {k: v for k, v in content.items() if not k.startswith("archive_")}  # a file from before
+    path.write_text(json.dumps(older))
+    assert seals_with_payload_keys(settings)
+    by_payload_key = seal("{}\n", "w", "r", settings)
+    out = subprocess.run(tool + ["add-key", "--archive", str(path)], capture_output=True, text=True, check=True)
+    assert "it is the first" in out.stdout and not seals_with_payload_keys(settings)
+    assert label(seal("{}\n", "w", "r", settings)).key_id.startswith("archive-")
+    assert open_sealed(by_payload_key, settings)[1] == "{}\n"
 
 
 def test_runbook_covers_the_operations_and_names_existing_files():
