@@ -45,6 +45,7 @@ from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from infra import archive_seal, vault
 from infra.log_config import configure_logging
+from infra.payload_keys import is_embedded_default
 from infra.settings import Settings, get_settings
 from infra.temporal_connection import connect
 from observability.counters import ServiceCounters
@@ -204,6 +205,11 @@ async def main() -> None:
             task_queue=settings.task_queue,
             database=database,
         )
+        if archive_seal.seals_with_payload_keys(settings) and not is_embedded_default(settings):
+            log.warning(  # production: the archives outlive the payload keys' rotations (docs/configuration.md)
+                "no archive key: histories are archived with the payload keys",
+                fix="ARCHIVE_KEYS, or archive_keys in the secrets file (deploy/secrets_file.py add-key --archive)",
+            )
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({run, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if run.done():  # the worker failed on its own: liveness says so, and the process exits non-zero

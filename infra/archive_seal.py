@@ -12,19 +12,25 @@ new; a nonce repeats only with its whole message, which tells nothing but that t
 
 Keys: `archive_keys` and `archive_encrypt_key` (environment or secrets file; rotation as for the
 payload keys: add a key, make it the one that seals, keep the old ones for as long as archives
-sealed with them must be read). None configured: the payload keys seal the archives.
+sealed with them must be read). None configured: the payload keys seal the archives (the embedded
+default; `deploy/secrets_file.py new` gives production an archive key of its own, and the worker
+warns at start outside the embedded default when there is none). An archive sealed with a payload
+key before an archive key was configured still opens: the payload keys open what the archive keys
+do not name.
 """
 
 import gzip
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import SecretStr
 
 from codec.keys import CodecKeyError, raw_keys
 from infra.live_settings import read_secrets_file
@@ -48,6 +54,18 @@ class Sealed:
 NONCE_INFO = b"moazara history archive nonce"
 
 
+def seals_with_payload_keys(settings: Settings) -> bool:
+    """No archive key configured (environment or secrets file): the payload keys seal the archives."""
+    return not read_secrets_file(settings).archive_keys
+
+
+def _raw(keys: Mapping[str, SecretStr], what: str) -> dict[str, bytes]:
+    try:
+        return raw_keys(keys, what)
+    except CodecKeyError as e:
+        raise ArchiveError(str(e)) from None
+
+
 def _keys(settings: Settings) -> tuple[str, dict[str, AESGCM], bytes]:
     s = read_secrets_file(settings)  # the file's keys as they are now: a rotation applies at once
     configured, primary, what = s.archive_keys, s.archive_encrypt_key, "archive"
@@ -55,10 +73,7 @@ def _keys(settings: Settings) -> tuple[str, dict[str, AESGCM], bytes]:
         configured, primary, what = s.codec_keys, s.codec_encrypt_key, "payload"
     if not configured:
         raise ArchiveError("no archive key configured: set ARCHIVE_KEYS (or the payload keys, CODEC_KEYS)")
-    try:
-        raws = raw_keys(configured, what)
-    except CodecKeyError as e:
-        raise ArchiveError(str(e)) from None
+    raws = _raw(configured, what)
     ciphers = {key_id: AESGCM(raw) for key_id, raw in raws.items()}
     primary = primary or (next(iter(ciphers)) if len(ciphers) == 1 else None)
     if primary is None or primary not in ciphers:
@@ -98,6 +113,9 @@ def open_sealed(archive: bytes, settings: Settings) -> tuple[Sealed, str]:
         archive[header_end + NONCE_BYTES :],
     )
     _, ciphers, _ = _keys(settings)
+    if sealed.key_id not in ciphers:  # sealed with a payload key, before an archive key was configured?
+        older = _raw(read_secrets_file(settings).codec_keys, "payload")
+        ciphers = {key_id: AESGCM(raw) for key_id, raw in older.items()} | ciphers
     if sealed.key_id not in ciphers:
         raise ArchiveError(
             f"archive sealed with key {sealed.key_id!r}, which is not configured (known: {sorted(ciphers)})"

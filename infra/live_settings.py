@@ -69,6 +69,7 @@ def secret_values(settings: Settings) -> list[str]:
     values = [s.get_secret_value() for s in settings.codec_keys.values()]
     values += [s.get_secret_value() for s in settings.codec_server_tokens.values()]
     values += [s.get_secret_value() for s in settings.webhook_secrets.values()]
+    values += [s.get_secret_value() for s in settings.archive_keys.values()]
     for client in settings.gateway_clients.values():
         values += [s.get_secret_value() for s in (*client.api_keys, *client.hmac_secrets)]
     return values + [settings.temporal_api_key or ""]

@@ -7,7 +7,8 @@ why and never showing a key."""
 import pytest
 
 from codec.keys import new_key
-from infra.archive_seal import ArchiveError, label, open_sealed, seal
+from infra.archive_seal import ArchiveError, label, open_sealed, seal, seals_with_payload_keys
+from infra.live_settings import secret_values
 from infra.settings import Settings
 
 HISTORY = '{\n  "events": [\n    {\n      "eventId": "1"\n    }\n  ]\n}\n'
@@ -34,6 +35,21 @@ def test_without_archive_keys_the_payload_keys_seal():
     assert label(seal(HISTORY, "w", "r", payload_keys)).key_id == "p"
     with pytest.raises(ArchiveError, match="no archive key configured"):
         seal(HISTORY, "w", "r", Settings(secrets_file=None, codec_keys={}))
+
+
+def test_archives_sealed_with_the_payload_keys_still_open_once_an_archive_key_seals():
+    before = Settings(secrets_file=None, codec_keys={"p": KEY_A}, codec_encrypt_key="p")
+    sealed = seal(HISTORY, "w", "r", before)
+    assert seals_with_payload_keys(before)
+    after = Settings(secrets_file=None, codec_keys={"p": KEY_A}, codec_encrypt_key="p", archive_keys={"a": KEY_B})
+    assert not seals_with_payload_keys(after)
+    assert open_sealed(sealed, after)[1] == HISTORY and label(seal(HISTORY, "w", "r", after)).key_id == "a"
+    assert KEY_B in secret_values(after)  # masked in every log line, as the payload keys are
+    payload_gone = Settings(
+        secrets_file=None, codec_keys={"q": KEY_B}, codec_encrypt_key="q", archive_keys={"a": KEY_B}
+    )
+    with pytest.raises(ArchiveError, match=r"sealed with key 'p', which is not configured \(known: \['a', 'q'\]\)"):
+        open_sealed(sealed, payload_gone)
 
 
 def test_an_altered_relabelled_or_unknown_key_archive_is_refused():
