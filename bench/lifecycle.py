@@ -46,7 +46,7 @@ from temporalio.client import (
 )
 
 from bench.floor import FloorPlan, FloorWorkflow
-from bench.measuring import CpuMeter, Profiler, many, percentile, timed
+from bench.measuring import CpuMeter, Profiler, compile_bytecode, many, percentile, timed
 from demo.services import SERVER_PERSISTENCE
 from domain.edition import edition_4_settings
 from domain.edition_messages import EditionInput, edition_workflow_id
@@ -236,6 +236,7 @@ async def import_rate(phase: Phase, m: int, through_edition: bool) -> float:
 
 
 async def main(args) -> dict:
+    compile_bytecode()
     work = Path(tempfile.mkdtemp(prefix="moazara-bench-"))
     try:
         return await measure(args, work)

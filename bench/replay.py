@@ -33,6 +33,7 @@ from temporalio.worker import Replayer, Worker
 from audit import histories, replay
 from audit.replay_pool import ReplayPool, default_jobs
 from bench.floor import FloorPlan, FloorWorkflow, floor_step
+from bench.measuring import compile_bytecode
 from infra.settings import Settings
 from infra.temporal_connection import data_converter
 from simulation.dev_server import DevServer
@@ -180,6 +181,7 @@ def main(
     label: Annotated[str, typer.Option("--label", help="a note stored with the figures")] = "",
 ) -> None:
     """Replay the golden histories and their floor's; report each one's rate and the ratio."""
+    compile_bytecode()
     result = asyncio.run(bench(n, jobs or default_jobs()))
     result["label"] = label
     out.parent.mkdir(parents=True, exist_ok=True)
