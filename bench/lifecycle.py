@@ -239,9 +239,22 @@ async def main(args) -> dict:
     compile_bytecode()
     work = Path(tempfile.mkdtemp(prefix="moazara-bench-"))
     try:
-        return await measure(args, work)
+        return await (imports_alone(args, work) if args.only_import else measure(args, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)  # the servers' and workers' files: nothing to keep
+
+
+async def imports_alone(args, work: Path) -> dict:
+    """The bulk import alone (A/B runs, nothing written): straight to Temporal, then through the
+    open edition, each with the CPU seconds server and worker used until the CLI was done."""
+    out: dict = {}
+    async with Phase("import", work) as ph:
+        for through in (False, True):
+            cpu = CpuMeter(ph)
+            rate = await import_rate(ph, args.import_n, through)
+            out["through_edition" if through else "direct"] = {"per_second": round(rate, 2), "cpu_seconds": cpu.used()}
+    print(f"bulk import of {args.import_n}: {out}", flush=True)
+    return out
 
 
 async def measure(args, work: Path) -> dict:
@@ -340,6 +353,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--only-lifecycle", action="store_true", help="the lifecycle phase alone, nothing written (A/B runs)"
     )
+    parser.add_argument("--only-import", action="store_true", help="the bulk imports alone, nothing written (A/B runs)")
     parser.add_argument("--label", default="", help="a note stored with the figures (e.g. before/after a change)")
     parser.add_argument(
         "--server-arg",
