@@ -1,5 +1,5 @@
-"""The demo's edition beside the 4th edition's published figures (../shared/DESIGN.md): what `make
-demo` prints at its end.
+"""What `make demo` prints at its end: the programme report, and the demo's edition beside the 4th
+edition's published figures (../shared/DESIGN.md).
 
 The committee's proposal (round 0 of its decisions) is what the published 121 and 44 count; the
 edition's end shows what became of it: withdrawals, co-funding a Region declined, agreements
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from cli.edition import print_report
 from domain.db.edition_repository import EditionRepository
 from domain.edition import EditionSettings
 from domain.models import ApplicationSubmission, Decision
@@ -44,29 +45,32 @@ def proposal_shape(engine: Engine, edition: EditionSettings, apps: list[Applicat
     )
 
 
+def counts_add_up(console: Console, report: EditionReport, n: int) -> bool:
+    """The programme report, and whether every one of the `n` applications is counted once."""
+    print_report(report)
+    total = sum(report.by_stage.values())
+    ok = total == n == report.applications
+    console.print(
+        ("[green]counts add up[/]" if ok else "[red]counts do not add up[/]") + f": {total} of {n} applications"
+    )
+    return ok
+
+
 def print_shape(console: Console, shape: Shape, report: EditionReport, edition: EditionSettings) -> bool:
     """The table of the run's figures beside the published ones; whether the committee's matched them."""
     table = Table(title="The 4th edition's public shape", title_justify="left")
-    for column in ("", "committee", "at the end", "published (4th edition)"):
-        table.add_column(column, justify="left" if column in {"", "published (4th edition)"} else "right")
-    table.add_row(
-        "requests", str(shape.requests), "", f"not published (the 5th edition's: {REQUESTS_5TH})", end_section=True
-    )
+    for column in ("", "committee", "at end", "published"):
+        table.add_column(column, justify="right" if column in {"committee", "at end"} else "left", no_wrap=True)
+    table.add_row("requests", str(shape.requests), "", f"not published (5th: {REQUESTS_5TH})", end_section=True)
     table.add_row("selected", str(shape.selected), str(report.funded_projects), str(SELECTED))
-    table.add_row(
-        "  in the six earthquake-hit provinces",
-        str(shape.in_zone),
-        str(report.earthquake_zone_projects),
-        str(IN_ZONE),
-    )
+    table.add_row("  in the earthquake zone", str(shape.in_zone), str(report.earthquake_zone_projects), str(IN_ZONE))
     for code, n in shape.by_partner.items():
         fifth = COOPERATIVES_5TH.get(code)
         table.add_row(
-            f"  cooperatives funded by the Region {regions()[code]['name_fr']}",
+            f"  cooperatives, {regions()[code]['name_fr']}",
             str(n),
             str(report.funded_by.get(region_funder(code), 0)),
-            "co-funded in its territory, count not published"
-            + (f" (the 5th edition's: {fifth})" if fifth is not None else ""),
+            "not published" + (f" (5th: {fifth})" if fifth is not None else ""),
         )
     console.print(table)
     matched = shape.selected == SELECTED and shape.in_zone == IN_ZONE
@@ -80,9 +84,10 @@ def print_shape(console: Console, shape: Shape, report: EditionReport, edition: 
             f"fewer good requests than seats in some envelope among {shape.requests}?[/]"
         )
     console.print(
-        "'at the end': after withdrawals, co-funding declined, agreements not signed, and promotions from the "
-        f"waitlist into what they freed; each envelope holds so many ceilings of {min(edition.ceilings.values()):,.0f} "
-        "MAD (edition_4_settings), and every applicant asks for the ceiling",
+        f"The earthquake zone: the six provinces {', '.join(edition.priority_provinces)}. Each envelope holds so "
+        f"many ceilings of {min(edition.ceilings.values()):,.0f} MAD (edition_4_settings) and every applicant asks "
+        "for the ceiling. 'At end': after withdrawals, co-funding declined, agreements not signed in time, "
+        "and promotions from the waitlist into the money they freed.",
         markup=False,
     )
     return matched
