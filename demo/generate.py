@@ -55,7 +55,7 @@ def generate(settings: EditionSettings, n: int = REQUESTS, seed: int = SEED) -> 
             region = all_regions[j % len(all_regions)] if j < 100 else rng.choice(all_regions + partner_regions)
             province = rng.choice(regions()[region]["provinces"])
         region = province_region()[province]
-        if region in partner_regions and rng.random() < 0.6:
+        if region in partner_regions and rng.random() < 0.7:
             form = LegalForm.COOPERATIVE
         elif rng.random() < 0.04:
             form = LegalForm.COOPERATIVE  # outside a partner region: nobody funds it

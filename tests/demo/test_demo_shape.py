@@ -54,8 +54,19 @@ def test_the_demo_committee_selects_121_of_them_44_in_the_earthquake_zone():
         else:
             assert applicant.legal_form == LegalForm.COOPERATIVE
             assert p.funders == {region_funder(applicant.region_code): settings.ceilings[LegalForm.COOPERATIVE]}
-    # More good projects applied than there were seats, in each envelope: the waitlist is long.
-    assert sum(p.decision == Decision.WAITLISTED for p in placements) > 100
+    # More good projects applied than there were seats, in each envelope: a live run whose busy worker
+    # lets a few of them miss a deadline before the committee still fills every envelope.
+    waiting = Counter(
+        envelope(by_id[p.application_id], settings) for p in placements if p.decision == Decision.WAITLISTED
+    )
+    assert min(waiting[e] for e in ("zone", "national", "02", "03")) >= 5, waiting
+
+
+def envelope(applicant, settings: EditionSettings) -> str:
+    """Which envelope would fund this applicant: a partner Region's (its code), the zone's, the national one."""
+    if applicant.legal_form == LegalForm.COOPERATIVE:
+        return applicant.region_code
+    return "zone" if applicant.province in settings.priority_provinces else "national"
 
 
 def test_the_simulated_people_decide_the_same_whatever_the_order_they_are_asked_in():
