@@ -17,14 +17,10 @@ and stay thin: parsing in cli/inputs.py, updates.py and imports.py, calls to Tem
 output in cli/render.py.
 """
 
-import os
-import sys
-import traceback
-
 from cli import applications, backup, messages, ops, users
 from cli import edition as edition_cli
 from cli.documents import documents
-from infra.cli_app import cli_app
+from infra.cli_app import cli_app, run_and_leave
 
 # One command group per module: applications (submit, import, status, list), ops actions, editions.
 app = cli_app(
@@ -41,25 +37,7 @@ app.command("pdf")(documents)  # `documents` is the documents-completed action (
 
 
 def main() -> None:
-    """Run the CLI and leave without interpreter finalisation: the Temporal client's Rust threads can
-    abort a finalising interpreter ("Fatal Python error: PyGILState_Release", SIGABRT, exit -6;
-    temporalio/sdk-python#300), which would turn an answered command into a crash."""
-    code: int = 0
-    try:
-        app()
-    except SystemExit as e:
-        if isinstance(e.code, int):
-            code = e.code
-        elif e.code is not None:
-            print(e.code, file=sys.stderr)
-            code = 1
-    except Exception:  # noqa: BLE001 - a bug: show it, exit 1
-        traceback.print_exc()
-        code = 1
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
+    run_and_leave(app)  # infra/cli_app.py: why not a plain exit
 
 
 if __name__ == "__main__":

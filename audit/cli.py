@@ -9,7 +9,7 @@ Machine-readable output with --json goes to stdout; progress bars go to stderr.
 """
 
 from audit import cli_checks, cli_histories
-from infra.cli_app import cli_app
+from infra.cli_app import cli_app, run_and_leave
 
 app = cli_app(
     "Moazara auditor tools: workflow histories, deterministic replay, decision timelines, money reconciliation, audit log.",
@@ -19,4 +19,4 @@ app = cli_app(
 
 
 def main() -> None:
-    app()
+    run_and_leave(app)  # infra/cli_app.py: why not a plain exit

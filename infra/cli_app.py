@@ -2,7 +2,10 @@
 (`python -m audit`) alike."""
 
 import ast
+import os
 import re
+import sys
+import traceback
 
 import typer
 from typer._click.core import Context  # typer vendors click: its exceptions, not the click package's
@@ -39,3 +42,25 @@ def cli_app(help_text: str, *groups: typer.Typer) -> typer.Typer:
     for group in groups:
         app.registered_commands.extend(group.registered_commands)
     return app
+
+
+def run_and_leave(app: typer.Typer) -> None:
+    """Run the CLI and leave without interpreter finalisation: the Temporal client's Rust threads can
+    abort a finalising interpreter ("Fatal Python error: PyGILState_Release", SIGABRT, exit -6;
+    temporalio/sdk-python#300), which would turn an answered command into a crash."""
+    code: int = 0
+    try:
+        app()
+    except SystemExit as e:
+        if isinstance(e.code, int):
+            code = e.code
+        elif e.code is not None:
+            print(e.code, file=sys.stderr)
+            code = 1
+    except Exception:  # noqa: BLE001 - a bug: show it, exit 1
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
