@@ -1,15 +1,12 @@
 """The application lifecycle on the time-skipping test server, path by path, with a real database."""
 
-import uuid
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.worker import Worker
 
-from activities.application import ApplicationActivities
 from domain.calendar import local_date
 from domain.edition import CoFundingFallback
 from domain.models import (
@@ -228,21 +225,12 @@ async def test_cofunding_declined_ministry_covers(lifecycle):
     "policy, expected",
     [(CoFundingFallback.REDUCE_AWARD, Stage.NOT_SELECTED), (CoFundingFallback.WAITLIST, Stage.WAITLISTED)],
 )
-async def test_cofunding_timeout_follows_the_edition_policy(ts_env, sqlite_repo, executor, policy, expected):
-    queue = f"policy-{uuid.uuid4().hex[:8]}"
-    settings = settings_with(cofunding_fallback=policy)
-    async with Worker(
-        ts_env.client,
-        task_queue=queue,
-        workflows=[ApplicationWorkflow],
-        activities=ApplicationActivities(sqlite_repo).all(),
-        activity_executor=executor,
-    ):
-        d = Driver(ts_env, queue, settings)
-        try:
-            await _timeout_under_policy(d, policy, expected)
-        finally:
-            await d.cleanup()
+async def test_cofunding_timeout_follows_the_edition_policy(ts_env, lifecycle_queue, policy, expected):
+    d = Driver(ts_env, lifecycle_queue, settings_with(cofunding_fallback=policy))
+    try:
+        await _timeout_under_policy(d, policy, expected)
+    finally:
+        await d.cleanup()
 
 
 async def _timeout_under_policy(d, policy, expected):
