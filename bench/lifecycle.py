@@ -362,7 +362,9 @@ if __name__ == "__main__":
         help="`temporal server start-dev` arguments instead of the embedded default's persistence "
         "options (--server-arg=--log-level --server-arg=warn: the SQLite file in its default mode)",
     )
+    parser.add_argument("--poll", type=float, default=POLL, help="seconds between two status queries")
     parsed = parser.parse_args()
+    POLL = parsed.poll
     if parsed.server_arg:
         SERVER_ARGS = tuple(parsed.server_arg)
     result = asyncio.run(main(parsed))
