@@ -2,6 +2,8 @@
 ArchiveWorkflow (the last three on their schedules) and their activities against the configured Temporal and database.
 
 python worker.py            # embedded default: dev server on localhost:7233, SQLite under var/
+EDITION_TASK_QUEUE=moazara-editions python worker.py --editions   # a worker of the editions' own
+                            # queue (imports then do not wait behind the applications' first steps)
 # metrics on 127.0.0.1:9464/metrics, /healthz and /readyz on 127.0.0.1:9465 (observability/)
 TEMPORAL_ADDRESS=… DATABASE_URL=postgresql+psycopg://… python worker.py
 """
@@ -10,6 +12,7 @@ import asyncio
 import concurrent.futures
 import functools
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
@@ -78,7 +81,9 @@ def activities_for(
     store = open_store(settings)
     return (
         ApplicationActivities(repo, payment_system, bank_accounts, store).all()
-        + EditionActivities(EditionRepository(repo.engine), client).all()
+        + EditionActivities(
+            EditionRepository(repo.engine), client, settings.task_queue if settings.edition_task_queue else None
+        ).all()
         + OutboundActivities(repo.engine, settings).all()
         + ArchiveActivities(client, repo.engine, store, functools.partial(archive_seal.seal, settings=settings)).all()
     )
@@ -117,12 +122,14 @@ def build_worker(
     settings: Settings,
     executor: concurrent.futures.Executor,
     interceptors: Sequence[Interceptor] = (),
+    task_queue: str | None = None,
 ) -> Worker:
-    """`interceptors` run after the service's counters (tests add fault injection there, never production)."""
+    """`interceptors` run after the service's counters (tests add fault injection there, never production).
+    `task_queue`: the applications' (default) or the editions' (`--editions`)."""
     payment_system = PaymentSystem(settings.payment_system_url, settings.payment_system_timeout_seconds)
     return Worker(
         client,
-        task_queue=settings.task_queue,
+        task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities_for(client, repo, payment_system, vault.bank_accounts(settings, repo.engine), settings),
         activity_executor=executor,
@@ -164,8 +171,11 @@ async def until_ok(
     return None
 
 
-async def main() -> None:
+async def main(editions: bool = False) -> None:
     settings = get_settings()
+    if editions and not settings.edition_task_queue:
+        raise SystemExit("worker.py --editions: set EDITION_TASK_QUEUE (the editions' own task queue)")
+    queue = settings.editions_queue if editions else settings.task_queue
     configure_logging(settings.log_format, settings.log_level)
     log = structlog.get_logger("moazara.worker")
     install_metrics_runtime(settings)  # before the first client: SDK metrics and the service's counters
@@ -195,14 +205,14 @@ async def main() -> None:
     await ensure_schedules(client, settings)
     renderers = render_in_processes(settings.render_processes)  # documents/render.py: why
     with concurrent.futures.ThreadPoolExecutor(settings.activity_threads) as executor:
-        worker = build_worker(client, Repository(engine), settings, executor)
+        worker = build_worker(client, Repository(engine), settings, executor, task_queue=queue)
         health.set_check("worker", worker_check(worker))
         run = asyncio.create_task(worker.run())
         log.info(
             "worker started",
             address=settings.temporal_address,
             namespace=settings.temporal_namespace,
-            task_queue=settings.task_queue,
+            task_queue=queue,
             database=database,
         )
         if archive_seal.seals_with_payload_keys(settings) and not is_embedded_default(settings):
@@ -234,4 +244,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(editions="--editions" in sys.argv[1:]))

@@ -71,8 +71,10 @@ def _decision(row: CommitteeDecisionRow, confirmed_by: str) -> CommitteeDecision
 
 
 class EditionActivities(ActivityGroup):
-    def __init__(self, repo: EditionRepository, client: Client) -> None:
-        self.repo, self.client = repo, client
+    def __init__(self, repo: EditionRepository, client: Client, application_queue: str | None = None) -> None:
+        # The applications run on their own queue when the editions have one (EDITION_TASK_QUEUE):
+        # an import's starts then do not wait behind the applications' first steps.
+        self.repo, self.client, self.application_queue = repo, client, application_queue
 
     @activity.defn
     def open_edition(self, settings: EditionSettings, opened_by: str, at: datetime) -> bool:
@@ -130,7 +132,7 @@ class EditionActivities(ActivityGroup):
                 APPLICATION_WORKFLOW,
                 inp,
                 id=app_id,
-                task_queue=info.task_queue,
+                task_queue=self.application_queue or info.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 memo={STARTED_BY: started_by},
             )

@@ -95,6 +95,7 @@ class Phase:
         }
         self.command = worker_command
         self.worker = None
+        self.editions = None  # `worker.py --editions`, started for the first import through an edition
         self.client: Client | None = None
 
     async def __aenter__(self) -> "Phase":
@@ -113,9 +114,21 @@ class Phase:
             await asyncio.sleep(3)  # the floor's worker has no health endpoint: give it its start-up
         return self
 
+    async def editions_queue(self) -> str:
+        """The editions' own queue and its worker (EDITION_TASK_QUEUE), as deployed; the
+        applications' queue when EDITION_WORKER=0 (one worker for both, the embedded default)."""
+        if os.environ.get("EDITION_WORKER", "1") == "0":
+            return self.env["TASK_QUEUE"]
+        if self.editions is None:
+            self.env["EDITION_TASK_QUEUE"] = f"{self.env['TASK_QUEUE']}-editions"
+            self.editions = start_worker(f"{self.name}-editions", self.env, self.dir, ("worker.py", "--editions"))
+            await self.editions.wait_ready()
+        return self.env["EDITION_TASK_QUEUE"]
+
     async def __aexit__(self, *exc) -> None:
-        if self.worker:
-            self.worker.stop()
+        for worker in (self.editions, self.worker):
+            if worker:
+                worker.stop()
         self.server.stop()
 
 
@@ -211,7 +224,7 @@ async def import_rate(phase: Phase, m: int, through_edition: bool) -> float:
             EditionWorkflow.run,
             EditionInput(settings=settings, opened_by="bench"),
             id=edition_workflow_id(edition),
-            task_queue=phase.env["TASK_QUEUE"],
+            task_queue=await phase.editions_queue(),
         )
     path = phase.dir / f"import-{edition}.jsonl"
     path.write_text(

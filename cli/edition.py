@@ -83,7 +83,7 @@ def open_(
                 names.EDITION_WORKFLOW,
                 opening,
                 id=edition_workflow_id(edition),
-                task_queue=get_settings().task_queue,
+                task_queue=get_settings().editions_queue,
             )
         except WorkflowAlreadyStartedError:
             return _refused(f"edition {edition} is already open", as_json)

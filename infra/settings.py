@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     temporal_tls_key: str | None = Field(None, description="client private key (PEM file) for mTLS")
     temporal_api_key: str | None = Field(None, description="API key (Temporal Cloud)")
     task_queue: str = Field("moazara-applications", description="task queue of the application workflows")
+    edition_task_queue: str | None = Field(
+        None,
+        description="task queue of the edition workflows, served by `worker.py --editions` "
+        "(None: the applications' queue, one worker for both)",
+    )
     database_url: str = Field("sqlite:///var/moazara.db", description="domain database (SQLAlchemy URL)")
     migrate_on_start: bool = Field(True, description="worker runs Alembic migrations at start (embedded default)")
     log_format: str = Field("console", description="'console' or 'json'")
@@ -162,6 +167,11 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL (or empty for none)")
         return v.strip()
+
+    @property
+    def editions_queue(self) -> str:
+        """Where edition workflows start and run: their own queue when one is set."""
+        return self.edition_task_queue or self.task_queue
 
 
 @cache

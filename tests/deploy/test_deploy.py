@@ -100,6 +100,8 @@ def command(container: dict) -> list[str]:
 
 
 def role(cmd: list[str]) -> str:
+    if cmd == ["python", "worker.py", "--editions"]:
+        return "editions-worker"
     if cmd[:2] == ["python", "worker.py"]:
         return "worker"
     if cmd[:3] == ["python", "-m", "gateway"]:
@@ -231,9 +233,12 @@ def test_required_settings_are_set_and_the_processes_agree(monkeypatch):
             assert s.observability_host == "0.0.0.0" and s.gateway_host == "0.0.0.0", (where, n)
             assert s.log_format == "json", (where, n)
         # A gateway on another namespace, queue, database or key file would be silently broken.
-        for field in ("temporal_namespace", "task_queue", "database_url", "secrets_file"):
+        for field in ("temporal_namespace", "task_queue", "edition_task_queue", "database_url", "secrets_file"):
             values = {getattr(s, field) for s in running.values()}
             assert len(values) == 1, (where, field, values)
+        # The editions have a queue of their own and a worker serving it (worker.py --editions).
+        assert "editions-worker" in roles, where
+        assert all(s.edition_task_queue and s.edition_task_queue != s.task_queue for s in running.values()), where
         migrate = [s for n, s in processes.items() if "migrate" in n]
         assert migrate and all(m.database_url == next(iter(running.values())).database_url for m in migrate), where
     # In a cluster the workers send payment orders to the payment system, over TLS.
@@ -284,7 +289,11 @@ def test_compose_health_checks_call_the_readiness_endpoints(monkeypatch):
         assert test[:4] == ["CMD", "python", "-m", "observability.probe"], name
         port, path = port_of(test[4])
         assert path == "/readyz", name
-        serves = {"worker": settings.health_port, "console": settings.console_port}.get(r, settings.gateway_port)
+        serves = {
+            "worker": settings.health_port,
+            "editions-worker": settings.health_port,
+            "console": settings.console_port,
+        }.get(r, settings.gateway_port)
         assert port == serves, name
         published = {int(p.split(":")[-1]) for p in s.get("ports", [])}
         if r == "worker":
