@@ -86,6 +86,7 @@ bench: $(STAMP)
 	$(PY) -m bench.committee -n 10000
 	$(PY) -m bench.replay
 	$(PY) -m bench.lifecycle -n 200 --import-n 300
+	$(PY) -m bench.lifecycle -n 200 --import-n 300 --postgresql $${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 	$(PY) -m bench.console -n 10000
 	$(PY) -m bench.console -n 10000 --postgresql $${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 	$(PY) -m bench.outbound -n 300

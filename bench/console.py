@@ -17,9 +17,8 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,8 +27,9 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, text
 
+from bench.measuring import database
 from console.app import console_state, create_app
-from domain.db.session import make_engine, migrate, normalize_url
+from domain.db.session import make_engine, migrate
 from domain.db.tables import Application, AwardRow, EditionRow, LedgerRow, ProgressReportRow
 from domain.edition import edition_4_settings
 from domain.models import Stage
@@ -157,26 +157,6 @@ async def timed(clients: dict[str, httpx.AsyncClient], path: str, times: int) ->
             samples[name].append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200, (name, path, r.status_code)
     return {name: summary(s) for name, s in samples.items()}
-
-
-@contextmanager
-def database(tmp: str, postgresql: str | None) -> Iterator[str]:
-    """The domain database's URL: a SQLite file in `tmp`, or a scratch schema on the PostgreSQL
-    server (search_path set in the URL, as tests/conftest_db.py does), dropped afterwards."""
-    if postgresql is None:
-        yield f"sqlite:///{tmp}/bench.db"
-        return
-    admin = make_engine(normalize_url(postgresql), connect_args={"connect_timeout": 3})
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = normalize_url(postgresql).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @asynccontextmanager

@@ -46,7 +46,7 @@ from temporalio.client import (
 )
 
 from bench.floor import FloorPlan, FloorWorkflow
-from bench.measuring import CpuMeter, Profiler, compile_bytecode, many, percentile, timed
+from bench.measuring import CpuMeter, Profiler, compile_bytecode, database, many, percentile, timed
 from demo.services import SERVER_PERSISTENCE
 from domain.edition import edition_4_settings
 from domain.edition_messages import EditionInput, edition_workflow_id
@@ -81,14 +81,16 @@ def bench_settings():
 class Phase:
     """A fresh dev server with file persistence and one worker process."""
 
-    def __init__(self, name: str, workdir: Path, worker_command: tuple[str, ...] = ("worker.py",)) -> None:
+    def __init__(
+        self, name: str, workdir: Path, worker_command: tuple[str, ...] = ("worker.py",), database_url: str = ""
+    ) -> None:
         self.name, self.dir = name, workdir / name
         self.dir.mkdir(parents=True)
         self.server = DevServer(self.dir / "temporal.db", self.dir / "temporal.log", SERVER_ARGS)
         self.env = {
             **codec_settings(),
             "TASK_QUEUE": f"bench-{name}",
-            "DATABASE_URL": f"sqlite:///{self.dir / 'moazara.db'}",
+            "DATABASE_URL": database_url or f"sqlite:///{self.dir / 'moazara.db'}",
             "MAX_CONCURRENT_ACTIVITIES": os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32"),
             "ACTIVITY_THREADS": os.environ.get("ACTIVITY_THREADS", "32"),
             "LOG_LEVEL": "WARNING",
@@ -270,6 +272,55 @@ async def imports_alone(args, work: Path) -> dict:
     return out
 
 
+async def lifecycle_and_imports(args, ph: "Phase", out: dict, work: Path) -> tuple[dict[str, int], str]:
+    """The lifecycle phase (and the imports unless --only-lifecycle) on one server and worker: the
+    figures go into `out`; returns the lifecycle's shape (for the floor) and the worker's profile."""
+    profile = ""
+    # One lifecycle first, alone: its history is the shape the floor copies.
+    ops: list[float] = []
+    await one_lifecycle(ph.client, ph.env["TASK_QUEUE"], 0, "SHAPE", ops)
+    shape = await shape_of(ph.client.get_workflow_handle("moazara-4-BENCH-SHAPE-00000"))
+    out["shape"] = shape
+    ops.clear()
+    profiler = Profiler(ph.worker.proc.pid, work / "profile.raw") if args.profile else None
+    cpu = CpuMeter(ph)
+    elapsed = await many(
+        args.n, args.concurrency, lambda i: one_lifecycle(ph.client, ph.env["TASK_QUEUE"], i + 1, "RUN", ops)
+    )
+    used = cpu.used()
+    if profiler:
+        profile = profiler.stop()
+    out["lifecycle"] = {
+        "seconds": round(elapsed, 2),
+        "per_second": round(args.n / elapsed, 3),
+        "cpu_seconds": used,
+        "ops_update_p50_ms": round(1000 * percentile(ops, 50), 1),
+        "ops_update_p95_ms": round(1000 * percentile(ops, 95), 1),
+        "ops_updates": len(ops),
+    }
+    print(
+        f"lifecycle: {args.n} applications end to end in {elapsed:.1f}s = {args.n / elapsed:.2f}/s; "
+        f"ops update p50 {out['lifecycle']['ops_update_p50_ms']} ms, p95 {out['lifecycle']['ops_update_p95_ms']} ms; "
+        f"CPU s {used}",
+        flush=True,
+    )
+    if args.only_lifecycle:
+        if profile:
+            (RESULTS / "lifecycle-profile.txt").write_text(profile + "\n")
+        return shape, ""
+    out["import"] = {
+        "direct_per_second": round(await import_rate(ph, args.import_n, False), 2),
+        "through_edition_per_second": round(await import_rate(ph, args.import_n, True), 2),
+        "applications": args.import_n,
+    }
+    print(
+        f"bulk import of {args.import_n}: {out['import']['direct_per_second']}/s straight to Temporal, "
+        f"{out['import']['through_edition_per_second']}/s through the open edition",
+        flush=True,
+    )
+    return shape, profile
+
+
 async def measure(args, work: Path) -> dict:
     out: dict = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -283,49 +334,12 @@ async def measure(args, work: Path) -> dict:
         "server_args": list(SERVER_ARGS),
     }
     profile = ""
-    async with Phase("lifecycle", work) as ph:
-        # One lifecycle first, alone: its history is the shape the floor copies.
-        ops: list[float] = []
-        await one_lifecycle(ph.client, ph.env["TASK_QUEUE"], 0, "SHAPE", ops)
-        shape = await shape_of(ph.client.get_workflow_handle("moazara-4-BENCH-SHAPE-00000"))
-        out["shape"] = shape
-        ops.clear()
-        profiler = Profiler(ph.worker.proc.pid, work / "profile.raw") if args.profile else None
-        cpu = CpuMeter(ph)
-        elapsed = await many(
-            args.n, args.concurrency, lambda i: one_lifecycle(ph.client, ph.env["TASK_QUEUE"], i + 1, "RUN", ops)
-        )
-        used = cpu.used()
-        if profiler:
-            profile = profiler.stop()
-        out["lifecycle"] = {
-            "seconds": round(elapsed, 2),
-            "per_second": round(args.n / elapsed, 3),
-            "cpu_seconds": used,
-            "ops_update_p50_ms": round(1000 * percentile(ops, 50), 1),
-            "ops_update_p95_ms": round(1000 * percentile(ops, 95), 1),
-            "ops_updates": len(ops),
-        }
-        print(
-            f"lifecycle: {args.n} applications end to end in {elapsed:.1f}s = {args.n / elapsed:.2f}/s; "
-            f"ops update p50 {out['lifecycle']['ops_update_p50_ms']} ms, p95 {out['lifecycle']['ops_update_p95_ms']} ms; "
-            f"CPU s {used}",
-            flush=True,
-        )
+    with database(str(work), args.postgresql) as url:
+        out["database"] = "postgresql" if args.postgresql else "sqlite"
+        async with Phase("lifecycle", work, database_url=url) as ph:
+            shape, profile = await lifecycle_and_imports(args, ph, out, work)
         if args.only_lifecycle:
-            if profile:
-                (RESULTS / "lifecycle-profile.txt").write_text(profile + "\n")
             return out
-        out["import"] = {
-            "direct_per_second": round(await import_rate(ph, args.import_n, False), 2),
-            "through_edition_per_second": round(await import_rate(ph, args.import_n, True), 2),
-            "applications": args.import_n,
-        }
-        print(
-            f"bulk import of {args.import_n}: {out['import']['direct_per_second']}/s straight to Temporal, "
-            f"{out['import']['through_edition_per_second']}/s through the open edition",
-            flush=True,
-        )
 
     plan = FloorPlan(activities=shape["activities"], updates=shape["updates"], timers=shape.get("timers", 0))
     async with Phase("floor", work, ("-m", "bench.floor")) as ph:
@@ -350,7 +364,8 @@ async def measure(args, work: Path) -> dict:
     out["ratio"] = round(out["lifecycle"]["per_second"] / out["floor"]["per_second"], 3)
     print(f"ratio lifecycle / floor: {out['ratio']:.2f}", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "lifecycle.json").write_text(json.dumps(out, indent=2) + "\n")
+    name = "lifecycle-postgresql.json" if args.postgresql else "lifecycle.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
     if profile:
         (RESULTS / "lifecycle-profile.txt").write_text(profile + "\n")
         print(f"profile: {RESULTS / 'lifecycle-profile.txt'}")
@@ -374,6 +389,9 @@ if __name__ == "__main__":
         default=[],
         help="`temporal server start-dev` arguments instead of the embedded default's persistence "
         "options (--server-arg=--log-level --server-arg=warn: the SQLite file in its default mode)",
+    )
+    parser.add_argument(
+        "--postgresql", metavar="URL", help="the domain database in a scratch schema of this PostgreSQL server"
     )
     parser.add_argument("--poll", type=float, default=POLL, help="seconds between two status queries")
     parsed = parser.parse_args()

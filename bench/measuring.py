@@ -9,9 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import text
+
+from domain.db.session import make_engine, normalize_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -169,3 +176,23 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+@contextmanager
+def database(tmp: str, postgresql: str | None) -> Iterator[str]:
+    """The domain database's URL: a SQLite file in `tmp`, or a scratch schema on the PostgreSQL
+    server (search_path set in the URL, as tests/conftest_db.py does), dropped afterwards."""
+    if postgresql is None:
+        yield f"sqlite:///{tmp}/bench.db"
+        return
+    admin = make_engine(normalize_url(postgresql), connect_args={"connect_timeout": 3})
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = normalize_url(postgresql).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
