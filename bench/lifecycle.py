@@ -47,7 +47,7 @@ from temporalio.client import (
 )
 
 from bench.floor import FloorPlan, FloorWorkflow
-from bench.measuring import CpuMeter, Profiler, compile_bytecode, database, many, percentile, timed
+from bench.measuring import CpuMeter, Profiler, compile_bytecode, database, many, percentile, timed, update_breakdown
 from demo.services import SERVER_PERSISTENCE
 from domain.db.session import make_engine
 from domain.db.tables import Application
@@ -67,6 +67,7 @@ RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 AWARD = Decimal("40000.00")
 POLL = 0.2  # seconds between two status queries of one workflow (same for floor and lifecycle)
+SAMPLE = 50  # histories read for where the updates' time goes
 PATIENCE = 3600.0  # seconds a simulated person waits for a workflow before the run fails
 # The ops updates whose answer a person waits for: their latency is measured.
 OPS_UPDATES = {U.DECIDE, U.SIGN_AGREEMENT, U.REVIEW_REPORT}
@@ -327,6 +328,10 @@ async def lifecycle_and_imports(args, ph: "Phase", out: dict, work: Path) -> tup
         "ops_update_p50_ms": round(1000 * percentile(ops, 50), 1),
         "ops_update_p95_ms": round(1000 * percentile(ops, 95), 1),
         "ops_updates": len(ops),
+        "ops_update_in_history": await update_breakdown(
+            [ph.client.get_workflow_handle(f"moazara-4-BENCH-RUN-{i + 1:05d}") for i in range(min(args.n, SAMPLE))],
+            {str(u) for u in OPS_UPDATES},
+        ),
     }
     print(
         f"lifecycle: {args.n} applications end to end in {elapsed:.1f}s = {args.n / elapsed:.2f}/s; "
@@ -393,6 +398,9 @@ async def measure(args, work: Path) -> dict:
             "plan": plan.model_dump(mode="json"),
             "update_p50_ms": round(1000 * percentile(ops, 50), 1),
             "update_p95_ms": round(1000 * percentile(ops, 95), 1),
+            "update_in_history": await update_breakdown(
+                [ph.client.get_workflow_handle(f"floor-{i:05d}") for i in range(min(args.n, SAMPLE))], {"answer"}
+            ),
         }
         print(
             f"floor: {args.n} workflows of {plan.activities} activities, {plan.updates} updates, {plan.timers} timers "
