@@ -52,6 +52,7 @@ from infra.log_config import configure_logging
 from infra.payload_keys import is_embedded_default
 from infra.settings import Settings, get_settings
 from infra.temporal_connection import connect
+from infra.workflow_runner import CompiledSandboxRunner
 from observability.counters import ServiceCounters
 from observability.health import Health, database_check, start_health_server, temporal_check, worker_check
 from observability.metrics import install_metrics_runtime
@@ -132,6 +133,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=CompiledSandboxRunner(),  # the SDK's sandbox, its code strings compiled once
         activities=activities_for(client, repo, payment_system, vault.bank_accounts(settings, repo.engine), settings),
         activity_executor=executor,
         max_concurrent_activities=settings.max_concurrent_activities,

@@ -19,6 +19,8 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from infra.workflow_runner import CompiledSandboxRunner
+
 T = TypeVar("T")
 
 
@@ -72,7 +74,9 @@ def replayer(
         from infra.temporal_connection import data_converter
 
         converter = data_converter(accept_clear=True)  # histories from before encryption too
-    return Replayer(workflows=list(workflows), data_converter=converter, runtime=runtime)
+    return Replayer(
+        workflows=list(workflows), data_converter=converter, runtime=runtime, workflow_runner=CompiledSandboxRunner()
+    )
 
 
 _INNER = re.compile(r'message: "(.*?)", source:')

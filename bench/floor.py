@@ -80,6 +80,7 @@ class FloorWorkflow:
 async def main() -> None:
     from infra.settings import get_settings
     from infra.temporal_connection import connect
+    from infra.workflow_runner import CompiledSandboxRunner
 
     settings = get_settings()
     client = await connect(settings)
@@ -88,6 +89,7 @@ async def main() -> None:
             client,
             task_queue=settings.task_queue,
             workflows=[FloorWorkflow],
+            workflow_runner=CompiledSandboxRunner(),  # as worker.py's
             activities=[floor_step],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,
