@@ -81,12 +81,16 @@ async def test_histories_archived_by_the_schedule_are_read_back_after_the_server
         async with build_worker(env.client, Repository(engine), settings, executor):
             await ensure_schedules(env.client, settings)
             await env.client.get_schedule_handle(ARCHIVE_SCHEDULE_ID).trigger()  # as at ARCHIVE_HOUR
-            found = await until(
-                lambda: asyncio.to_thread(rows, engine),
-                lambda r: {x.workflow_id for x in r} >= set(ids),
-                "the scenarios' histories archived by the scheduled ArchiveWorkflow",
-                seconds=60,
+            schedule = env.client.get_schedule_handle(ARCHIVE_SCHEDULE_ID)
+            started = await until(
+                schedule.describe, lambda d: d.info.recent_actions, "the schedule's run started", seconds=60
             )
+            run = started.info.recent_actions[-1].action
+            # The whole scheduled run, not only the scenarios: it may archive other closed runs too
+            # (the outbox's), and the run below must not race it.
+            await env.client.get_workflow_handle(run.workflow_id, run_id=run.first_execution_run_id).result()
+            found = rows(engine)
+            assert {x.workflow_id for x in found} >= set(ids), "the scenarios' histories archived by the schedule"
             again = await env.client.execute_workflow(
                 ArchiveWorkflow.run, ArchiveRun(started_by="test"), id=f"archive-again-{uuid.uuid4().hex[:6]}",
                 task_queue=settings.task_queue,
