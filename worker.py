@@ -40,7 +40,6 @@ from activities.database_errors import DatabaseErrors
 from activities.edition import EditionActivities
 from activities.outbound import OutboundActivities
 from activities.payment_system import PaymentSystem
-from activities.urgency import Urgency
 from documents.render import render_in_processes
 from documents.store import open_store
 from domain.db.bank_accounts import BankAccounts
@@ -141,15 +140,7 @@ def build_worker(
         # The service's own counters (observability/counters.py) see the activity's own outcome;
         # database errors are then made short and free of SQL parameters (activities/database_errors.py).
         # An update with no input is refused with that reason (workflows/missing_inputs.py).
-        # An update's activities write before the background's (activities/urgency.py).
-        interceptors=[
-            ServiceCounters(),
-            DatabaseErrors(),
-            Urgency(),
-            RefuseMissingInputs(),
-            ActorFromHeader(),
-            *interceptors,
-        ],
+        interceptors=[ServiceCounters(), DatabaseErrors(), RefuseMissingInputs(), ActorFromHeader(), *interceptors],
     )
 
 

@@ -3,8 +3,7 @@ heartbeat, read from the activity's name): how every workflow here schedules one
 
 An activity run by an update's handler has someone waiting for its answer (a committee decision,
 a signature, an import's batch): it goes with a higher Temporal priority, ahead of the background
-steps in the task queue's backlog and in the worker's queue of database writers
-(activities/urgency.py). Priority is not part of a history's determinism: no patch needed.
+steps in the task queue's backlog. Priority is not part of a history's determinism: no patch needed.
 """
 
 from collections.abc import Callable

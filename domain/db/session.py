@@ -14,8 +14,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from domain.db.writers import WriterQueue
-
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_URL = "sqlite:///var/moazara.db"
 
@@ -75,7 +73,7 @@ def _sqlite_engine(u: URL, **kwargs: Any) -> Engine:
     return engine
 
 
-_WRITERS: "weakref.WeakKeyDictionary[Engine, WriterQueue]" = weakref.WeakKeyDictionary()
+_WRITERS: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
 _WRITERS_GUARD = threading.Lock()
 
 
@@ -87,13 +85,14 @@ def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
     whatever happens meanwhile: under load most of a write's time is that sleep. Queued on a
     Python lock, the next writer starts the moment the previous one commits. Other processes on
     the same file still meet BEGIN IMMEDIATE and the busy timeout. Other databases: no lock.
-    An urgent write (domain/db/writers.py) is handed the lock before the others waiting."""
+    A plain RLock, acquired in C: Temporal cancels a thread's activity by raising in it, and a
+    lock written in Python (a queue that served urgent writers first was tried) can be left held."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
     with _WRITERS_GUARD:
         lock = _WRITERS.get(engine)
         if lock is None:
-            lock = _WRITERS[engine] = WriterQueue()
+            lock = _WRITERS[engine] = threading.RLock()
     return lock
 
 
