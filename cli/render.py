@@ -135,7 +135,7 @@ def status(s: ApplicationStatus, as_json: bool, history: bool = False) -> None:
         return
     t = Table(title=f"Application {s.application_id}", show_header=False, title_justify="left")
     t.add_column("field", style="bold")
-    t.add_column("value")
+    t.add_column("value", overflow="fold")
     t.add_row("edition", str(s.edition))
     t.add_row("stage", s.stage.value)
     t.add_row("waiting for", text(s.waiting_for))
@@ -164,7 +164,8 @@ def status(s: ApplicationStatus, as_json: bool, history: bool = False) -> None:
     if history:
         h = Table(title="History", title_justify="left")
         for c in ("at", "stage", "note"):
-            h.add_column(c)
+            # fold: a long word (a name, a link someone typed) wraps whole instead of ending in "…"
+            h.add_column(c, overflow="fold")
         for c in s.history:
             h.add_row(text(c.at), c.stage.value, text(c.note))
         out.print(h)
