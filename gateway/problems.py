@@ -59,7 +59,13 @@ async def on_gateway_error(_: Request, e: GatewayError) -> JSONResponse:
 
 async def on_invalid_request(_: Request, e: RequestValidationError) -> JSONResponse:
     # Field names and messages only: the input values are not echoed back (nor logged).
-    located_errors = (field_of(err.get("loc", ()), err.get("msg", "invalid")) for err in e.errors())
+    # A body that is not JSON is located by its character position ('body', 119): the body is the field.
+    located_errors = (
+        ("body", "not a JSON document")
+        if err.get("type") == "json_invalid"
+        else field_of(err.get("loc", ()), err.get("msg", "invalid"))
+        for err in e.errors()
+    )
     errors = [{"field": field, "message": message} for field, message in located_errors]
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     return JSONResponse(
