@@ -27,16 +27,13 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select
 from temporalio.client import (
     Client,
     Interceptor,
@@ -47,20 +44,17 @@ from temporalio.client import (
 )
 
 from bench.floor import FloorPlan, FloorWorkflow
+from bench.imports import import_rate
 from bench.measuring import CpuMeter, Profiler, compile_bytecode, database, many, percentile, timed, update_breakdown
 from demo.services import SERVER_PERSISTENCE
-from domain.db.session import make_engine
-from domain.db.tables import Application
 from domain.edition import edition_4_settings
-from domain.edition_messages import EditionInput, edition_workflow_id
 from domain.models import ApplicationStatus, Stage
 from infra.temporal_connection import connect
 from simulation.dev_server import DevServer
 from simulation.driver import Driver, reach
-from simulation.factories import make_submission, settings_with, valid_rib
+from simulation.factories import make_submission, valid_rib
 from simulation.processes import client_settings, codec_settings, start_worker
 from simulation.waiting import until
-from workflows.edition import EditionWorkflow
 from workflows.names import ApplicationUpdate as U
 
 RESULTS = Path(__file__).parent / "results"
@@ -212,69 +206,6 @@ async def shape_of(h: WorkflowHandle) -> dict[str, int]:
                 c[name] += 1
         c["events"] += 1
     return dict(c)
-
-
-async def import_rate(phase: Phase, m: int, through_edition: bool) -> tuple[float, float]:
-    """`starter.py import` of m generated applications: applications per second until the CLI is
-    done (every start accepted), and until every one is recorded in the domain database (what an
-    officer sees on the board; the applications' first activity)."""
-    edition = 90 if through_edition else 91
-    settings = settings_with(
-        edition=edition,
-        call_opens=date.today() - timedelta(days=1),
-        call_closes=date.today() + timedelta(days=30),
-        day_length=timedelta(seconds=1),
-    )
-    settings_file = phase.dir / f"edition-{edition}.json"
-    settings_file.write_text(settings.model_dump_json())
-    if through_edition:
-        await phase.client.start_workflow(
-            EditionWorkflow.run,
-            EditionInput(settings=settings, opened_by="bench"),
-            id=edition_workflow_id(edition),
-            task_queue=await phase.editions_queue(),
-        )
-    path = phase.dir / f"import-{edition}.jsonl"
-    path.write_text(
-        "\n".join(make_submission(f"IMP-{edition}-{i:05d}", edition=edition).model_dump_json() for i in range(m))
-    )
-    env = {**os.environ, **phase.env, "SECRETS_FILE": ""}
-    t = time.perf_counter()
-    run = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "starter.py", "import", str(path), "--settings", str(settings_file), "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    elapsed = time.perf_counter() - t
-    counts = json.loads(run.stdout)["counts"] if run.returncode == 0 else {"error": run.stderr[-500:]}
-    if counts.get("started") != m:
-        raise RuntimeError(f"import through_edition={through_edition}: {counts}")
-    engine = make_engine(phase.env["DATABASE_URL"])
-    query = select(func.count()).select_from(Application).where(Application.edition == edition)
-    try:
-
-        def recorded() -> int:
-            with engine.connect() as c:
-                return c.scalar(query) or 0
-
-        await until(lambda: asyncio.to_thread(recorded), lambda k: k >= m, f"{m} recorded", PATIENCE, 0.1)
-        took = time.perf_counter() - t
-        # Not timed: the applications' first steps done (all waiting for reviewers), so that the next
-        # measurement does not share the machine with this one's leftovers.
-        early = query.where(Application.stage.in_([Stage.SUBMITTED.value, Stage.ELIGIBILITY.value]))
-
-        def starting() -> int:
-            with engine.connect() as c:
-                return c.scalar(early) or 0
-
-        await until(lambda: asyncio.to_thread(starting), lambda k: k == 0, f"{m} past eligibility", PATIENCE, 0.5)
-    finally:
-        engine.dispose()
-    return m / elapsed, m / took
 
 
 async def main(args) -> dict:
