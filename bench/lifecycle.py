@@ -18,7 +18,7 @@ production's embedded default) and its own worker process:
 
 Prints the rates and their ratio, p50/p95 of an ops update, and the import rates; writes them to
 bench/results/lifecycle.json. With --profile, py-spy samples the lifecycle's worker and the top of
-its profile is written to bench/results/lifecycle-profile.txt.
+its profile is written to bench/results/lifecycle-profile.txt (the floor's to floor-profile.txt).
 """
 
 import argparse
@@ -318,10 +318,13 @@ async def measure(args, work: Path) -> dict:
     plan = FloorPlan(activities=shape["activities"], updates=shape["updates"], timers=shape.get("timers", 0))
     async with Phase("floor", work, ("-m", "bench.floor")) as ph:
         ops = []
+        profiler = Profiler(ph.worker.proc.pid, work / "floor-profile.raw") if args.profile else None
         cpu = CpuMeter(ph)
         elapsed = await many(
             args.n, args.concurrency, lambda i: one_floor(ph.client, ph.env["TASK_QUEUE"], i, plan, ops)
         )
+        if profiler:
+            (RESULTS / "floor-profile.txt").write_text(profiler.stop() + "\n")
         out["floor"] = {
             "seconds": round(elapsed, 2),
             "per_second": round(args.n / elapsed, 3),
@@ -354,7 +357,9 @@ if __name__ == "__main__":
     parser.add_argument("-n", type=int, default=200, help="applications (and floor workflows)")
     parser.add_argument("--import-n", type=int, default=300, help="applications per bulk import")
     parser.add_argument("--concurrency", type=int, default=100, help="applications driven at once")
-    parser.add_argument("--profile", action="store_true", help="sample the lifecycle's worker with py-spy")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the lifecycle's and the floor's workers with py-spy"
+    )
     parser.add_argument(
         "--only-lifecycle", action="store_true", help="the lifecycle phase alone, nothing written (A/B runs)"
     )

@@ -180,13 +180,15 @@ def file_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-async def run(n: int, work: Path, budget: float | None = None) -> dict[str, Any]:
+async def run(n: int, work: Path, budget: float | None = None, editions_worker: bool = True) -> dict[str, Any]:
     groups = edition.plan(n)
     settings = edition.settings(date.today(), groups)
     phases: dict[str, float] = {}
     unfinished: dict[str, Any] | None = None
-    async with Stack(work / "live", print) as stack:
+    async with Stack(work / "live", print, editions_worker) as stack:
         pids = {"temporal_server": stack.server.proc, "worker": stack.worker.proc}
+        if stack.editions_worker is not None:
+            pids["editions_worker"] = stack.editions_worker.proc
         cpu0 = {k: cpu_seconds(p.pid) for k, p in pids.items()}
         progress = Progress()
         people = People(stack, progress, groups, settings)
@@ -230,7 +232,8 @@ async def run(n: int, work: Path, budget: float | None = None) -> dict[str, Any]
         Places(fresh / "temporal.db", normalize_url(f"sqlite:///{fresh / 'm.db'}"), fresh / "documents", None),
     )
     return {
-        "command": f"python -m bench.sizing -n {n}",
+        "command": f"python -m bench.sizing -n {n}" + ("" if editions_worker else " --one-worker"),
+        "editions_worker": editions_worker,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "applications": n,
         "edition_seconds": edition_seconds,
@@ -267,10 +270,15 @@ def main() -> None:
         default=None,
         help="stop the edition after this long and report the rates reached and their extrapolation",
     )
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="the edition on the applications' worker (before EDITION_TASK_QUEUE; deployments have two)",
+    )
     args = parser.parse_args()
     budget = None if args.budget_minutes is None else 60 * args.budget_minutes
     with tempfile.TemporaryDirectory(prefix="sizing-") as tmp:
-        result = asyncio.run(run(args.n, Path(tmp), budget))
+        result = asyncio.run(run(args.n, Path(tmp), budget, not args.one_worker))
     # One entry per edition size: the per-application cost is the difference between two sizes.
     runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     runs[str(args.n)] = result

@@ -118,7 +118,7 @@ class People:
                     EditionWorkflow.run,
                     EditionInput(settings=self.settings, opened_by=OFFICER),
                     id=self.edition.id,
-                    task_queue=self.stack.env["TASK_QUEUE"],
+                    task_queue=self.stack.env.get("EDITION_TASK_QUEUE") or self.stack.env["TASK_QUEUE"],
                 )
             except WorkflowAlreadyStartedError:
                 pass  # our own start, whose answer was lost with the server

@@ -26,7 +26,9 @@ from simulation.processes import WorkerProcess, client_settings, codec_settings,
 
 
 class Stack:
-    def __init__(self, workdir: Path, say: Callable[[str], None]) -> None:
+    def __init__(self, workdir: Path, say: Callable[[str], None], editions_worker: bool = False) -> None:
+        """`editions_worker`: the edition workflow on a queue and worker of its own, as deployed
+        (`worker.py --editions`); that worker is not killed."""
         self.dir, self.say = workdir, say
         self.dir.mkdir(parents=True, exist_ok=True)
         self.server = DevServer(self.dir / "temporal.db", self.dir / "temporal.log", SERVER_PERSISTENCE)
@@ -41,6 +43,9 @@ class Stack:
             "MAX_CONCURRENT_ACTIVITIES": "16",
             "ACTIVITY_THREADS": "16",
         }
+        if editions_worker:
+            self.env["EDITION_TASK_QUEUE"] = f"{self.env['TASK_QUEUE']}-editions"
+        self.editions_worker: WorkerProcess | None = None
         self.workers: list[WorkerProcess] = []
         self.exited_on_their_own: list[str] = []  # "worker-3 exited with 1"
         self.client: Client
@@ -58,6 +63,9 @@ class Stack:
         # The client's own retries are its business: its core logs only errors (audit/replay.py's runtime).
         runtime = quiet_runtime()
         self.client = await robust(lambda: connect(client_settings(self.env), runtime), "connect", 60)
+        if "EDITION_TASK_QUEUE" in self.env:
+            self.editions_worker = start_worker("editions-worker", self.env, self.dir, ("worker.py", "--editions"))
+            await self.editions_worker.wait_ready(tries=600)
         await self._new_worker()
         self._watch = asyncio.create_task(self._replace_exited_workers())
         return self
@@ -65,7 +73,7 @@ class Stack:
     async def __aexit__(self, *exc: object) -> None:
         if self._watch is not None:
             self._watch.cancel()
-        for w in self.workers:
+        for w in [*self.workers, *filter(None, [self.editions_worker])]:
             await asyncio.to_thread(w.stop)
         await asyncio.to_thread(self.server.stop)
         self.payment_system.__exit__()
