@@ -121,13 +121,17 @@ def on_submission(f: Facts) -> list[Message]:
     return _to_applicant(f, Kind.SUBMISSION_RECEIVED, "submitted")
 
 
+def tells_on_stage(stage: Stage) -> bool:
+    """Whether entering `stage` tells anyone (most stage changes do not: no facts to read)."""
+    return stage in STAGE_TO_APPLICANT
+
+
 def on_stage(f: Facts, stage: Stage, seq: int, at: datetime, note: str) -> list[Message]:
     """The stage change numbered `seq` (the workflow's own numbering): a message to the applicant
     when the stage is one they must hear of, with the deadline it starts."""
-    told = STAGE_TO_APPLICANT.get(stage)
-    if told is None:
+    if not tells_on_stage(stage):
         return []
-    kind, deadline_setting = told
+    kind, deadline_setting = STAGE_TO_APPLICANT[stage]
     params = {"note": note[:500]}
     if kind == Kind.AGREEMENT_READY:  # entering the stage: its first version (on_agreement_version: the next)
         params["version"] = "1"
@@ -145,8 +149,13 @@ def on_agreement_version(f: Facts, version: int, stage_since: datetime) -> list[
     return _to_applicant(f, Kind.AGREEMENT_READY, f"agreement-v{version}", **params)
 
 
+def tells_on_decision(kind: str, outcome: str) -> bool:
+    """Whether a decision tells anyone: the committee's outcomes do."""
+    return kind == "committee" and outcome in DECISIONS
+
+
 def on_decision(f: Facts, kind: str, seq: int, outcome: str, award: Decimal | None) -> list[Message]:
-    if kind != "committee" or outcome not in DECISIONS:
+    if not tells_on_decision(kind, outcome):
         return []
     params = {"award": str(award)} if award else {}
     return _to_applicant(f, DECISIONS[outcome], f"committee-{seq}", **params)

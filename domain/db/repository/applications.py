@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain import messages
@@ -36,6 +36,18 @@ from domain.models import (
 )
 from domain.money import mad
 
+# set_stage's statements, built once (it runs at every stage change).
+_NEWEST_STAGE = select(func.max(StageChange.seq)).where(StageChange.application_id == bindparam("app"))
+_APPLICATIONS: Table = Application.__table__  # type: ignore[assignment]  # declarative tables are Tables
+_MOVE = (
+    update(_APPLICATIONS)
+    .where(_APPLICATIONS.c.application_id == bindparam("app"))
+    .values(
+        stage=bindparam("to", type_=_APPLICATIONS.c.stage.type),
+        stage_since=bindparam("since", type_=_APPLICATIONS.c.stage_since.type),
+    )
+)
+
 
 class Applications(RepositoryBase):
     def record_submission(
@@ -45,7 +57,7 @@ class Applications(RepositoryBase):
         a, p = submission.applicant, submission.project
         try:
             with self._tx(write=True) as s:
-                new = self._insert_ignore(
+                new = self._insert_new(
                     s,
                     Application,
                     {"application_id": application_id},
@@ -70,13 +82,13 @@ class Applications(RepositoryBase):
                     submitted_by=submitted_by,
                     submitted_at=at,
                 )
-                if new:  # seq 0: the workflow numbers its own stage changes from 1
+                if new is not None:  # seq 0: the workflow numbers its own stage changes from 1
                     key = {"application_id": application_id, "seq": 0}
                     self._insert_ignore(s, StageChange, key, stage=Stage.SUBMITTED.value, at=at, note="")
                     # The first link of the application's audit chain (same transaction).
-                    chain.append(s, chain.of_submission(self._row(s, Application, application_id=application_id)), at)
+                    chain.append(s, chain.of_submission(new), at)
                     self._tell(s, application_id, at, messages.on_submission)
-                return new
+                return new is not None
         except IntegrityError:
             # (edition, registration_number) is taken. By this very application (a concurrent
             # retry that won the race on the other unique index)? Then it is a repeat.
@@ -96,16 +108,16 @@ class Applications(RepositoryBase):
     def set_stage(self, application_id: str, seq: int, stage: str, at: datetime, note: str = "") -> None:
         stage = Stage(stage).value  # an unknown stage is a ValueError, not a row
         with self._tx(write=True) as s:
-            app = self._app(s, application_id, lock=True)
+            self._check_app(s, application_id, lock=True)
             key = {"application_id": application_id, "seq": seq}
-            new = self._insert_ignore(s, StageChange, key, stage=stage, at=at, note=note)
-            # A retry (row already there) already applied its change; an older seq arriving
-            # late must not move the application back.
-            newest = s.scalar(select(func.max(StageChange.seq)).where(StageChange.application_id == application_id))
-            if new and seq == newest:
-                app.stage, app.stage_since = stage, at
-            if new:
-                chain.append(s, chain.of_stage(self._row(s, StageChange, **key)), at)
+            row = self._insert_new(s, StageChange, key, stage=stage, at=at, note=note)
+            if row is None:  # a retry: its change was applied
+                return
+            # An older seq arriving late must not move the application back.
+            if seq == s.connection().execute(_NEWEST_STAGE, {"app": application_id}).scalar():
+                s.connection().execute(_MOVE, {"app": application_id, "to": stage, "since": at})
+            chain.append(s, chain.of_stage(row), at)
+            if messages.tells_on_stage(Stage(stage)):
                 self._tell(s, application_id, at, lambda f: messages.on_stage(f, Stage(stage), seq, at, note))
 
     def close(self, application_id: str, stage: str, amount_to_recover: Decimal | None, at: datetime) -> None:
@@ -168,9 +180,9 @@ class Applications(RepositoryBase):
 
     def record_eligibility(self, application_id: str, attempt: int, result: EligibilityResult, at: datetime) -> None:
         with self._tx(write=True) as s:
-            self._app(s, application_id)
+            self._check_app(s, application_id)
             key = {"application_id": application_id, "attempt": attempt}
-            if self._insert_ignore(
+            row = self._insert_new(
                 s,
                 EligibilityCheck,
                 key,
@@ -178,8 +190,9 @@ class Applications(RepositoryBase):
                 rule_set_version=result.rule_set_version,
                 failures=[f.model_dump(mode="json") for f in result.failures],
                 at=at,
-            ):
-                chain.append(s, chain.of_eligibility(self._row(s, EligibilityCheck, **key)), at)
+            )
+            if row is not None:
+                chain.append(s, chain.of_eligibility(row), at)
 
     def add_documents(self, application_id: str, documents: list[Document], at: datetime) -> None:
         """Merge documents into the stored submission, one per kind (a newer one replaces)."""
@@ -195,16 +208,16 @@ class Applications(RepositoryBase):
 
     def record_review(self, application_id: str, review: Review, weighted_score: Decimal, at: datetime) -> bool:
         with self._tx(write=True) as s:
-            self._app(s, application_id)
+            self._check_app(s, application_id)
             key = {"application_id": application_id, "reviewer_id": review.reviewer_id}
             scores = review.model_dump(mode="json")["scores"]
-            new = self._insert_ignore(
+            row = self._insert_new(
                 s, ReviewRow, key, scores=scores, weighted_score=mad(weighted_score), comment=review.comment, at=at
             )
-            if new:
-                chain.append(s, chain.of_review(self._row(s, ReviewRow, **key)), at)
+            if row is not None:
+                chain.append(s, chain.of_review(row), at)
                 mark_reviewed(s, application_id, review.reviewer_id)
-            return new
+            return row is not None
 
     def set_score(self, application_id: str, score: Decimal | None) -> None:
         with self._tx(write=True) as s:
@@ -213,5 +226,5 @@ class Applications(RepositoryBase):
     def record_decision(self, application_id: str, decision: DecisionRecord) -> bool:
         """The decision, its audit entry and its messages; False if it was already recorded."""
         with self._tx(write=True) as s:
-            self._app(s, application_id)
+            self._check_app(s, application_id)
             return self._decide(s, application_id, decision)

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Engine, Table, bindparam, func, insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -67,6 +69,8 @@ class DecisionRecord(NamedTuple):
 
 
 _Row = TypeVar("_Row", bound=Base)
+_ID = select(Application.application_id).where(Application.application_id == bindparam("app"))
+_LOCKED_ID = _ID.with_for_update()
 
 
 def _amount(value: Decimal | int | str, what: str = "amount") -> Decimal:
@@ -97,18 +101,28 @@ class RepositoryBase:
         """INSERT the row `key` names (its natural key: column -> value) with `values`, ON CONFLICT
         on that key DO NOTHING; True if the row is new."""
         table: Table = model.__table__  # type: ignore[assignment]  # declarative tables are Tables
-        row = key | values
-        dialect = s.get_bind().dialect.name
-        if dialect in ("postgresql", "sqlite"):
-            ins = pg_insert if dialect == "postgresql" else sqlite_insert
-            stmt = ins(table).values(**row).on_conflict_do_nothing(index_elements=list(key))
-            # RETURNING rather than rowcount: psycopg reports -1 for these; a skipped row returns none.
-            return s.execute(stmt.returning(table.c[next(iter(key))])).first() is not None
-        # Other databases: check then insert (a concurrent duplicate raises IntegrityError).
-        if s.scalar(select(func.count()).select_from(model).filter_by(**key)):
-            return False
-        s.execute(insert(table).values(**row))
-        return True
+        stmt = _upsert_or_none(s, table, key, key | values)
+        if stmt is None:  # other databases: check then insert (a concurrent duplicate raises IntegrityError)
+            if s.scalar(select(func.count()).select_from(model).filter_by(**key)):
+                return False
+            s.execute(insert(table).values(**key, **values))
+            return True
+        # RETURNING rather than rowcount: psycopg reports -1 for these; a skipped row returns none.
+        return s.connection().execute(stmt.returning(table.c[next(iter(key))])).first() is not None
+
+    @classmethod
+    def _insert_new(cls, s: Session, model: type[_Row], key: dict[str, Any], **values: Any) -> _Row | None:
+        """`_insert_ignore` answering the new row as the database stored it (RETURNING its columns),
+        for its audit entry without reading it back; None if the key was taken. The row is not in
+        the session: it is a description, to read."""
+        table: Table = model.__table__  # type: ignore[assignment]
+        stmt = _upsert_or_none(s, table, key, key | values)
+        if stmt is None:
+            return cls._row(s, model, **key) if cls._insert_ignore(s, model, key, **values) else None
+        stored = s.connection().execute(stmt.returning(*table.c)).first()
+        if stored is None:
+            return None
+        return model(**{attr: stored[i] for i, attr in enumerate(_attributes(model))})
 
     @staticmethod
     def _find(s: Session, model: type[_Row], lock: bool = False, **key: Any) -> _Row | None:
@@ -128,6 +142,14 @@ class RepositoryBase:
     @classmethod
     def _app(cls, s: Session, application_id: str, lock: bool = False) -> Application:
         return cls._get(s, Application, "application", lock, application_id=application_id)
+
+    @staticmethod
+    def _check_app(s: Session, application_id: str, lock: bool = False) -> None:
+        """NotFound unless the application is there; `lock`: SELECT … FOR UPDATE (PostgreSQL). Its id
+        alone, for writes that need no more of it (cheaper than loading the row)."""
+        stmt = _LOCKED_ID if lock else _ID
+        if s.connection().execute(stmt, {"app": application_id}).first() is None:
+            raise NotFound(f"unknown application {application_id!r}")
 
     @classmethod
     def _app_with_money(cls, s: Session, application_id: str) -> Application:
@@ -158,14 +180,14 @@ class RepositoryBase:
         people; False if already there."""
         key = {"application_id": application_id, "kind": d.kind, "seq": d.seq}
         payload = to_jsonable_python(d.payload)
-        if not cls._insert_ignore(
-            s, DecisionRow, key, outcome=d.outcome, payload=payload, decided_by=d.decided_by, at=d.at
-        ):
+        row = cls._insert_new(s, DecisionRow, key, outcome=d.outcome, payload=payload, decided_by=d.decided_by, at=d.at)
+        if row is None:
             return False
-        chain.append(s, chain.of_decision(cls._row(s, DecisionRow, **key)), d.at)
-        award = d.payload.get("award") if isinstance(d.payload, dict) else None
-        amount = Decimal(str(award)) if award not in (None, "") else None
-        cls._tell(s, application_id, d.at, lambda f: messages.on_decision(f, d.kind, d.seq, d.outcome, amount))
+        chain.append(s, chain.of_decision(row), d.at)
+        if messages.tells_on_decision(d.kind, d.outcome):
+            award = d.payload.get("award") if isinstance(d.payload, dict) else None
+            amount = Decimal(str(award)) if award not in (None, "") else None
+            cls._tell(s, application_id, d.at, lambda f: messages.on_decision(f, d.kind, d.seq, d.outcome, amount))
         return True
 
     @staticmethod
@@ -183,6 +205,22 @@ class RepositoryBase:
             attempt=row.attempt,
             status=row.status,
         )
+
+
+def _upsert_or_none(s: Session, table: Table, key: dict[str, Any], row: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING where the database has it (PostgreSQL, SQLite)."""
+    dialect = s.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        return None
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    return ins(table).values(**row).on_conflict_do_nothing(index_elements=list(key))
+
+
+@cache
+def _attributes(model: type[Base]) -> tuple[str, ...]:
+    """The mapped attribute of each of the model's table columns, in the table's order."""
+    mapper = sa_inspect(model)
+    return tuple(mapper.get_property_by_column(c).key for c in model.__table__.columns)
 
 
 def _as_dict(row: Base, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
