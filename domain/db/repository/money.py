@@ -115,8 +115,8 @@ class Money(RepositoryBase):
     def create_payment_order(self, order: PaymentOrder, bank_account: str, at: datetime) -> PaymentOrder:
         """Store the order under its idempotency key; an existing key returns the stored order."""
         with self._tx(write=True) as s:
-            self._app(s, order.application_id)
-            if self._insert_ignore(
+            self._check_app(s, order.application_id)
+            row = self._insert_new(
                 s,
                 PaymentOrderRow,
                 {"key": order.key},
@@ -130,9 +130,10 @@ class Money(RepositoryBase):
                 reason="",
                 created_at=at,
                 updated_at=at,
-            ):
-                chain.append(s, chain.of_order("created", self._row(s, PaymentOrderRow, key=order.key)), at)
-            return self._to_order(self._order(s, order.key))
+            )
+            if row is not None:
+                chain.append(s, chain.of_order("created", row), at)
+            return self._to_order(row or self._order(s, order.key))
 
     def retry_payment_order(self, key: str, attempt: int, bank_account: str, at: datetime) -> PaymentOrder:
         """Re-send a rejected order with fixed bank details, once per (newer) attempt."""
@@ -181,7 +182,7 @@ class Money(RepositoryBase):
         """The payment system executed the order: one ledger row per order, never above the award."""
         with self._tx(write=True) as s:
             app_id = self._order(s, key).application_id
-            self._app(s, app_id, lock=True)  # serialises payments of this application
+            self._check_app(s, app_id, lock=True)  # serialises payments of this application
             order = self._order(s, key, lock=True)
             if s.scalar(select(LedgerRow.id).where(LedgerRow.order_key == key)) is not None:
                 return False
@@ -195,7 +196,7 @@ class Money(RepositoryBase):
                     f"{key}: paying {mad(order.amount)} MAD would take {order.funder}'s payments to "
                     f"{paid + order.amount} MAD, above its award of {award} MAD"
                 )
-            new = self._insert_ignore(
+            row = self._insert_new(
                 s,
                 LedgerRow,
                 {"order_key": key},
@@ -207,8 +208,8 @@ class Money(RepositoryBase):
                 at=at,
             )
             order.status, order.reason, order.updated_at = "executed", "", at
-            if new:
-                chain.append(s, chain.of_payment(self._row(s, LedgerRow, order_key=key), order), at)
+            if row is not None:
+                chain.append(s, chain.of_payment(row, order), at)
                 amount, tranche = mad(order.amount), order.tranche
                 self._tell(s, app_id, at, lambda f: messages.on_payment(f, key, tranche, amount, reference))
-            return new
+            return row is not None
