@@ -136,6 +136,7 @@ def build_worker(
         activities=activities_for(client, repo, payment_system, vault.bank_accounts(settings, repo.engine), settings),
         activity_executor=executor,
         max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
         # The service's own counters (observability/counters.py) see the activity's own outcome;
         # database errors are then made short and free of SQL parameters (activities/database_errors.py).

@@ -56,18 +56,22 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
 
 
 class CpuMeter:
-    """Where the machine's CPU went during a phase: Temporal server, worker, the simulated people."""
+    """Where the machine's CPU went during a phase: Temporal server, worker (its rendering processes
+    included, and also given apart: `renderer`), the simulated people."""
 
     def __init__(self, phase: Any) -> None:  # a bench.lifecycle.Phase
         self.pids = {"temporal_server": phase.server.proc.pid, "worker": phase.worker.proc.pid, "driver": os.getpid()}
-        self.start = {k: self.cpu(k) for k in self.pids}
+        self.start = {k: self.cpu(k) for k in [*self.pids, "renderer"]}
 
     def cpu(self, name: str) -> float:
+        if name == "renderer":  # the worker's children: the processes laying out its PDFs
+            worker = self.pids["worker"]
+            return cpu_seconds(worker) - cpu_seconds(worker, children=False)
         # the driver's children are the server and the worker: counted on their own
         return cpu_seconds(self.pids[name], children=name != "driver")
 
     def used(self) -> dict[str, float]:
-        return {k: round(self.cpu(k) - self.start[k], 1) for k in self.pids}
+        return {k: round(self.cpu(k) - self.start[k], 1) for k in [*self.pids, "renderer"]}
 
 
 async def timed(latencies: list[float], coro):

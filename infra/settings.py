@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="log level")
     max_concurrent_activities: int = Field(32, ge=1, description="activity slots per worker")
     activity_threads: int = Field(32, ge=1, description="threads running the (synchronous) activities")
+    max_concurrent_workflow_tasks: int = Field(
+        100,
+        ge=2,
+        description="workflow tasks a worker takes at once (the SDK's default 100); fewer keep the "
+        "backlog at the server, where a task waits without timing out",
+    )
     render_processes: int = Field(
         1, ge=0, le=32, description="processes laying out PDFs beside the worker (0: in its activity threads)"
     )
