@@ -93,6 +93,7 @@ async def main() -> None:
             activities=[floor_step],
             activity_executor=executor,
             max_concurrent_activities=settings.max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         ).run()
 
 

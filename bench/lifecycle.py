@@ -91,6 +91,7 @@ class Phase:
             "DATABASE_URL": database_url or f"sqlite:///{self.dir / 'moazara.db'}",
             "MAX_CONCURRENT_ACTIVITIES": os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32"),
             "ACTIVITY_THREADS": os.environ.get("ACTIVITY_THREADS", "32"),
+            "MAX_CONCURRENT_WORKFLOW_TASKS": os.environ.get("MAX_CONCURRENT_WORKFLOW_TASKS", "100"),
             "LOG_LEVEL": "WARNING",
         }
         self.command = worker_command
@@ -303,6 +304,7 @@ async def measure(args, work: Path) -> dict:
         "worker": {
             "max_concurrent_activities": int(os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32")),
             "activity_threads": int(os.environ.get("ACTIVITY_THREADS", "32")),
+            "max_concurrent_workflow_tasks": int(os.environ.get("MAX_CONCURRENT_WORKFLOW_TASKS", "100")),
         },
         "label": args.label,
         "server_args": list(SERVER_ARGS),
