@@ -16,6 +16,7 @@ resident memory of server and worker.
 import argparse
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -180,12 +181,17 @@ def file_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-async def run(n: int, work: Path, budget: float | None = None, editions_worker: bool = True) -> dict[str, Any]:
+async def run(
+    n: int, work: Path, budget: float | None = None, editions_worker: bool = True, task_slots: int | None = None
+) -> dict[str, Any]:
     groups = edition.plan(n)
     settings = edition.settings(date.today(), groups)
     phases: dict[str, float] = {}
     unfinished: dict[str, Any] | None = None
-    async with Stack(work / "live", print, editions_worker) as stack:
+    stack = Stack(work / "live", print, editions_worker)
+    if task_slots is not None:
+        stack.env["MAX_CONCURRENT_WORKFLOW_TASKS"] = str(task_slots)
+    async with stack:
         pids = {"temporal_server": stack.server.proc, "worker": stack.worker.proc}
         if stack.editions_worker is not None:
             pids["editions_worker"] = stack.editions_worker.proc
@@ -232,7 +238,9 @@ async def run(n: int, work: Path, budget: float | None = None, editions_worker: 
         Places(fresh / "temporal.db", normalize_url(f"sqlite:///{fresh / 'm.db'}"), fresh / "documents", None),
     )
     return {
-        "command": f"python -m bench.sizing -n {n}" + ("" if editions_worker else " --one-worker"),
+        "command": f"python -m bench.sizing -n {n}"
+        + ("" if editions_worker else " --one-worker")
+        + ("" if task_slots is None else f" --workflow-task-slots {task_slots}"),
         "editions_worker": editions_worker,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "applications": n,
@@ -275,10 +283,19 @@ def main() -> None:
         action="store_true",
         help="the edition on the applications' worker (before EDITION_TASK_QUEUE; deployments have two)",
     )
+    parser.add_argument(
+        "--workflow-task-slots", type=int, default=None, help="MAX_CONCURRENT_WORKFLOW_TASKS of the workers"
+    )
     args = parser.parse_args()
     budget = None if args.budget_minutes is None else 60 * args.budget_minutes
-    with tempfile.TemporaryDirectory(prefix="sizing-") as tmp:
-        result = asyncio.run(run(args.n, Path(tmp), budget, not args.one_worker))
+    tmp = Path(tempfile.mkdtemp(prefix="sizing-"))
+    try:
+        result = asyncio.run(run(args.n, tmp, budget, not args.one_worker, args.workflow_task_slots))
+    except BaseException:
+        # The server's file, the databases and the workers' logs stay for whoever looks into it.
+        print(f"the run failed: its files are kept in {tmp}", flush=True)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
     # One entry per edition size: the per-application cost is the difference between two sizes.
     runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     runs[str(args.n)] = result
