@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         description="workflow tasks a worker takes at once (the SDK's default 100); fewer keep the "
         "backlog at the server, where a task waits without timing out",
     )
+    sticky_schedule_to_start_seconds: float = Field(
+        10,
+        gt=0,
+        description="how long a workflow's next task waits for the worker that has it cached before "
+        "going back to the task queue (the SDK's default 10 s)",
+    )
     render_processes: int = Field(
         1, ge=0, le=32, description="processes laying out PDFs beside the worker (0: in its activity threads)"
     )
