@@ -76,7 +76,10 @@ def row_hash(row: AuditEntry) -> str:
 
 # Built once: append runs in every write that the chain records (a tenth of a worker's time went
 # to building and running these through the ORM).
-_LOCK = select(Application.application_id).where(Application.application_id == bindparam("app")).with_for_update()
+# The application's id by its id (`app`): whether it is there, and, FOR UPDATE, its row lock
+# (also the repository's, domain/db/repository/base.py).
+APPLICATION_ID = select(Application.application_id).where(Application.application_id == bindparam("app"))
+LOCK_APPLICATION = APPLICATION_ID.with_for_update()
 _LAST = (
     select(AuditEntry.seq, AuditEntry.hash)
     .where(AuditEntry.application_id == bindparam("app"))
@@ -94,7 +97,7 @@ def append(s: Session, entry: Entry, at: datetime) -> str:
     # concurrent appends cannot fork the chain. SQLite has no row locks: its writers already hold
     # the database's (BEGIN IMMEDIATE).
     if c.dialect.name != "sqlite":
-        c.execute(_LOCK, {"app": entry.application_id})
+        c.execute(LOCK_APPLICATION, {"app": entry.application_id})
     last = c.execute(_LAST, {"app": entry.application_id}).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     payload = to_jsonable_python(entry.payload)

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Engine, Table, bindparam, func, insert, select
+from sqlalchemy import Engine, Table, func, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -69,8 +69,6 @@ class DecisionRecord(NamedTuple):
 
 
 _Row = TypeVar("_Row", bound=Base)
-_ID = select(Application.application_id).where(Application.application_id == bindparam("app"))
-_LOCKED_ID = _ID.with_for_update()
 
 
 def _amount(value: Decimal | int | str, what: str = "amount") -> Decimal:
@@ -147,7 +145,7 @@ class RepositoryBase:
     def _check_app(s: Session, application_id: str, lock: bool = False) -> None:
         """NotFound unless the application is there; `lock`: SELECT … FOR UPDATE (PostgreSQL). Its id
         alone, for writes that need no more of it (cheaper than loading the row)."""
-        stmt = _LOCKED_ID if lock else _ID
+        stmt = chain.LOCK_APPLICATION if lock else chain.APPLICATION_ID
         if s.connection().execute(stmt, {"app": application_id}).first() is None:
             raise NotFound(f"unknown application {application_id!r}")
 
