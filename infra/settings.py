@@ -66,8 +66,8 @@ class Settings(BaseSettings):
     max_concurrent_workflow_tasks: int = Field(
         100,
         ge=2,
-        description="workflow tasks a worker takes at once (the SDK's default 100); fewer keep the "
-        "backlog at the server, where a task waits without timing out",
+        description="workflow tasks a worker takes at once (the SDK's default 100); fewer keep more of "
+        "the backlog at the server, so the worker does not finish tasks after their 10 s timeout",
     )
     sticky_schedule_to_start_seconds: float = Field(
         10,
