@@ -47,6 +47,7 @@ from domain.db.edition_repository import EditionRepository
 from domain.db.repository import Repository
 from domain.db.session import make_engine, migrate
 from infra import archive_seal, vault
+from infra.backlog import Admission
 from infra.log_config import configure_logging
 from infra.payload_keys import is_embedded_default
 from infra.settings import Settings, get_settings
@@ -83,7 +84,10 @@ def activities_for(
     return (
         ApplicationActivities(repo, payment_system, bank_accounts, store).all()
         + EditionActivities(
-            EditionRepository(repo.engine), client, settings.task_queue if settings.edition_task_queue else None
+            EditionRepository(repo.engine),
+            client,
+            settings.task_queue if settings.edition_task_queue else None,
+            Admission(client, settings.task_queue, settings.application_backlog_limit),
         ).all()
         + OutboundActivities(repo.engine, settings).all()
         + ArchiveActivities(client, repo.engine, store, functools.partial(archive_seal.seal, settings=settings)).all()

@@ -26,6 +26,7 @@ from domain.edition import EditionSettings
 from domain.edition_messages import ProposalSummary, SubmissionAnswer
 from domain.models import ApplicationInput, ApplicationSubmission, CommitteeDecision, Decision, Stage
 from domain.report import EditionReport, build_report
+from infra.backlog import Admission
 from infra.failure_converter import refusal_reason
 from workflows.names import APPLICATION_WORKFLOW, ApplicationUpdate
 
@@ -71,10 +72,18 @@ def _decision(row: CommitteeDecisionRow, confirmed_by: str) -> CommitteeDecision
 
 
 class EditionActivities(ActivityGroup):
-    def __init__(self, repo: EditionRepository, client: Client, application_queue: str | None = None) -> None:
+    def __init__(
+        self,
+        repo: EditionRepository,
+        client: Client,
+        application_queue: str | None = None,
+        admission: Admission | None = None,
+    ) -> None:
         # The applications run on their own queue when the editions have one (EDITION_TASK_QUEUE):
-        # an import's starts then do not wait behind the applications' first steps.
+        # an import's starts then do not wait behind the applications' first steps. `admission`
+        # holds new starts while that queue's backlog is long (infra/backlog.py: why).
         self.repo, self.client, self.application_queue = repo, client, application_queue
+        self.admission = admission
 
     @activity.defn
     def open_edition(self, settings: EditionSettings, opened_by: str, at: datetime) -> bool:
@@ -127,6 +136,8 @@ class EditionActivities(ActivityGroup):
         # Which activity started the workflow: a retry (a worker killed after the start, a timeout)
         # finds its own mark and answers as the first attempt would have; anyone else's is a duplicate.
         started_by = f"{info.workflow_run_id}/{info.activity_id}"
+        if self.admission is not None:
+            await self.admission.wait(activity.heartbeat)
         try:
             await self.client.start_workflow(
                 APPLICATION_WORKFLOW,

@@ -5,12 +5,12 @@ that this table says what the code does, for every activity the worker registers
 
 | policy | activities | start-to-close | schedule-to-close | heartbeat | retries (first wait, ×, longest wait, attempts) |
 |---|---|---|---|---|---|
-| STORE | `record_submission`, `record_stage`, `check_eligibility`, `add_documents`, `record_review`, `assign_reviewers`, `recuse_reviewer`, `set_score`, `record_decision`, `set_award`, `cover_cofunding`, `mark_payment_unsent`, `mark_payment_rejected`, `record_payment`, `record_report`, `review_report`, `send_notice`, `close_application`, `record_document`, `open_edition`, `close_call`, `start_application`, `pending_before_committee`, `confirm_selection`, `compile_digest` | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
+| STORE | `record_submission`, `record_stage`, `check_eligibility`, `add_documents`, `record_review`, `assign_reviewers`, `recuse_reviewer`, `set_score`, `record_decision`, `set_award`, `cover_cofunding`, `mark_payment_unsent`, `mark_payment_rejected`, `record_payment`, `record_report`, `review_report`, `send_notice`, `close_application`, `record_document`, `open_edition`, `close_call`, `pending_before_committee`, `confirm_selection`, `compile_digest` | 30 s | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 | PAYMENT | `create_payment_order`, `retry_payment_order` | 30 s | 15 min | — | 2 s, ×2, 1 min, 6 attempts |
 | DOCUMENT | `issue_document` | 2 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | COMMITTEE | `propose_selection`, `promote_waitlist`, `edition_report` | 1 h | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | SEND_DECISIONS | `send_decisions` | 2 h | 7 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
-| START_BATCH | `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
+| START | `start_application`, `start_applications` | 5 min | 1 day | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | OUTBOX | `send_due_messages` | 10 min | 1 h | 30 s | 1 s, ×2, 1 min, until schedule-to-close |
 | ARCHIVE | `closed_unarchived`, `archive_history` | 5 min | 1 day | — | 1 s, ×2, 1 min, until schedule-to-close |
 
@@ -44,8 +44,10 @@ Why these:
   heartbeats while it renders (activities/heartbeat.py), so an attempt lost with its worker, or
   whose answer was lost while the Temporal server was down, is retried within 30 s, not 2 min
   (`make chaos` found applications held 2 min after each kill).
-* **START_BATCH** — starts up to 100 application workflows of an import (through the edition),
-  a heartbeat after each start, so an attempt that died is retried within 30 s. Each workflow is
+* **START** — starts one application workflow, or up to 100 of an import (through the edition),
+  a heartbeat after each start, so an attempt that died is retried within 30 s. A start waits
+  (heartbeating) while the applications' task queue holds `APPLICATION_BACKLOG_LIMIT` tasks or more
+  (infra/backlog.py): minutes at worst while the workers catch up with an import. Each workflow is
   started with a memo naming the activity that started it: a retry answers those as accepted and
   anyone else's as duplicates, so a retried batch never turns its own starts into duplicates.
 * **COMMITTEE** — ranks an edition over the database: 7 s for 10,000 applications here, so
@@ -130,7 +132,7 @@ DOCUMENT = ActivityPolicy(timedelta(minutes=2), timedelta(days=1), DB_WRITE, hea
 
 # Starting a batch of application workflows (an import through the edition): up to 100 starts, a
 # heartbeat after each; a retry answers what it had started as accepted (their memo says who).
-START_BATCH = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
+START = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
 # Sending the outbox: a batch of messages, a heartbeat after each.
 OUTBOX = ActivityPolicy(timedelta(minutes=10), timedelta(hours=1), DB_WRITE, heartbeat=timedelta(seconds=30))
@@ -142,7 +144,8 @@ POLICIES: dict[str, ActivityPolicy] = {
     "send_due_messages": OUTBOX,
     "closed_unarchived": ARCHIVE,
     "archive_history": ARCHIVE,
-    "start_applications": START_BATCH,
+    "start_application": START,
+    "start_applications": START,
     "create_payment_order": PAYMENT,
     "retry_payment_order": PAYMENT,
     "issue_document": DOCUMENT,

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="how long a workflow's next task waits for the worker that has it cached before "
         "going back to the task queue (the SDK's default 10 s)",
     )
+    application_backlog_limit: int = Field(
+        200,
+        ge=0,
+        description="an edition starts new applications (an import's) only while fewer workflow tasks "
+        "than this wait in the applications' task queue (0: no limit); infra/backlog.py",
+    )
     render_processes: int = Field(
         1, ge=0, le=32, description="processes laying out PDFs beside the worker (0: in its activity threads)"
     )
