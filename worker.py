@@ -32,6 +32,7 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
+from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, Worker
 
 from activities.application import ApplicationActivities
@@ -53,6 +54,7 @@ from infra.payload_keys import is_embedded_default
 from infra.settings import Settings, get_settings
 from infra.temporal_connection import connect
 from infra.workflow_runner import CompiledSandboxRunner
+from observability.backlog import publish_backlog
 from observability.counters import ServiceCounters
 from observability.health import Health, database_check, start_health_server, temporal_check, worker_check
 from observability.metrics import install_metrics_runtime
@@ -87,7 +89,7 @@ def activities_for(
             EditionRepository(repo.engine),
             client,
             settings.task_queue if settings.edition_task_queue else None,
-            Admission(client, settings.task_queue, settings.application_backlog_limit),
+            Admission(client, settings.task_queue, settings.application_backlog_seconds),
         ).all()
         + OutboundActivities(repo.engine, settings).all()
         + ArchiveActivities(client, repo.engine, store, functools.partial(archive_seal.seal, settings=settings)).all()
@@ -186,7 +188,7 @@ async def main(editions: bool = False) -> None:
     queue = settings.editions_queue if editions else settings.task_queue
     configure_logging(settings.log_format, settings.log_level)
     log = structlog.get_logger("moazara.worker")
-    install_metrics_runtime(settings)  # before the first client: SDK metrics and the service's counters
+    metrics = install_metrics_runtime(settings)  # before the first client: SDK metrics and the service's counters
     health = Health("database", "temporal", "worker")
     health_server = await start_health_server(health, settings.observability_host, settings.health_port)
     stop = asyncio.Event()
@@ -216,6 +218,10 @@ async def main(editions: bool = False) -> None:
         worker = build_worker(client, Repository(engine), settings, executor, task_queue=queue)
         health.set_check("worker", worker_check(worker))
         run = asyncio.create_task(worker.run())
+        # The autoscaler's signal: this queue's waiting workflow tasks (observability/backlog.py).
+        backlog = (
+            asyncio.create_task(publish_backlog(client, queue, Runtime.default().metric_meter)) if metrics else None
+        )
         log.info(
             "worker started",
             address=settings.temporal_address,
@@ -240,6 +246,8 @@ async def main(editions: bool = False) -> None:
             "stopping: activities in flight get their grace period",
             grace_seconds=settings.worker_shutdown_grace_seconds,
         )
+        if backlog is not None:
+            backlog.cancel()
         await worker.shutdown()
         await run
     if renderers is not None:

@@ -75,11 +75,11 @@ class Settings(BaseSettings):
         description="how long a workflow's next task waits for the worker that has it cached before "
         "going back to the task queue (the SDK's default 10 s)",
     )
-    application_backlog_limit: int = Field(
-        200,
+    application_backlog_seconds: float = Field(
+        2.0,
         ge=0,
-        description="an edition starts new applications (an import's) only while fewer workflow tasks "
-        "than this wait in the applications' task queue (0: no limit); infra/backlog.py",
+        description="an edition starts new applications (an import's) only while the applications' "
+        "task queue holds less than this many seconds of its workers' work (0: no gate); infra/backlog.py",
     )
     render_processes: int = Field(
         1, ge=0, le=32, description="processes laying out PDFs beside the worker (0: in its activity threads)"

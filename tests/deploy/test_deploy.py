@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 from pydantic import ValidationError
 
 from infra.settings import Settings
+from observability.backlog import BACKLOG_AGE
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -352,7 +353,16 @@ def test_k8s_worker_has_requests_probes_and_an_autoscaler(monkeypatch):
     target = hpa["spec"]["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", worker["metadata"]["name"])
     assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
-    assert any(m["resource"]["name"] == "cpu" for m in hpa["spec"]["metrics"])  # needs the cpu request
+    assert any(m["type"] == "Resource" and m["resource"]["name"] == "cpu" for m in hpa["spec"]["metrics"])
+    # Work waiting: the backlog's age the workers publish, for their own queue, served by the adapter.
+    [waiting] = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
+    assert waiting["metric"]["name"] == BACKLOG_AGE
+    assert waiting["metric"]["selector"]["matchLabels"] == {"task_queue": settings.task_queue}
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "adapter.yaml").read_text("utf-8"))["externalRules"]
+    assert BACKLOG_AGE in {r["name"]["as"] for r in rules if BACKLOG_AGE in r["seriesQuery"]}
+    # An import held at its admission's seconds of work asks for more workers.
+    assert waiting["target"]["type"] == "Value"
+    assert 0 < float(waiting["target"]["value"]) < settings.application_backlog_seconds
     [pdb] = k8s("PodDisruptionBudget")
     assert pdb["spec"]["selector"]["matchLabels"].items() <= worker["spec"]["template"]["metadata"]["labels"].items()
 

@@ -33,10 +33,10 @@ async def test_starts_wait_while_the_queue_is_full_and_resume_when_a_worker_drai
     try:
         queue, started = f"q-{uuid.uuid4().hex[:8]}", []
         beats: list[int] = []
-        admission = Admission(env.client, queue, limit=15, look_every=0.2)
+        admission = Admission(env.client, queue, seconds=2, floor=15, look_every=0.2)
         importing = asyncio.create_task(starts(env, admission, queue, 60, started))
         await asyncio.sleep(8)  # no worker: past the server's recomputation of its statistics
-        assert 15 <= len(started) < 30, started  # held at the limit (a recomputation may lag a few)
+        assert 15 <= len(started) < 30, started  # no worker, no rate: held at the floor (a recomputation may lag a few)
         assert (await workflow_backlog(env.client, queue)).tasks >= 15
         beat_while_held = asyncio.create_task(admission.wait(lambda: beats.append(1)))
         await asyncio.sleep(1)
@@ -57,14 +57,25 @@ async def test_a_server_without_statistics_leaves_the_gate_open():
 
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
     try:
-        admission = Admission(env.client, "q", limit=1)
+        admission = Admission(env.client, "q", seconds=2, floor=1)
         for _ in range(3):
             await asyncio.wait_for(admission.wait(), 5)
-        assert admission.limit == 0
+        assert admission.seconds == 0
     finally:
         await env.shutdown()
 
 
-async def test_no_limit_never_asks_the_server():
-    admission = Admission(None, "q", limit=0)  # type: ignore[arg-type]
+async def test_no_gate_never_asks_the_server():
+    admission = Admission(None, "q", seconds=0)  # type: ignore[arg-type]
     await admission.wait()  # no client needed: nothing is read
+
+
+def test_the_workers_rate_sets_how_many_may_wait():
+    from infra.backlog import Backlog
+
+    admission = Admission(None, "q", seconds=2, floor=20)  # type: ignore[arg-type]
+    assert admission.allowed() == 20  # nothing read yet: the floor
+    admission._last = Backlog(tasks=0, oldest_seconds=0.0, taken_per_second=50.0)
+    assert admission.allowed() == 100  # 2 s of work at 50 tasks a second
+    admission._last = Backlog(tasks=0, oldest_seconds=0.0, taken_per_second=3.0)
+    assert admission.allowed() == 20

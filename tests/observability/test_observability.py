@@ -198,6 +198,8 @@ async def test_metrics_show_sdk_metrics_and_service_counters(observed):
     assert total(samples, "temporal_activity_execution_latency_count", task_queue=queue) > 10
     assert total(samples, "temporal_workflow_task_execution_latency_count", task_queue=queue) > 0
     assert any(s.name == "temporal_worker_task_slots_available" for s in samples)
+    # The autoscaler's signal, read from the server at the worker's start: its queue's backlog.
+    assert any(s.name == "moazara_task_queue_backlog" and s.labels.get("task_queue") == queue for s in samples)
 
     # The service's counters.
     entered = lambda stage: total(samples, "moazara_applications_stage_entered", task_queue=queue, stage=stage)  # noqa: E731
