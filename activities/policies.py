@@ -45,9 +45,9 @@ Why these:
   whose answer was lost while the Temporal server was down, is retried within 30 s, not 2 min
   (`make chaos` found applications held 2 min after each kill).
 * **START** — starts one application workflow, or up to 100 of an import (through the edition),
-  a heartbeat after each start, so an attempt that died is retried within 30 s. A start waits
-  (heartbeating) while the applications' task queue holds `APPLICATION_BACKLOG_SECONDS` of its
-  workers' work or more (infra/backlog.py): minutes at worst while the workers catch up with an import. Each workflow is
+  a heartbeat after each start, so an attempt that died is retried within 30 s. Starts are
+  paced (heartbeating while they wait) so that the oldest task in the applications' queue waits
+  under `APPLICATION_BACKLOG_SECONDS` (infra/backlog.py): a long import goes at the workers' pace. Each workflow is
   started with a memo naming the activity that started it: a retry answers those as accepted and
   anyone else's as duplicates, so a retried batch never turns its own starts into duplicates.
 * **COMMITTEE** — ranks an edition over the database: 7 s for 10,000 applications here, so

@@ -1,21 +1,23 @@
 """Work waiting in a task queue, as Temporal's matching service counts it (DescribeTaskQueue's
-approximate statistics), and the admission an import waits for.
+approximate statistics), and the pace an import keeps.
 
 Why: an import through an open edition starts applications faster than the workers run their first
 steps. Every started workflow puts a task in the applications' queue, first in, first out; so does
 every update or activity result for a running application the worker no longer holds in its cache
 (most of them, with thousands open) or whose worker was too busy to take it within the sticky
 timeout. A reviewer's update then waits behind every first step queued before it: 6 to 15 minutes
-in the 10,000-application runs of docs/sizing.md. An edition therefore starts new applications only
-while that queue holds less than a few seconds of work (its backlog over the rate the workers take
-tasks from it): people's work on running applications keeps its pace, and the import takes the
-capacity that is left. A fixed count would be wrong for every size of cluster: 200 tasks held
-here kept each waiting task 20 s. The same figures are what the workers' autoscaler scales on
-(observability/backlog.py, deploy/k8s/worker-hpa.yaml).
+in the 10,000-application runs of docs/sizing.md. An edition therefore paces its starts so that the
+oldest task in that queue waits less than a few seconds: people's work on running applications
+keeps its pace, and the import takes the capacity that is left.
 
-The server computes its statistics every few seconds (5 s on the dev server), so between two
-readings the starts made here are added to the last one: a gate does not let a burst through on a
-stale figure.
+The pace is found as a network finds its sending rate: start fast; halve it when the oldest task
+has waited longer than allowed; raise it while the queue keeps up. A short import goes at full
+speed; a long one settles at what the workers absorb, on any size of cluster. (Tried first, and
+measured wrong: a fixed count of waiting tasks (200 kept each one 20 s on this machine), and a
+count from the workers' dispatch rate, which only ever reports what the gate let through.) The
+server recomputes its statistics every few seconds (5 s on the dev server): the pace changes once
+per new figure. The same figures are what the workers' autoscaler scales on
+(observability/backlog.py, deploy/k8s/worker-hpa.yaml).
 """
 
 import asyncio
@@ -33,9 +35,8 @@ from temporalio.service import RPCError, RPCStatusCode
 log = structlog.get_logger("moazara.backlog")
 
 READ_TIMEOUT = timedelta(seconds=10)  # a server being restarted: fail the reading, not hang every start
-FLOOR = 20  # tasks let wait whatever the rate: an idle queue (no rate yet) admits an import's first
 LOOK_EVERY = 1.0  # seconds between two readings of the server's statistics
-RECOMPUTED_WITHIN = 6.0  # seconds: a reading this much younger than our starts counts them
+FIRST_PACE, SLOWEST, FASTEST = 100.0, 1.0, 1000.0  # starts a second
 
 
 @dataclass(frozen=True)
@@ -68,42 +69,44 @@ async def workflow_backlog(client: Client, task_queue: str) -> Backlog:
 
 
 class Admission:
-    """Lets a start through while the tasks waiting in `task_queue` (its backlog, plus the starts let
-    through since the server last computed it) are fewer than its workers take in `seconds`, or than
-    `floor`; otherwise waits, calling `beat()` (an activity's heartbeat) at each look. `seconds` 0:
-    no gate. Shared by all the starts of one worker."""
+    """Paces starts so that the oldest workflow task waiting in `task_queue` waits less than
+    `seconds`: each `wait()` returns when the next start is due at the current pace, calling
+    `beat()` (an activity's heartbeat) while it waits. `seconds` 0: no pacing. Shared by all the starts of one
+    worker (each worker of the editions finds its own pace)."""
 
     def __init__(
-        self, client: Client, task_queue: str, seconds: float, floor: int = FLOOR, look_every: float = LOOK_EVERY
+        self, client: Client, task_queue: str, seconds: float, pace: float = FIRST_PACE, look_every: float = LOOK_EVERY
     ) -> None:
-        self.client, self.task_queue, self.seconds = client, task_queue, seconds
-        self.floor, self.look_every = floor, look_every
-        self._lock = asyncio.Lock()
+        self.client, self.task_queue, self.seconds, self.look_every = client, task_queue, seconds, look_every
+        self.pace = pace
         self._last: Backlog | None = None
-        self._read_at = self._new_at = float("-inf")
-        self._since = 0  # starts let through since the server last computed its figure
+        self._read_at = self._last_start = float("-inf")
+        self._reading: asyncio.Task[None] | None = None
 
-    def allowed(self) -> int:
-        """How many tasks may wait, at the workers' last rate."""
-        rate = self._last.taken_per_second if self._last else 0.0
-        return max(self.floor, int(rate * self.seconds))
+    def adjust(self, now: Backlog) -> None:
+        """A new figure from the server: halve the pace if the oldest task waited too long, raise it
+        by a fifth while the queue keeps well within the bound."""
+        if now.oldest_seconds > self.seconds:
+            self.pace = max(SLOWEST, self.pace / 2)
+        elif now.oldest_seconds <= self.seconds / 2:
+            self.pace = min(FASTEST, self.pace * 1.2 + 1)
 
     async def wait(self, beat: Callable[[], None] = lambda: None) -> None:
-        if self.seconds <= 0:
-            return
         loop = asyncio.get_running_loop()
-        began = loop.time()
-        while True:
-            async with self._lock:  # one reading and one decision at a time
-                if loop.time() - self._read_at >= self.look_every:
-                    await self._read()
-                if self._last is None or self._last.tasks + self._since < self.allowed():
-                    self._since += 1
-                    if (held := loop.time() - began) >= self.look_every:
-                        log.info("start held for the backlog", held_seconds=round(held, 1), backlog=self._last)
-                    return
+        while self.seconds > 0:
+            if loop.time() - self._read_at >= self.look_every and (self._reading is None or self._reading.done()):
+                self._read_at = loop.time()
+                self._reading = asyncio.create_task(self._read())
+                await self._reading  # a failed reading (Temporal unreachable) fails this start, retried
+                continue
+            # The next start is due 1/pace after the last one, at the pace of now (not of when this
+            # one began waiting): a pace halved meanwhile holds every waiting start.
+            now, due = loop.time(), self._last_start + 1 / self.pace
+            if now >= due:
+                self._last_start = now
+                return
             beat()
-            await asyncio.sleep(self.look_every)
+            await asyncio.sleep(min(due - now, self.look_every))
 
     async def _read(self) -> None:
         try:
@@ -111,13 +114,12 @@ class Admission:
         except RPCError as e:
             if e.status != RPCStatusCode.UNIMPLEMENTED:
                 raise
-            # A server without task-queue statistics (the SDK's time-skipping test server): no gate.
-            log.warning("no task queue statistics from this server: starts are not held", task_queue=self.task_queue)
+            # A server without task-queue statistics (the SDK's time-skipping test server): no pacing.
+            log.warning("no task queue statistics from this server: starts are not paced", task_queue=self.task_queue)
             self.seconds = 0
             return
-        at = asyncio.get_running_loop().time()
-        # A different figure is a new computation, and so is the same one read after the server's
-        # period (an empty queue stays at 0): either counts the starts made before it.
-        if now != self._last or at - self._new_at >= RECOMPUTED_WITHIN:
-            self._last, self._since, self._new_at = now, 0, at
-        self._read_at = at
+        if now != self._last:  # the server computed a new figure
+            self._last, before = now, self.pace
+            self.adjust(now)
+            if self.pace != before:
+                log.info("starts paced", task_queue=self.task_queue, pace=round(self.pace, 1), backlog=now)

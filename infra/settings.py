@@ -78,8 +78,8 @@ class Settings(BaseSettings):
     application_backlog_seconds: float = Field(
         2.0,
         ge=0,
-        description="an edition starts new applications (an import's) only while the applications' "
-        "task queue holds less than this many seconds of its workers' work (0: no gate); infra/backlog.py",
+        description="an edition paces its starts of new applications (an import's) so that the oldest "
+        "workflow task in the applications' queue waits less than this (0: no pacing); infra/backlog.py",
     )
     render_processes: int = Field(
         1, ge=0, le=32, description="processes laying out PDFs beside the worker (0: in its activity threads)"

@@ -1,5 +1,6 @@
-"""An import waits while the applications' queue is full, and goes on as workers catch up: on the
-dev server (the time-skipping server has no task-queue statistics: the gate stays open there)."""
+"""An import slows down while the applications' queue keeps tasks waiting too long, and speeds up
+again once workers keep up: on the dev server (the time-skipping server has no task-queue
+statistics: there the starts are not paced)."""
 
 import asyncio
 import uuid
@@ -8,8 +9,9 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from infra.backlog import Admission, workflow_backlog
-from simulation.dev_server import DEV_SERVER
+from infra.backlog import Admission, Backlog, workflow_backlog
+from simulation.dev_server import DEV_SERVER, TEST_SERVER
+from simulation.waiting import until
 
 
 @workflow.defn(name="Nothing")
@@ -19,63 +21,65 @@ class Nothing:
         return None
 
 
-async def starts(env: WorkflowEnvironment, admission: Admission, queue: str, n: int, started: list[str]) -> None:
-    async def one(i: int) -> None:
-        await admission.wait()
-        await env.client.start_workflow("Nothing", id=f"{queue}-{i}", task_queue=queue)
-        started.append(f"{queue}-{i}")
-
-    await asyncio.gather(*(one(i) for i in range(n)))
-
-
-async def test_starts_wait_while_the_queue_is_full_and_resume_when_a_worker_drains_it():
+async def test_starts_slow_down_while_tasks_wait_too_long_and_speed_up_once_workers_keep_up():
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=str(DEV_SERVER))
     try:
         queue, started = f"q-{uuid.uuid4().hex[:8]}", []
+        admission = Admission(env.client, queue, seconds=1, pace=20, look_every=0.2)
+
+        async def start(i: int) -> None:
+            await admission.wait()
+            await env.client.start_workflow("Nothing", id=f"{queue}-{i}", task_queue=queue)
+            started.append(i)
+
+        importing = asyncio.gather(*(start(i) for i in range(400)))
+        await asyncio.sleep(12)  # no worker: the oldest task's wait passes 1 s, the server says so
+        assert admission.pace < 20  # halved at least once
+        assert len(started) < 20 * 12  # paced: fewer than the first pace would have started
+        assert (await workflow_backlog(env.client, queue)).oldest_seconds > 1
+        importing.cancel()
+
         beats: list[int] = []
-        admission = Admission(env.client, queue, seconds=2, floor=15, look_every=0.2)
-        importing = asyncio.create_task(starts(env, admission, queue, 60, started))
-        await asyncio.sleep(8)  # no worker: past the server's recomputation of its statistics
-        assert 15 <= len(started) < 30, started  # no worker, no rate: held at the floor (a recomputation may lag a few)
-        assert (await workflow_backlog(env.client, queue)).tasks >= 15
-        beat_while_held = asyncio.create_task(admission.wait(lambda: beats.append(1)))
-        await asyncio.sleep(1)
-        assert beats and not beat_while_held.done()  # the waiting activity heartbeats
-        beat_while_held.cancel()
-        # A trivial workflow: the sandbox would only re-import this test module.
+        slow = admission.pace
+        await admission.wait()
+        await asyncio.wait_for(admission.wait(lambda: beats.append(1)), 5)  # the next slot, at the slow pace
+        assert beats  # a start held past its look heartbeats (its activity is not taken for dead)
+
+        # A worker drains the queue: the oldest task's wait falls, and the pace rises again.
         async with Worker(
             env.client, task_queue=queue, workflows=[Nothing], workflow_runner=UnsandboxedWorkflowRunner()
         ):
-            await asyncio.wait_for(importing, 60)  # the worker drains the queue: the rest start
-        assert len(started) == 60
+
+            async def pace_after_a_start() -> float:
+                await admission.wait()
+                return admission.pace
+
+            await until(pace_after_a_start, lambda p: p > slow, "the pace raised", seconds=40)
     finally:
         await env.shutdown()
 
 
-async def test_a_server_without_statistics_leaves_the_gate_open():
-    from simulation.dev_server import TEST_SERVER
+def test_the_pace_halves_past_the_bound_and_rises_well_within_it():
+    admission = Admission(None, "q", seconds=2, pace=40)  # type: ignore[arg-type]
+    admission.adjust(Backlog(tasks=300, oldest_seconds=5.0))
+    assert admission.pace == 20
+    admission.adjust(Backlog(tasks=30, oldest_seconds=1.5))  # within the bound, not well within: kept
+    assert admission.pace == 20
+    admission.adjust(Backlog(tasks=3, oldest_seconds=0.2))
+    assert admission.pace == 25
 
+
+async def test_a_server_without_statistics_leaves_starts_unpaced():
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
     try:
-        admission = Admission(env.client, "q", seconds=2, floor=1)
-        for _ in range(3):
+        admission = Admission(env.client, "q", seconds=2, pace=0.1)
+        for _ in range(3):  # at 0.1 a second, paced starts would take 20 s
             await asyncio.wait_for(admission.wait(), 5)
         assert admission.seconds == 0
     finally:
         await env.shutdown()
 
 
-async def test_no_gate_never_asks_the_server():
+async def test_no_pacing_never_asks_the_server():
     admission = Admission(None, "q", seconds=0)  # type: ignore[arg-type]
     await admission.wait()  # no client needed: nothing is read
-
-
-def test_the_workers_rate_sets_how_many_may_wait():
-    from infra.backlog import Backlog
-
-    admission = Admission(None, "q", seconds=2, floor=20)  # type: ignore[arg-type]
-    assert admission.allowed() == 20  # nothing read yet: the floor
-    admission._last = Backlog(tasks=0, oldest_seconds=0.0, taken_per_second=50.0)
-    assert admission.allowed() == 100  # 2 s of work at 50 tasks a second
-    admission._last = Backlog(tasks=0, oldest_seconds=0.0, taken_per_second=3.0)
-    assert admission.allowed() == 20
