@@ -14,7 +14,7 @@ import functools
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import structlog
@@ -83,13 +83,19 @@ def activities_for(
     """Every activity the worker runs: the application's, the edition's, the outbox's, the archive's."""
     settings = settings or Settings()
     store = open_store(settings)
+    editions = EditionRepository(repo.engine)
     return (
         ApplicationActivities(repo, payment_system, bank_accounts, store).all()
         + EditionActivities(
-            EditionRepository(repo.engine),
+            editions,
             client,
             settings.task_queue if settings.edition_task_queue else None,
-            Admission(client, settings.task_queue, settings.application_backlog_seconds),
+            Admission(
+                client,
+                settings.task_queue,
+                settings.application_backlog_seconds,
+                lambda: editions.oldest_unchecked(datetime.now(UTC)),
+            ),
         ).all()
         + OutboundActivities(repo.engine, settings).all()
         + ArchiveActivities(client, repo.engine, store, functools.partial(archive_seal.seal, settings=settings)).all()

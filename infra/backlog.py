@@ -7,17 +7,19 @@ every update or activity result for a running application the worker no longer h
 (most of them, with thousands open) or whose worker was too busy to take it within the sticky
 timeout. A reviewer's update then waits behind every first step queued before it: 6 to 15 minutes
 in the 10,000-application runs of docs/sizing.md. An edition therefore paces its starts so that the
-oldest task in that queue waits less than a few seconds: people's work on running applications
-keeps its pace, and the import takes the capacity that is left.
+oldest work waits less than a few seconds: people's work on running applications keeps its pace,
+and the import takes the capacity that is left. The oldest work is the older of the queue's oldest
+task (the server's statistics) and, given `lag`, the oldest new application still waiting for its
+first step: a worker holding a task it is too busy to run keeps it in its own sticky queue, which
+the statistics do not count (a run paced on them alone kept each step 4 to 10 s there).
 
-The pace is found as a network finds its sending rate: start fast; halve it when the oldest task
-has waited longer than allowed; raise it while the queue keeps up. A short import goes at full
-speed; a long one settles at what the workers absorb, on any size of cluster. (Tried first, and
-measured wrong: a fixed count of waiting tasks (200 kept each one 20 s on this machine), and a
-count from the workers' dispatch rate, which only ever reports what the gate let through.) The
-server recomputes its statistics every few seconds (5 s on the dev server): the pace changes once
-per new figure. The same figures are what the workers' autoscaler scales on
-(observability/backlog.py, deploy/k8s/worker-hpa.yaml).
+The pace is found as a network finds its sending rate: start fast; halve it when the oldest work
+has waited longer than allowed; raise it while the workers keep up, once per 5 s (the server
+recomputes its statistics every 5 s). A short import goes at full speed; a long one settles at what
+the workers absorb, on any size of cluster. (Tried first, and measured wrong: a fixed count of
+waiting tasks (200 kept each one 20 s on this machine), and a count from the workers' dispatch
+rate, which only ever reports what the gate let through.) The queue's figures are also what the
+workers' autoscaler scales on (observability/backlog.py, deploy/k8s/worker-hpa.yaml).
 """
 
 import asyncio
@@ -35,7 +37,8 @@ from temporalio.service import RPCError, RPCStatusCode
 log = structlog.get_logger("moazara.backlog")
 
 READ_TIMEOUT = timedelta(seconds=10)  # a server being restarted: fail the reading, not hang every start
-LOOK_EVERY = 1.0  # seconds between two readings of the server's statistics
+LOOK_EVERY = 1.0  # seconds between two readings
+ADJUST_EVERY = 5.0  # seconds between two changes of pace (the server's statistics' period)
 FIRST_PACE, SLOWEST, FASTEST = 100.0, 1.0, 1000.0  # starts a second
 
 
@@ -75,20 +78,27 @@ class Admission:
     worker (each worker of the editions finds its own pace)."""
 
     def __init__(
-        self, client: Client, task_queue: str, seconds: float, pace: float = FIRST_PACE, look_every: float = LOOK_EVERY
+        self,
+        client: Client,
+        task_queue: str,
+        seconds: float,
+        lag: Callable[[], float] | None = None,
+        pace: float = FIRST_PACE,
+        look_every: float = LOOK_EVERY,
+        adjust_every: float = ADJUST_EVERY,
     ) -> None:
-        self.client, self.task_queue, self.seconds, self.look_every = client, task_queue, seconds, look_every
-        self.pace = pace
+        self.client, self.task_queue, self.seconds, self.lag = client, task_queue, seconds, lag
+        self.pace, self.look_every, self.adjust_every = pace, look_every, adjust_every
         self._last: Backlog | None = None
-        self._read_at = self._last_start = float("-inf")
+        self._read_at = self._last_start = self._adjusted_at = float("-inf")
         self._reading: asyncio.Task[None] | None = None
 
-    def adjust(self, now: Backlog) -> None:
-        """A new figure from the server: halve the pace if the oldest task waited too long, raise it
-        by a fifth while the queue keeps well within the bound."""
-        if now.oldest_seconds > self.seconds:
+    def adjust(self, waited: float) -> None:
+        """Halve the pace if the oldest work waited longer than the bound, raise it by a fifth while
+        it waits well within it."""
+        if waited > self.seconds:
             self.pace = max(SLOWEST, self.pace / 2)
-        elif now.oldest_seconds <= self.seconds / 2:
+        elif waited <= self.seconds / 2:
             self.pace = min(FASTEST, self.pace * 1.2 + 1)
 
     async def wait(self, beat: Callable[[], None] = lambda: None) -> None:
@@ -118,8 +128,13 @@ class Admission:
             log.warning("no task queue statistics from this server: starts are not paced", task_queue=self.task_queue)
             self.seconds = 0
             return
-        if now != self._last:  # the server computed a new figure
-            self._last, before = now, self.pace
-            self.adjust(now)
+        # Where the oldest work waits: in the queue (not yet taken by a worker), or already taken
+        # but waiting on a busy worker's own queue (its sticky queue, which the statistics above do
+        # not count): `lag`, from the applications' first steps in the database.
+        waited = max(now.oldest_seconds, await asyncio.to_thread(self.lag) if self.lag else 0.0)
+        self._last, at = now, asyncio.get_running_loop().time()
+        if at - self._adjusted_at >= self.adjust_every:
+            self._adjusted_at, before = at, self.pace
+            self.adjust(waited)
             if self.pace != before:
-                log.info("starts paced", task_queue=self.task_queue, pace=round(self.pace, 1), backlog=now)
+                log.info("starts paced", task_queue=self.task_queue, pace=round(self.pace, 1), waited=round(waited, 1))

@@ -89,6 +89,21 @@ class EditionRepository(Repository):
                 or 0
             )
 
+    def oldest_unchecked(self, at: datetime) -> float:
+        """Seconds the oldest application of an open call has waited in `submitted` for its
+        eligibility check (0 if none): how far the workers are behind the applications' first
+        steps, wherever those tasks wait (infra/backlog.py paces imports on it)."""
+        with self._tx() as s:
+            oldest = s.scalar(
+                select(func.min(Application.stage_since)).where(
+                    Application.edition.in_(select(EditionRow.edition).where(EditionRow.call_closed_at.is_(None))),
+                    Application.stage == Stage.SUBMITTED.value,
+                )
+            )
+        if oldest is None:
+            return 0.0
+        return max(0.0, (at - (oldest if oldest.tzinfo else oldest.replace(tzinfo=at.tzinfo))).total_seconds())
+
     # --- candidates --------------------------------------------------------------------------
 
     def candidates(self, edition: int, stage: Stage) -> list[Candidate]:

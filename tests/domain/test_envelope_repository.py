@@ -173,3 +173,19 @@ def test_two_workers_covering_at_the_same_moment_cannot_overspend_together(postg
             ministry = lines(repo, settings)[MINISTRY]
             assert ministry[0] == Decimal("89000.00") and ministry[2] == Decimal("0.00")
     engine.dispose()
+
+
+def test_how_long_the_oldest_new_application_of_an_open_call_waits_for_its_first_check(repo):
+    """What an import's pace reads (infra/backlog.py): the oldest application still `submitted`."""
+    editions = EditionRepository(repo.engine)
+    settings = edition(31, "1000000.00")
+    editions.open_edition(settings, "edition-31", "officer", T0)
+    assert editions.oldest_unchecked(T0) == 0.0  # none submitted
+    first = submit(repo, settings, "ASSO-WAIT1")
+    sub = make_submission("ASSO-WAIT2", edition=31)
+    repo.record_submission(sub.application_id, sub.application_id, sub, "officer", T0 + timedelta(seconds=10))
+    assert editions.oldest_unchecked(T0 + timedelta(seconds=60)) == 60.0
+    repo.set_stage(first, 1, "eligibility", T0 + timedelta(seconds=61))  # its first step ran
+    assert editions.oldest_unchecked(T0 + timedelta(seconds=70)) == 60.0  # the second, since T0 + 10 s
+    editions.close_call(31, T0 + timedelta(seconds=80))
+    assert editions.oldest_unchecked(T0 + timedelta(seconds=90)) == 0.0  # a closed call is not importing
