@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
+
+from infra.failure_converter import asks_to_resend
 
 T = TypeVar("T")
 RPC_TIMEOUT = timedelta(seconds=10)
@@ -17,14 +19,17 @@ RPC_TIMEOUT = timedelta(seconds=10)
 async def robust(call: Callable[[], Awaitable[T]], what: str, seconds: float = 600) -> T:
     """`call()` again (every half second) while Temporal does not answer: the server down or
     restarting, an update not answered within its RPC timeout (the workflow's worker just died, the
-    restarted server replays the workflow first). AssertionError naming `what` after `seconds`."""
+    restarted server replays the workflow first), or refused only for now (the edition continuing
+    as new). AssertionError naming `what` after `seconds`."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         try:
             return await call()
-        except (RPCError, RuntimeError, WorkflowUpdateRPCTimeoutOrCancelledError) as e:
+        except (RPCError, RuntimeError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateFailedError) as e:
             # A connect refused while the server starts is a RuntimeError ("Failed client connect").
             if isinstance(e, RuntimeError) and "Failed client connect" not in str(e):
+                raise
+            if isinstance(e, WorkflowUpdateFailedError) and not asks_to_resend(e):
                 raise
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{what}: still failing after {seconds:g} s: {e}") from e

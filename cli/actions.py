@@ -34,6 +34,7 @@ from domain.db.bank_accounts import BankAccounts
 from domain.edition_messages import MAX_BATCH, BatchAnswer, SubmissionAnswer, SubmissionBatch, edition_workflow_id
 from domain.models import ApplicationInput, ApplicationStatus, ApplicationSubmission
 from frontdoor import Actor, ResultCode, refusal_reason
+from infra.failure_converter import asks_to_resend
 from infra.settings import Settings, get_settings
 from workflows import names
 
@@ -138,12 +139,14 @@ IMPORT_BATCH = 50
 
 
 def _told_to_wait(e: BaseException) -> bool:
-    return isinstance(e, RPCError) and e.status == RPCStatusCode.RESOURCE_EXHAUSTED
+    """Temporal has too many updates in flight, or the edition is continuing as new."""
+    return (isinstance(e, RPCError) and e.status == RPCStatusCode.RESOURCE_EXHAUSTED) or asks_to_resend(e)
 
 
 async def edition_update(handle: Any, name: str, arg: Any, result_type: Any, attempts: int = 8) -> Any:
     """An update to an edition, sent again with exponential backoff while Temporal says it has too
-    many in flight (RESOURCE_EXHAUSTED); any other error, or the last attempt's, is raised."""
+    many in flight (RESOURCE_EXHAUSTED) or the edition moves to its next run (`asks_to_resend`); any
+    other error, or the last attempt's, is raised."""
     async for attempt in AsyncRetrying(
         retry=retry_if_exception(_told_to_wait),
         wait=wait_exponential(multiplier=0.2, max=30),

@@ -100,6 +100,8 @@ REFUSALS: dict[str, Kind] = {
     "edition.wrong": Kind("edition", "this is edition {edition}, not {given}"),
     "call.not_yet_open": Kind("submitted_at", "the call opens on {opens}"),
     "call.not_open": Kind("phase", "the call is not open (phase {phase})"),
+    # Not a no: the edition is starting its next run (continue-as-new); the doors send it again.
+    "edition.compacting": Kind(None, "the edition is moving to a new run of its history: send again in a moment"),
     "proposal.none": Kind("phase", "no proposal waits for confirmation (phase {phase})"),
     "confirmation.already": Kind("confirmed_by", "already confirmed by {by}"),
     "confirmation.four_eyes": Kind(

@@ -84,3 +84,11 @@ def refusal_of(err: WorkflowUpdateFailedError) -> tuple[str, dict[str, str]] | N
             return found
         cause = cause.__cause__
     return None
+
+
+RESEND = "edition.compacting"  # a refusal that is not a no: the edition's next run takes the input
+
+
+def asks_to_resend(err: BaseException) -> bool:
+    """An update refused only for now (the edition continuing as new): the door sends it again."""
+    return isinstance(err, WorkflowUpdateFailedError) and (found := refusal_of(err)) is not None and found[0] == RESEND

@@ -52,6 +52,11 @@ class EditionWorkflow:
         self.status = EditionStatus(edition=self.settings.edition, phase=self.state.phase, since=workflow.now())
         self._freed: list[SeatFreed] = []
         self._closing = False
+        # Set once the history is full: new submissions are refused ("edition.compacting", the doors
+        # send them again) so that the ones in flight can finish and the run continue as new. A
+        # steady import otherwise never leaves a moment with no handler running (a 10,000-application
+        # run grew one run's history to 11 MB, each replay of it 8-10 s: workflow tasks timed out).
+        self._compacting = False
         self._sync_counts()
 
     @workflow.run
@@ -168,6 +173,10 @@ class EditionWorkflow:
         return answer
 
     @submit.validator
+    def _validate_submission(self, submission: ApplicationSubmission) -> None:
+        self._not_compacting()
+        self._check_submission(submission)
+
     def _check_submission(self, submission: ApplicationSubmission) -> None:
         self._check_edition(submission, "edition")
         self._check_call_opened()
@@ -209,6 +218,14 @@ class EditionWorkflow:
         return BatchAnswer(answers=answers)
 
     @submit_batch.validator
+    def _validate_batch(self, batch: SubmissionBatch) -> None:
+        self._not_compacting()
+        self._check_batch(batch)
+
+    def _not_compacting(self) -> None:
+        if self._compacting:
+            raise Refusal("edition.compacting")
+
     def _check_batch(self, batch: SubmissionBatch) -> None:
         for i, sub in enumerate(batch.submissions):
             self._check_edition(sub, f"submissions.{i}.edition")
@@ -291,6 +308,7 @@ class EditionWorkflow:
         return info.get_current_history_length() >= self.max_events or info.is_continue_as_new_suggested()
 
     async def _continue_as_new(self, inp: EditionInput) -> None:
+        self._compacting = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         self.state.runs += 1
         workflow.continue_as_new(inp.model_copy(update={"state": self.state}))

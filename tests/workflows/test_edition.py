@@ -1,5 +1,6 @@
 """The EditionWorkflow on the time-skipping server: the call window, the committee, decisions, the waitlist."""
 
+import asyncio
 import itertools
 import uuid
 from datetime import timedelta
@@ -12,6 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from activities.edition import STARTED_BY
+from cli.actions import edition_update
 from domain.db.edition_repository import EditionRepository
 from domain.edition import CoFundingFallback, EditionSettings
 from domain.edition_messages import (
@@ -20,6 +22,7 @@ from domain.edition_messages import (
     EditionInput,
     Phase,
     SelectionConfirmed,
+    SubmissionAnswer,
     SubmissionBatch,
     edition_workflow_id,
 )
@@ -31,6 +34,8 @@ from simulation.waiting import until
 from worker import WORKFLOWS, activities_for
 from workflows.application import ApplicationWorkflow
 from workflows.edition import EditionWorkflow
+from workflows.missing_inputs import RefuseMissingInputs
+from workflows.names import EditionUpdate
 
 
 class EditionDriver(Driver):
@@ -106,6 +111,7 @@ async def edition_run(ts_env, sqlite_repo, executor):
         workflows=WORKFLOWS,
         activities=activities_for(ts_env.client, repo),
         activity_executor=executor,
+        interceptors=[RefuseMissingInputs()],  # as worker.build_worker: refusals carry their codes
     ):
         drivers = []
 
@@ -289,6 +295,42 @@ async def test_a_declined_cofunding_hands_the_money_to_the_next_cooperative(edit
     )
     assert (await first.result()).stage == Stage.NOT_SELECTED
     await d.reach(second, Stage.COFUNDING, "region 02")  # promoted, and its Region is asked in turn
+
+
+async def test_a_steady_import_does_not_hold_the_edition_from_continuing_as_new(edition_run):
+    """Submissions always in flight (8 at a time, through the CLI's door): once the history is full
+    the edition refuses new ones for a moment ("edition.compacting"), the door sends them again, the
+    run continues as new; every submission is answered once, and no run grows far past its bound."""
+    make, _, now = edition_run
+    settings = edition_settings(now, _number())
+    d = make(settings)
+    h = await d.open(settings, max_history_events=60)
+    first_run = (await h.describe()).run_id
+    subs = [make_submission(f"STEADY-{i:02d}", edition=settings.edition) for i in range(40)]
+    gate = asyncio.Semaphore(8)
+
+    async def submit(sub):
+        async with gate:
+            return await edition_update(h, EditionUpdate.SUBMIT, sub, SubmissionAnswer)
+
+    answers = await asyncio.gather(*(submit(sub) for sub in subs))
+    assert [a.accepted for a in answers] == [True] * 40
+    assert sorted(a.application_id for a in answers) == sorted(sub.application_id for sub in subs)
+    d.handles += [d.client.get_workflow_handle(a.application_id) for a in answers]
+    lengths, run_id = [], first_run
+    while run_id:
+        events = [e async for e in d.client.get_workflow_handle(h.id, run_id=run_id).fetch_history_events()]
+        lengths.append(len(events))
+        last = events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.HasField("workflow_execution_continued_as_new_event_attributes")
+            else None
+        )
+    assert len(lengths) > 2, lengths
+    assert max(lengths) <= 60 + 8 * 8, lengths  # the bound, and at most the 8 in flight when it was reached
+    s = await d.edition_status(h)
+    assert s.submissions == 40
 
 
 async def test_the_edition_history_stays_bounded_by_continuing_as_new(edition_run):
