@@ -37,19 +37,18 @@ from temporalio.service import RPCError, RPCStatusCode
 log = structlog.get_logger("moazara.backlog")
 
 READ_TIMEOUT = timedelta(seconds=10)  # a server being restarted: fail the reading, not hang every start
-LOOK_EVERY = 1.0  # seconds between two readings
-ADJUST_EVERY = 5.0  # seconds between two changes of pace (the server's statistics' period)
+LOOK_EVERY = 1.0  # seconds between two heartbeats of a waiting start
+ADJUST_EVERY = 5.0  # seconds between two readings, each a change of pace (the server's statistics' period)
 FIRST_PACE, SLOWEST, FASTEST = 100.0, 1.0, 1000.0  # starts a second
 
 
 @dataclass(frozen=True)
 class Backlog:
-    """A task queue's workflow tasks waiting for a worker, how long the oldest has waited, and how
-    many a second its workers take (the last 30 s; sticky queues' tasks not counted)."""
+    """A task queue's workflow tasks waiting for a worker, and how long the oldest has waited (the
+    workers' sticky queues not counted)."""
 
     tasks: int
     oldest_seconds: float
-    taken_per_second: float = 0.0
 
 
 async def workflow_backlog(client: Client, task_queue: str) -> Backlog:
@@ -64,18 +63,14 @@ async def workflow_backlog(client: Client, task_queue: str) -> Backlog:
         timeout=READ_TIMEOUT,
     )
     stats = answer.stats
-    return Backlog(
-        stats.approximate_backlog_count,
-        stats.approximate_backlog_age.ToTimedelta().total_seconds(),
-        stats.tasks_dispatch_rate,
-    )
+    return Backlog(stats.approximate_backlog_count, stats.approximate_backlog_age.ToTimedelta().total_seconds())
 
 
 class Admission:
-    """Paces starts so that the oldest workflow task waiting in `task_queue` waits less than
-    `seconds`: each `wait()` returns when the next start is due at the current pace, calling
-    `beat()` (an activity's heartbeat) while it waits. `seconds` 0: no pacing. Shared by all the starts of one
-    worker (each worker of the editions finds its own pace)."""
+    """Paces starts so that the oldest work waits less than `seconds`: the oldest workflow task in
+    `task_queue`, or what `lag()` says (a blocking call, run in a thread). Each `wait()` returns when
+    the next start is due at the current pace, calling `beat()` (an activity's heartbeat) while it
+    waits. `seconds` 0: no pacing. Shared by all the starts of one worker."""
 
     def __init__(
         self,
@@ -89,8 +84,7 @@ class Admission:
     ) -> None:
         self.client, self.task_queue, self.seconds, self.lag = client, task_queue, seconds, lag
         self.pace, self.look_every, self.adjust_every = pace, look_every, adjust_every
-        self._last: Backlog | None = None
-        self._read_at = self._last_start = self._adjusted_at = float("-inf")
+        self._read_at = self._last_start = float("-inf")
         self._reading: asyncio.Task[None] | None = None
 
     def adjust(self, waited: float) -> None:
@@ -104,7 +98,7 @@ class Admission:
     async def wait(self, beat: Callable[[], None] = lambda: None) -> None:
         loop = asyncio.get_running_loop()
         while self.seconds > 0:
-            if loop.time() - self._read_at >= self.look_every and (self._reading is None or self._reading.done()):
+            if loop.time() - self._read_at >= self.adjust_every and (self._reading is None or self._reading.done()):
                 self._read_at = loop.time()
                 self._reading = asyncio.create_task(self._read())
                 await self._reading  # a failed reading (Temporal unreachable) fails this start, retried
@@ -132,9 +126,7 @@ class Admission:
         # but waiting on a busy worker's own queue (its sticky queue, which the statistics above do
         # not count): `lag`, from the applications' first steps in the database.
         waited = max(now.oldest_seconds, await asyncio.to_thread(self.lag) if self.lag else 0.0)
-        self._last, at = now, asyncio.get_running_loop().time()
-        if at - self._adjusted_at >= self.adjust_every:
-            self._adjusted_at, before = at, self.pace
-            self.adjust(waited)
-            if self.pace != before:
-                log.info("starts paced", task_queue=self.task_queue, pace=round(self.pace, 1), waited=round(waited, 1))
+        before = self.pace
+        self.adjust(waited)
+        if self.pace != before:
+            log.info("starts paced", task_queue=self.task_queue, pace=round(self.pace, 1), waited=round(waited, 1))
