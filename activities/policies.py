@@ -130,8 +130,8 @@ SEND_DECISIONS = ActivityPolicy(timedelta(hours=2), timedelta(days=7), DB_WRITE,
 # Rendering a document and keeping it: seconds, minutes on a loaded worker; a heartbeat while it renders.
 DOCUMENT = ActivityPolicy(timedelta(minutes=2), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
-# Starting a batch of application workflows (an import through the edition): up to 100 starts, a
-# heartbeat after each; a retry answers what it had started as accepted (their memo says who).
+# Starting application workflows through the edition (one, or an import's batch of up to 100):
+# paced, a heartbeat after each; a retry answers what it had started as accepted (their memo says who).
 START = ActivityPolicy(timedelta(minutes=5), timedelta(days=1), DB_WRITE, heartbeat=timedelta(seconds=30))
 
 # Sending the outbox: a batch of messages, a heartbeat after each.

@@ -51,17 +51,23 @@ class Backlog:
     oldest_seconds: float
 
 
-async def workflow_backlog(client: Client, task_queue: str) -> Backlog:
-    """The workflow tasks waiting in `task_queue` (all its partitions and priorities)."""
-    answer = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            report_stats=True,
-        ),
-        timeout=READ_TIMEOUT,
-    )
+async def workflow_backlog(client: Client, task_queue: str) -> Backlog | None:
+    """The workflow tasks waiting in `task_queue` (all its partitions and priorities); None from a
+    server that keeps no task-queue statistics (the SDK's time-skipping test server)."""
+    try:
+        answer = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                report_stats=True,
+            ),
+            timeout=READ_TIMEOUT,
+        )
+    except RPCError as e:
+        if e.status == RPCStatusCode.UNIMPLEMENTED:
+            return None
+        raise
     stats = answer.stats
     return Backlog(stats.approximate_backlog_count, stats.approximate_backlog_age.ToTimedelta().total_seconds())
 
@@ -113,12 +119,8 @@ class Admission:
             await asyncio.sleep(min(due - now, self.look_every))
 
     async def _read(self) -> None:
-        try:
-            now = await workflow_backlog(self.client, self.task_queue)
-        except RPCError as e:
-            if e.status != RPCStatusCode.UNIMPLEMENTED:
-                raise
-            # A server without task-queue statistics (the SDK's time-skipping test server): no pacing.
+        now = await workflow_backlog(self.client, self.task_queue)
+        if now is None:
             log.warning("no task queue statistics from this server: starts are not paced", task_queue=self.task_queue)
             self.seconds = 0
             return

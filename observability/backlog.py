@@ -16,7 +16,7 @@ import asyncio
 import structlog
 from temporalio.client import Client
 from temporalio.common import MetricMeter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from infra.backlog import workflow_backlog
 
@@ -37,11 +37,11 @@ async def publish_backlog(client: Client, task_queue: str, meter: MetricMeter, e
         try:
             now = await workflow_backlog(client, task_queue)
         except RPCError as e:
-            if e.status == RPCStatusCode.UNIMPLEMENTED:
-                log.warning("no task queue statistics from this server: no backlog gauges", task_queue=task_queue)
-                return
             log.warning("backlog not read", task_queue=task_queue, error=str(e))
         else:
+            if now is None:
+                log.warning("no task queue statistics from this server: no backlog gauges", task_queue=task_queue)
+                return
             tasks.set(now.tasks, attributes)
             age.set(now.oldest_seconds, attributes)
         await asyncio.sleep(every)

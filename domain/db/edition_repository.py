@@ -100,9 +100,8 @@ class EditionRepository(Repository):
                     Application.stage == Stage.SUBMITTED.value,
                 )
             )
-        if oldest is None:
-            return 0.0
-        return max(0.0, (at - (oldest if oldest.tzinfo else oldest.replace(tzinfo=at.tzinfo))).total_seconds())
+        # (MIN keeps the column's type: an aware UTC datetime, domain/db/tables.UtcDateTime)
+        return 0.0 if oldest is None else max(0.0, (at - oldest).total_seconds())
 
     # --- candidates --------------------------------------------------------------------------
 

@@ -5,20 +5,13 @@ statistics: there the starts are not paced)."""
 import asyncio
 import uuid
 
-from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from infra.backlog import Admission, workflow_backlog
 from simulation.dev_server import DEV_SERVER, TEST_SERVER
 from simulation.waiting import until
-
-
-@workflow.defn(name="Nothing")
-class Nothing:
-    @workflow.run
-    async def run(self) -> None:
-        return None
+from tests.trivial_workflow import Nothing
 
 
 async def test_starts_slow_down_while_tasks_wait_too_long_and_speed_up_once_workers_keep_up():

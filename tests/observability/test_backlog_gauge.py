@@ -5,7 +5,6 @@ import asyncio
 import urllib.request
 import uuid
 
-from temporalio import workflow
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
@@ -15,13 +14,7 @@ from observability.backlog import BACKLOG, BACKLOG_AGE, publish_backlog
 from simulation.dev_server import DEV_SERVER
 from simulation.processes import free_port, parse_metrics, total
 from simulation.waiting import until
-
-
-@workflow.defn(name="Nothing")
-class Nothing:
-    @workflow.run
-    async def run(self) -> None:
-        return None
+from tests.trivial_workflow import Nothing
 
 
 async def test_the_backlog_gauges_follow_the_queue():
