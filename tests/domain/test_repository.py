@@ -16,7 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
 
+from domain.db.outbox import OutboxRow
 from domain.db.repository import AwardExceeded, DecisionRecord, DuplicateApplication, NotFound, Repository
 from domain.db.session import alembic_config, migrate
 from domain.db.tables import LedgerRow, PaymentOrderRow, metadata
@@ -180,6 +182,29 @@ def test_eligibility_reviews_decisions_notices_reports_are_written_once(repo):
     assert (r["status"], r["reviewed_at"], r["indicators"]["revenue"]) == ("approved", at(9), "1200.50")
     with pytest.raises(NotFound):
         repo.review_report(app_id, 2, True, at(11))
+
+
+def test_a_report_review_decision_moves_its_report_in_the_same_write(repo):
+    """The workflow records a report's review as one decision (patch report-review-one-step): the
+    report is approved or rejected with it, once, and a review of a report not in fails whole."""
+    app_id = submit(repo)
+    report = ProgressReport(period=1, indicators=Indicators(jobs_created=3))
+    repo.record_report(app_id, 1, report, at(8))
+    rejected = {"period": 1, "approved": False, "decided_by": "officer", "reason": "no invoices"}
+    review = DecisionRecord("report_review", 1, "rejected", rejected, "officer", at(9))
+    assert repo.record_decision(app_id, review) is True
+    assert repo.record_decision(app_id, review) is False
+    app = repo.get_application(app_id)
+    assert [(r["period"], r["status"], r["reviewed_at"]) for r in app["reports"]] == [(1, "rejected", at(9))]
+    assert [(d["kind"], d["seq"], d["outcome"]) for d in app["decisions"]] == [("report_review", 1, "rejected")]
+    with Session(repo.engine) as s:
+        told = s.scalars(select(OutboxRow.kind).filter_by(application_id=app_id)).all()
+    assert told.count("report_rejected") == 1  # the applicant told once, by the report's write
+
+    missing = DecisionRecord("report_review", 2, "approved", {"period": 2, "approved": True}, "officer", at(10))
+    with pytest.raises(NotFound):
+        repo.record_decision(app_id, missing)
+    assert [d["seq"] for d in repo.get_application(app_id)["decisions"]] == [1]
 
 
 # --- money -----------------------------------------------------------------------------------

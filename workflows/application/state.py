@@ -50,6 +50,9 @@ PATCH_BANK_FOUR_EYES = "bank-details-four-eyes"  # a change of bank details take
 # Patch id: from this version, the workflow issues the funding agreement on entering the agreement
 # stage (its hash in the status, named by the signature) and a payment advice per paid order.
 PATCH_AGREEMENT_ISSUED = "agreement-issued"
+# Patch id: from this version, a report's review is one activity (record_decision moves the report):
+# one round trip less for the officer waiting on the answer.
+PATCH_REVIEW_IN_ONE_STEP = "report-review-one-step"
 # What the unsigned agreement waits for, said again once a bank details change is through.
 SIGNATURE = waiting("waiting.agreement")
 FIX_DUE = FIX.text  # "ops: fix the bank details of a rejected payment"

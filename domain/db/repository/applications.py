@@ -11,12 +11,14 @@ from domain.db import chain, commitments
 from domain.db.repository.base import (
     RECOVERABLE,
     RECOVERY,
+    REPORT_REVIEW,
     DecisionRecord,
     DuplicateApplication,
     RepositoryBase,
     _amount,
     _opt,
 )
+from domain.db.repository.monitoring import Monitoring
 from domain.db.repository.reviewers import mark_reviewed
 from domain.db.tables import (
     Application,
@@ -227,4 +229,7 @@ class Applications(RepositoryBase):
         """The decision, its audit entry and its messages; False if it was already recorded."""
         with self._tx(write=True) as s:
             self._check_app(s, application_id)
+            if decision.kind == REPORT_REVIEW:  # the review moves its report too, in the same write
+                period, approved = int(decision.payload["period"]), decision.outcome == "approved"
+                Monitoring._review(s, application_id, period, approved, decision.at)
             return self._decide(s, application_id, decision)

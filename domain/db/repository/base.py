@@ -56,6 +56,9 @@ class AwardExceeded(ValueError):
     """A payment would take a funder's payments above its award: nothing was written."""
 
 
+REPORT_REVIEW = "report_review"  # a decision kind: a progress report approved or rejected (payload: ReportReview)
+
+
 class DecisionRecord(NamedTuple):
     """A decision on an application as the decisions table records it: its kind and number (with
     the application, its natural key), its outcome and details, who took it and when."""

@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from domain import messages
 from domain.db.repository.base import (
     NOTICE_KINDS,
@@ -44,14 +46,19 @@ class Monitoring(RepositoryBase):
             )
 
     def review_report(self, application_id: str, period: int, approved: bool, at: datetime) -> None:
-        status = "approved" if approved else "rejected"
         with self._tx(write=True) as s:
-            report = self._find(s, ProgressReportRow, lock=True, application_id=application_id, period=period)
-            if report is None:
-                raise NotFound(f"no progress report {period} for application {application_id!r}")
-            if report.status != status:
-                report.status, report.reviewed_at = status, at
-                self._tell(s, application_id, at, lambda f: messages.on_report_review(f, period, approved))
+            self._review(s, application_id, period, approved, at)
+
+    @classmethod
+    def _review(cls, s: Session, application_id: str, period: int, approved: bool, at: datetime) -> None:
+        """The report approved or rejected, and the applicant told; nothing if it already is."""
+        status = "approved" if approved else "rejected"
+        report = cls._find(s, ProgressReportRow, lock=True, application_id=application_id, period=period)
+        if report is None:
+            raise NotFound(f"no progress report {period} for application {application_id!r}")
+        if report.status != status:
+            report.status, report.reviewed_at = status, at
+            cls._tell(s, application_id, at, lambda f: messages.on_report_review(f, period, approved))
 
     def record_notice(self, application_id: str, key: str, kind: str, message: str, at: datetime) -> bool:
         if kind not in NOTICE_KINDS:
