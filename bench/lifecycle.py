@@ -49,6 +49,7 @@ from bench.measuring import CpuMeter, Profiler, compile_bytecode, database, many
 from demo.services import SERVER_PERSISTENCE
 from domain.edition import edition_4_settings
 from domain.models import ApplicationStatus, Stage
+from infra.settings import Settings
 from infra.temporal_connection import connect
 from simulation.dev_server import DevServer
 from simulation.driver import Driver, reach
@@ -67,6 +68,7 @@ PATIENCE = 3600.0  # seconds a simulated person waits for a workflow before the 
 OPS_UPDATES = {U.DECIDE, U.SIGN_AGREEMENT, U.REVIEW_REPORT}
 # The embedded server as `make up` starts it (demo/services.py), persistence options included.
 SERVER_ARGS: tuple[str, ...] = SERVER_PERSISTENCE
+WORKFLOW_TASK_SLOTS = Settings.model_fields["max_concurrent_workflow_tasks"].default  # the worker's default
 
 
 def bench_settings():
@@ -91,7 +93,7 @@ class Phase:
             "DATABASE_URL": database_url or f"sqlite:///{self.dir / 'moazara.db'}",
             "MAX_CONCURRENT_ACTIVITIES": os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32"),
             "ACTIVITY_THREADS": os.environ.get("ACTIVITY_THREADS", "32"),
-            "MAX_CONCURRENT_WORKFLOW_TASKS": os.environ.get("MAX_CONCURRENT_WORKFLOW_TASKS", "100"),
+            "MAX_CONCURRENT_WORKFLOW_TASKS": os.environ.get("MAX_CONCURRENT_WORKFLOW_TASKS", str(WORKFLOW_TASK_SLOTS)),
             "LOG_LEVEL": "WARNING",
         }
         self.command = worker_command
@@ -304,7 +306,7 @@ async def measure(args, work: Path) -> dict:
         "worker": {
             "max_concurrent_activities": int(os.environ.get("MAX_CONCURRENT_ACTIVITIES", "32")),
             "activity_threads": int(os.environ.get("ACTIVITY_THREADS", "32")),
-            "max_concurrent_workflow_tasks": int(os.environ.get("MAX_CONCURRENT_WORKFLOW_TASKS", "100")),
+            "max_concurrent_workflow_tasks": int(os.environ.get("MAX_CONCURRENT_WORKFLOW_TASKS", WORKFLOW_TASK_SLOTS)),
         },
         "label": args.label,
         "server_args": list(SERVER_ARGS),

@@ -64,10 +64,10 @@ class Settings(BaseSettings):
     max_concurrent_activities: int = Field(32, ge=1, description="activity slots per worker")
     activity_threads: int = Field(32, ge=1, description="threads running the (synchronous) activities")
     max_concurrent_workflow_tasks: int = Field(
-        100,
+        10,
         ge=2,
-        description="workflow tasks a worker takes at once (the SDK's default 100); fewer keep more of "
-        "the backlog at the server, so the worker does not finish tasks after their 10 s timeout",
+        description="workflow tasks a worker takes at once (the SDK's default is 100): one event loop runs "
+        "them, so more only wait inside the worker, where their time counts against their 10 s timeout",
     )
     sticky_schedule_to_start_seconds: float = Field(
         10,
