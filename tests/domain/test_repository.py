@@ -201,6 +201,11 @@ def test_a_report_review_decision_moves_its_report_in_the_same_write(repo):
         told = s.scalars(select(OutboxRow.kind).filter_by(application_id=app_id)).all()
     assert told.count("report_rejected") == 1  # the applicant told once, by the report's write
 
+    # The applicant sends the report again; a late retry of the rejection does not move it back.
+    repo.record_report(app_id, 1, report, at(9) + timedelta(hours=2))
+    assert repo.record_decision(app_id, review) is False
+    assert [r["status"] for r in repo.get_application(app_id)["reports"]] == ["received"]
+
     missing = DecisionRecord("report_review", 2, "approved", {"period": 2, "approved": True}, "officer", at(10))
     with pytest.raises(NotFound):
         repo.record_decision(app_id, missing)

@@ -229,7 +229,9 @@ class Applications(RepositoryBase):
         """The decision, its audit entry and its messages; False if it was already recorded."""
         with self._tx(write=True) as s:
             self._check_app(s, application_id)
-            if decision.kind == REPORT_REVIEW:  # the review moves its report too, in the same write
+            new = self._decide(s, application_id, decision)
+            if new and decision.kind == REPORT_REVIEW:  # the review moves its report in the same write, once:
+                # a late retry of an earlier review never moves a report sent again since
                 period, approved = int(decision.payload["period"]), decision.outcome == "approved"
                 Monitoring._review(s, application_id, period, approved, decision.at)
-            return self._decide(s, application_id, decision)
+            return new
