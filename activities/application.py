@@ -21,7 +21,14 @@ from documents.issue import NotIssuable, issue
 from documents.store import DocumentStore, open_store
 from domain.calendar import local_date
 from domain.db.bank_accounts import BankAccounts, UnknownBankAccount
-from domain.db.repository import AwardExceeded, DecisionRecord, DuplicateApplication, Repository, ReviewerRefused
+from domain.db.repository import (
+    FOR_DOCUMENTS,
+    AwardExceeded,
+    DecisionRecord,
+    DuplicateApplication,
+    Repository,
+    ReviewerRefused,
+)
 from domain.documents import AGREEMENT, IssuedDocument, scan_type
 from domain.edition import Criterion, EditionSettings
 from domain.eligibility import check_eligibility
@@ -175,7 +182,7 @@ class ApplicationActivities(ActivityGroup):
         `language`, dated by the workflow, under the edition's terms: kept in the document store
         under its SHA-256 and recorded; an agreement whose content the application never had is
         its next version. A retry renders the same content: the same hash and version."""
-        app = self.repo.get_application(application_id)
+        app = self.repo.get_application(application_id, FOR_DOCUMENTS)
         if app is None:
             raise ApplicationError(f"no application {application_id!r}", type="NotIssuable", non_retryable=True)
         try:

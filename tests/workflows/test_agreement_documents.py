@@ -16,7 +16,9 @@ from temporalio.worker import Worker
 from activities.application import ApplicationActivities
 from audit import events, histories, timeline
 from codec.keys import new_key
+from documents.issue import issue
 from documents.store import DirectoryStore
+from domain.calendar import local_date
 from domain.edition import edition_4_settings
 from domain.models import AgreementSigned, Stage
 from frontdoor import Actor, ResultCode, send_update
@@ -115,6 +117,12 @@ async def test_the_agreement_issued_is_the_one_a_signature_names_with_its_scan(r
     assert key in text_of(store.get(advice["sha256"]))
     [decision] = [x for x in repo.get_application(h.id)["decisions"] if x["kind"] == "agreement"]
     assert decision["payload"]["agreement_sha256"] == sha and decision["payload"]["scan_sha256"] == scan_sha
+
+    # What the workflow issued is what the whole record gives (it reads only what documents use).
+    whole = repo.get_application(h.id)
+    on = local_date(advice["at"])  # the day the workflow issued it
+    again, _, _ = issue(repo.engine, whole, "payment_advice", "fr", store, on, key, edition_4_settings(), anew=True)
+    assert again == advice["sha256"]
 
     # The auditor's timeline: each document and its hash, in order.
     parsed = await events.parse(await histories.fetch(d.client, h.id), d.client.data_converter)

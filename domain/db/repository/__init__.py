@@ -29,10 +29,11 @@ from domain.db.repository.documents import Documents
 from domain.db.repository.inbox import Inbox
 from domain.db.repository.money import Money
 from domain.db.repository.monitoring import Monitoring
-from domain.db.repository.queries import Queries
+from domain.db.repository.queries import FOR_DOCUMENTS, Queries
 from domain.db.repository.reviewers import ReviewerRefused, Reviewers
 
 __all__ = [
+    "FOR_DOCUMENTS",
     "NOTICE_KINDS",
     "PAYMENT",
     "RECOVERABLE",

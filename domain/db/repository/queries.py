@@ -31,10 +31,34 @@ from domain.models import (
 from domain.money import mad
 from domain.rib import mask_rib
 
+# What an application's documents are made of (documents/render.py, documents/issue.py): its
+# record, awards, decisions (a changed bank account), orders and ledger (a payment advice).
+FOR_DOCUMENTS = frozenset({"awards", "decisions", "orders", "ledger"})
+
+
+# An application's lists as get_application reads them: (key, table, order, columns left out).
+_ROW_IDS = ("id", "application_id")
+_LISTS: tuple[tuple[str, Any, tuple[Any, ...], tuple[str, ...]], ...] = (
+    ("history", StageChange, (StageChange.seq,), _ROW_IDS),
+    ("eligibility", EligibilityCheck, (EligibilityCheck.attempt,), _ROW_IDS),
+    ("reviews", ReviewRow, (ReviewRow.at, ReviewRow.id), _ROW_IDS),
+    ("decisions", DecisionRow, (DecisionRow.at, DecisionRow.id), _ROW_IDS),
+    ("orders", PaymentOrderRow, (PaymentOrderRow.tranche, PaymentOrderRow.funder), ("bank_account",)),
+    ("ledger", LedgerRow, (LedgerRow.at, LedgerRow.id), ("application_id",)),
+    ("reports", ProgressReportRow, (ProgressReportRow.period,), _ROW_IDS),
+    ("notices", NoticeRow, (NoticeRow.at, NoticeRow.id), _ROW_IDS),
+    ("documents", DocumentRow, (DocumentRow.at, DocumentRow.id), _ROW_IDS),
+)
+
 
 class Queries(RepositoryBase):
-    def get_application(self, application_id: str) -> dict[str, Any] | None:
-        """Everything recorded about one application (bank accounts of orders left out)."""
+    def get_application(self, application_id: str, parts: frozenset[str] | None = None) -> dict[str, Any] | None:
+        """Everything recorded about one application (bank accounts of orders left out); with
+        `parts` (e.g. FOR_DOCUMENTS), the record and only those lists: fewer reads for a step
+        that needs no more (the workflow issuing a document)."""
+
+        def wanted(part: str) -> bool:
+            return parts is None or part in parts
 
         def rows(s: Session, model: type[Any], *order_by: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
             q = select(model).where(model.application_id == application_id).order_by(*order_by)
@@ -46,27 +70,22 @@ class Queries(RepositoryBase):
                 return None
             out = _as_dict(app)
             out["id"] = app.application_id
-            out["awards"] = rows(s, AwardRow, AwardRow.funder, exclude=("id", "application_id"))
-            out["funders"] = {a["funder"]: mad(a["amount"]) for a in out["awards"] if a["released_at"] is None}
-            out["paid"] = self._paid(s, application_id)
-            out["paid_total"] = sum(out["paid"].values(), Decimal("0.00"))
-            out["history"] = rows(s, StageChange, StageChange.seq, exclude=("id", "application_id"))
-            out["eligibility"] = rows(s, EligibilityCheck, EligibilityCheck.attempt, exclude=("id", "application_id"))
-            out["reviews"] = rows(s, ReviewRow, ReviewRow.at, ReviewRow.id, exclude=("id", "application_id"))
-            out["decisions"] = rows(s, DecisionRow, DecisionRow.at, DecisionRow.id, exclude=("id", "application_id"))
-            out["orders"] = rows(
-                s, PaymentOrderRow, PaymentOrderRow.tranche, PaymentOrderRow.funder, exclude=("bank_account",)
-            )
-            accounts = select(PaymentOrderRow.key, PaymentOrderRow.bank_account).filter_by(
-                application_id=application_id
-            )
-            masked = {key: account for key, account in s.execute(accounts)}
-            for o in out["orders"]:  # the account each order goes to, as a person may see it
-                o["account_masked"] = mask_rib(masked[o["key"]])
-            out["ledger"] = rows(s, LedgerRow, LedgerRow.at, LedgerRow.id, exclude=("application_id",))
-            out["reports"] = rows(s, ProgressReportRow, ProgressReportRow.period, exclude=("id", "application_id"))
-            out["notices"] = rows(s, NoticeRow, NoticeRow.at, NoticeRow.id, exclude=("id", "application_id"))
-            out["documents"] = rows(s, DocumentRow, DocumentRow.at, DocumentRow.id, exclude=("id", "application_id"))
+            if wanted("awards"):
+                out["awards"] = rows(s, AwardRow, AwardRow.funder, exclude=("id", "application_id"))
+                out["funders"] = {a["funder"]: mad(a["amount"]) for a in out["awards"] if a["released_at"] is None}
+            if wanted("paid"):
+                out["paid"] = self._paid(s, application_id)
+                out["paid_total"] = sum(out["paid"].values(), Decimal("0.00"))
+            for part, model, order, exclude in _LISTS:
+                if wanted(part):
+                    out[part] = rows(s, model, *order, exclude=exclude)
+            if wanted("orders"):
+                accounts = select(PaymentOrderRow.key, PaymentOrderRow.bank_account).filter_by(
+                    application_id=application_id
+                )
+                masked = {key: account for key, account in s.execute(accounts)}
+                for o in out["orders"]:  # the account each order goes to, as a person may see it
+                    o["account_masked"] = mask_rib(masked[o["key"]])
             return out
 
     def list_applications(
