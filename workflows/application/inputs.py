@@ -175,11 +175,9 @@ class Inputs(ApplicationState):
         self._guard(self._check_report_review, review)
         outcome = "approved" if review.approved else "rejected"
         self._reports[review.period] = outcome
-        if workflow.patched(PATCH_REVIEW_IN_ONE_STEP):  # the decision's write moves the report too
-            await self._record("report_review", self._next_seq("report_review"), outcome, review, review.decided_by)
-        else:
+        if not workflow.patched(PATCH_REVIEW_IN_ONE_STEP):  # before: the report moved by an activity of its own
             await self._act(A.review_report, self.app_id, review.period, review.approved, self._now())
-            await self._record("report_review", self._next_seq("report_review"), outcome, review, review.decided_by)
+        await self._record("report_review", self._next_seq("report_review"), outcome, review, review.decided_by)
         self.status.reports_received = sorted(p for p, s in self._reports.items() if s != "rejected")
         return self._answer(f"progress report {review.period} {outcome}")
 

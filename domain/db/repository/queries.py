@@ -71,7 +71,7 @@ class Queries(RepositoryBase):
             out = _as_dict(app)
             out["id"] = app.application_id
             if wanted("awards"):
-                out["awards"] = rows(s, AwardRow, AwardRow.funder, exclude=("id", "application_id"))
+                out["awards"] = rows(s, AwardRow, AwardRow.funder, exclude=_ROW_IDS)
                 out["funders"] = {a["funder"]: mad(a["amount"]) for a in out["awards"] if a["released_at"] is None}
             if wanted("paid"):
                 out["paid"] = self._paid(s, application_id)
